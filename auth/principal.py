@@ -1,0 +1,46 @@
+"""Who is calling: the result of authenticating a request, handed to every resolver."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from resolvers.models.partners import PARTNER_AUDIENCES, Audience
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    audience: Audience
+    partner_id: int | None = None
+    client_id: str | None = None
+    #: A department staff member's subject from the identity provider.
+    subject: str | None = None
+    scopes: frozenset[str] = field(default_factory=frozenset)
+    token_id: str | None = None
+
+    @property
+    def is_partner(self) -> bool:
+        return self.audience in PARTNER_AUDIENCES
+
+    @property
+    def key(self) -> str:
+        """A stable name for idempotency keys and rate limits."""
+        if self.client_id:
+            return f"client:{self.client_id}"
+        return f"staff:{self.subject or 'unknown'}"
+
+
+class Unauthenticated(Exception):
+    """The request carries no valid credentials: answered 401 with ``WWW-Authenticate`` (RFC 6750)."""
+
+    def __init__(
+        self, error: str = "invalid_token", description: str = "a valid bearer token is required"
+    ) -> None:
+        super().__init__(description)
+        self.error = error
+        self.description = description
+
+    @property
+    def www_authenticate(self) -> str:
+        if self.error == "":
+            return 'Bearer realm="hub"'
+        return f'Bearer realm="hub", error="{self.error}", error_description="{self.description}"'

@@ -1,0 +1,273 @@
+"""The ``hub`` command: demo, serve, migrate, seed, schema and the administration commands.
+
+Every failure a person can cause or fix prints one line naming the problem and the fix, and exits
+non-zero; no traceback reaches the terminal.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import errno
+import logging
+import os
+import socket
+import sys
+from collections.abc import Callable, Coroutine, Sequence
+from pathlib import Path
+from typing import Any, TypeVar
+
+from pydantic import ValidationError
+
+from hub.errors import ConfigError, HubError
+from hub.settings import Settings
+
+log = logging.getLogger("hub.cli")
+
+T = TypeVar("T")
+Handler = Callable[[argparse.Namespace, Settings], int]
+
+
+def load_settings(**overrides: Any) -> Settings:
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = "HUB_" + str(first["loc"][0]).upper() if first.get("loc") else "settings"
+        message = str(first.get("ctx", {}).get("error") or first["msg"])
+        raise ConfigError(f"{where}: {message}") from None
+
+
+def run_async(coro: Coroutine[Any, Any, T]) -> T:
+    return asyncio.run(coro)
+
+
+def check_port_free(host: str, port: int) -> None:
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise ConfigError(
+                    f"port {port} on {host} is already in use; stop what holds it or set HUB_PORT"
+                ) from None
+            raise ConfigError(
+                f"cannot listen on {host}:{port} ({exc.strerror}); check HUB_HOST and HUB_PORT"
+            ) from None
+
+
+# --- migrate ----------------------------------------------------------------------------------------
+
+
+async def _migrate(settings: Settings, revision: str) -> int:
+    from hub.db import create_engine, current_revision, describe_store, upgrade
+
+    engine = create_engine(settings)
+    try:
+        await _reachable(engine, settings)
+        before = await current_revision(engine)
+        await upgrade(engine, revision)
+        after = await current_revision(engine)
+    finally:
+        await engine.dispose()
+    if before == after:
+        print(f"{describe_store(settings)} is already at migration {after}")
+    else:
+        print(f"migrated {describe_store(settings)} from {before or 'empty'} to {after}")
+    return 0
+
+
+async def _reachable(engine: Any, settings: Settings) -> None:
+    from sqlalchemy.exc import DBAPIError
+
+    from hub.db import describe_store, reason
+    from hub.errors import StoreUnavailable
+
+    try:
+        async with asyncio.timeout(5):
+            async with engine.connect():
+                pass
+    except (OSError, DBAPIError, TimeoutError) as exc:
+        raise StoreUnavailable(
+            f"cannot reach the database at {describe_store(settings)} ({reason(exc)}); "
+            "check HUB_DATABASE_URL and that the server is running"
+        ) from None
+
+
+def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
+    return run_async(_migrate(settings, args.revision))
+
+
+# --- seed -------------------------------------------------------------------------------------------
+
+MAX_SCALE = 2_000_000
+
+
+def scale_arg(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--scale takes a whole number of people, not {text!r}") from None
+    if value < 1 or value > MAX_SCALE:
+        raise argparse.ArgumentTypeError(f"--scale must be between 1 and {MAX_SCALE:,} people (got {value})")
+    return value
+
+
+async def _seed(settings: Settings, scale: int, random_seed: int, quiet: bool) -> int:
+    from hub.db import check_store, create_engine
+    from hub.synthetic import seed_department
+
+    engine = create_engine(settings)
+    try:
+        await check_store(engine, settings)
+        summary = await seed_department(
+            engine, scale=scale, random_seed=random_seed, progress=None if quiet else _progress
+        )
+    finally:
+        await engine.dispose()
+    print(summary)
+    return 0
+
+
+def _progress(step: str, done: int, total: int) -> None:
+    end = "\n" if done >= total else ""
+    sys.stderr.write(f"\r  {step:<28} {done:>9,}/{total:,}{end}")
+    sys.stderr.flush()
+
+
+def cmd_seed(args: argparse.Namespace, settings: Settings) -> int:
+    return run_async(_seed(settings, args.scale, args.seed, args.quiet))
+
+
+# --- serve and demo ---------------------------------------------------------------------------------
+
+
+def _serve(settings: Settings) -> int:
+    import uvicorn
+
+    from hub.logs import configure_logging
+
+    check_port_free(settings.host, settings.port)
+    configure_logging(settings.log_level)
+    config = uvicorn.Config(
+        "hub.app:app_from_environment",
+        factory=True,
+        host=settings.host,
+        port=settings.port,
+        workers=settings.workers,
+        log_level=settings.log_level,
+        log_config=None,
+        access_log=False,
+        timeout_graceful_shutdown=10,
+        lifespan="on",
+        server_header=False,
+    )
+    server = uvicorn.Server(config)
+    if settings.workers > 1:
+        from uvicorn.supervisors import Multiprocess
+
+        sock = config.bind_socket()
+        Multiprocess(config, sockets=[sock]).run()
+        return 0
+    server.run()
+    return 0 if server.started else 1
+
+
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    from hub.db import check_store, create_engine
+
+    async def _check() -> int:
+        engine = create_engine(settings)
+        try:
+            await check_store(engine, settings)
+        finally:
+            await engine.dispose()
+        return 0
+
+    run_async(_check())
+    return _serve(settings)
+
+
+def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
+    from hub.demo import prepare_demo
+
+    demo_dir = Path(settings.demo_dir)
+    overrides: dict[str, Any] = {"graphiql": True}
+    if "HUB_DATABASE_URL" not in os.environ:
+        demo_dir.mkdir(parents=True, exist_ok=True)
+        overrides["database_url"] = f"sqlite+aiosqlite:///{(demo_dir / 'hub.db').resolve()}"
+    settings = settings.model_copy(update=overrides)
+    if not settings.is_sqlite:
+        raise ConfigError(
+            "`hub demo` runs on the embedded SQLite store; unset HUB_DATABASE_URL or use `hub serve`"
+        )
+    check_port_free(settings.host, settings.port)
+    run_async(prepare_demo(settings, scale=args.scale))
+    print(
+        f"Partner Data Hub demo listening on http://{settings.host}:{settings.port}/graphql "
+        f"(GraphiQL in a browser; credentials in {demo_dir / 'clients.json'})",
+        flush=True,
+    )
+    # uvicorn's factory reads the environment: hand it the demo's store.
+    os.environ["HUB_DATABASE_URL"] = settings.database_url
+    os.environ["HUB_GRAPHIQL"] = "true"
+    return _serve(settings)
+
+
+# --- parser -----------------------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="hub", description="Partner Data Hub")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("demo", help="migrate an SQLite store, seed it, register demo clients and serve")
+    p.add_argument(
+        "--scale", type=scale_arg, default=2000, help="people in the demo department (default 2000)"
+    )
+    p.set_defaults(handler=cmd_demo)
+
+    p = sub.add_parser("serve", help="serve the hub on HUB_DATABASE_URL (must be migrated)")
+    p.set_defaults(handler=cmd_serve)
+
+    p = sub.add_parser("migrate", help="upgrade the store to the latest migration")
+    p.add_argument("--revision", default="head", help="target revision (default: head)")
+    p.set_defaults(handler=cmd_migrate)
+
+    p = sub.add_parser("seed", help="write a synthetic department")
+    p.add_argument("--scale", type=scale_arg, default=1000, help="number of people (default 1000)")
+    p.add_argument("--seed", type=int, default=20261127, help="random seed (same seed, same department)")
+    p.add_argument("--quiet", action="store_true", help="no progress output")
+    p.set_defaults(handler=cmd_seed)
+
+    for register in _extensions():
+        register(sub)
+    return parser
+
+
+def _extensions() -> Sequence[Callable[[Any], None]]:
+    """Command groups defined beside the code they administer."""
+    from hub import commands
+
+    return commands.REGISTRARS
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        settings = load_settings()
+        handler: Handler = args.handler
+        return handler(args, settings)
+    except HubError as exc:
+        print(f"hub: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    with contextlib.suppress(KeyboardInterrupt):
+        sys.exit(main())

@@ -1,0 +1,10 @@
+"""Administration command groups of the ``hub`` CLI, each registered on the top-level parser."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from hub.commands import schema_sdl
+
+REGISTRARS: list[Callable[[Any], None]] = [schema_sdl.register]

@@ -1,0 +1,197 @@
+"""``POST /graphql``: GraphQL over HTTP, one transaction per operation."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+from graphql import ExecutionResult, GraphQLError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+from strawberry.http.ides import get_graphql_ide_html
+
+from auth.principal import Principal, Unauthenticated
+from resolvers.session import RequestDb
+from schema.context import Context
+from schema.execution import (
+    INTERNAL,
+    STORE_UNAVAILABLE,
+    Executor,
+    error_code,
+    is_mutation,
+    is_store_failure,
+)
+from schema.loaders import Loaders
+
+log = logging.getLogger("hub.graphql")
+
+Authenticator = Callable[[Request], Awaitable[Principal]]
+
+JSON = "application/json"
+
+
+class RequestRejected(Exception):
+    """The HTTP request itself is wrong: answered with ``status`` and one error."""
+
+    def __init__(self, status: int, code: str, message: str, headers: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.headers = headers or {}
+
+
+def json_response(payload: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return Response(orjson.dumps(payload), status_code=status, media_type=JSON, headers=headers)
+
+
+def error_payload(code: str, message: str, request_id: str) -> dict[str, Any]:
+    return {"errors": [{"message": message, "extensions": {"code": code, "requestId": request_id}}]}
+
+
+@dataclass
+class GraphQLEndpoint:
+    executor: Executor
+    sessions: async_sessionmaker[AsyncSession]
+    authenticate: Authenticator
+    max_body_bytes: int
+    request_timeout_s: float
+    graphiql: bool
+
+    async def handle(self, request: Request) -> Response:
+        request_id: str = request.state.request_id
+        if request.method == "GET":
+            if self.graphiql and "text/html" in request.headers.get("accept", ""):
+                return HTMLResponse(get_graphql_ide_html())
+            return json_response(
+                error_payload("METHOD_NOT_ALLOWED", "send GraphQL operations with POST", request_id),
+                405,
+                {"Allow": "POST"},
+            )
+        try:
+            principal = await self.authenticate(request)
+            body = await self._read_body(request)
+            return await self._run(request_id, principal, body)
+        except Unauthenticated as exc:
+            return json_response(
+                error_payload("UNAUTHENTICATED", exc.description, request_id),
+                401,
+                {"WWW-Authenticate": exc.www_authenticate},
+            )
+        except RequestRejected as exc:
+            return json_response(error_payload(exc.code, exc.message, request_id), exc.status, exc.headers)
+
+    async def _read_body(self, request: Request) -> dict[str, Any]:
+        content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if content_type != JSON:
+            raise RequestRejected(415, "UNSUPPORTED_MEDIA_TYPE", "send the operation as application/json")
+        declared = request.headers.get("content-length")
+        if declared and declared.isdigit() and int(declared) > self.max_body_bytes:
+            raise RequestRejected(
+                413, "BODY_TOO_LARGE", f"the request body is over {self.max_body_bytes} bytes"
+            )
+        raw = bytearray()
+        async for chunk in request.stream():
+            raw += chunk
+            if len(raw) > self.max_body_bytes:
+                raise RequestRejected(
+                    413, "BODY_TOO_LARGE", f"the request body is over {self.max_body_bytes} bytes"
+                )
+        try:
+            body = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            raise RequestRejected(400, "BAD_REQUEST", "the request body is not valid JSON") from None
+        if isinstance(body, list):
+            raise RequestRejected(400, "BATCH_NOT_SUPPORTED", "send one operation per request, not a list")
+        if not isinstance(body, dict):
+            raise RequestRejected(400, "BAD_REQUEST", "the request body must be a JSON object")
+        query = body.get("query")
+        if not isinstance(query, str) or not query.strip():
+            raise RequestRejected(400, "BAD_REQUEST", "the request body needs a `query` string")
+        variables = body.get("variables")
+        if variables is not None and not isinstance(variables, dict):
+            raise RequestRejected(400, "BAD_REQUEST", "`variables` must be a JSON object")
+        operation_name = body.get("operationName")
+        if operation_name is not None and not isinstance(operation_name, str):
+            raise RequestRejected(400, "BAD_REQUEST", "`operationName` must be a string")
+        return body
+
+    async def _run(self, request_id: str, principal: Principal, body: dict[str, Any]) -> Response:
+        prepared = self.executor.prepare(body["query"])
+        if prepared.code is not None:
+            errors = [self._format(e, prepared.code, request_id) for e in prepared.errors]
+            return json_response({"errors": errors}, 400)
+        operation_name = body.get("operationName")
+        if prepared.operation(operation_name) is None:
+            message = (
+                f"no operation named {operation_name!r} in the document"
+                if operation_name
+                else "the document has several operations; name one in `operationName`"
+            )
+            raise RequestRejected(400, "BAD_REQUEST", message)
+        mutation = is_mutation(prepared, operation_name)
+        try:
+            async with asyncio.timeout(self.request_timeout_s), self.sessions() as session:
+                db = RequestDb(session)
+                context = Context(
+                    db=db,
+                    principal=principal,
+                    request_id=request_id,
+                    now=datetime.now(UTC),
+                    loaders=Loaders.build(db, principal),
+                )
+                result = await self.executor.execute(prepared, body.get("variables"), operation_name, context)
+                if mutation and not result.errors:
+                    await session.commit()
+                else:
+                    await session.rollback()
+        except TimeoutError:
+            raise RequestRejected(
+                504, "TIMEOUT", f"the request took longer than {self.request_timeout_s:g} s and was stopped"
+            ) from None
+        except Exception as exc:
+            if is_store_failure(exc):
+                log.warning("store unavailable", extra={"error": type(exc).__name__})
+                raise RequestRejected(
+                    503,
+                    STORE_UNAVAILABLE,
+                    "the data store is unavailable; retry shortly",
+                    {"Retry-After": "1"},
+                ) from None
+            raise
+        return self._respond(result, request_id)
+
+    def _respond(self, result: ExecutionResult, request_id: str) -> Response:
+        payload: dict[str, Any] = {"data": result.data}
+        if result.errors:
+            payload["errors"] = [self._format(e, error_code(e), request_id) for e in result.errors]
+            if all(err["extensions"]["code"] == STORE_UNAVAILABLE for err in payload["errors"]):
+                return json_response(payload, 503, {"Retry-After": "1"})
+        return json_response(payload)
+
+    def _format(self, error: GraphQLError, code: str, request_id: str) -> dict[str, Any]:
+        if code == INTERNAL:
+            log.error("resolver failed", exc_info=error.original_error or error)
+            message = "internal error; quote the request id to the department"
+        elif code == STORE_UNAVAILABLE:
+            message = "the data store is unavailable; retry shortly"
+        else:
+            message = error.message
+        formatted: dict[str, Any] = {"message": message}
+        if error.locations:
+            formatted["locations"] = [{"line": loc.line, "column": loc.column} for loc in error.locations]
+        if error.path:
+            formatted["path"] = list(error.path)
+        extensions: dict[str, Any] = {"code": code, "requestId": request_id}
+        original = error.original_error
+        field = getattr(original, "field", None)
+        if code not in (INTERNAL, STORE_UNAVAILABLE) and isinstance(field, str):
+            extensions["field"] = field
+        formatted["extensions"] = extensions
+        return formatted

@@ -1,0 +1,58 @@
+"""The disclosure ledger: append-only, hash-chained events of who was shown what about whom."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from resolvers.models.base import Base, one_of
+
+AUDIT_OUTCOMES = ("served", "denied", "invalid", "error")
+
+# SQLite only autoincrements INTEGER PRIMARY KEY; PostgreSQL gets a BIGINT identity.
+LedgerId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class AuditEvent(Base):
+    __tablename__ = "audit_events"
+    __table_args__ = (
+        one_of("outcome", AUDIT_OUTCOMES),
+        Index("ix_audit_events_partner_at", "partner_id", "occurred_at"),
+        Index("ix_audit_events_client_at", "client_id", "occurred_at"),
+    )
+
+    id: Mapped[int] = mapped_column(LedgerId, primary_key=True, autoincrement=True)
+    occurred_at: Mapped[datetime] = mapped_column(index=True)
+    kind: Mapped[str] = mapped_column(String(32), index=True)
+    request_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    partner_id: Mapped[int | None] = mapped_column(ForeignKey("partners.id"))
+    client_id: Mapped[str | None] = mapped_column(String(64))
+    staff_subject: Mapped[str | None] = mapped_column(String(200))
+    audience: Mapped[str | None] = mapped_column(String(24))
+    operation_name: Mapped[str | None] = mapped_column(String(200))
+    document_hash: Mapped[str | None] = mapped_column(String(64))
+    variables: Mapped[dict[str, Any] | None]
+    outcome: Mapped[str] = mapped_column(String(16))
+    authority: Mapped[dict[str, Any] | None]
+    detail: Mapped[dict[str, Any] | None]
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+class AuditDisclosure(Base):
+    """One subject record shown in one event, for "who saw X" look-ups."""
+
+    __tablename__ = "audit_disclosures"
+    __table_args__ = (
+        one_of("subject_kind", ("person", "victim")),
+        Index("ix_audit_disclosures_subject", "subject_kind", "subject_id"),
+    )
+
+    id: Mapped[int] = mapped_column(LedgerId, primary_key=True, autoincrement=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("audit_events.id"), index=True)
+    subject_kind: Mapped[str] = mapped_column(String(8))
+    subject_id: Mapped[int] = mapped_column(Integer)
+    field_classes: Mapped[list[str]]

@@ -1,0 +1,138 @@
+"""Partners, their clients, signing keys and the request-control state shared between processes.
+
+Everything two hub processes must agree on (revoked tokens, lockouts, rate-limit windows,
+idempotency keys) lives here, in the store, never in process memory.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from resolvers.models.base import Base, IdMixin, TimestampMixin, VersionMixin, non_negative, one_of
+
+
+class Audience(enum.StrEnum):
+    LEGISLATIVE = "legislative"
+    REENTRY = "reentry"
+    RESEARCHER = "researcher"
+    CONSTITUENT_SERVICES = "constituent_services"
+    VICTIM_SERVICES = "victim_services"
+    PROGRAMS = "programs"
+    BUDGET_GRANTS = "budget_grants"
+    RESEARCH_UNIT = "research_unit"
+    ADMIN = "admin"
+
+
+PARTNER_AUDIENCES = (Audience.LEGISLATIVE, Audience.REENTRY, Audience.RESEARCHER)
+
+
+class ClientStatus(enum.StrEnum):
+    ACTIVE = "active"
+    DISABLED = "disabled"
+    LOCKED = "locked"
+
+
+class Partner(IdMixin, TimestampMixin, Base):
+    """An organisation with an agreement: a legislative office, a reentry partner, a research team,
+    or a department unit's front-end."""
+
+    __tablename__ = "partners"
+    __table_args__ = (one_of("audience", Audience),)
+
+    name: Mapped[str] = mapped_column(String(160), unique=True)
+    audience: Mapped[str] = mapped_column(String(24), index=True)
+    contact_email: Mapped[str | None] = mapped_column(String(254))
+    # Legislative offices: the district they represent; reentry partners: the counties they serve.
+    district: Mapped[str | None] = mapped_column(String(60))
+    service_types: Mapped[str | None] = mapped_column(String(200))
+    active: Mapped[bool] = mapped_column(default=True)
+
+
+class Client(IdMixin, TimestampMixin, VersionMixin, Base):
+    __tablename__ = "clients"
+    __table_args__ = (
+        one_of("status", ClientStatus),
+        non_negative("failed_attempts"),
+    )
+
+    client_id: Mapped[str] = mapped_column(String(64), unique=True)
+    partner_id: Mapped[int] = mapped_column(ForeignKey("partners.id"), index=True)
+    name: Mapped[str] = mapped_column(String(120))
+    secret_hash: Mapped[str | None] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(16), default=ClientStatus.ACTIVE)
+    scopes: Mapped[str] = mapped_column(String(400), default="")
+    public_jwk: Mapped[str | None] = mapped_column(Text)
+    failed_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    locked_at: Mapped[datetime | None]
+    persisted_only: Mapped[bool] = mapped_column(default=False)
+    requests_per_minute: Mapped[int | None] = mapped_column(Integer)
+    cost_per_minute: Mapped[int | None] = mapped_column(Integer)
+    updated_at: Mapped[datetime | None]
+
+
+class AuthFailure(IdMixin, Base):
+    """Failed client authentications, counted in a sliding window for lockout."""
+
+    __tablename__ = "auth_failures"
+    __table_args__ = (Index("ix_auth_failures_client_at", "client_pk", "at"),)
+
+    client_pk: Mapped[int] = mapped_column(ForeignKey("clients.id", ondelete="CASCADE"))
+    at: Mapped[datetime]
+
+
+class SigningKey(TimestampMixin, Base):
+    __tablename__ = "signing_keys"
+
+    kid: Mapped[str] = mapped_column(String(64), primary_key=True)
+    alg: Mapped[str] = mapped_column(String(16))
+    private_pem: Mapped[bytes] = mapped_column(LargeBinary)
+    public_jwk: Mapped[str] = mapped_column(Text)
+    # Signing stops at retired_at; verification stops at expires_at.
+    retired_at: Mapped[datetime | None]
+    expires_at: Mapped[datetime | None]
+
+
+class RevokedToken(Base):
+    __tablename__ = "revoked_tokens"
+
+    jti: Mapped[str] = mapped_column(String(64), primary_key=True)
+    client_pk: Mapped[int] = mapped_column(ForeignKey("clients.id", ondelete="CASCADE"), index=True)
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class PersistedOperation(IdMixin, TimestampMixin, Base):
+    __tablename__ = "persisted_operations"
+    __table_args__ = (UniqueConstraint("client_pk", "sha256"),)
+
+    client_pk: Mapped[int | None] = mapped_column(ForeignKey("clients.id", ondelete="CASCADE"), index=True)
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    document: Mapped[str] = mapped_column(Text)
+
+
+class RateWindow(Base):
+    """Requests and query cost a client spent in one minute, shared by every hub process."""
+
+    __tablename__ = "rate_windows"
+    __table_args__ = (non_negative("requests"), non_negative("cost"))
+
+    client_pk: Mapped[int] = mapped_column(ForeignKey("clients.id", ondelete="CASCADE"), primary_key=True)
+    window_start: Mapped[datetime] = mapped_column(primary_key=True)
+    requests: Mapped[int] = mapped_column(Integer, default=0)
+    cost: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class IdempotencyRecord(IdMixin, TimestampMixin, Base):
+    """The first result of a mutation sent with a client idempotency key."""
+
+    __tablename__ = "idempotency_records"
+    __table_args__ = (UniqueConstraint("principal", "key"),)
+
+    principal: Mapped[str] = mapped_column(String(128))
+    key: Mapped[str] = mapped_column(String(128))
+    mutation: Mapped[str] = mapped_column(String(64))
+    request_hash: Mapped[str] = mapped_column(String(64))
+    response: Mapped[str] = mapped_column(Text)

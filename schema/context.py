@@ -1,0 +1,29 @@
+"""What every resolver receives as ``info.context``: built by the hub once per request."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from strawberry.types import Info as _Info
+
+from auth.principal import Principal
+from resolvers.session import RequestDb
+
+if TYPE_CHECKING:
+    from schema.loaders import Loaders
+
+
+@dataclass(slots=True)
+class Context:
+    db: RequestDb
+    principal: Principal
+    request_id: str
+    now: datetime
+    loaders: Loaders
+    #: Person and victim records the response disclosed, by id, with the field classes shown.
+    disclosed: dict[tuple[str, int], set[str]] = field(default_factory=dict)
+
+
+Info = _Info[Context, None]

@@ -1,0 +1,194 @@
+"""People and facilities: the public record, identity and location."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any
+
+import strawberry
+
+from auth.classes import FieldClass
+from resolvers import people as data
+from resolvers.models import people as models
+from resolvers.models.people import FacilityKind, PersonStatus, Race, Sex
+from schema.context import Info
+from schema.fields import classified, resolves
+from schema.ids import from_global_id, to_global_id
+from schema.pagination import Connection, connection
+
+strawberry.enum(FacilityKind, description="What kind of site a facility is.")
+strawberry.enum(Sex, description="Sex as recorded at admission.")
+strawberry.enum(Race, description="Race as recorded at admission.")
+strawberry.enum(PersonStatus, description="Where a person stands with the department.")
+
+
+def _age(birth: date, today: date) -> int:
+    return today.year - birth.year - ((today.month, today.day) < (birth.month, birth.day))
+
+
+@strawberry.type(
+    description="A site of the department: an institution, a probation and parole office or a "
+    "community release center."
+)
+class Facility:
+    pk: strawberry.Private[int]
+    code: str = classified(FieldClass.REFERENCE, "Short code of the facility.")
+    name: str = classified(FieldClass.REFERENCE, "Name of the facility.")
+    kind: FacilityKind = classified(FieldClass.REFERENCE, "Institution, office or release center.")
+    county: str = classified(FieldClass.REFERENCE, "County the facility is in.")
+    region: str = classified(FieldClass.REFERENCE, "Department region.")
+    capacity: int | None = classified(FieldClass.REFERENCE, "Beds, for institutions and release centers.")
+    serves_women: bool = classified(FieldClass.REFERENCE, "Whether the facility houses or supervises women.")
+    address: str = classified(FieldClass.REFERENCE, "Street address of the facility.")
+
+    @resolves(FieldClass.REFERENCE, "Opaque global id.")
+    def id(self) -> strawberry.ID:
+        return strawberry.ID(to_global_id("Facility", self.pk))
+
+    @classmethod
+    def from_row(cls, row: Any) -> Facility:
+        return cls(
+            pk=row.id,
+            code=row.code,
+            name=row.name,
+            kind=models.FacilityKind(row.kind),
+            county=row.county,
+            region=row.region,
+            capacity=row.capacity,
+            serves_women=row.serves_women,
+            address=row.address,
+        )
+
+
+@strawberry.type(description="Identity details of a person: date of birth, address and phone.")
+class PersonIdentity:
+    birth_date: date = classified(FieldClass.IDENTITY, "Date of birth.")
+    address_line: str | None = classified(FieldClass.IDENTITY, "Last known street address.")
+    city: str | None = classified(FieldClass.IDENTITY, "City of the last known address.")
+    county: str | None = classified(FieldClass.IDENTITY, "County of the last known address.")
+    state: str | None = classified(FieldClass.IDENTITY, "State of the last known address.")
+    postal_code: str | None = classified(FieldClass.IDENTITY, "Postal code of the last known address.")
+    phone: str | None = classified(FieldClass.IDENTITY, "Phone number.")
+
+    @classmethod
+    def from_row(cls, row: Any) -> PersonIdentity:
+        return cls(
+            birth_date=row.birth_date,
+            address_line=row.address_line,
+            city=row.city,
+            county=row.county,
+            state=row.state,
+            postal_code=row.postal_code,
+            phone=row.phone,
+        )
+
+
+@strawberry.type(description="A person in the department's custody or under its supervision, now or before.")
+class Person:
+    pk: strawberry.Private[int]
+    facility_pk: strawberry.Private[int | None]
+    doc_id: str = classified(FieldClass.PUBLIC_PERSON, "Department of Corrections number.")
+    first_name: str = classified(FieldClass.PUBLIC_PERSON, "First name.")
+    middle_name: str | None = classified(FieldClass.PUBLIC_PERSON, "Middle name.")
+    last_name: str = classified(FieldClass.PUBLIC_PERSON, "Last name.")
+    sex: Sex = classified(FieldClass.PUBLIC_PERSON, "Sex.")
+    race: Race = classified(FieldClass.PUBLIC_PERSON, "Race.")
+    status: PersonStatus = classified(
+        FieldClass.PUBLIC_PERSON, "Incarcerated, supervised, escaped, discharged."
+    )
+
+    @resolves(FieldClass.PUBLIC_PERSON, "Opaque global id.")
+    def id(self) -> strawberry.ID:
+        return strawberry.ID(to_global_id("Person", self.pk))
+
+    @resolves(FieldClass.PUBLIC_PERSON, "Age in whole years today.")
+    async def age(self, info: Info) -> int | None:
+        identity = await info.context.loaders.identities_by_person_id.load(self.pk)
+        return None if identity is None else _age(identity.birth_date, info.context.now.date())
+
+    @resolves(
+        FieldClass.PUBLIC_PERSON,
+        "Where the person is now: an institution, a release center or, "
+        "for people under supervision, their probation and parole office.",
+    )
+    async def facility(self, info: Info) -> Facility | None:
+        if self.facility_pk is None:
+            return None
+        row = await info.context.loaders.facilities_by_id.load(self.facility_pk)
+        return None if row is None else Facility.from_row(row)
+
+    @resolves(FieldClass.IDENTITY, "Date of birth, address and phone.")
+    async def identity(self, info: Info) -> PersonIdentity | None:
+        row = await info.context.loaders.identities_by_person_id.load(self.pk)
+        return None if row is None else PersonIdentity.from_row(row)
+
+    @classmethod
+    def from_row(cls, row: Any) -> Person:
+        return cls(
+            pk=row.id,
+            facility_pk=row.current_facility_id
+            if row.current_facility_id is not None
+            else row.supervision_office_id,
+            doc_id=row.doc_id,
+            first_name=row.first_name,
+            middle_name=row.middle_name,
+            last_name=row.last_name,
+            sex=models.Sex(row.sex),
+            race=models.Race(row.race),
+            status=models.PersonStatus(row.status),
+        )
+
+
+PageSize = Annotated[int | None, strawberry.argument(description="Rows per page, at most 100 (default 20).")]
+After = Annotated[str | None, strawberry.argument(description="`pageInfo.endCursor` of the previous page.")]
+
+
+@strawberry.type
+class Query:
+    @resolves(
+        FieldClass.PUBLIC_PERSON,
+        "People, by name, DOC id, status, facility, supervision office or "
+        "projected release window, in a stable order.",
+    )
+    async def people(
+        self,
+        info: Info,
+        first: PageSize = None,
+        after: After = None,
+        name: Annotated[str | None, strawberry.argument(description="Part of a first or last name.")] = None,
+        doc_id: Annotated[str | None, strawberry.argument(description="Exact DOC number.")] = None,
+        status: PersonStatus | None = None,
+        facility_id: strawberry.ID | None = None,
+        supervision_office_id: strawberry.ID | None = None,
+        release_from: date | None = None,
+        release_to: date | None = None,
+    ) -> Connection[Person]:
+        f = data.PeopleFilter(
+            name=name,
+            doc_id=doc_id,
+            status=status.value if status else None,
+            facility_id=from_global_id("Facility", facility_id, "facilityId") if facility_id else None,
+            supervision_office_id=(
+                from_global_id("Facility", supervision_office_id, "supervisionOfficeId")
+                if supervision_office_id
+                else None
+            ),
+            release_from=release_from,
+            release_to=release_to,
+        )
+        page = await data.list_people(info.context.db, info.context.principal, f, first, after)
+        return connection(page, Person.from_row)
+
+    @resolves(FieldClass.PUBLIC_PERSON, "One person by global id; null when there is none you may see.")
+    async def person(self, info: Info, id: strawberry.ID) -> Person | None:
+        row = await info.context.loaders.people_by_id.load(from_global_id("Person", id))
+        return None if row is None else Person.from_row(row)
+
+    @resolves(FieldClass.REFERENCE, "The department's facilities, optionally of one kind.")
+    async def facilities(
+        self, info: Info, first: PageSize = None, after: After = None, kind: FacilityKind | None = None
+    ) -> Connection[Facility]:
+        page = await data.list_facilities(
+            info.context.db, info.context.principal, kind.value if kind else None, first, after
+        )
+        return connection(page, Facility.from_row)
