@@ -13,6 +13,7 @@ from sqlalchemy import ColumnElement, and_, exists, false, select, true
 
 from auth.principal import Principal
 from resolvers.models.base import Base
+from resolvers.models.inquiries import Inquiry
 from resolvers.models.partners import Audience
 from resolvers.models.people import Facility, Person, PersonStatus
 from resolvers.models.programs import Referral
@@ -50,9 +51,18 @@ def _reference(principal: Principal) -> ColumnElement[bool]:
     return true()
 
 
+def _inquiries(principal: Principal) -> ColumnElement[bool]:
+    if principal.audience in (Audience.CONSTITUENT_SERVICES, Audience.ADMIN):
+        return true()
+    if principal.audience is Audience.LEGISLATIVE and principal.partner_id is not None:
+        return Inquiry.partner_id == principal.partner_id
+    return false()
+
+
 SCOPES: dict[type[Base], Scope] = {
     Person: _people,
     Facility: _reference,
+    Inquiry: _inquiries,
 }
 
 

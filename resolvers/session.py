@@ -49,3 +49,26 @@ class RequestDb:
 
     def add(self, instance: object) -> None:
         self.session.add(instance)
+
+    def savepoint(self) -> Savepoint:
+        return Savepoint(self)
+
+
+class Savepoint:
+    """``async with db.savepoint():`` — a nested transaction that a failed write rolls back alone."""
+
+    def __init__(self, db: RequestDb) -> None:
+        self.db = db
+        self._tx: Any = None
+
+    async def __aenter__(self) -> Savepoint:
+        async with self.db._lock:
+            self._tx = await self.db.session.begin_nested()
+        return self
+
+    async def __aexit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        async with self.db._lock:
+            if exc_type is None:
+                await self._tx.commit()
+            else:
+                await self._tx.rollback()

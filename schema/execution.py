@@ -37,7 +37,6 @@ INTERNAL = "INTERNAL_SERVER_ERROR"
 STORE_UNAVAILABLE = "STORE_UNAVAILABLE"
 
 
-
 @dataclass(frozen=True, slots=True)
 class Prepared:
     """A parsed and validated document (or the errors that stop it)."""
@@ -117,7 +116,7 @@ def is_mutation(prepared: Prepared, operation_name: str | None) -> bool:
 
 def error_code(error: GraphQLError) -> str:
     original = error.original_error
-    if original is None:
+    if original is None or isinstance(original, GraphQLError):
         return BAD_USER_INPUT  # variable coercion and other request errors found during execution
     if isinstance(original, InvalidInput | NotFound | Conflict):
         return original.code

@@ -12,7 +12,7 @@ from typing import Any
 from strawberry.dataloader import DataLoader
 
 from auth.principal import Principal
-from resolvers import people
+from resolvers import inquiries, people
 from resolvers.session import RequestDb
 
 Batch = Callable[[RequestDb, Principal, Sequence[Any]], Awaitable[Sequence[Any]]]
@@ -30,6 +30,7 @@ class Loaders:
     people_by_id: DataLoader[int, Any]
     facilities_by_id: DataLoader[int, Any]
     identities_by_person_id: DataLoader[int, Any]
+    inquiries_by_id: DataLoader[int, Any]
 
     @classmethod
     def build(cls, db: RequestDb, principal: Principal) -> Loaders:
@@ -37,4 +38,5 @@ class Loaders:
             people_by_id=_loader(db, principal, people.people_by_id),
             facilities_by_id=_loader(db, principal, people.facilities_by_id),
             identities_by_person_id=_loader(db, principal, people.identities_by_person_id),
+            inquiries_by_id=_loader(db, principal, inquiries.inquiries_by_id),
         )

@@ -1,0 +1,130 @@
+"""How every mutation runs: idempotency key, a savepoint per write, typed errors returned as data.
+
+A mutation's resolver validates and writes through ``run_mutation``; the write returns the primary
+keys of what it touched, which are also what a retry with the same idempotency key gets back.
+A write that fails leaves nothing behind: its savepoint is rolled back.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+import strawberry
+from sqlalchemy.exc import IntegrityError
+
+from resolvers import idempotency
+from resolvers.errors import Conflict, InvalidInput, NotFound
+from schema.context import Info
+
+
+@strawberry.enum(description="Why a mutation was refused.")
+class MutationErrorCode(enum.Enum):
+    INVALID = "invalid"
+    NOT_FOUND = "not_found"
+    CONFLICT = "conflict"
+    STALE_VERSION = "stale_version"
+    IDEMPOTENCY_KEY_REUSED = "idempotency_key_reused"
+
+
+@strawberry.type(description="A refusal: nothing of the mutation was written.")
+class MutationError:
+    code: MutationErrorCode = strawberry.field(description="What kind of refusal this is.")
+    field: str | None = strawberry.field(description="The input field at fault, when there is one.")
+    message: str = strawberry.field(description="The rule that was broken, in words.")
+
+
+IdempotencyKey = Annotated[
+    str | None,
+    strawberry.argument(
+        description="Your key for this write (up to 128 characters). Retrying with the same key returns "
+        "the first result and writes nothing more; the same key with other input is refused."
+    ),
+]
+
+Refs = dict[str, int]
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    refs: Refs | None
+    errors: list[MutationError]
+    replayed: bool = False
+
+
+def _as_error(exc: Exception) -> MutationError:
+    if isinstance(exc, InvalidInput):
+        return MutationError(
+            code=MutationErrorCode.INVALID, field=exc.field, message=f"{exc.field} {exc.rule}"
+        )
+    if isinstance(exc, NotFound):
+        return MutationError(
+            code=MutationErrorCode.NOT_FOUND, field=exc.field, message=f"{exc.what} not found"
+        )
+    if isinstance(exc, Conflict):
+        if exc.field == "version":
+            code = MutationErrorCode.STALE_VERSION
+        elif exc.field == "idempotencyKey":
+            code = MutationErrorCode.IDEMPOTENCY_KEY_REUSED
+        else:
+            code = MutationErrorCode.CONFLICT
+        return MutationError(code=code, field=exc.field, message=f"{exc.field} {exc.rule}")
+    raise exc
+
+
+async def run_mutation(
+    info: Info,
+    name: str,
+    arguments: Any,
+    idempotency_key: str | None,
+    write: Callable[[], Awaitable[Refs]],
+) -> Outcome:
+    """Run ``write`` in a savepoint, honouring the caller's idempotency key."""
+    ctx = info.context
+    db = ctx.db
+    try:
+        key = idempotency.check_key(idempotency_key) if idempotency_key is not None else None
+    except InvalidInput as exc:
+        return Outcome(None, [_as_error(exc)])
+    digest = idempotency.request_hash(name, arguments)
+    principal_key = ctx.principal.key
+    for _attempt in range(2):
+        try:
+            if key is not None:
+                stored = await idempotency.recall(db, principal_key, key, name, digest)
+                if stored is not None:
+                    return Outcome(stored, [], replayed=True)
+            async with db.savepoint():
+                refs = await write()
+                if key is not None:
+                    idempotency.remember(db, principal_key, key, name, digest, refs)
+                await db.flush()
+            return Outcome(refs, [])
+        except (InvalidInput, NotFound, Conflict) as exc:
+            return Outcome(None, [_as_error(exc)])
+        except IntegrityError:
+            if key is None:
+                return Outcome(
+                    None,
+                    [
+                        MutationError(
+                            code=MutationErrorCode.CONFLICT,
+                            field=None,
+                            message="conflicts with an existing record",
+                        )
+                    ],
+                )
+            # A concurrent retry with the same key won the race: return what it stored.
+            continue
+    return Outcome(
+        None,
+        [
+            MutationError(
+                code=MutationErrorCode.CONFLICT,
+                field="idempotencyKey",
+                message="idempotencyKey is in use by a concurrent request",
+            )
+        ],
+    )
