@@ -16,7 +16,7 @@ import socket
 import sys
 from collections.abc import Callable, Coroutine, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 from pydantic import ValidationError
 
@@ -219,8 +219,15 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
 # --- parser -----------------------------------------------------------------------------------------
 
 
+class _Parser(argparse.ArgumentParser):
+    """Usage mistakes get one line that names them (``hub COMMAND --help`` shows the rest)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"hub: {message} (see `{self.prog} --help`)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="hub", description="Partner Data Hub")
+    parser = _Parser(prog="hub", description="Partner Data Hub")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = sub.add_parser("demo", help="migrate an SQLite store, seed it, register demo clients and serve")

@@ -54,8 +54,12 @@ async def test_retry_with_the_same_key_returns_the_first_result_and_writes_nothi
 ) -> None:
     before = await _count(session)
     variables = {"input": _input(), "key": "retry-1"}
-    first = (await gql(SUBMIT, variables, audience=Audience.CONSTITUENT_SERVICES)).json()["data"]["submitInquiry"]
-    second = (await gql(SUBMIT, variables, audience=Audience.CONSTITUENT_SERVICES)).json()["data"]["submitInquiry"]
+    first = (await gql(SUBMIT, variables, audience=Audience.CONSTITUENT_SERVICES)).json()["data"][
+        "submitInquiry"
+    ]
+    second = (await gql(SUBMIT, variables, audience=Audience.CONSTITUENT_SERVICES)).json()["data"][
+        "submitInquiry"
+    ]
     assert first["replayed"] is False
     assert second["replayed"] is True
     assert second["inquiry"]["id"] == first["inquiry"]["id"]
@@ -66,7 +70,9 @@ async def test_same_key_with_other_input_is_refused(gql: GraphQL, session: Async
     await gql(SUBMIT, {"input": _input(), "key": "retry-2"}, audience=Audience.CONSTITUENT_SERVICES)
     before = await _count(session)
     response = await gql(
-        SUBMIT, {"input": _input(summary="Something else"), "key": "retry-2"}, audience=Audience.CONSTITUENT_SERVICES
+        SUBMIT,
+        {"input": _input(summary="Something else"), "key": "retry-2"},
+        audience=Audience.CONSTITUENT_SERVICES,
     )
     payload = response.json()["data"]["submitInquiry"]
     assert payload["inquiry"] is None
@@ -87,7 +93,9 @@ async def test_over_long_string_is_refused_with_the_field_named(gql: GraphQL, se
 
 async def test_unknown_subject_person_is_not_found(gql: GraphQL) -> None:
     response = await gql(
-        SUBMIT, {"input": _input(subjectPersonId="UGVyc29uOjk5OTk5OTk5")}, audience=Audience.CONSTITUENT_SERVICES
+        SUBMIT,
+        {"input": _input(subjectPersonId="UGVyc29uOjk5OTk5OTk5")},
+        audience=Audience.CONSTITUENT_SERVICES,
     )
     payload = response.json()["data"]["submitInquiry"]
     assert payload["errors"][0]["code"] == "NOT_FOUND"
