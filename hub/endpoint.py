@@ -136,6 +136,15 @@ class GraphQLEndpoint:
             )
             raise RequestRejected(400, "BAD_REQUEST", message)
         mutation = is_mutation(prepared, operation_name)
+        variables = body.get("variables")
+        cost = self.executor.cost(prepared, operation_name, variables)
+        if cost > self.executor.limits.max_cost:
+            raise RequestRejected(
+                400,
+                "COST_EXCEEDED",
+                f"the operation costs {cost:,}; the limit for your audience is {self.executor.limits.max_cost:,} "
+                "(ask for smaller pages or fewer nested lists)",
+            )
         try:
             async with asyncio.timeout(self.request_timeout_s), self.sessions() as session:
                 db = RequestDb(session)
@@ -146,7 +155,7 @@ class GraphQLEndpoint:
                     now=datetime.now(UTC),
                     loaders=Loaders.build(db, principal),
                 )
-                result = await self.executor.execute(prepared, body.get("variables"), operation_name, context)
+                result = await self.executor.execute(prepared, variables, operation_name, context)
                 if mutation and not result.errors:
                     await session.commit()
                 else:
@@ -165,10 +174,10 @@ class GraphQLEndpoint:
                     {"Retry-After": "1"},
                 ) from None
             raise
-        return self._respond(result, request_id)
+        return self._respond(result, request_id, cost)
 
-    def _respond(self, result: ExecutionResult, request_id: str) -> Response:
-        payload: dict[str, Any] = {"data": result.data}
+    def _respond(self, result: ExecutionResult, request_id: str, cost: int) -> Response:
+        payload: dict[str, Any] = {"data": result.data, "extensions": {"cost": cost, "requestId": request_id}}
         if result.errors:
             payload["errors"] = [self._format(e, error_code(e), request_id) for e in result.errors]
             if all(err["extensions"]["code"] == STORE_UNAVAILABLE for err in payload["errors"]):

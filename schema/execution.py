@@ -26,6 +26,7 @@ from graphql import execute as graphql_execute
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from resolvers.errors import Conflict, InvalidInput, NotFound
+from schema.limits import LimitExceeded, Limits, check_shape, operation_cost
 
 #: Codes callers may rely on, in ``errors[].extensions.code``.
 PARSE_FAILED = "GRAPHQL_PARSE_FAILED"
@@ -59,13 +60,14 @@ class Prepared:
 class Executor:
     """One schema's executor with a bounded cache of prepared documents."""
 
-    schema: strawberry.Schema
+    graphql_schema: GraphQLSchema
+    limits: Limits = field(default_factory=Limits)
     cache_size: int = 512
     _cache: OrderedDict[str, Prepared] = field(default_factory=OrderedDict)
 
-    @property
-    def graphql_schema(self) -> GraphQLSchema:
-        return self.schema._schema
+    @classmethod
+    def for_schema(cls, schema: strawberry.Schema, limits: Limits | None = None) -> Executor:
+        return cls(schema._schema, limits or Limits())
 
     def prepare(self, text: str) -> Prepared:
         digest = hashlib.sha256(text.encode()).hexdigest()
@@ -73,19 +75,43 @@ class Executor:
         if cached is not None:
             self._cache.move_to_end(digest)
             return cached
-        try:
-            document = parse(text)
-        except GraphQLError as exc:
-            prepared = Prepared(None, (exc,), PARSE_FAILED, digest)
-        else:
-            errors = validate(self.graphql_schema, document, hide_suggestions=True)
-            prepared = Prepared(
-                None if errors else document, tuple(errors), VALIDATION_FAILED if errors else None, digest
-            )
+        prepared = self._prepare(text, digest)
         self._cache[digest] = prepared
         if len(self._cache) > self.cache_size:
             self._cache.popitem(last=False)
         return prepared
+
+    def _prepare(self, text: str, digest: str) -> Prepared:
+        limits = self.limits
+        if len(text) > limits.max_query_length:
+            error = LimitExceeded(
+                "QUERY_TOO_LONG",
+                f"the query is {len(text):,} characters long; the limit is {limits.max_query_length:,}",
+            )
+            return Prepared(None, (error,), error.code, digest)
+        try:
+            document = parse(text, max_tokens=limits.max_tokens)
+        except GraphQLError as exc:
+            if "tokens" in exc.message and "Parsing aborted" in exc.message:
+                error = LimitExceeded(
+                    "TOO_MANY_TOKENS",
+                    f"the document has more than {limits.max_tokens:,} tokens; that is the limit",
+                )
+                return Prepared(None, (error,), error.code, digest)
+            return Prepared(None, (exc,), PARSE_FAILED, digest)
+        # The shape is checked before validation: some validation rules grow with the square of the
+        # document, so an oversized document must not reach them.
+        exceeded = check_shape(document, limits)
+        if exceeded is not None:
+            return Prepared(None, (exceeded,), exceeded.code, digest)
+        errors = validate(self.graphql_schema, document, hide_suggestions=True)
+        if errors:
+            return Prepared(None, tuple(errors), VALIDATION_FAILED, digest)
+        return Prepared(document, (), None, digest)
+
+    def cost(self, prepared: Prepared, operation_name: str | None, variables: dict[str, Any] | None) -> int:
+        assert prepared.document is not None
+        return operation_cost(self.graphql_schema, prepared.document, operation_name, variables)
 
     async def execute(
         self,
