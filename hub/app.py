@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from starlette.applications import Starlette
@@ -11,7 +13,13 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from auth.principal import Principal, Unauthenticated
+from auth.bearer import AccessTokens, BearerAuthenticator, ClientStates
+from auth.client_auth import ClientAuthenticator
+from auth.clients import Lockout
+from auth.issuance import TokenIssuer
+from auth.issuers import ExternalIssuer
+from auth.keys import KeyPolicy, KeyStore, ensure_signing_key
+from auth.oauth import OAuthEndpoints, endpoint_urls
 from hub.db import check_store, create_engine, session_factory
 from hub.endpoint import Authenticator, GraphQLEndpoint
 from hub.errors import HubError
@@ -21,8 +29,49 @@ from schema.execution import Executor
 from schema.root import build_schema
 
 
-async def _no_credentials_accepted(request: Request) -> Principal:
-    raise Unauthenticated("invalid_token", "no token issuer is configured")
+@dataclass(frozen=True)
+class Identity:
+    """The authorization server and the bearer-token verifier, built from one set of settings."""
+
+    keys: KeyStore
+    issuer: TokenIssuer
+    authenticate: BearerAuthenticator
+    oauth: OAuthEndpoints
+
+
+def build_identity(settings: Settings, sessions: async_sessionmaker[AsyncSession]) -> Identity:
+    policy = KeyPolicy(
+        alg=settings.signing_alg,
+        passphrase=settings.passphrase,
+        token_ttl=timedelta(seconds=settings.token_ttl_s),
+        cache_s=settings.key_cache_s,
+    )
+    keys = KeyStore(sessions, policy)
+    issuer = TokenIssuer(keys=keys, issuer=settings.issuer, ttl=policy.token_ttl)
+    access_tokens = AccessTokens(keys=keys, issuer=settings.issuer)
+    states = ClientStates(sessions, settings.client_status_cache_s)
+    external = {
+        config.issuer: ExternalIssuer(config, cache_s=settings.issuer_jwks_cache_s)
+        for config in settings.issuers
+    }
+    clients = ClientAuthenticator(
+        lockout=Lockout(settings.lockout_threshold, timedelta(seconds=settings.lockout_window_s)),
+        assertion_audiences=[endpoint_urls(settings.issuer)["token"], settings.issuer],
+    )
+    return Identity(
+        keys=keys,
+        issuer=issuer,
+        authenticate=BearerAuthenticator(access_tokens=access_tokens, states=states, issuers=external),
+        oauth=OAuthEndpoints(
+            sessions=sessions,
+            clients=clients,
+            issuer=issuer,
+            keys=keys,
+            access_tokens=access_tokens,
+            states=states,
+            max_assertion_chars=settings.max_assertion_chars,
+        ),
+    )
 
 
 def create_app(
@@ -36,12 +85,13 @@ def create_app(
     owns_engine = engine is None
     engine = engine or create_engine(settings)
     sessions = sessions or session_factory(engine)
-    executor = Executor(build_schema())
+    executor = Executor.for_schema(build_schema())
+    identity = build_identity(settings, sessions)
 
     graphql = GraphQLEndpoint(
         executor=executor,
         sessions=sessions,
-        authenticate=authenticate or _no_credentials_accepted,
+        authenticate=authenticate or identity.authenticate,
         max_body_bytes=settings.max_body_bytes,
         request_timeout_s=settings.request_timeout_s,
         graphiql=settings.graphiql,
@@ -59,6 +109,11 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        # The first start of a store creates its signing key (several workers may race: each key
+        # they create is valid, and the newest signs).
+        async with sessions() as session:
+            if await ensure_signing_key(session, identity.keys.policy):
+                await session.commit()
         yield
         if owns_engine:
             await engine.dispose()
@@ -66,6 +121,10 @@ def create_app(
     app = Starlette(
         routes=[
             Route("/graphql", graphql.handle, methods=["GET", "POST"]),
+            Route("/oauth/token", identity.oauth.token, methods=["POST"]),
+            Route("/oauth/revoke", identity.oauth.revoke, methods=["POST"]),
+            Route("/.well-known/jwks.json", identity.oauth.jwks, methods=["GET"]),
+            Route("/.well-known/oauth-authorization-server", identity.oauth.metadata, methods=["GET"]),
             Route("/healthz", healthz, methods=["GET"]),
             Route("/readyz", readyz, methods=["GET"]),
         ],
@@ -75,6 +134,7 @@ def create_app(
     app.state.settings = settings
     app.state.engine = engine
     app.state.executor = executor
+    app.state.identity = identity
     return app
 
 

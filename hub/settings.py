@@ -5,10 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
+
+from auth.issuers import IssuerConfig
 
 LogLevel = Literal["debug", "info", "warning", "error"]
 
@@ -63,14 +65,69 @@ class Settings(BaseSettings):
     statement_timeout_ms: int = Field(default=5000, ge=100, description="Per-statement timeout on PostgreSQL")
     request_timeout_s: float = Field(default=15.0, gt=0, description="Overall time a request may take")
     max_body_bytes: int = Field(default=2_000_000, ge=1024, description="Largest request body accepted")
-    issuer: str = Field(default="http://127.0.0.1:8000", description="Token issuer (iss) and audience base")
+    issuer: str = Field(
+        default="http://127.0.0.1:8000",
+        description="Public base URL of the hub: the `iss` of its tokens, whose `aud` is <issuer>/graphql",
+    )
     token_ttl_s: int = Field(default=900, ge=60, le=86_400, description="Access token lifetime in seconds")
     demo_dir: str = Field(default=".hub-demo", description="Where `hub demo` writes its client credentials")
+    signing_alg: Literal["RS256", "ES256"] = Field(
+        default="RS256",
+        description="Algorithm of new signing keys (RS256 is what every RFC 9068 verifier reads)",
+    )
+    key_passphrase: SecretStr | None = Field(
+        default=None,
+        description="Encrypts signing keys at rest in the store; needed to read keys made with it",
+    )
+    key_cache_s: float = Field(
+        default=30.0, ge=0, le=600, description="How long a process trusts its copy of the signing keys"
+    )
+    client_status_cache_s: float = Field(
+        default=3.0,
+        ge=0,
+        le=60,
+        description="How long a token's client status and revocation are cached: a disabled client's tokens stop within it",
+    )
+    lockout_threshold: int = Field(
+        default=5, ge=1, le=100, description="Failed authentications that lock a client"
+    )
+    lockout_window_s: int = Field(
+        default=900, ge=60, le=86_400, description="Window in which failed authentications are counted"
+    )
+    max_assertion_chars: int = Field(
+        default=8192, ge=512, le=8192, description="Largest private_key_jwt client assertion accepted"
+    )
+    issuers: list[IssuerConfig] = Field(
+        default_factory=list,
+        description="The department's identity providers for staff sign-in, as a JSON list (see the README)",
+    )
+    issuer_jwks_cache_s: float = Field(
+        default=300.0, ge=0, le=86_400, description="How long an identity provider's fetched keys are cached"
+    )
 
     @field_validator("database_url")
     @classmethod
     def _database_url(cls, value: str) -> str:
         return normalize_database_url(value)
+
+    @field_validator("issuer")
+    @classmethod
+    def _issuer(cls, value: str) -> str:
+        if not value.startswith(("https://", "http://")):
+            raise ValueError("HUB_ISSUER must be the hub's public base URL, e.g. https://hub.example.gov")
+        return value.rstrip("/")
+
+    @field_validator("issuers")
+    @classmethod
+    def _distinct_issuers(cls, value: list[IssuerConfig]) -> list[IssuerConfig]:
+        names = [item.issuer for item in value]
+        if len(names) != len(set(names)):
+            raise ValueError("HUB_ISSUERS names the same issuer twice")
+        return value
+
+    @property
+    def passphrase(self) -> str | None:
+        return self.key_passphrase.get_secret_value() if self.key_passphrase else None
 
     @property
     def is_sqlite(self) -> bool:

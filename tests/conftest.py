@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 
@@ -17,14 +18,14 @@ import pytest
 import pytest_asyncio
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 from starlette.applications import Starlette
-from starlette.requests import Request
 
-from auth.principal import Principal, Unauthenticated
-from hub.app import create_app
-from hub.db import create_engine, upgrade
+from auth.keys import KeyPolicy, ensure_signing_key
+from hub.app import Identity, create_app
+from hub.db import create_engine, session_factory, upgrade
 from hub.settings import Settings
-from resolvers.models.partners import Audience
+from resolvers.models.partners import Audience, Client, Partner
 from resolvers.session import RequestDb
+from tests.factories.partners import make_client, make_partner
 
 
 def _test_database_url(tmp: Path) -> str:
@@ -61,6 +62,11 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 async def engine(settings: Settings) -> AsyncIterator[AsyncEngine]:
     engine = create_engine(settings)
     await upgrade(engine)
+    # One signing key for the session, committed, as `hub serve` creates at its first start; tests
+    # that rotate keys do it in their own (rolled back) transaction.
+    async with session_factory(engine)() as s:
+        if await ensure_signing_key(s, KeyPolicy()):
+            await s.commit()
     yield engine
     await engine.dispose()
 
@@ -94,27 +100,54 @@ def db(session: AsyncSession) -> RequestDb:
     return RequestDb(session)
 
 
+# --- identity: partners, clients and real tokens ------------------------------------------------
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def partners(session: AsyncSession) -> dict[Audience, Partner]:
+    """One partner per audience, in the test's transaction: the callers ``gql`` posts as."""
+    return {audience: await make_partner(session, audience) for audience in Audience}
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def partner_clients(session: AsyncSession, partners: dict[Audience, Partner]) -> dict[Audience, Client]:
+    return {audience: await make_client(session, partner) for audience, partner in partners.items()}
+
+
+Mint = Callable[..., Awaitable[str]]
+
+
+@pytest.fixture
+def mint(
+    app: Starlette,
+    session: AsyncSession,
+    partners: dict[Audience, Partner],
+    partner_clients: dict[Audience, Client],
+) -> Mint:
+    """A real access token from the hub's token service: ``await mint(Audience.REENTRY)``, or
+    ``await mint(client=c, partner=p)`` for a client of the test's own."""
+    identity: Identity = app.state.identity
+
+    async def issue(
+        audience: Audience = Audience.ADMIN, *, client: Client | None = None, partner: Partner | None = None
+    ) -> str:
+        client = client or partner_clients[audience]
+        partner = partner or partners[audience]
+        issued = await identity.issuer.issue(
+            session, client, partner, client.scopes.split(), now=int(time.time())
+        )
+        return issued.access_token
+
+    return issue
+
+
 # --- HTTP ---------------------------------------------------------------------------------------------
-
-#: Test-only bearer tokens, until a test needs the real token service.
-TEST_PRINCIPALS: dict[str, Principal] = {
-    f"test-{audience.value}": Principal(audience=audience, client_id=f"test-{audience.value}")
-    for audience in Audience
-}
-
-
-async def _test_authenticate(request: Request) -> Principal:
-    header = request.headers.get("authorization", "")
-    scheme, _, token = header.partition(" ")
-    principal = TEST_PRINCIPALS.get(token) if scheme.lower() == "bearer" else None
-    if principal is None:
-        raise Unauthenticated()
-    return principal
 
 
 @pytest.fixture
 def app(settings: Settings, engine: AsyncEngine, sessions: async_sessionmaker[AsyncSession]) -> Starlette:
-    return create_app(settings, engine=engine, sessions=sessions, authenticate=_test_authenticate)
+    """The hub as built for production: real token verification, sessions in the test transaction."""
+    return create_app(settings, engine=engine, sessions=sessions)
 
 
 @pytest_asyncio.fixture(loop_scope="session")
@@ -128,8 +161,13 @@ GraphQL = Callable[..., Awaitable[httpx.Response]]
 
 
 @pytest.fixture
-def gql(client: httpx.AsyncClient) -> GraphQL:
-    """POST an operation as an audience: ``await gql(query, variables, audience=Audience.ADMIN)``."""
+def gql(client: httpx.AsyncClient, mint: Mint) -> GraphQL:
+    """POST an operation as an audience's partner: ``await gql(query, variables, audience=Audience.ADMIN)``.
+
+    The bearer token is a real one from the token service (one per audience per test); ``token=``
+    sends another instead.
+    """
+    issued: dict[Audience, str] = {}
 
     async def post(
         query: str,
@@ -138,11 +176,14 @@ def gql(client: httpx.AsyncClient) -> GraphQL:
         audience: Audience = Audience.ADMIN,
         token: str | None = None,
     ) -> httpx.Response:
-        bearer = token or f"test-{audience.value}"
+        if token is None:
+            if audience not in issued:
+                issued[audience] = await mint(audience)
+            token = issued[audience]
         return await client.post(
             "/graphql",
             json={"query": query, "variables": variables},
-            headers={"Authorization": f"Bearer {bearer}"},
+            headers={"Authorization": f"Bearer {token}"},
         )
 
     return post

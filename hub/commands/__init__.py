@@ -5,6 +5,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from hub.commands import schema_sdl
+from hub.commands import clients, schema_sdl
 
-REGISTRARS: list[Callable[[Any], None]] = [schema_sdl.register]
+REGISTRARS: list[Callable[[Any], None]] = [schema_sdl.register, clients.register]

@@ -8,7 +8,7 @@ import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tests.conftest import GraphQL
+from tests.conftest import GraphQL, Mint
 from tests.factories.people import make_facility, make_person
 
 
@@ -116,17 +116,19 @@ async def test_unknown_field_fails_validation_without_suggestions(gql: GraphQL) 
     ],
 )
 async def test_malformed_requests_get_a_clear_error(
-    client: httpx.AsyncClient, body: bytes, content_type: str, status: int, code: str
+    client: httpx.AsyncClient, mint: Mint, body: bytes, content_type: str, status: int, code: str
 ) -> None:
     response = await client.post(
         "/graphql",
         content=body,
-        headers={"Authorization": "Bearer test-admin", "Content-Type": content_type},
+        headers={"Authorization": f"Bearer {await mint()}", "Content-Type": content_type},
     )
     assert response.status_code == status
     assert response.json()["errors"][0]["extensions"]["code"] == code
 
 
-async def test_get_is_not_an_operation_transport(client: httpx.AsyncClient) -> None:
-    response = await client.get("/graphql?query={__typename}", headers={"Authorization": "Bearer test-admin"})
+async def test_get_is_not_an_operation_transport(client: httpx.AsyncClient, mint: Mint) -> None:
+    response = await client.get(
+        "/graphql?query={__typename}", headers={"Authorization": f"Bearer {await mint()}"}
+    )
     assert response.status_code == 405

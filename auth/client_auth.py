@@ -1,0 +1,252 @@
+"""Client authentication at the token and revocation endpoints (RFC 6749 section 2.3, RFC 7523).
+
+Three methods: HTTP Basic (``client_secret_basic``), form fields (``client_secret_post``) and a
+JWT signed with the client's registered key (``private_key_jwt``). A request uses exactly one.
+Whether a client id exists never changes the answer or its timing: an unknown id is checked
+against a dummy hash (or a dummy key), and a secret failure says only that authentication failed.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import functools
+import hashlib
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import unquote_plus
+
+from joserfc import jwk
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.datastructures import Headers
+from starlette.responses import JSONResponse
+
+from auth import tokens
+from auth.audit import record_event
+from auth.clients import Lockout, record_failure, secret_matches
+from resolvers.models.partners import Client, ClientStatus, Partner, RevokedToken
+
+ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+AUTH_METHODS = ("client_secret_basic", "client_secret_post", "private_key_jwt")
+#: A client assertion may live at most this long (RFC 7523 lets the server bound it); its jti is
+#: remembered until it expires, so one assertion buys one token.
+MAX_ASSERTION_LIFETIME_S = 600
+MAX_CLIENT_ID_CHARS = 64
+
+
+class OAuthError(Exception):
+    """An error response of RFC 6749 section 5.2 (and RFC 7009 for revocation)."""
+
+    def __init__(self, error: str, description: str, status: int = 400) -> None:
+        super().__init__(description)
+        self.error = error
+        self.description = description
+        self.status = 401 if error == "invalid_client" else status
+
+    def response(self) -> JSONResponse:
+        headers = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+        if self.status == 401:
+            headers["WWW-Authenticate"] = 'Basic realm="hub"'
+        return JSONResponse(
+            {"error": self.error, "error_description": self.description}, self.status, headers=headers
+        )
+
+
+AUTHENTICATION_FAILED = "client authentication failed"
+
+
+@dataclass(frozen=True, slots=True)
+class Credentials:
+    method: str
+    client_id: str
+    secret: str | None = None
+    assertion: str | None = None
+
+
+def read_credentials(headers: Headers, form: Mapping[str, str], max_assertion_chars: int) -> Credentials:
+    """The one set of client credentials in the request, or the RFC's error for the way it is wrong."""
+    found: list[Credentials] = []
+    authorization = headers.getlist("authorization")
+    if len(authorization) > 1:
+        raise OAuthError("invalid_request", "send at most one Authorization header")
+    if authorization:
+        found.append(_basic(authorization[0]))
+    if "client_secret" in form:
+        if "client_id" not in form:
+            raise OAuthError("invalid_request", "client_secret needs client_id beside it")
+        found.append(Credentials("client_secret_post", form["client_id"], secret=form["client_secret"]))
+    if "client_assertion" in form or "client_assertion_type" in form:
+        found.append(_assertion(form, max_assertion_chars))
+    if len(found) > 1:
+        raise OAuthError("invalid_request", "use one client authentication method per request, not several")
+    if not found:
+        raise OAuthError(
+            "invalid_client", "client authentication is required (HTTP Basic, form or private_key_jwt)"
+        )
+    credentials = found[0]
+    if "client_id" in form and form["client_id"] != credentials.client_id:
+        raise OAuthError("invalid_request", "client_id does not match the client that authenticated")
+    if not credentials.client_id or len(credentials.client_id) > MAX_CLIENT_ID_CHARS:
+        raise OAuthError("invalid_client", AUTHENTICATION_FAILED)
+    return credentials
+
+
+def _basic(header: str) -> Credentials:
+    scheme, _, value = header.strip().partition(" ")
+    if scheme.lower() != "basic":
+        raise OAuthError(
+            "invalid_client", "the Authorization header of the token endpoint uses the Basic scheme"
+        )
+    try:
+        decoded = base64.b64decode(value.strip(), validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        raise OAuthError(
+            "invalid_client", "the Basic credentials are not base64 of client_id:client_secret"
+        ) from None
+    client_id, colon, secret = decoded.partition(":")
+    if not colon:
+        raise OAuthError("invalid_client", "the Basic credentials are not base64 of client_id:client_secret")
+    # RFC 6749 section 2.3.1: both parts are form-urlencoded before they are joined.
+    return Credentials("client_secret_basic", unquote_plus(client_id), secret=unquote_plus(secret))
+
+
+def _assertion(form: Mapping[str, str], max_chars: int) -> Credentials:
+    if form.get("client_assertion_type") != ASSERTION_TYPE:
+        raise OAuthError("invalid_client", f"client_assertion_type must be {ASSERTION_TYPE}")
+    assertion = form.get("client_assertion", "")
+    if len(assertion) > max_chars:
+        raise OAuthError("invalid_client", f"the client assertion is over {max_chars} characters")
+    try:
+        peeked = tokens.peek(assertion)
+    except tokens.TokenError as exc:
+        raise OAuthError("invalid_client", f"client assertion: {exc.description}") from None
+    subject = peeked.claims.get("sub")
+    client_id = form.get("client_id") or (subject if isinstance(subject, str) else "")
+    return Credentials("private_key_jwt", client_id, assertion=assertion)
+
+
+@functools.cache
+def _dummy_key() -> tokens.Key:
+    return jwk.ECKey.generate_key("P-256", private=False)
+
+
+@dataclass
+class ClientAuthenticator:
+    lockout: Lockout
+    #: Values a client assertion's ``aud`` may take: the token endpoint's URL and the issuer.
+    assertion_audiences: list[str]
+
+    async def authenticate(
+        self, session: AsyncSession, credentials: Credentials, request_id: str | None = None
+    ) -> tuple[Client, Partner]:
+        """The client and its partner, or ``OAuthError``; failures are committed before raising."""
+        row = (
+            await session.execute(
+                select(Client, Partner)
+                .join(Partner, Partner.id == Client.partner_id)
+                .where(Client.client_id == credentials.client_id)
+            )
+        ).first()
+        client, partner = (row[0], row[1]) if row else (None, None)
+        if credentials.method == "private_key_jwt":
+            failure = await self._check_assertion(session, client, credentials)
+        else:
+            ok = await secret_matches(client.secret_hash if client else None, credentials.secret or "")
+            failure = None if ok else (AUTHENTICATION_FAILED, "wrong secret" if client else "unknown client")
+        if failure is not None:
+            described, reason = failure
+            await record_failure(
+                session,
+                client,
+                attempted=credentials.client_id[:MAX_CLIENT_ID_CHARS],
+                reason=f"{credentials.method}: {reason}",
+                lockout=self.lockout,
+                request_id=request_id,
+            )
+            await session.commit()
+            raise OAuthError("invalid_client", described)
+        assert client is not None
+        assert partner is not None
+        # Only a caller holding the credentials learns why a known client is refused.
+        refusal = None
+        if client.status == ClientStatus.LOCKED:
+            refusal = (
+                "the client is locked after repeated failed authentications; ask the department to unlock it"
+            )
+        elif client.status != ClientStatus.ACTIVE:
+            refusal = "the client is disabled; ask the department to enable it"
+        elif not partner.active:
+            refusal = "the partner's access is suspended"
+        if refusal is not None:
+            await record_event(
+                session,
+                kind="auth.refused",
+                outcome="denied",
+                request_id=request_id,
+                partner_id=partner.id,
+                client_id=client.client_id,
+                detail={"status": client.status, "partner_active": partner.active},
+            )
+            await session.commit()
+            raise OAuthError("invalid_client", refusal)
+        return client, partner
+
+    async def _check_assertion(
+        self, session: AsyncSession, client: Client | None, credentials: Credentials
+    ) -> tuple[str, str] | None:
+        assert credentials.assertion is not None
+        registered = client.public_jwk if client else None
+        key = tokens.public_key(registered) if registered else _dummy_key()
+        now = int(time.time())
+        try:
+            claims = tokens.verify(
+                credentials.assertion,
+                key,
+                tokens.key_algorithms(key, tokens.ASYMMETRIC_ALGORITHMS),
+                now=now,
+                required=("exp", "iss", "sub", "aud", "jti"),
+                iss=credentials.client_id,
+                sub=credentials.client_id,
+                aud=self.assertion_audiences,
+            )
+        except tokens.TokenError as exc:
+            if client is None or registered is None:
+                return "client assertion: the token's signature does not verify", "no key or unknown client"
+            return f"client assertion: {exc.description}", exc.description
+        expires = claims["exp"]
+        if expires > now + MAX_ASSERTION_LIFETIME_S:
+            return f"client assertion: exp may be at most {MAX_ASSERTION_LIFETIME_S} s ahead", "exp too far"
+        assert client is not None
+        # Replay: the assertion's jti is kept (hashed, so it cannot collide with an access token's
+        # 32-hex-digit jti) among revoked tokens until it expires.
+        marker = hashlib.sha256(f"assertion:{client.client_id}:{claims['jti']}".encode()).hexdigest()
+        try:
+            async with session.begin_nested():
+                session.add(
+                    RevokedToken(
+                        jti=marker, client_pk=client.id, expires_at=datetime.fromtimestamp(expires, UTC)
+                    )
+                )
+        except IntegrityError:
+            return "client assertion: this assertion was already used", "replayed assertion"
+        return None
+
+
+def assertion_claims(client_id: str, audience: str, lifetime_s: int = 60, **extra: Any) -> dict[str, Any]:
+    """The claims of a client assertion (RFC 7523 section 3): for partners' code and the tests."""
+    now = int(time.time())
+    claims: dict[str, Any] = {
+        "iss": client_id,
+        "sub": client_id,
+        "aud": audience,
+        "iat": now,
+        "exp": now + lifetime_s,
+        "jti": tokens.new_token_id(),
+    }
+    claims.update(extra)
+    return claims

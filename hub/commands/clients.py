@@ -1,0 +1,202 @@
+"""``hub partners``, ``hub clients`` and ``hub keys``: the administration of partner identity.
+
+A new client secret is printed once, here, and never again: the store keeps only its hash.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from auth import clients as registry
+from auth import keys
+from hub.db import check_store, create_engine, session_factory
+from hub.errors import HubError
+from hub.settings import Settings
+from resolvers.models.partners import Audience
+
+Action = Callable[[AsyncSession, argparse.Namespace, Settings], Awaitable[None]]
+
+
+def _run(action: Action) -> Callable[[argparse.Namespace, Settings], int]:
+    """Run ``action`` in one transaction on a migrated store; registry errors become one line."""
+
+    def handler(args: argparse.Namespace, settings: Settings) -> int:
+        async def main() -> None:
+            engine = create_engine(settings)
+            try:
+                await check_store(engine, settings)
+                async with session_factory(engine)() as session:
+                    await action(session, args, settings)
+                    await session.commit()
+            except registry.RegistryError as exc:
+                raise HubError(str(exc)) from None
+            finally:
+                await engine.dispose()
+
+        asyncio.run(main())
+        return 0
+
+    return handler
+
+
+def key_policy(settings: Settings) -> keys.KeyPolicy:
+    return keys.KeyPolicy(
+        alg=settings.signing_alg,
+        passphrase=settings.passphrase,
+        token_ttl=timedelta(seconds=settings.token_ttl_s),
+        cache_s=settings.key_cache_s,
+    )
+
+
+# --- partners -------------------------------------------------------------------------------------
+
+
+async def partners_add(session: AsyncSession, args: argparse.Namespace, settings: Settings) -> None:
+    partner = await registry.add_partner(
+        session, name=args.name, audience=args.audience, contact_email=args.email, district=args.district
+    )
+    print(f"partner {partner.id} {partner.name!r} ({partner.audience}) added")
+
+
+async def partners_list(session: AsyncSession, args: argparse.Namespace, settings: Settings) -> None:
+    rows = await registry.list_partners(session)
+    print(f"{'id':>5}  {'audience':<21} {'active':<6}  name")
+    for partner in rows:
+        print(f"{partner.id:>5}  {partner.audience:<21} {'yes' if partner.active else 'no':<6}  {partner.name}")
+
+
+# --- clients --------------------------------------------------------------------------------------
+
+
+def _show_secret(client_id: str, secret: str | None) -> None:
+    print(f"client_id:     {client_id}")
+    if secret:
+        print(f"client_secret: {secret}")
+        print("The secret is shown only now; store it safely. `hub clients rotate-secret` issues a new one.")
+
+
+async def clients_add(session: AsyncSession, args: argparse.Namespace, settings: Settings) -> None:
+    partner = await registry.find_partner(session, args.partner)
+    public_jwk = None
+    if args.public_key:
+        try:
+            public_jwk = await asyncio.to_thread(Path(args.public_key).read_text, encoding="utf-8")
+        except OSError as exc:
+            raise HubError(f"cannot read --public-key {args.public_key}: {exc.strerror}") from None
+    new = await registry.add_client(
+        session,
+        partner,
+        name=args.name,
+        scopes=args.scopes,
+        public_jwk=public_jwk,
+        with_secret=not args.no_secret,
+    )
+    print(f"client added for partner {partner.id} {partner.name!r} ({partner.audience})")
+    _show_secret(new.client.client_id, new.secret)
+
+
+async def clients_list(session: AsyncSession, args: argparse.Namespace, settings: Settings) -> None:
+    partner = await registry.find_partner(session, args.partner) if args.partner else None
+    rows = await registry.list_clients(session, partner)
+    print(f"{'client_id':<34} {'status':<9} {'auth':<11} {'audience':<21} partner")
+    for client, owner in rows:
+        methods = "+".join(
+            name for name, present in (("secret", client.secret_hash), ("key", client.public_jwk)) if present
+        )
+        print(f"{client.client_id:<34} {client.status:<9} {methods:<11} {owner.audience:<21} {owner.name}")
+
+
+async def clients_rotate(session: AsyncSession, args: argparse.Namespace, settings: Settings) -> None:
+    new = await registry.rotate_secret(session, args.client_id)
+    print("secret rotated; the old secret no longer authenticates (tokens already issued run out on their own)")
+    _show_secret(new.client.client_id, new.secret)
+
+
+async def clients_disable(session: AsyncSession, args: argparse.Namespace, settings: Settings) -> None:
+    await registry.disable(session, args.client_id)
+    print(
+        f"client {args.client_id} disabled; its tokens stop working within {settings.client_status_cache_s:g} s"
+    )
+
+
+async def clients_enable(session: AsyncSession, args: argparse.Namespace, settings: Settings) -> None:
+    await registry.enable(session, args.client_id)
+    print(f"client {args.client_id} enabled")
+
+
+async def clients_unlock(session: AsyncSession, args: argparse.Namespace, settings: Settings) -> None:
+    await registry.unlock(session, args.client_id)
+    print(f"client {args.client_id} unlocked; its failed attempts are cleared")
+
+
+# --- keys -----------------------------------------------------------------------------------------
+
+
+async def keys_rotate(session: AsyncSession, args: argparse.Namespace, settings: Settings) -> None:
+    policy = key_policy(settings)
+    new, retired = await keys.rotate(session, policy)
+    print(f"new signing key {new.kid} ({new.alg})")
+    for key in retired:
+        print(f"retired {key.kid}: verifies tokens until {key.expires_at:%Y-%m-%d %H:%M:%S} UTC")
+
+
+async def keys_list(session: AsyncSession, args: argparse.Namespace, settings: Settings) -> None:
+    print(f"{'kid':<44} {'alg':<6} {'created (UTC)':<20} {'retired':<20} verifies until")
+    for key in await keys.list_keys(session):
+        retired = f"{key.retired_at:%Y-%m-%d %H:%M:%S}" if key.retired_at else "signing"
+        until = f"{key.expires_at:%Y-%m-%d %H:%M:%S}" if key.expires_at else "-"
+        print(f"{key.kid:<44} {key.alg:<6} {key.created_at:%Y-%m-%d %H:%M:%S}  {retired:<20} {until}")
+
+
+# --- parser ---------------------------------------------------------------------------------------
+
+
+def _group(sub: Any, name: str, help_text: str) -> Any:
+    parser = sub.add_parser(name, help=help_text)
+    return parser.add_subparsers(dest=f"{name}_command", required=True, metavar="ACTION")
+
+
+def register(sub: Any) -> None:
+    partners = _group(sub, "partners", "register and list partners")
+    p = partners.add_parser("add", help="register a partner")
+    p.add_argument("--name", required=True, help="the partner's name (unique)")
+    p.add_argument("--audience", required=True, choices=[a.value for a in Audience], metavar="AUDIENCE")
+    p.add_argument("--email", help="contact e-mail")
+    p.add_argument("--district", help="legislative district or counties served")
+    p.set_defaults(handler=_run(partners_add))
+    p = partners.add_parser("list", help="list partners")
+    p.set_defaults(handler=_run(partners_list))
+
+    clients = _group(sub, "clients", "manage partner clients and their credentials")
+    p = clients.add_parser("add", help="add a client to a partner; prints its secret once")
+    p.add_argument("--partner", required=True, help="partner id or exact name")
+    p.add_argument("--name", help="a label for the client")
+    p.add_argument("--scopes", default=registry.DEFAULT_SCOPES, help="space-separated allowed scopes")
+    p.add_argument("--public-key", metavar="JWK_FILE", help="public JWK for private_key_jwt authentication")
+    p.add_argument("--no-secret", action="store_true", help="key-only client (needs --public-key)")
+    p.set_defaults(handler=_run(clients_add))
+    p = clients.add_parser("list", help="list clients")
+    p.add_argument("--partner", help="only this partner's clients (id or name)")
+    p.set_defaults(handler=_run(clients_list))
+    for action, function, text in (
+        ("rotate-secret", clients_rotate, "issue a new secret (printed once); the old one stops at once"),
+        ("disable", clients_disable, "refuse the client's tokens and token requests"),
+        ("enable", clients_enable, "enable a disabled client"),
+        ("unlock", clients_unlock, "release a client locked after failed authentications"),
+    ):
+        p = clients.add_parser(action, help=text)
+        p.add_argument("client_id")
+        p.set_defaults(handler=_run(function))
+
+    signing = _group(sub, "keys", "token signing keys")
+    p = signing.add_parser("rotate", help="add a signing key; the old one verifies until its tokens expire")
+    p.set_defaults(handler=_run(keys_rotate))
+    p = signing.add_parser("list", help="list signing keys (public data only)")
+    p.set_defaults(handler=_run(keys_list))
