@@ -9,14 +9,35 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from sqlalchemy import ColumnElement, and_, exists, false, select, true
+from sqlalchemy import ColumnElement, and_, exists, false, or_, select, true
 
 from auth.principal import Principal
 from resolvers.models.base import Base
-from resolvers.models.inquiries import Inquiry
+from resolvers.models.grants import (
+    AwardReport,
+    Disbursement,
+    FederalAward,
+    FiscalNote,
+    FiscalNoteStatus,
+    Subaward,
+)
+from resolvers.models.inquiries import Inquiry, InquiryResponse
 from resolvers.models.partners import Audience
 from resolvers.models.people import Facility, Person, PersonStatus
 from resolvers.models.programs import Referral
+from resolvers.models.research import ResearchAgreement, ResearchExtract
+from resolvers.models.victims import (
+    DeliveryAttempt,
+    HearingParticipation,
+    ImpactStatement,
+    Notification,
+    NotificationPreference,
+    ProtectionCondition,
+    RestitutionOrder,
+    RestitutionPayment,
+    Victim,
+    VictimRegistration,
+)
 
 Scope = Callable[[Principal], ColumnElement[bool]]
 
@@ -59,10 +80,69 @@ def _inquiries(principal: Principal) -> ColumnElement[bool]:
     return false()
 
 
+def _inquiry_responses(principal: Principal) -> ColumnElement[bool]:
+    # A response is visible exactly when its inquiry is.
+    return InquiryResponse.inquiry_id.in_(select(Inquiry.id).where(_inquiries(principal)))
+
+
+def _victims(principal: Principal) -> ColumnElement[bool]:
+    # Victims' identity, contacts and even whether a registration exists: victim services only,
+    # not even admin (the matrix says N).
+    return true() if principal.audience is Audience.VICTIM_SERVICES else false()
+
+
+def _grants(principal: Principal) -> ColumnElement[bool]:
+    # Legislative offices will read award totals through the field policy (a later issue).
+    return true() if principal.audience in (Audience.BUDGET_GRANTS, Audience.ADMIN) else false()
+
+
+def _fiscal_notes(principal: Principal) -> ColumnElement[bool]:
+    if principal.audience in (Audience.BUDGET_GRANTS, Audience.ADMIN):
+        return true()
+    if principal.audience is Audience.LEGISLATIVE:
+        submitted = FiscalNote.status == FiscalNoteStatus.SUBMITTED
+        if principal.partner_id is None:
+            return submitted
+        return or_(submitted, FiscalNote.requested_by_partner_id == principal.partner_id)
+    return false()
+
+
+def _research_agreements(principal: Principal) -> ColumnElement[bool]:
+    if principal.audience in (Audience.RESEARCH_UNIT, Audience.ADMIN):
+        return true()
+    if principal.audience is Audience.RESEARCHER and principal.partner_id is not None:
+        return ResearchAgreement.partner_id == principal.partner_id
+    return false()
+
+
+def _research_extracts(principal: Principal) -> ColumnElement[bool]:
+    return ResearchExtract.agreement_id.in_(
+        select(ResearchAgreement.id).where(_research_agreements(principal))
+    )
+
+
 SCOPES: dict[type[Base], Scope] = {
     Person: _people,
     Facility: _reference,
     Inquiry: _inquiries,
+    InquiryResponse: _inquiry_responses,
+    Victim: _victims,
+    VictimRegistration: _victims,
+    NotificationPreference: _victims,
+    Notification: _victims,
+    DeliveryAttempt: _victims,
+    ImpactStatement: _victims,
+    HearingParticipation: _victims,
+    ProtectionCondition: _victims,
+    RestitutionOrder: _victims,
+    RestitutionPayment: _victims,
+    FederalAward: _grants,
+    Subaward: _grants,
+    Disbursement: _grants,
+    AwardReport: _grants,
+    FiscalNote: _fiscal_notes,
+    ResearchAgreement: _research_agreements,
+    ResearchExtract: _research_extracts,
 }
 
 

@@ -8,13 +8,14 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Row, func, select
+from sqlalchemy import Row, func, select, update
 
 from auth.principal import Principal
 from auth.scopes import row_scope
 from resolvers import validation as v
-from resolvers.errors import InvalidInput, NotFound
-from resolvers.models.inquiries import Inquiry, InquiryChannel, InquirySource, InquiryStatus
+from resolvers.batching import many_per_key
+from resolvers.errors import Conflict, InvalidInput, NotFound
+from resolvers.models.inquiries import Inquiry, InquiryChannel, InquiryResponse, InquirySource, InquiryStatus
 from resolvers.models.partners import Audience
 from resolvers.models.people import Person
 from resolvers.pagination import Page, paginate
@@ -43,6 +44,9 @@ class InquiryFilter:
     category: str | None = None
     source: str | None = None
     overdue_on: date | None = None
+    due_from: date | None = None
+    due_to: date | None = None
+    subject_person_id: int | None = None
 
 
 async def list_inquiries(
@@ -57,6 +61,13 @@ async def list_inquiries(
         conditions.append(Inquiry.source == f.source)
     if f.overdue_on:
         conditions += [Inquiry.due_on < f.overdue_on, Inquiry.status != InquiryStatus.CLOSED]
+    v.not_before("dueTo", f.due_to, "dueFrom", f.due_from)
+    if f.due_from:
+        conditions.append(Inquiry.due_on >= f.due_from)
+    if f.due_to:
+        conditions.append(Inquiry.due_on <= f.due_to)
+    if f.subject_person_id is not None:
+        conditions.append(Inquiry.subject_person_id == f.subject_person_id)
     stmt = select(*Inquiry.__table__.columns).where(*conditions)
     c = Inquiry.__table__.c
     return await paginate(db, stmt, [c.due_on, c.id], first=first, after=after)
@@ -66,6 +77,17 @@ async def inquiries_by_id(db: RequestDb, principal: Principal, ids: Sequence[int
     stmt = select(*Inquiry.__table__.columns).where(row_scope(principal, Inquiry), Inquiry.id.in_(ids))
     found = {row.id: row for row in await db.rows(stmt)}
     return [found.get(i) for i in ids]
+
+
+async def inquiry_responses_by_inquiry_id(
+    db: RequestDb, principal: Principal, ids: Sequence[int]
+) -> list[list[Row[Any]]]:
+    stmt = (
+        select(*InquiryResponse.__table__.columns)
+        .where(row_scope(principal, InquiryResponse), InquiryResponse.inquiry_id.in_(ids))
+        .order_by(InquiryResponse.responded_at, InquiryResponse.id)
+    )
+    return many_per_key(await db.rows(stmt), "inquiry_id", ids)
 
 
 async def submit_inquiry(db: RequestDb, principal: Principal, new: NewInquiry, now: datetime) -> int:
@@ -111,3 +133,92 @@ async def submit_inquiry(db: RequestDb, principal: Principal, new: NewInquiry, n
     inquiry.reference = f"INQ-{now.year}-{inquiry.id:06d}"
     await db.flush()
     return inquiry.id
+
+
+# --- the workflow: received -> assigned -> responded -> closed (-> reopened) ---------------------------
+
+
+async def _current(db: RequestDb, principal: Principal, inquiry_id: int, version: int) -> Row[Any]:
+    # FOR UPDATE (PostgreSQL) serialises concurrent transitions of one inquiry.
+    rows = await db.rows(
+        select(*Inquiry.__table__.columns)
+        .where(row_scope(principal, Inquiry), Inquiry.id == inquiry_id)
+        .with_for_update()
+    )
+    if not rows:
+        raise NotFound("Inquiry", "id")
+    v.check_version("inquiry", rows[0].version, version)
+    return rows[0]
+
+
+async def _advance(db: RequestDb, row: Row[Any], **values: Any) -> int:
+    result: Any = await db.execute(
+        update(Inquiry)
+        .where(Inquiry.id == row.id, Inquiry.version == row.version)
+        .values(version=row.version + 1, **values)
+    )
+    if result.rowcount != 1:
+        raise Conflict("version", "stale: the inquiry changed since you read it; read it again and retry")
+    return int(row.id)
+
+
+async def assign_inquiry(
+    db: RequestDb, principal: Principal, inquiry_id: int, version: int, assignee: str
+) -> int:
+    assigned_to = v.text("assignedTo", assignee, max_length=120)
+    row = await _current(db, principal, inquiry_id, version)
+    if row.status == InquiryStatus.CLOSED:
+        raise Conflict("id", "is closed; reopen it before assigning it")
+    # Reassigning an answered inquiry keeps its status: the response stands.
+    status = InquiryStatus.ASSIGNED if row.status == InquiryStatus.RECEIVED else row.status
+    return await _advance(db, row, assigned_to=assigned_to, status=status)
+
+
+@dataclass(frozen=True, slots=True)
+class NewResponse:
+    inquiry_id: int
+    version: int
+    responder: str
+    channel: str
+    body: str
+
+
+async def respond_to_inquiry(db: RequestDb, principal: Principal, new: NewResponse, now: datetime) -> int:
+    responder = v.text("responder", new.responder, max_length=120)
+    body = v.text("body", new.body, max_length=10_000)
+    row = await _current(db, principal, new.inquiry_id, new.version)
+    if row.status == InquiryStatus.CLOSED:
+        raise Conflict("id", "is closed; reopen it before responding")
+    db.add(
+        InquiryResponse(
+            inquiry_id=row.id, responded_at=now, responder=responder, channel=new.channel, body=body
+        )
+    )
+    await db.flush()
+    return await _advance(db, row, status=InquiryStatus.RESPONDED, assigned_to=row.assigned_to or responder)
+
+
+async def close_inquiry(
+    db: RequestDb, principal: Principal, inquiry_id: int, version: int, now: datetime
+) -> int:
+    row = await _current(db, principal, inquiry_id, version)
+    if row.status == InquiryStatus.CLOSED:
+        raise Conflict("id", "is already closed")
+    return await _advance(db, row, status=InquiryStatus.CLOSED, closed_at=now)
+
+
+async def reopen_inquiry(
+    db: RequestDb, principal: Principal, inquiry_id: int, version: int, now: datetime
+) -> int:
+    row = await _current(db, principal, inquiry_id, version)
+    if row.status != InquiryStatus.CLOSED:
+        raise Conflict("id", f"is {row.status}, not closed; only a closed inquiry can be reopened")
+    # A reopened inquiry is owed a fresh answer within the usual time.
+    return await _advance(
+        db,
+        row,
+        status=InquiryStatus.ASSIGNED if row.assigned_to else InquiryStatus.RECEIVED,
+        closed_at=None,
+        reopened_count=row.reopened_count + 1,
+        due_on=(now + timedelta(days=RESPONSE_DAYS)).date(),
+    )

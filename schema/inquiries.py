@@ -41,6 +41,7 @@ class Inquiry:
     due_on: date = classified(FieldClass.INQUIRIES, "When a response is due.")
     assigned_to: str | None = classified(FieldClass.INQUIRIES, "Staff member handling it.")
     closed_at: datetime | None = classified(FieldClass.INQUIRIES, "When it was closed.")
+    reopened_count: int = classified(FieldClass.INQUIRIES, "How often it was reopened after closing.")
     version: int = classified(
         FieldClass.INQUIRIES, "Send this back with an update; a stale version is refused."
     )
@@ -55,6 +56,11 @@ class Inquiry:
             return None
         row = await info.context.loaders.people_by_id.load(self.subject_pk)
         return None if row is None else Person.from_row(row)
+
+    @resolves(FieldClass.INQUIRIES, "Constituent services' responses, oldest first.")
+    async def responses(self, info: Info) -> list[InquiryResponse]:
+        rows = await info.context.loaders.inquiry_responses_by_inquiry_id.load(self.pk)
+        return [InquiryResponse.from_row(r) for r in rows]
 
     @classmethod
     def from_row(cls, row: Any) -> Inquiry:
@@ -75,7 +81,25 @@ class Inquiry:
             due_on=row.due_on,
             assigned_to=row.assigned_to,
             closed_at=row.closed_at,
+            reopened_count=row.reopened_count,
             version=row.version,
+        )
+
+
+@strawberry.type(description="A response from constituent services to an inquiry.")
+class InquiryResponse:
+    responded_at: datetime = classified(FieldClass.INQUIRIES, "When it was sent.")
+    responder: str = classified(FieldClass.INQUIRIES, "Who answered.")
+    channel: InquiryChannel = classified(FieldClass.INQUIRIES, "How it was sent.")
+    body: str = classified(FieldClass.INQUIRIES, "The response.")
+
+    @classmethod
+    def from_row(cls, row: Any) -> InquiryResponse:
+        return cls(
+            responded_at=row.responded_at,
+            responder=row.responder,
+            channel=InquiryChannel(row.channel),
+            body=row.body,
         )
 
 
@@ -94,6 +118,28 @@ class SubmitInquiryInput:
     subject_person_id: strawberry.ID | None = strawberry.field(
         default=None, description="The person it is about."
     )
+
+
+@strawberry.input(description="Hand an inquiry to a staff member.")
+class AssignInquiryInput:
+    id: strawberry.ID
+    version: int = strawberry.field(description="The inquiry's version you read.")
+    assigned_to: str = strawberry.field(description="Staff member, up to 120 characters.")
+
+
+@strawberry.input(description="Answer an inquiry.")
+class RespondToInquiryInput:
+    id: strawberry.ID
+    version: int = strawberry.field(description="The inquiry's version you read.")
+    responder: str = strawberry.field(description="Who answers, up to 120 characters.")
+    channel: InquiryChannel
+    body: str = strawberry.field(description="Up to 10,000 characters.")
+
+
+@strawberry.input(description="Close or reopen an inquiry.")
+class InquiryTransitionInput:
+    id: strawberry.ID
+    version: int = strawberry.field(description="The inquiry's version you read.")
 
 
 @strawberry.type(description="The result of a write to an inquiry.")
@@ -129,12 +175,20 @@ class Query:
         overdue: Annotated[
             bool, strawberry.argument(description="Only open inquiries past their due date.")
         ] = False,
+        due_from: Annotated[date | None, strawberry.argument(description="Due on or after.")] = None,
+        due_to: Annotated[date | None, strawberry.argument(description="Due on or before.")] = None,
+        subject_person_id: strawberry.ID | None = None,
     ) -> Connection[Inquiry]:
         f = data.InquiryFilter(
             status=status.value if status else None,
             category=category.value if category else None,
             source=source.value if source else None,
             overdue_on=info.context.now.date() if overdue else None,
+            due_from=due_from,
+            due_to=due_to,
+            subject_person_id=(
+                from_global_id("Person", subject_person_id, "subjectPersonId") if subject_person_id else None
+            ),
         )
         page = await data.list_inquiries(info.context.db, info.context.principal, f, first, after)
         return connection(page, Inquiry.from_row)
@@ -173,4 +227,68 @@ class Mutation:
             return {"inquiry": await data.submit_inquiry(ctx.db, ctx.principal, new, ctx.now)}
 
         outcome = await run_mutation(info, "submitInquiry", strawberry.asdict(input), idempotency_key, write)
+        return await _payload(info, outcome.refs, outcome.errors, outcome.replayed)
+
+    @mutation(FieldClass.INQUIRIES, "Assign an inquiry that is not closed to a staff member.")
+    async def assign_inquiry(
+        self, info: Info, input: AssignInquiryInput, idempotency_key: IdempotencyKey = None
+    ) -> InquiryPayload:
+        ctx = info.context
+
+        async def write() -> dict[str, int]:
+            pk = from_global_id("Inquiry", input.id)
+            return {
+                "inquiry": await data.assign_inquiry(
+                    ctx.db, ctx.principal, pk, input.version, input.assigned_to
+                )
+            }
+
+        outcome = await run_mutation(info, "assignInquiry", strawberry.asdict(input), idempotency_key, write)
+        return await _payload(info, outcome.refs, outcome.errors, outcome.replayed)
+
+    @mutation(FieldClass.INQUIRIES, "Respond to an inquiry that is not closed.")
+    async def respond_to_inquiry(
+        self, info: Info, input: RespondToInquiryInput, idempotency_key: IdempotencyKey = None
+    ) -> InquiryPayload:
+        ctx = info.context
+
+        async def write() -> dict[str, int]:
+            new = data.NewResponse(
+                inquiry_id=from_global_id("Inquiry", input.id),
+                version=input.version,
+                responder=input.responder,
+                channel=input.channel.value,
+                body=input.body,
+            )
+            return {"inquiry": await data.respond_to_inquiry(ctx.db, ctx.principal, new, ctx.now)}
+
+        outcome = await run_mutation(
+            info, "respondToInquiry", strawberry.asdict(input), idempotency_key, write
+        )
+        return await _payload(info, outcome.refs, outcome.errors, outcome.replayed)
+
+    @mutation(FieldClass.INQUIRIES, "Close an inquiry; a closed one is refused.")
+    async def close_inquiry(
+        self, info: Info, input: InquiryTransitionInput, idempotency_key: IdempotencyKey = None
+    ) -> InquiryPayload:
+        ctx = info.context
+
+        async def write() -> dict[str, int]:
+            pk = from_global_id("Inquiry", input.id)
+            return {"inquiry": await data.close_inquiry(ctx.db, ctx.principal, pk, input.version, ctx.now)}
+
+        outcome = await run_mutation(info, "closeInquiry", strawberry.asdict(input), idempotency_key, write)
+        return await _payload(info, outcome.refs, outcome.errors, outcome.replayed)
+
+    @mutation(FieldClass.INQUIRIES, "Reopen a closed inquiry; it is due again in two weeks.")
+    async def reopen_inquiry(
+        self, info: Info, input: InquiryTransitionInput, idempotency_key: IdempotencyKey = None
+    ) -> InquiryPayload:
+        ctx = info.context
+
+        async def write() -> dict[str, int]:
+            pk = from_global_id("Inquiry", input.id)
+            return {"inquiry": await data.reopen_inquiry(ctx.db, ctx.principal, pk, input.version, ctx.now)}
+
+        outcome = await run_mutation(info, "reopenInquiry", strawberry.asdict(input), idempotency_key, write)
         return await _payload(info, outcome.refs, outcome.errors, outcome.replayed)

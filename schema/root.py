@@ -7,10 +7,33 @@ from typing import Any
 import strawberry
 from strawberry.tools import merge_types
 
-from schema import inquiries, people
+from schema import (
+    fiscal_notes,
+    grant_writes,
+    grants,
+    inquiries,
+    people,
+    research,
+    statistics_admin,
+    victim_services,
+    victims,
+)
 
-QUERIES: tuple[type[Any], ...] = (people.Query, inquiries.Query)
-MUTATIONS: tuple[type[Any], ...] = (inquiries.Mutation,)
+QUERIES: tuple[type[Any], ...] = (
+    people.Query,
+    inquiries.Query,
+    victims.Query,
+    grants.Query,
+    fiscal_notes.Query,
+    research.Query,
+    statistics_admin.Query,
+)
+MUTATIONS: tuple[type[Any], ...] = (
+    inquiries.Mutation,
+    victim_services.Mutation,
+    grant_writes.Mutation,
+    fiscal_notes.Mutation,
+)
 
 
 def build_schema() -> strawberry.Schema:

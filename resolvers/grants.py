@@ -1,0 +1,218 @@
+"""Data access for federal awards: awards with what is spent, subawards, disbursements and reports.
+
+Spent, subawarded and remaining amounts are computed in the statement that reads the award
+(correlated sums), so a page of awards with their totals is one statement.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from sqlalchemy import ColumnElement, Row, Select, exists, func, select
+
+from auth.principal import Principal
+from auth.scopes import row_scope
+from resolvers import validation as v
+from resolvers.batching import many_per_key, one_per_key
+from resolvers.models.grants import AwardReport, Disbursement, FederalAward, Subaward
+from resolvers.pagination import Page, paginate
+from resolvers.session import RequestDb
+
+
+def disbursed_on_award(principal: Principal) -> Any:
+    return (
+        select(func.coalesce(func.sum(Disbursement.amount), 0))
+        .where(row_scope(principal, Disbursement), Disbursement.award_id == FederalAward.id)
+        .scalar_subquery()
+    )
+
+
+def subawarded_on_award(principal: Principal) -> Any:
+    return (
+        select(func.coalesce(func.sum(Subaward.amount), 0))
+        .where(row_scope(principal, Subaward), Subaward.award_id == FederalAward.id)
+        .scalar_subquery()
+    )
+
+
+def awards_statement(principal: Principal) -> Select[Any]:
+    """Awards the caller may see, each with ``spent_amount`` and ``subawarded_amount``."""
+    return select(
+        *FederalAward.__table__.columns,
+        disbursed_on_award(principal).label("spent_amount"),
+        subawarded_on_award(principal).label("subawarded_amount"),
+    ).where(row_scope(principal, FederalAward))
+
+
+@dataclass(frozen=True, slots=True)
+class AwardFilter:
+    status: str | None = None
+    assistance_listing: str | None = None
+    reports_due_from: date | None = None
+    reports_due_to: date | None = None
+
+
+async def list_awards(
+    db: RequestDb, principal: Principal, f: AwardFilter, first: int | None, after: str | None
+) -> Page[Row[Any]]:
+    conditions: list[ColumnElement[bool]] = []
+    if f.status:
+        conditions.append(FederalAward.status == f.status)
+    if f.assistance_listing:
+        conditions.append(FederalAward.assistance_listing == f.assistance_listing.strip())
+    if f.reports_due_from or f.reports_due_to:
+        v.not_before("reportsDueTo", f.reports_due_to, "reportsDueFrom", f.reports_due_from)
+        due = [
+            AwardReport.award_id == FederalAward.id,
+            AwardReport.submitted_on.is_(None),
+            row_scope(principal, AwardReport),
+        ]
+        if f.reports_due_from:
+            due.append(AwardReport.due_on >= f.reports_due_from)
+        if f.reports_due_to:
+            due.append(AwardReport.due_on <= f.reports_due_to)
+        conditions.append(exists(select(AwardReport.id).where(*due)))
+    stmt = awards_statement(principal).where(*conditions)
+    c = FederalAward.__table__.c
+    return await paginate(db, stmt, [c.award_number, c.id], first=first, after=after)
+
+
+async def list_subawards(
+    db: RequestDb, principal: Principal, award_id: int | None, first: int | None, after: str | None
+) -> Page[Row[Any]]:
+    conditions = [row_scope(principal, Subaward)]
+    if award_id is not None:
+        conditions.append(Subaward.award_id == award_id)
+    stmt = select(*Subaward.__table__.columns).where(*conditions)
+    return await paginate(db, stmt, [Subaward.__table__.c.id], first=first, after=after)
+
+
+@dataclass(frozen=True, slots=True)
+class DisbursementFilter:
+    award_id: int | None = None
+    subaward_id: int | None = None
+    kind: str | None = None
+    paid_from: date | None = None
+    paid_to: date | None = None
+
+
+async def list_disbursements(
+    db: RequestDb, principal: Principal, f: DisbursementFilter, first: int | None, after: str | None
+) -> Page[Row[Any]]:
+    v.not_before("paidTo", f.paid_to, "paidFrom", f.paid_from)
+    conditions = [row_scope(principal, Disbursement)]
+    if f.award_id is not None:
+        conditions.append(Disbursement.award_id == f.award_id)
+    if f.subaward_id is not None:
+        conditions.append(Disbursement.subaward_id == f.subaward_id)
+    if f.kind:
+        conditions.append(Disbursement.kind == f.kind)
+    if f.paid_from:
+        conditions.append(Disbursement.paid_on >= f.paid_from)
+    if f.paid_to:
+        conditions.append(Disbursement.paid_on <= f.paid_to)
+    stmt = select(*Disbursement.__table__.columns).where(*conditions)
+    c = Disbursement.__table__.c
+    return await paginate(db, stmt, [c.paid_on, c.id], first=first, after=after)
+
+
+@dataclass(frozen=True, slots=True)
+class ReportFilter:
+    award_id: int | None = None
+    kind: str | None = None
+    due_from: date | None = None
+    due_to: date | None = None
+    overdue_on: date | None = None
+    submitted: bool | None = None
+
+
+async def list_reports(
+    db: RequestDb, principal: Principal, f: ReportFilter, first: int | None, after: str | None
+) -> Page[Row[Any]]:
+    v.not_before("dueTo", f.due_to, "dueFrom", f.due_from)
+    conditions = [row_scope(principal, AwardReport)]
+    if f.award_id is not None:
+        conditions.append(AwardReport.award_id == f.award_id)
+    if f.kind:
+        conditions.append(AwardReport.kind == f.kind)
+    if f.due_from:
+        conditions.append(AwardReport.due_on >= f.due_from)
+    if f.due_to:
+        conditions.append(AwardReport.due_on <= f.due_to)
+    if f.overdue_on:
+        conditions += [AwardReport.due_on < f.overdue_on, AwardReport.submitted_on.is_(None)]
+    if f.submitted is not None:
+        submitted = AwardReport.submitted_on.is_not(None)
+        conditions.append(submitted if f.submitted else AwardReport.submitted_on.is_(None))
+    stmt = select(*AwardReport.__table__.columns).where(*conditions)
+    c = AwardReport.__table__.c
+    return await paginate(db, stmt, [c.due_on, c.id], first=first, after=after)
+
+
+# --- batch functions ------------------------------------------------------------------------------------
+
+
+async def federal_awards_by_id(
+    db: RequestDb, principal: Principal, ids: Sequence[int]
+) -> list[Row[Any] | None]:
+    stmt = awards_statement(principal).where(FederalAward.id.in_(ids))
+    return one_per_key(await db.rows(stmt), "id", ids)
+
+
+async def subawards_by_id(db: RequestDb, principal: Principal, ids: Sequence[int]) -> list[Row[Any] | None]:
+    stmt = select(*Subaward.__table__.columns).where(row_scope(principal, Subaward), Subaward.id.in_(ids))
+    return one_per_key(await db.rows(stmt), "id", ids)
+
+
+async def subawards_by_award_id(
+    db: RequestDb, principal: Principal, ids: Sequence[int]
+) -> list[list[Row[Any]]]:
+    stmt = (
+        select(*Subaward.__table__.columns)
+        .where(row_scope(principal, Subaward), Subaward.award_id.in_(ids))
+        .order_by(Subaward.id)
+    )
+    return many_per_key(await db.rows(stmt), "award_id", ids)
+
+
+async def disbursements_by_id(
+    db: RequestDb, principal: Principal, ids: Sequence[int]
+) -> list[Row[Any] | None]:
+    stmt = select(*Disbursement.__table__.columns).where(
+        row_scope(principal, Disbursement), Disbursement.id.in_(ids)
+    )
+    return one_per_key(await db.rows(stmt), "id", ids)
+
+
+async def disbursements_by_award_id(
+    db: RequestDb, principal: Principal, ids: Sequence[int]
+) -> list[list[Row[Any]]]:
+    stmt = (
+        select(*Disbursement.__table__.columns)
+        .where(row_scope(principal, Disbursement), Disbursement.award_id.in_(ids))
+        .order_by(Disbursement.paid_on, Disbursement.id)
+    )
+    return many_per_key(await db.rows(stmt), "award_id", ids)
+
+
+async def award_reports_by_id(
+    db: RequestDb, principal: Principal, ids: Sequence[int]
+) -> list[Row[Any] | None]:
+    stmt = select(*AwardReport.__table__.columns).where(
+        row_scope(principal, AwardReport), AwardReport.id.in_(ids)
+    )
+    return one_per_key(await db.rows(stmt), "id", ids)
+
+
+async def award_reports_by_award_id(
+    db: RequestDb, principal: Principal, ids: Sequence[int]
+) -> list[list[Row[Any]]]:
+    stmt = (
+        select(*AwardReport.__table__.columns)
+        .where(row_scope(principal, AwardReport), AwardReport.award_id.in_(ids))
+        .order_by(AwardReport.due_on, AwardReport.id)
+    )
+    return many_per_key(await db.rows(stmt), "award_id", ids)

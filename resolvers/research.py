@@ -1,0 +1,58 @@
+"""Data access for research agreements ("Research Agreement and Data Request") and their extracts.
+
+The agreement's pseudonym key never leaves this module: every statement names its columns and
+``pseudonym_key`` is not among them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Row, Select, select
+
+from auth.principal import Principal
+from auth.scopes import row_scope
+from resolvers.batching import many_per_key, one_per_key
+from resolvers.models.partners import Partner
+from resolvers.models.research import ResearchAgreement, ResearchExtract
+from resolvers.pagination import Page, paginate
+from resolvers.session import RequestDb
+
+#: Every column a reader may get; the pseudonym key is deliberately absent.
+READABLE = tuple(c for c in ResearchAgreement.__table__.columns if c.key != "pseudonym_key")
+
+
+def _agreements(principal: Principal) -> Select[Any]:
+    return (
+        select(*READABLE, Partner.name.label("partner_name"))
+        .join(Partner, Partner.id == ResearchAgreement.partner_id)
+        .where(row_scope(principal, ResearchAgreement))
+    )
+
+
+async def list_research_agreements(
+    db: RequestDb, principal: Principal, status: str | None, first: int | None, after: str | None
+) -> Page[Row[Any]]:
+    stmt = _agreements(principal)
+    if status:
+        stmt = stmt.where(ResearchAgreement.status == status)
+    return await paginate(db, stmt, [ResearchAgreement.__table__.c.id], first=first, after=after)
+
+
+async def research_agreements_by_id(
+    db: RequestDb, principal: Principal, ids: Sequence[int]
+) -> list[Row[Any] | None]:
+    stmt = _agreements(principal).where(ResearchAgreement.id.in_(ids))
+    return one_per_key(await db.rows(stmt), "id", ids)
+
+
+async def research_extracts_by_agreement_id(
+    db: RequestDb, principal: Principal, ids: Sequence[int]
+) -> list[list[Row[Any]]]:
+    stmt = (
+        select(*ResearchExtract.__table__.columns)
+        .where(row_scope(principal, ResearchExtract), ResearchExtract.agreement_id.in_(ids))
+        .order_by(ResearchExtract.created_at, ResearchExtract.id)
+    )
+    return many_per_key(await db.rows(stmt), "agreement_id", ids)

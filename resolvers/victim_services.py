@@ -1,0 +1,311 @@
+"""Victim services' writes: register a victim to a case, contact preferences, impact statements,
+restitution payments. Each refusal names the field and the rule; the caller's savepoint undoes the rest.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Row, delete, select, update
+
+from auth.principal import Principal
+from auth.scopes import row_scope
+from resolvers import validation as v
+from resolvers.errors import Conflict, InvalidInput, NotFound
+from resolvers.models.people import ParoleHearing, Person, Sentence
+from resolvers.models.victims import (
+    Channel,
+    ImpactStatement,
+    NotificationPreference,
+    RegistrationStatus,
+    RestitutionOrder,
+    RestitutionPayment,
+    RestitutionStatus,
+    Victim,
+    VictimRegistration,
+)
+from resolvers.session import RequestDb
+from resolvers.victims import restitution_orders_statement
+
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]{2,}$")
+_PHONE = re.compile(r"^\+?[0-9 ().-]+$")
+
+
+def check_email(field: str, value: str) -> str:
+    if not _EMAIL.match(value):
+        raise InvalidInput(field, "must look like an email address (name@example.org)")
+    return value
+
+
+def check_phone(field: str, value: str) -> str:
+    digits = sum(ch.isdigit() for ch in value)
+    if not _PHONE.match(value) or not 10 <= digits <= 15:
+        raise InvalidInput(field, "must look like a phone number (10 to 15 digits)")
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class NewPreference:
+    channel: str
+    destination: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class NewVictim:
+    kind: str
+    first_name: str
+    last_name: str
+    email: str | None = None
+    phone: str | None = None
+    address_line: str | None = None
+    city: str | None = None
+    state: str | None = None
+    postal_code: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class NewRegistration:
+    person_id: int
+    sentence_id: int | None
+    victim_id: int | None
+    victim: NewVictim | None
+    relationship: str
+    registered_on: date | None
+    preferences: tuple[NewPreference, ...]
+
+
+def _has_postal_address(victim: Any) -> bool:
+    return all((victim.address_line, victim.city, victim.state, victim.postal_code))
+
+
+def _preferences(prefs: tuple[NewPreference, ...], victim: Any) -> list[tuple[str, str | None]]:
+    """Validated (channel, destination) pairs; at least one of them must reach the registrant."""
+    if not prefs:
+        raise InvalidInput("preferences", "must include at least one usable notification preference")
+    if len(prefs) > 8:
+        raise InvalidInput("preferences", "must be at most 8")
+    cleaned: list[tuple[str, str | None]] = []
+    for i, pref in enumerate(prefs):
+        field = f"preferences[{i}].destination"
+        destination = v.optional_text(field, pref.destination, max_length=254)
+        if pref.channel == Channel.EMAIL:
+            if destination is None:
+                raise InvalidInput(field, "is required for EMAIL")
+            check_email(field, destination)
+        elif pref.channel in (Channel.SMS, Channel.PHONE):
+            if destination is None:
+                raise InvalidInput(field, f"is required for {pref.channel.upper()}")
+            check_phone(field, destination)
+        elif pref.channel == Channel.LETTER:
+            if destination is not None:
+                raise InvalidInput(field, "must be empty for LETTER (letters go to the registrant's address)")
+            if not _has_postal_address(victim):
+                raise InvalidInput(
+                    f"preferences[{i}].channel", "LETTER needs the registrant's full postal address"
+                )
+        cleaned.append((pref.channel, destination))
+    return cleaned
+
+
+def _new_victim(new: NewVictim) -> Victim:
+    email = v.optional_text("victim.email", new.email, max_length=254)
+    phone = v.optional_text("victim.phone", new.phone, max_length=20)
+    state = v.optional_text("victim.state", new.state, max_length=2)
+    if state is not None and not (len(state) == 2 and state.isalpha()):
+        raise InvalidInput("victim.state", "must be a two-letter state code")
+    return Victim(
+        kind=new.kind,
+        first_name=v.text("victim.firstName", new.first_name, max_length=60),
+        last_name=v.text("victim.lastName", new.last_name, max_length=60),
+        email=None if email is None else check_email("victim.email", email),
+        phone=None if phone is None else check_phone("victim.phone", phone),
+        address_line=v.optional_text("victim.addressLine", new.address_line, max_length=200),
+        city=v.optional_text("victim.city", new.city, max_length=80),
+        state=None if state is None else state.upper(),
+        postal_code=v.optional_text("victim.postalCode", new.postal_code, max_length=10),
+    )
+
+
+async def register_victim(db: RequestDb, principal: Principal, new: NewRegistration, today: date) -> int:
+    relationship = v.text("relationship", new.relationship, max_length=40)
+    registered_on = v.not_future("registeredOn", new.registered_on or today, today)
+    if (new.victim_id is None) == (new.victim is None):
+        raise InvalidInput("victimId", "give either victimId (a registrant on file) or victim (a new one)")
+    person = await db.scalar(
+        select(Person.id).where(row_scope(principal, Person), Person.id == new.person_id)
+    )
+    if person is None:
+        raise NotFound("Person", "personId")
+    if new.sentence_id is not None:
+        sentence = await db.scalar(
+            select(Sentence.id).where(Sentence.id == new.sentence_id, Sentence.person_id == new.person_id)
+        )
+        if sentence is None:
+            raise NotFound("Sentence of that person", "sentenceId")
+    victim: Any
+    if new.victim_id is not None:
+        found = await db.rows(
+            select(*Victim.__table__.columns).where(row_scope(principal, Victim), Victim.id == new.victim_id)
+        )
+        if not found:
+            raise NotFound("Victim", "victimId")
+        victim = found[0]
+        duplicate = await db.scalar(
+            select(VictimRegistration.id).where(
+                row_scope(principal, VictimRegistration),
+                VictimRegistration.victim_id == victim.id,
+                VictimRegistration.person_id == new.person_id,
+                VictimRegistration.status == RegistrationStatus.ACTIVE,
+            )
+        )
+        if duplicate is not None:
+            raise Conflict("victimId", "is already actively registered to this person's case")
+    else:
+        assert new.victim is not None
+        victim = _new_victim(new.victim)
+    preferences = _preferences(new.preferences, victim)
+    if isinstance(victim, Victim):
+        db.add(victim)
+        await db.flush()
+    registration = VictimRegistration(
+        victim_id=victim.id,
+        person_id=new.person_id,
+        sentence_id=new.sentence_id,
+        relationship=relationship,
+        status=RegistrationStatus.ACTIVE,
+        registered_on=registered_on,
+    )
+    db.add(registration)
+    await db.flush()
+    for channel, destination in preferences:
+        db.add(
+            NotificationPreference(registration_id=registration.id, channel=channel, destination=destination)
+        )
+    await db.flush()
+    return int(registration.id)
+
+
+async def _registration(db: RequestDb, principal: Principal, registration_id: int) -> Row[Any]:
+    rows = await db.rows(
+        select(*VictimRegistration.__table__.columns).where(
+            row_scope(principal, VictimRegistration), VictimRegistration.id == registration_id
+        )
+    )
+    if not rows:
+        raise NotFound("VictimRegistration", "registrationId")
+    return rows[0]
+
+
+async def _bump(db: RequestDb, model: Any, pk: int, entity: str, given: int) -> None:
+    """Advance ``model`` row ``pk`` from version ``given``; a concurrent update makes it stale."""
+    result: Any = await db.execute(
+        update(model).where(model.id == pk, model.version == given).values(version=given + 1)
+    )
+    if result.rowcount != 1:
+        raise Conflict("version", f"stale: the {entity} changed since you read it; read it again and retry")
+
+
+async def change_contact_preferences(
+    db: RequestDb, principal: Principal, registration_id: int, version: int, prefs: tuple[NewPreference, ...]
+) -> int:
+    """Replace a registration's notification preferences with ``prefs``."""
+    registration = await _registration(db, principal, registration_id)
+    v.check_version("registration", registration.version, version)
+    victim = (
+        await db.rows(
+            select(*Victim.__table__.columns).where(
+                row_scope(principal, Victim), Victim.id == registration.victim_id
+            )
+        )
+    )[0]
+    preferences = _preferences(prefs, victim)
+    await _bump(db, VictimRegistration, registration.id, "registration", version)
+    await db.execute(
+        delete(NotificationPreference).where(NotificationPreference.registration_id == registration.id)
+    )
+    for channel, destination in preferences:
+        db.add(
+            NotificationPreference(registration_id=registration.id, channel=channel, destination=destination)
+        )
+    await db.flush()
+    return int(registration.id)
+
+
+@dataclass(frozen=True, slots=True)
+class NewImpactStatement:
+    registration_id: int
+    hearing_id: int | None
+    submitted_on: date | None
+    format: str
+    summary: str
+
+
+async def record_impact_statement(
+    db: RequestDb, principal: Principal, new: NewImpactStatement, today: date
+) -> int:
+    summary = v.text("summary", new.summary, max_length=20_000)
+    submitted_on = v.not_future("submittedOn", new.submitted_on or today, today)
+    registration = await _registration(db, principal, new.registration_id)
+    if registration.status != RegistrationStatus.ACTIVE:
+        raise Conflict("registrationId", "is not active; reactivate the registration first")
+    v.not_before("submittedOn", submitted_on, "the registration date", registration.registered_on)
+    if new.hearing_id is not None:
+        hearing = await db.scalar(
+            select(ParoleHearing.id).where(
+                ParoleHearing.id == new.hearing_id, ParoleHearing.person_id == registration.person_id
+            )
+        )
+        if hearing is None:
+            raise NotFound("Hearing of the registered case", "hearingId")
+    statement = ImpactStatement(
+        registration_id=registration.id,
+        hearing_id=new.hearing_id,
+        submitted_on=submitted_on,
+        format=new.format,
+        summary=summary,
+    )
+    db.add(statement)
+    await db.flush()
+    return statement.id
+
+
+async def record_restitution_payment(
+    db: RequestDb,
+    principal: Principal,
+    order_id: int,
+    amount: Decimal,
+    paid_on: date | None,
+    reference: str | None,
+    today: date,
+) -> tuple[int, int]:
+    """Record a payment on an open order; the order is paid when nothing remains. -> (order, payment)."""
+    amount = v.positive_amount("amount", amount)
+    paid = v.not_future("paidOn", paid_on or today, today)
+    ref = v.optional_text("reference", reference, max_length=40)
+    # FOR UPDATE (PostgreSQL) keeps two concurrent payments from both fitting the same balance.
+    rows = await db.rows(
+        restitution_orders_statement()
+        .where(row_scope(principal, RestitutionOrder), RestitutionOrder.id == order_id)
+        .with_for_update(of=RestitutionOrder)
+    )
+    if not rows:
+        raise NotFound("RestitutionOrder", "orderId")
+    order = rows[0]
+    if order.status != RestitutionStatus.OPEN:
+        raise Conflict("orderId", f"is {order.status}; payments go only to open orders")
+    v.not_before("paidOn", paid, "the order date", order.ordered_on)
+    balance = Decimal(order.amount) - Decimal(order.paid_amount)
+    if amount > balance:
+        raise InvalidInput("amount", f"must not exceed the remaining balance of the order ({balance:.2f})")
+    payment = RestitutionPayment(order_id=order.id, paid_on=paid, amount=amount, reference=ref)
+    db.add(payment)
+    await db.flush()
+    values: dict[str, Any] = {"version": order.version + 1}
+    if amount == balance:
+        values["status"] = RestitutionStatus.PAID
+    await db.execute(update(RestitutionOrder).where(RestitutionOrder.id == order.id).values(**values))
+    return order.id, payment.id
