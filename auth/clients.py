@@ -178,7 +178,7 @@ async def list_clients(session: AsyncSession, partner: Partner | None = None) ->
     stmt = select(Client, Partner).join(Partner, Partner.id == Client.partner_id).order_by(Client.id)
     if partner is not None:
         stmt = stmt.where(Client.partner_id == partner.id)
-    return [(c, p) for c, p in (await session.execute(stmt)).tuples()]
+    return [(row[0], row[1]) for row in await session.execute(stmt)]
 
 
 async def _changed(session: AsyncSession, client: Client, kind: str, **detail: object) -> None:
