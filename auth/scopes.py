@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from sqlalchemy import ColumnElement, and_, exists, false, or_, select, true
+from sqlalchemy import ColumnElement, and_, exists, false, func, or_, select, true
+from sqlalchemy.orm import InstrumentedAttribute
 
 from auth.principal import Principal
 from resolvers.models.base import Base
@@ -22,9 +23,32 @@ from resolvers.models.grants import (
     Subaward,
 )
 from resolvers.models.inquiries import Inquiry, InquiryResponse
-from resolvers.models.partners import Audience
-from resolvers.models.people import Facility, Person, PersonStatus
-from resolvers.models.programs import Referral
+from resolvers.models.partners import Audience, Partner
+from resolvers.models.people import (
+    Charge,
+    ConductReport,
+    CustodyEvent,
+    CustodyPeriod,
+    Facility,
+    HealthNeed,
+    ParoleHearing,
+    Person,
+    PersonAlias,
+    PersonStatus,
+    Sentence,
+    SupervisionPeriod,
+)
+from resolvers.models.programs import (
+    Consent,
+    ConsentCategory,
+    ConsentGrant,
+    Enrollment,
+    Program,
+    ProgramOffering,
+    Referral,
+    ReparativeActivity,
+    ServiceDelivery,
+)
 from resolvers.models.research import ResearchAgreement, ResearchExtract
 from resolvers.models.victims import (
     DeliveryAttempt,
@@ -121,10 +145,171 @@ def _research_extracts(principal: Principal) -> ColumnElement[bool]:
     )
 
 
+# --- People, custody, programs and reentry -------------------------------------------------------
+# Rows that hang off a person are reachable exactly when the person is, narrowed by what the
+# audience may read of that class at all; "C" cells of the matrix (a reentry partner reading under
+# consent) are a per-person condition, so they are row scopes too.
+
+
+#: A model's column, as its mapped attribute.
+Column = InstrumentedAttribute[int]
+
+
+def _of_people(principal: Principal, person_id: Column) -> ColumnElement[bool]:
+    return person_id.in_(select(Person.id).where(_people(principal)))
+
+
+def _consented(principal: Principal, person_id: Column, category: str) -> ColumnElement[bool]:
+    """An active consent of the person lets the calling reentry partner read ``category``."""
+    today = func.current_date()
+    return exists(
+        select(Consent.id)
+        .join(ConsentGrant, ConsentGrant.consent_id == Consent.id)
+        .where(
+            Consent.person_id == person_id,
+            Consent.partner_id == principal.partner_id,
+            ConsentGrant.category == category,
+            Consent.revoked_on.is_(None),
+            Consent.signed_on <= today,
+            Consent.expires_on >= today,
+        )
+    )
+
+
+def _person_rows(person_id: Column) -> Scope:
+    """Custody records in the public tier or the release class: wherever the person is visible."""
+
+    def scope(principal: Principal) -> ColumnElement[bool]:
+        if principal.audience in (Audience.BUDGET_GRANTS, Audience.RESEARCHER):
+            return false()
+        return _of_people(principal, person_id)
+
+    return scope
+
+
+def _charges(principal: Principal) -> ColumnElement[bool]:
+    return Charge.sentence_id.in_(select(Sentence.id).where(_person_rows(Sentence.person_id)(principal)))
+
+
+def _aliases(principal: Principal) -> ColumnElement[bool]:
+    if principal.audience in (Audience.CONSTITUENT_SERVICES, Audience.VICTIM_SERVICES, Audience.PROGRAMS):
+        return true()
+    if principal.audience is Audience.ADMIN:
+        return true()
+    if principal.audience is Audience.REENTRY and principal.partner_id is not None:
+        return and_(
+            _of_people(principal, PersonAlias.person_id),
+            _consented(principal, PersonAlias.person_id, ConsentCategory.IDENTITY),
+        )
+    return false()
+
+
+def _conduct(principal: Principal) -> ColumnElement[bool]:
+    staff = (Audience.CONSTITUENT_SERVICES, Audience.PROGRAMS, Audience.RESEARCH_UNIT, Audience.ADMIN)
+    return true() if principal.audience in staff else false()
+
+
+def _health_needs(principal: Principal) -> ColumnElement[bool]:
+    if principal.audience in (Audience.PROGRAMS, Audience.ADMIN):
+        return true()
+    if principal.audience is Audience.REENTRY and principal.partner_id is not None:
+        # 42 CFR Part 2: substance-use needs are read only under a consent naming them.
+        return and_(
+            _of_people(principal, HealthNeed.person_id),
+            or_(
+                and_(
+                    HealthNeed.kind == ConsentCategory.SUBSTANCE_USE,
+                    _consented(principal, HealthNeed.person_id, ConsentCategory.SUBSTANCE_USE),
+                ),
+                and_(
+                    HealthNeed.kind != ConsentCategory.SUBSTANCE_USE,
+                    _consented(principal, HealthNeed.person_id, ConsentCategory.HEALTH),
+                ),
+            ),
+        )
+    return false()
+
+
+def _participation(person_id: Column) -> Scope:
+    """Programs and treatment participation: confidential by statute."""
+
+    def scope(principal: Principal) -> ColumnElement[bool]:
+        if principal.audience in (Audience.PROGRAMS, Audience.RESEARCH_UNIT, Audience.ADMIN):
+            return true()
+        if principal.audience is Audience.REENTRY and principal.partner_id is not None:
+            return and_(
+                _of_people(principal, person_id),
+                _consented(principal, person_id, ConsentCategory.PROGRAMS),
+            )
+        return false()
+
+    return scope
+
+
+def _reparative_activities(principal: Principal) -> ColumnElement[bool]:
+    return ReparativeActivity.enrollment_id.in_(
+        select(Enrollment.id).where(_participation(Enrollment.person_id)(principal))
+    )
+
+
+def _partner_owned(partner_id: Column) -> Scope:
+    """Referrals, consents and services: reentry staff see all, a reentry partner its own."""
+
+    def scope(principal: Principal) -> ColumnElement[bool]:
+        if principal.audience in (Audience.PROGRAMS, Audience.ADMIN):
+            return true()
+        if principal.audience is Audience.REENTRY and principal.partner_id is not None:
+            return partner_id == principal.partner_id
+        return false()
+
+    return scope
+
+
+def _consent_grants(principal: Principal) -> ColumnElement[bool]:
+    return ConsentGrant.consent_id.in_(
+        select(Consent.id).where(_partner_owned(Consent.partner_id)(principal))
+    )
+
+
+def _partners(principal: Principal) -> ColumnElement[bool]:
+    # Who the department's partners are is not confidential to its own units; a partner knows itself.
+    if not principal.is_partner:
+        return true()
+    if principal.partner_id is not None:
+        return Partner.id == principal.partner_id
+    return false()
+
+
+def aggregate_scope(principal: Principal, model: type[Base]) -> ColumnElement[bool]:
+    """Rows a statistic may count: legislative offices count every class but victims (the matrix's
+    aggregates rule); everyone else counts the rows they could read."""
+    if principal.audience is Audience.LEGISLATIVE and SCOPES.get(model) is not _victims:
+        return true()
+    return row_scope(principal, model)
+
+
 SCOPES: dict[type[Base], Scope] = {
     Person: _people,
     Facility: _reference,
     Inquiry: _inquiries,
+    PersonAlias: _aliases,
+    Sentence: _person_rows(Sentence.person_id),
+    Charge: _charges,
+    CustodyPeriod: _person_rows(CustodyPeriod.person_id),
+    SupervisionPeriod: _person_rows(SupervisionPeriod.person_id),
+    ParoleHearing: _person_rows(ParoleHearing.person_id),
+    CustodyEvent: _person_rows(CustodyEvent.person_id),
+    ConductReport: _conduct,
+    HealthNeed: _health_needs,
+    Program: _reference,
+    ProgramOffering: _reference,
+    Enrollment: _participation(Enrollment.person_id),
+    ReparativeActivity: _reparative_activities,
+    Referral: _partner_owned(Referral.partner_id),
+    Consent: _partner_owned(Consent.partner_id),
+    ConsentGrant: _consent_grants,
+    ServiceDelivery: _partner_owned(ServiceDelivery.partner_id),
+    Partner: _partners,
     InquiryResponse: _inquiry_responses,
     Victim: _victims,
     VictimRegistration: _victims,
@@ -158,4 +343,4 @@ def scoped(principal: Principal, model: type[Base], *conditions: ColumnElement[b
     return and_(row_scope(principal, model), *conditions)
 
 
-__all__ = ["SCOPES", "Scope", "row_scope", "scoped"]
+__all__ = ["SCOPES", "Scope", "aggregate_scope", "row_scope", "scoped"]

@@ -11,9 +11,26 @@ from sqlalchemy import ColumnElement, Row, exists, func, or_, select
 
 from auth.principal import Principal
 from auth.scopes import row_scope
+from resolvers.batching import many_per_key, one_per_key
 from resolvers.errors import InvalidInput
-from resolvers.models.people import CustodyPeriod, Facility, Person, PersonIdentity
+from resolvers.models.base import Base
+from resolvers.models.people import (
+    Charge,
+    ConductReport,
+    CustodyEvent,
+    CustodyPeriod,
+    Facility,
+    HealthNeed,
+    ParoleHearing,
+    Person,
+    PersonAlias,
+    PersonIdentity,
+    PersonStatus,
+    Sentence,
+    SupervisionPeriod,
+)
 from resolvers.pagination import Page, paginate
+from resolvers.parent_pages import ChildPage, pages_by_parent
 from resolvers.session import RequestDb
 
 MAX_NAME_QUERY = 60
@@ -75,7 +92,8 @@ async def list_people(
     db: RequestDb, principal: Principal, f: PeopleFilter, first: int | None, after: str | None
 ) -> Page[Row[Any]]:
     stmt = select(*Person.__table__.columns).where(row_scope(principal, Person), *_people_conditions(f))
-    return await paginate(db, stmt, [Person.__table__.c.id], first=first, after=after)
+    c = Person.__table__.c
+    return await paginate(db, stmt, [c.last_name, c.first_name, c.id], first=first, after=after)
 
 
 async def people_by_id(db: RequestDb, principal: Principal, ids: Sequence[int]) -> list[Row[Any] | None]:
@@ -108,3 +126,110 @@ async def list_facilities(
     conditions = [Facility.kind == kind] if kind else []
     stmt = select(*Facility.__table__.columns).where(row_scope(principal, Facility), *conditions)
     return await paginate(db, stmt, [Facility.__table__.c.id], first=first, after=after)
+
+
+async def identifiers_by_person_id(
+    db: RequestDb, principal: Principal, ids: Sequence[int]
+) -> list[Row[Any] | None]:
+    """SSN, FBI and state ids: a scope of their own (no entry in SCOPES: admin only)."""
+    c = PersonIdentity.__table__.c
+    stmt = select(c.person_id, c.ssn, c.fbi_number, c.state_id).where(
+        row_scope(principal, PersonIdentity), c.person_id.in_(ids)
+    )
+    return one_per_key(await db.rows(stmt), "person_id", ids)
+
+
+async def _children(
+    db: RequestDb,
+    principal: Principal,
+    model: type[Base],
+    key: str,
+    ids: Sequence[int],
+    order: Sequence[str],
+) -> list[list[Row[Any]]]:
+    """Every row of ``model`` whose ``key`` is in ``ids``, in one statement, grouped per key."""
+    table = model.__table__
+    stmt = (
+        select(*table.columns)
+        .where(row_scope(principal, model), table.c[key].in_(ids))
+        .order_by(*[table.c[o] for o in order])
+    )
+    return many_per_key(await db.rows(stmt), key, ids)
+
+
+async def aliases_by_person_id(
+    db: RequestDb, principal: Principal, ids: Sequence[int]
+) -> list[list[Row[Any]]]:
+    return await _children(db, principal, PersonAlias, "person_id", ids, ["alias", "id"])
+
+
+async def sentences_by_person_id(
+    db: RequestDb, principal: Principal, ids: Sequence[int]
+) -> list[list[Row[Any]]]:
+    return await _children(db, principal, Sentence, "person_id", ids, ["sentenced_on", "id"])
+
+
+async def charges_by_sentence_id(
+    db: RequestDb, principal: Principal, ids: Sequence[int]
+) -> list[list[Row[Any]]]:
+    return await _children(db, principal, Charge, "sentence_id", ids, ["id"])
+
+
+async def custody_periods_by_person_id(
+    db: RequestDb, principal: Principal, ids: Sequence[int]
+) -> list[list[Row[Any]]]:
+    return await _children(db, principal, CustodyPeriod, "person_id", ids, ["admitted_on", "id"])
+
+
+async def supervision_periods_by_person_id(
+    db: RequestDb, principal: Principal, ids: Sequence[int]
+) -> list[list[Row[Any]]]:
+    return await _children(db, principal, SupervisionPeriod, "person_id", ids, ["started_on", "id"])
+
+
+async def parole_hearings_by_person_id(
+    db: RequestDb, principal: Principal, ids: Sequence[int]
+) -> list[list[Row[Any]]]:
+    return await _children(db, principal, ParoleHearing, "person_id", ids, ["scheduled_for", "id"])
+
+
+async def custody_events_by_person_id(
+    db: RequestDb, principal: Principal, ids: Sequence[int]
+) -> list[list[Row[Any]]]:
+    return await _children(db, principal, CustodyEvent, "person_id", ids, ["occurred_at", "id"])
+
+
+async def conduct_reports_by_person_id(
+    db: RequestDb, principal: Principal, ids: Sequence[int]
+) -> list[list[Row[Any]]]:
+    return await _children(db, principal, ConductReport, "person_id", ids, ["occurred_on", "id"])
+
+
+async def health_needs_by_person_id(
+    db: RequestDb, principal: Principal, ids: Sequence[int]
+) -> list[list[Row[Any]]]:
+    return await _children(db, principal, HealthNeed, "person_id", ids, ["assessed_on", "id"])
+
+
+#: Where a person is counted: their institution or release center, else their supervision office.
+LOCATION: ColumnElement[int] = func.coalesce(Person.current_facility_id, Person.supervision_office_id)
+
+#: People the department still holds or supervises.
+CURRENT = (PersonStatus.INCARCERATED, PersonStatus.SUPERVISED, PersonStatus.ESCAPED)
+
+
+async def population_by_facility_id(
+    db: RequestDb, principal: Principal, keys: Sequence[tuple[int, ChildPage]]
+) -> list[Page[Any]]:
+    """A facility's current population (its residents, or an office's supervisees), by name."""
+    stmt = select(*Person.__table__.columns, LOCATION.label("parent_key")).where(row_scope(principal, Person))
+    found: dict[tuple[int, ChildPage], Page[Any]] = {}
+    # The status filter changes the statement, so keys are batched per status (one statement each).
+    for status in {page.filter("status") for _, page in keys}:
+        batch = [key for key in keys if key[1].filter("status") == status]
+        in_status = Person.status == status if status is not None else Person.status.in_(CURRENT)
+        pages = await pages_by_parent(
+            db, stmt.where(in_status), LOCATION, ["last_name", "first_name", "id"], batch
+        )
+        found.update(zip(batch, pages, strict=True))
+    return [found[key] for key in keys]

@@ -12,7 +12,8 @@ from typing import Any
 from strawberry.dataloader import DataLoader
 
 from auth.principal import Principal
-from resolvers import fiscal_notes, grants, inquiries, people, research, victims
+from resolvers import custody, fiscal_notes, grants, inquiries, people, programs, reentry, research, victims
+from resolvers.parent_pages import ChildPage
 from resolvers.session import RequestDb
 
 Batch = Callable[[RequestDb, Principal, Sequence[Any]], Awaitable[Sequence[Any]]]
@@ -30,6 +31,34 @@ class Loaders:
     people_by_id: DataLoader[int, Any]
     facilities_by_id: DataLoader[int, Any]
     identities_by_person_id: DataLoader[int, Any]
+    # People, custody, programs and reentry.
+    identifiers_by_person_id: DataLoader[int, Any]
+    aliases_by_person_id: DataLoader[int, Any]
+    sentences_by_person_id: DataLoader[int, Any]
+    charges_by_sentence_id: DataLoader[int, Any]
+    custody_periods_by_person_id: DataLoader[int, Any]
+    supervision_periods_by_person_id: DataLoader[int, Any]
+    parole_hearings_by_person_id: DataLoader[int, Any]
+    custody_events_by_person_id: DataLoader[int, Any]
+    conduct_reports_by_person_id: DataLoader[int, Any]
+    health_needs_by_person_id: DataLoader[int, Any]
+    population_by_facility_id: DataLoader[tuple[int, ChildPage], Any]
+    custody_events_by_id: DataLoader[int, Any]
+    parole_hearings_by_id: DataLoader[int, Any]
+    programs_by_id: DataLoader[int, Any]
+    offerings_by_id: DataLoader[int, Any]
+    enrollments_by_id: DataLoader[int, Any]
+    enrollments_by_person_id: DataLoader[int, Any]
+    reparative_activities_by_enrollment_id: DataLoader[int, Any]
+    offerings_by_program_id: DataLoader[tuple[int, ChildPage], Any]
+    enrollments_by_program_id: DataLoader[tuple[int, ChildPage], Any]
+    referrals_by_id: DataLoader[int, Any]
+    referrals_by_person_id: DataLoader[int, Any]
+    consents_by_id: DataLoader[int, Any]
+    consents_by_person_id: DataLoader[int, Any]
+    consent_categories_by_consent_id: DataLoader[int, Any]
+    services_by_id: DataLoader[int, Any]
+    services_by_referral_id: DataLoader[int, Any]
     inquiries_by_id: DataLoader[int, Any]
     inquiry_responses_by_inquiry_id: DataLoader[int, Any]
     victims_by_id: DataLoader[int, Any]
@@ -63,6 +92,35 @@ class Loaders:
             people_by_id=_loader(db, principal, people.people_by_id),
             facilities_by_id=_loader(db, principal, people.facilities_by_id),
             identities_by_person_id=_loader(db, principal, people.identities_by_person_id),
+            identifiers_by_person_id=_loader(db, principal, people.identifiers_by_person_id),
+            aliases_by_person_id=_loader(db, principal, people.aliases_by_person_id),
+            sentences_by_person_id=_loader(db, principal, people.sentences_by_person_id),
+            charges_by_sentence_id=_loader(db, principal, people.charges_by_sentence_id),
+            custody_periods_by_person_id=_loader(db, principal, people.custody_periods_by_person_id),
+            supervision_periods_by_person_id=_loader(db, principal, people.supervision_periods_by_person_id),
+            parole_hearings_by_person_id=_loader(db, principal, people.parole_hearings_by_person_id),
+            custody_events_by_person_id=_loader(db, principal, people.custody_events_by_person_id),
+            conduct_reports_by_person_id=_loader(db, principal, people.conduct_reports_by_person_id),
+            health_needs_by_person_id=_loader(db, principal, people.health_needs_by_person_id),
+            population_by_facility_id=_loader(db, principal, people.population_by_facility_id),
+            custody_events_by_id=_loader(db, principal, custody.custody_events_by_id),
+            parole_hearings_by_id=_loader(db, principal, custody.parole_hearings_by_id),
+            programs_by_id=_loader(db, principal, programs.programs_by_id),
+            offerings_by_id=_loader(db, principal, programs.offerings_by_id),
+            enrollments_by_id=_loader(db, principal, programs.enrollments_by_id),
+            enrollments_by_person_id=_loader(db, principal, programs.enrollments_by_person_id),
+            reparative_activities_by_enrollment_id=_loader(
+                db, principal, programs.reparative_activities_by_enrollment_id
+            ),
+            offerings_by_program_id=_loader(db, principal, programs.offerings_by_program_id),
+            enrollments_by_program_id=_loader(db, principal, programs.enrollments_by_program_id),
+            referrals_by_id=_loader(db, principal, reentry.referrals_by_id),
+            referrals_by_person_id=_loader(db, principal, reentry.referrals_by_person_id),
+            consents_by_id=_loader(db, principal, reentry.consents_by_id),
+            consents_by_person_id=_loader(db, principal, reentry.consents_by_person_id),
+            consent_categories_by_consent_id=_loader(db, principal, reentry.consent_categories_by_consent_id),
+            services_by_id=_loader(db, principal, reentry.services_by_id),
+            services_by_referral_id=_loader(db, principal, reentry.services_by_referral_id),
             inquiries_by_id=_loader(db, principal, inquiries.inquiries_by_id),
             inquiry_responses_by_inquiry_id=_loader(db, principal, inquiries.inquiry_responses_by_inquiry_id),
             victims_by_id=_loader(db, principal, victims.victims_by_id),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 
@@ -11,15 +11,37 @@ from auth.classes import FieldClass
 from resolvers import people as data
 from resolvers.models import people as models
 from resolvers.models.people import FacilityKind, PersonStatus, Race, Sex
+from resolvers.parent_pages import ChildPage
 from schema.context import Info
 from schema.fields import classified, resolves
 from schema.ids import from_global_id, to_global_id
 from schema.pagination import Connection, connection
 
+if TYPE_CHECKING:
+    from schema.custody import (
+        ConductReport,
+        CustodyEvent,
+        CustodyPeriod,
+        HealthNeed,
+        ParoleHearing,
+        Sentence,
+        SupervisionPeriod,
+    )
+    from schema.programs import Enrollment
+    from schema.reentry import Consent, Referral
+
 strawberry.enum(FacilityKind, description="What kind of site a facility is.")
 strawberry.enum(Sex, description="Sex as recorded at admission.")
 strawberry.enum(Race, description="Race as recorded at admission.")
 strawberry.enum(PersonStatus, description="Where a person stands with the department.")
+
+
+PageSize = Annotated[int | None, strawberry.argument(description="Rows per page, at most 100 (default 20).")]
+After = Annotated[str | None, strawberry.argument(description="`pageInfo.endCursor` of the previous page.")]
+
+Custody = strawberry.lazy("schema.custody")
+Programs = strawberry.lazy("schema.programs")
+Reentry = strawberry.lazy("schema.reentry")
 
 
 def _age(birth: date, today: date) -> int:
@@ -44,6 +66,20 @@ class Facility:
     @resolves(FieldClass.REFERENCE, "Opaque global id.")
     def id(self) -> strawberry.ID:
         return strawberry.ID(to_global_id("Facility", self.pk))
+
+    @resolves(
+        FieldClass.PUBLIC_PERSON,
+        "Who is here now, by name: the people an institution or release center holds, or the people an "
+        "office supervises (by default incarcerated, supervised or escaped; or one status).",
+    )
+    async def population(
+        self, info: Info, first: PageSize = None, after: After = None, status: PersonStatus | None = None
+    ) -> Connection[Person]:
+        filters = (("status", status.value if status else None),)
+        page = await info.context.loaders.population_by_facility_id.load(
+            (self.pk, ChildPage(first, after, filters))
+        )
+        return connection(page, Person.from_row)
 
     @classmethod
     def from_row(cls, row: Any) -> Facility:
@@ -83,6 +119,13 @@ class PersonIdentity:
         )
 
 
+@strawberry.type(description="Identifiers of a person held apart: SSN, FBI and state ids.")
+class PersonIdentifiers:
+    ssn: str | None = classified(FieldClass.IDENTIFIERS, "Social Security number.")
+    fbi_number: str | None = classified(FieldClass.IDENTIFIERS, "FBI number.")
+    state_id: str | None = classified(FieldClass.IDENTIFIERS, "State identification number.")
+
+
 @strawberry.type(description="A person in the department's custody or under its supervision, now or before.")
 class Person:
     pk: strawberry.Private[int]
@@ -95,6 +138,10 @@ class Person:
     race: Race = classified(FieldClass.PUBLIC_PERSON, "Race.")
     status: PersonStatus = classified(
         FieldClass.PUBLIC_PERSON, "Incarcerated, supervised, escaped, discharged."
+    )
+    version: int = classified(
+        FieldClass.PUBLIC_PERSON,
+        "Send this back as `personVersion` with a custody event; a stale one is refused.",
     )
 
     @resolves(FieldClass.PUBLIC_PERSON, "Opaque global id.")
@@ -122,6 +169,99 @@ class Person:
         row = await info.context.loaders.identities_by_person_id.load(self.pk)
         return None if row is None else PersonIdentity.from_row(row)
 
+    @resolves(FieldClass.IDENTIFIERS, "SSN, FBI and state ids.")
+    async def identifiers(self, info: Info) -> PersonIdentifiers | None:
+        row = await info.context.loaders.identifiers_by_person_id.load(self.pk)
+        if row is None:
+            return None
+        return PersonIdentifiers(ssn=row.ssn, fbi_number=row.fbi_number, state_id=row.state_id)
+
+    @resolves(FieldClass.IDENTITY, "Other names the person is known by.")
+    async def aliases(self, info: Info) -> list[str]:
+        return [row.alias for row in await info.context.loaders.aliases_by_person_id.load(self.pk)]
+
+    @resolves(FieldClass.PUBLIC_PERSON, "Sentences, earliest first, with their charges.")
+    async def sentences(self, info: Info) -> list[Annotated[Sentence, Custody]]:
+        from schema.custody import Sentence
+
+        return [Sentence.from_row(r) for r in await info.context.loaders.sentences_by_person_id.load(self.pk)]
+
+    @resolves(FieldClass.PUBLIC_PERSON, "Custody periods, earliest first.")
+    async def custody_periods(self, info: Info) -> list[Annotated[CustodyPeriod, Custody]]:
+        from schema.custody import CustodyPeriod
+
+        rows = await info.context.loaders.custody_periods_by_person_id.load(self.pk)
+        return [CustodyPeriod.from_row(r) for r in rows]
+
+    @resolves(FieldClass.RELEASE, "Projected release date of the open custody period.")
+    async def projected_release_on(self, info: Info) -> date | None:
+        rows = await info.context.loaders.custody_periods_by_person_id.load(self.pk)
+        open_periods = [r for r in rows if r.released_on is None]
+        return open_periods[-1].projected_release_on if open_periods else None
+
+    @resolves(FieldClass.RELEASE, "Supervision periods, earliest first.")
+    async def supervision_periods(self, info: Info) -> list[Annotated[SupervisionPeriod, Custody]]:
+        from schema.custody import SupervisionPeriod
+
+        rows = await info.context.loaders.supervision_periods_by_person_id.load(self.pk)
+        return [SupervisionPeriod.from_row(r) for r in rows]
+
+    @resolves(FieldClass.RELEASE, "Parole hearings, earliest first.")
+    async def parole_hearings(self, info: Info) -> list[Annotated[ParoleHearing, Custody]]:
+        from schema.custody import ParoleHearing
+
+        rows = await info.context.loaders.parole_hearings_by_person_id.load(self.pk)
+        return [ParoleHearing.from_row(r) for r in rows]
+
+    @resolves(FieldClass.PUBLIC_PERSON, "Custody events, earliest first.")
+    async def custody_events(self, info: Info) -> list[Annotated[CustodyEvent, Custody]]:
+        from schema.custody import CustodyEvent
+
+        rows = await info.context.loaders.custody_events_by_person_id.load(self.pk)
+        return [CustodyEvent.from_row(r) for r in rows]
+
+    @resolves(FieldClass.CUSTODY_DETAIL, "Conduct reports, earliest first.")
+    async def conduct_reports(self, info: Info) -> list[Annotated[ConductReport, Custody]]:
+        from schema.custody import ConductReport
+
+        rows = await info.context.loaders.conduct_reports_by_person_id.load(self.pk)
+        return [ConductReport.from_row(r) for r in rows]
+
+    @resolves(FieldClass.HEALTH, "Mental health and medical needs, earliest assessed first.")
+    async def health_needs(self, info: Info) -> list[Annotated[HealthNeed, Custody]]:
+        from schema.custody import HealthNeed
+
+        rows = await info.context.loaders.health_needs_by_person_id.load(self.pk)
+        return [HealthNeed.from_row(r) for r in rows if r.kind != "substance_use"]
+
+    @resolves(FieldClass.SUBSTANCE_USE, "Substance-use needs (released only under their own consent).")
+    async def substance_use_needs(self, info: Info) -> list[Annotated[HealthNeed, Custody]]:
+        from schema.custody import HealthNeed
+
+        rows = await info.context.loaders.health_needs_by_person_id.load(self.pk)
+        return [HealthNeed.from_row(r) for r in rows if r.kind == "substance_use"]
+
+    @resolves(FieldClass.PROGRAMS, "Program enrollments, earliest first.")
+    async def enrollments(self, info: Info) -> list[Annotated[Enrollment, Programs]]:
+        from schema.programs import Enrollment
+
+        rows = await info.context.loaders.enrollments_by_person_id.load(self.pk)
+        return [Enrollment.from_row(r) for r in rows]
+
+    @resolves(FieldClass.REFERRALS, "Referrals to reentry partners, earliest first.")
+    async def referrals(self, info: Info) -> list[Annotated[Referral, Reentry]]:
+        from schema.reentry import Referral
+
+        rows = await info.context.loaders.referrals_by_person_id.load(self.pk)
+        return [Referral.from_row(r) for r in rows]
+
+    @resolves(FieldClass.REFERRALS, "Release-of-information consents, earliest signed first.")
+    async def consents(self, info: Info) -> list[Annotated[Consent, Reentry]]:
+        from schema.reentry import Consent
+
+        rows = await info.context.loaders.consents_by_person_id.load(self.pk)
+        return [Consent.from_row(r) for r in rows]
+
     @classmethod
     def from_row(cls, row: Any) -> Person:
         return cls(
@@ -136,11 +276,8 @@ class Person:
             sex=models.Sex(row.sex),
             race=models.Race(row.race),
             status=models.PersonStatus(row.status),
+            version=row.version,
         )
-
-
-PageSize = Annotated[int | None, strawberry.argument(description="Rows per page, at most 100 (default 20).")]
-After = Annotated[str | None, strawberry.argument(description="`pageInfo.endCursor` of the previous page.")]
 
 
 @strawberry.type
@@ -183,6 +320,11 @@ class Query:
     async def person(self, info: Info, id: strawberry.ID) -> Person | None:
         row = await info.context.loaders.people_by_id.load(from_global_id("Person", id))
         return None if row is None else Person.from_row(row)
+
+    @resolves(FieldClass.REFERENCE, "One facility by global id.")
+    async def facility(self, info: Info, id: strawberry.ID) -> Facility | None:
+        row = await info.context.loaders.facilities_by_id.load(from_global_id("Facility", id))
+        return None if row is None else Facility.from_row(row)
 
     @resolves(FieldClass.REFERENCE, "The department's facilities, optionally of one kind.")
     async def facilities(

@@ -8,12 +8,16 @@ import strawberry
 from strawberry.tools import merge_types
 
 from schema import (
+    custody,
     fiscal_notes,
     grant_writes,
     grants,
     inquiries,
     people,
+    programs,
+    reentry,
     research,
+    statistics,
     statistics_admin,
     victim_services,
     victims,
@@ -21,6 +25,10 @@ from schema import (
 
 QUERIES: tuple[type[Any], ...] = (
     people.Query,
+    custody.Query,
+    programs.Query,
+    reentry.Query,
+    statistics.Query,
     inquiries.Query,
     victims.Query,
     grants.Query,
@@ -29,6 +37,9 @@ QUERIES: tuple[type[Any], ...] = (
     statistics_admin.Query,
 )
 MUTATIONS: tuple[type[Any], ...] = (
+    custody.Mutation,
+    programs.Mutation,
+    reentry.Mutation,
     inquiries.Mutation,
     victim_services.Mutation,
     grant_writes.Mutation,

@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from resolvers.models.people import Facility, Person, PersonIdentity
+from resolvers.models.people import Charge, CustodyPeriod, Facility, Person, PersonIdentity, Sentence
 
 _seq = itertools.count(1)
 
@@ -54,3 +54,61 @@ async def make_person(
         session.add(PersonIdentity(person_id=person.id, birth_date=birth_date, ssn=f"900-00-{n % 10000:04d}"))
         await session.flush()
     return person
+
+
+async def make_sentence(
+    session: AsyncSession, person: Person, *, charges: int = 1, **overrides: Any
+) -> Sentence:
+    n = next(_seq)
+    values: dict[str, Any] = {
+        "person_id": person.id,
+        "cause_number": f"{n:02d}CR-{n:05d}",
+        "county": "Cole",
+        "sentenced_on": date(2020, 1, 15),
+        "sentence_type": "prison",
+        "term_months": 60,
+        "status": "active",
+    }
+    values.update(overrides)
+    sentence = Sentence(**values)
+    session.add(sentence)
+    await session.flush()
+    for i in range(charges):
+        session.add(
+            Charge(
+                sentence_id=sentence.id,
+                statute=f"570.0{i + 1}0",
+                offense=f"Offense {i + 1}",
+                offense_class="felony_c",
+                category="property",
+            )
+        )
+    await session.flush()
+    return sentence
+
+
+async def make_custody_period(
+    session: AsyncSession, person: Person, facility: Facility, **overrides: Any
+) -> CustodyPeriod:
+    values: dict[str, Any] = {
+        "person_id": person.id,
+        "facility_id": facility.id,
+        "admission_type": "new_commitment",
+        "admitted_on": date(2020, 2, 1),
+        "projected_release_on": date(2027, 2, 1),
+    }
+    values.update(overrides)
+    period = CustodyPeriod(**values)
+    session.add(period)
+    await session.flush()
+    return period
+
+
+async def make_inmate(
+    session: AsyncSession, facility: Facility | None = None, **overrides: Any
+) -> tuple[Person, Facility]:
+    """A person incarcerated in ``facility`` (a new institution by default) with an open custody period."""
+    facility = facility or await make_facility(session)
+    person = await make_person(session, status="incarcerated", current_facility_id=facility.id, **overrides)
+    await make_custody_period(session, person, facility)
+    return person, facility

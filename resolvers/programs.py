@@ -1,0 +1,307 @@
+"""Data access for the program catalog, offerings, enrollments and reparative hours."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import ColumnElement, Row, func, select, update
+
+from auth.principal import Principal
+from auth.scopes import row_scope
+from resolvers import validation as v
+from resolvers.batching import many_per_key, one_per_key
+from resolvers.errors import Conflict, InvalidInput, NotFound
+from resolvers.models.people import Person, PersonStatus
+from resolvers.models.programs import (
+    Enrollment,
+    EnrollmentStatus,
+    OfferingStatus,
+    Program,
+    ProgramOffering,
+    ReparativeActivity,
+)
+from resolvers.pagination import Page, paginate
+from resolvers.parent_pages import ChildPage, pages_by_parent
+from resolvers.session import RequestDb
+
+#: One entry of reparative work covers at most a day.
+MAX_HOURS_PER_ENTRY = Decimal("24")
+
+
+@dataclass(frozen=True, slots=True)
+class ProgramFilter:
+    category: str | None = None
+    reparative: bool | None = None
+    gender_responsive: bool | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class EnrollmentFilter:
+    person_id: int | None = None
+    program_id: int | None = None
+    status: str | None = None
+
+
+async def list_programs(
+    db: RequestDb, principal: Principal, f: ProgramFilter, first: int | None, after: str | None
+) -> Page[Row[Any]]:
+    conditions = [row_scope(principal, Program)]
+    if f.category is not None:
+        conditions.append(Program.category == f.category)
+    if f.reparative is not None:
+        conditions.append(Program.reparative == f.reparative)
+    if f.gender_responsive is not None:
+        conditions.append(Program.gender_responsive == f.gender_responsive)
+    c = Program.__table__.c
+    stmt = select(*c).where(*conditions)
+    return await paginate(db, stmt, [c.name, c.id], first=first, after=after)
+
+
+async def list_offerings(
+    db: RequestDb,
+    principal: Principal,
+    program_id: int | None,
+    facility_id: int | None,
+    status: str | None,
+    first: int | None,
+    after: str | None,
+) -> Page[Row[Any]]:
+    conditions = [row_scope(principal, ProgramOffering)]
+    if program_id is not None:
+        conditions.append(ProgramOffering.program_id == program_id)
+    if facility_id is not None:
+        conditions.append(ProgramOffering.facility_id == facility_id)
+    if status is not None:
+        conditions.append(ProgramOffering.status == status)
+    c = ProgramOffering.__table__.c
+    return await paginate(db, select(*c).where(*conditions), [c.starts_on, c.id], first=first, after=after)
+
+
+def _enrollment_conditions(principal: Principal, f: EnrollmentFilter) -> list[ColumnElement[bool]]:
+    conditions = [row_scope(principal, Enrollment)]
+    if f.person_id is not None:
+        conditions.append(Enrollment.person_id == f.person_id)
+    if f.program_id is not None:
+        conditions.append(Enrollment.program_id == f.program_id)
+    if f.status is not None:
+        conditions.append(Enrollment.status == f.status)
+    return conditions
+
+
+async def list_enrollments(
+    db: RequestDb, principal: Principal, f: EnrollmentFilter, first: int | None, after: str | None
+) -> Page[Row[Any]]:
+    c = Enrollment.__table__.c
+    stmt = select(*c).where(*_enrollment_conditions(principal, f))
+    return await paginate(db, stmt, [c.enrolled_on, c.id], first=first, after=after)
+
+
+async def programs_by_id(db: RequestDb, principal: Principal, ids: Sequence[int]) -> list[Row[Any] | None]:
+    stmt = select(*Program.__table__.c).where(row_scope(principal, Program), Program.id.in_(ids))
+    return one_per_key(await db.rows(stmt), "id", ids)
+
+
+async def offerings_by_id(db: RequestDb, principal: Principal, ids: Sequence[int]) -> list[Row[Any] | None]:
+    stmt = select(*ProgramOffering.__table__.c).where(
+        row_scope(principal, ProgramOffering), ProgramOffering.id.in_(ids)
+    )
+    return one_per_key(await db.rows(stmt), "id", ids)
+
+
+async def enrollments_by_id(db: RequestDb, principal: Principal, ids: Sequence[int]) -> list[Row[Any] | None]:
+    stmt = select(*Enrollment.__table__.c).where(row_scope(principal, Enrollment), Enrollment.id.in_(ids))
+    return one_per_key(await db.rows(stmt), "id", ids)
+
+
+async def enrollments_by_person_id(
+    db: RequestDb, principal: Principal, ids: Sequence[int]
+) -> list[list[Row[Any]]]:
+    c = Enrollment.__table__.c
+    stmt = (
+        select(*c).where(row_scope(principal, Enrollment), c.person_id.in_(ids)).order_by(c.enrolled_on, c.id)
+    )
+    return many_per_key(await db.rows(stmt), "person_id", ids)
+
+
+async def reparative_activities_by_enrollment_id(
+    db: RequestDb, principal: Principal, ids: Sequence[int]
+) -> list[list[Row[Any]]]:
+    c = ReparativeActivity.__table__.c
+    stmt = (
+        select(*c)
+        .where(row_scope(principal, ReparativeActivity), c.enrollment_id.in_(ids))
+        .order_by(c.performed_on, c.id)
+    )
+    return many_per_key(await db.rows(stmt), "enrollment_id", ids)
+
+
+async def offerings_by_program_id(
+    db: RequestDb, principal: Principal, keys: Sequence[tuple[int, ChildPage]]
+) -> list[Page[Any]]:
+    c = ProgramOffering.__table__.c
+    stmt = select(*c, c.program_id.label("parent_key")).where(row_scope(principal, ProgramOffering))
+    return await pages_by_parent(db, stmt, c.program_id, ["starts_on", "id"], keys)
+
+
+async def enrollments_by_program_id(
+    db: RequestDb, principal: Principal, keys: Sequence[tuple[int, ChildPage]]
+) -> list[Page[Any]]:
+    c = Enrollment.__table__.c
+    found: dict[tuple[int, ChildPage], Page[Any]] = {}
+    # The status filter changes the statement, so keys are batched per status (one statement each).
+    for status in {page.filter("status") for _, page in keys}:
+        batch = [key for key in keys if key[1].filter("status") == status]
+        f = EnrollmentFilter(status=status)
+        stmt = select(*c, c.program_id.label("parent_key")).where(*_enrollment_conditions(principal, f))
+        pages = await pages_by_parent(db, stmt, c.program_id, ["enrolled_on", "id"], batch)
+        found.update(zip(batch, pages, strict=True))
+    return [found[key] for key in keys]
+
+
+def _rowcount(result: Any) -> int:
+    """Rows an UPDATE matched (its version predicate included)."""
+    return int(result.rowcount)
+
+
+# --- Writes -------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class NewEnrollment:
+    person_id: int
+    program_id: int | None
+    offering_id: int | None
+    enrolled_on: date
+
+
+async def _one(db: RequestDb, principal: Principal, model: Any, pk: int, what: str, field: str) -> Row[Any]:
+    rows = await db.rows(select(*model.__table__.c).where(row_scope(principal, model), model.id == pk))
+    if not rows:
+        raise NotFound(what, field)
+    return rows[0]
+
+
+async def enrol_person(db: RequestDb, principal: Principal, new: NewEnrollment, now: datetime) -> int:
+    person = await _one(db, principal, Person, new.person_id, "Person", "personId")
+    v.not_future("enrolledOn", new.enrolled_on, now.date())
+    if person.status not in (PersonStatus.INCARCERATED, PersonStatus.SUPERVISED):
+        raise Conflict(
+            "personId", f"only people in custody or under supervision can enrol (is {person.status})"
+        )
+    if new.offering_id is None and new.program_id is None:
+        raise InvalidInput("programId", "is required when no offeringId is given")
+    program_id = new.program_id
+    if new.offering_id is not None:
+        offering = await _one(
+            db, principal, ProgramOffering, new.offering_id, "ProgramOffering", "offeringId"
+        )
+        if program_id is not None and program_id != offering.program_id:
+            raise InvalidInput("programId", "must be the offering's program")
+        program_id = offering.program_id
+        if offering.status == OfferingStatus.CLOSED:
+            raise Conflict("offeringId", "the offering is closed")
+        v.not_before("enrolledOn", new.enrolled_on, "the offering's start", offering.starts_on)
+        if offering.ends_on is not None and new.enrolled_on > offering.ends_on:
+            raise InvalidInput("enrolledOn", f"must not be after the offering's end ({offering.ends_on})")
+        taken = await db.scalar(
+            select(func.count())
+            .select_from(Enrollment)
+            .where(Enrollment.offering_id == offering.id, Enrollment.status == EnrollmentStatus.ENROLLED)
+        )
+        if (taken or 0) >= offering.capacity:
+            raise Conflict("offeringId", f"the offering is full ({offering.capacity} places)")
+    assert program_id is not None
+    await _one(db, principal, Program, program_id, "Program", "programId")
+    already = await db.scalar(
+        select(func.count())
+        .select_from(Enrollment)
+        .where(
+            Enrollment.person_id == person.id,
+            Enrollment.program_id == program_id,
+            Enrollment.status == EnrollmentStatus.ENROLLED,
+        )
+    )
+    if already:
+        raise Conflict("programId", "the person is already enrolled in this program")
+    enrollment = Enrollment(
+        person_id=person.id,
+        program_id=program_id,
+        offering_id=new.offering_id,
+        enrolled_on=new.enrolled_on,
+        status=EnrollmentStatus.ENROLLED,
+        reparative_hours=Decimal("0"),
+    )
+    db.add(enrollment)
+    await db.flush()
+    return enrollment.id
+
+
+async def end_enrollment(
+    db: RequestDb,
+    principal: Principal,
+    enrollment_id: int,
+    version: int,
+    outcome: EnrollmentStatus,
+    ended_on: date,
+    now: datetime,
+) -> int:
+    """Record a completion or a withdrawal of an enrollment that is still open."""
+    enrollment = await _one(db, principal, Enrollment, enrollment_id, "Enrollment", "enrollmentId")
+    verb = "complete" if outcome is EnrollmentStatus.COMPLETED else "withdraw"
+    if enrollment.status != EnrollmentStatus.ENROLLED:
+        raise Conflict(
+            "enrollmentId",
+            f"cannot {verb}: the person is not enrolled (the enrollment is {enrollment.status})",
+        )
+    v.check_version("enrollment", enrollment.version, version)
+    v.not_future("endedOn", ended_on, now.date())
+    v.not_before("endedOn", ended_on, "enrolledOn", enrollment.enrolled_on)
+    result = await db.execute(
+        update(Enrollment)
+        .where(Enrollment.id == enrollment.id, Enrollment.version == version)
+        .values(status=outcome, ended_on=ended_on, version=Enrollment.version + 1)
+    )
+    if _rowcount(result) != 1:
+        v.check_version("enrollment", version + 1, version)
+    return int(enrollment.id)
+
+
+@dataclass(frozen=True, slots=True)
+class NewReparativeHours:
+    enrollment_id: int
+    performed_on: date
+    hours: Decimal
+    description: str
+
+
+async def record_reparative_hours(
+    db: RequestDb, principal: Principal, new: NewReparativeHours, now: datetime
+) -> int:
+    enrollment = await _one(db, principal, Enrollment, new.enrollment_id, "Enrollment", "enrollmentId")
+    hours = v.positive_amount("hours", new.hours, max_value=MAX_HOURS_PER_ENTRY)
+    description = v.text("description", new.description, max_length=200)
+    v.not_future("performedOn", new.performed_on, now.date())
+    v.not_before("performedOn", new.performed_on, "the enrollment", enrollment.enrolled_on)
+    if enrollment.status != EnrollmentStatus.ENROLLED:
+        raise Conflict(
+            "enrollmentId", f"hours are logged on open enrollments (this one is {enrollment.status})"
+        )
+    program = await _one(db, principal, Program, enrollment.program_id, "Program", "enrollmentId")
+    if not program.reparative:
+        raise Conflict("enrollmentId", f"{program.name} is not a reparative program")
+    activity = ReparativeActivity(
+        enrollment_id=enrollment.id, performed_on=new.performed_on, hours=hours, description=description
+    )
+    db.add(activity)
+    # Added in SQL so two concurrent entries never lose one another's hours.
+    await db.execute(
+        update(Enrollment)
+        .where(Enrollment.id == enrollment.id)
+        .values(reparative_hours=Enrollment.reparative_hours + hours, version=Enrollment.version + 1)
+    )
+    await db.flush()
+    return activity.id

@@ -1,0 +1,364 @@
+"""Data access for reentry: referrals to partners, release-of-information consents, services delivered."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, Row, func, select, update
+
+from auth.principal import Principal
+from auth.scopes import row_scope
+from resolvers import validation as v
+from resolvers.batching import many_per_key, one_per_key
+from resolvers.errors import Conflict, InvalidInput, NotFound
+from resolvers.models.partners import Audience, Partner
+from resolvers.models.people import Person, PersonStatus
+from resolvers.models.programs import (
+    Consent,
+    ConsentGrant,
+    Referral,
+    ReferralStatus,
+    ServiceDelivery,
+)
+from resolvers.pagination import Page, paginate
+from resolvers.session import RequestDb
+
+#: A release-of-information consent runs for at most three years.
+MAX_CONSENT_DAYS = 3 * 366
+
+
+def _referrals() -> Any:
+    """Referral columns and the partner's name, which every referral shows."""
+    return select(*Referral.__table__.c, Partner.name.label("partner_name")).join(
+        Partner, Partner.id == Referral.partner_id
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class ReferralFilter:
+    status: str | None = None
+    service_type: str | None = None
+    partner_id: int | None = None
+    person_id: int | None = None
+
+
+async def list_referrals(
+    db: RequestDb, principal: Principal, f: ReferralFilter, first: int | None, after: str | None
+) -> Page[Row[Any]]:
+    conditions = [row_scope(principal, Referral)]
+    if f.status is not None:
+        conditions.append(Referral.status == f.status)
+    if f.service_type is not None:
+        conditions.append(Referral.service_type == f.service_type)
+    if f.partner_id is not None:
+        conditions.append(Referral.partner_id == f.partner_id)
+    if f.person_id is not None:
+        conditions.append(Referral.person_id == f.person_id)
+    c = Referral.__table__.c
+    return await paginate(
+        db, _referrals().where(*conditions), [c.referred_on, c.id], first=first, after=after
+    )
+
+
+async def list_consents(
+    db: RequestDb,
+    principal: Principal,
+    person_id: int | None,
+    partner_id: int | None,
+    active_on: date | None,
+    first: int | None,
+    after: str | None,
+) -> Page[Row[Any]]:
+    conditions = [row_scope(principal, Consent)]
+    if person_id is not None:
+        conditions.append(Consent.person_id == person_id)
+    if partner_id is not None:
+        conditions.append(Consent.partner_id == partner_id)
+    if active_on is not None:
+        conditions += [
+            Consent.revoked_on.is_(None),
+            Consent.signed_on <= active_on,
+            Consent.expires_on >= active_on,
+        ]
+    c = Consent.__table__.c
+    return await paginate(db, select(*c).where(*conditions), [c.signed_on, c.id], first=first, after=after)
+
+
+async def list_services(
+    db: RequestDb,
+    principal: Principal,
+    referral_id: int | None,
+    person_id: int | None,
+    delivered_from: date | None,
+    delivered_to: date | None,
+    first: int | None,
+    after: str | None,
+) -> Page[Row[Any]]:
+    conditions: list[ColumnElement[bool]] = [row_scope(principal, ServiceDelivery)]
+    if referral_id is not None:
+        conditions.append(ServiceDelivery.referral_id == referral_id)
+    if person_id is not None:
+        conditions.append(ServiceDelivery.person_id == person_id)
+    if delivered_from is not None:
+        conditions.append(ServiceDelivery.delivered_on >= delivered_from)
+    if delivered_to is not None:
+        v.not_before("deliveredTo", delivered_to, "deliveredFrom", delivered_from)
+        conditions.append(ServiceDelivery.delivered_on <= delivered_to)
+    c = ServiceDelivery.__table__.c
+    return await paginate(db, select(*c).where(*conditions), [c.delivered_on, c.id], first=first, after=after)
+
+
+async def referrals_by_id(db: RequestDb, principal: Principal, ids: Sequence[int]) -> list[Row[Any] | None]:
+    stmt = _referrals().where(row_scope(principal, Referral), Referral.id.in_(ids))
+    return one_per_key(await db.rows(stmt), "id", ids)
+
+
+async def referrals_by_person_id(
+    db: RequestDb, principal: Principal, ids: Sequence[int]
+) -> list[list[Row[Any]]]:
+    stmt = (
+        _referrals()
+        .where(row_scope(principal, Referral), Referral.person_id.in_(ids))
+        .order_by(Referral.referred_on, Referral.id)
+    )
+    return many_per_key(await db.rows(stmt), "person_id", ids)
+
+
+async def consents_by_id(db: RequestDb, principal: Principal, ids: Sequence[int]) -> list[Row[Any] | None]:
+    stmt = select(*Consent.__table__.c).where(row_scope(principal, Consent), Consent.id.in_(ids))
+    return one_per_key(await db.rows(stmt), "id", ids)
+
+
+async def consents_by_person_id(
+    db: RequestDb, principal: Principal, ids: Sequence[int]
+) -> list[list[Row[Any]]]:
+    c = Consent.__table__.c
+    stmt = select(*c).where(row_scope(principal, Consent), c.person_id.in_(ids)).order_by(c.signed_on, c.id)
+    return many_per_key(await db.rows(stmt), "person_id", ids)
+
+
+async def consent_categories_by_consent_id(
+    db: RequestDb, principal: Principal, ids: Sequence[int]
+) -> list[list[str]]:
+    c = ConsentGrant.__table__.c
+    stmt = select(*c).where(row_scope(principal, ConsentGrant), c.consent_id.in_(ids)).order_by(c.category)
+    return [[row.category for row in rows] for rows in many_per_key(await db.rows(stmt), "consent_id", ids)]
+
+
+async def services_by_id(db: RequestDb, principal: Principal, ids: Sequence[int]) -> list[Row[Any] | None]:
+    stmt = select(*ServiceDelivery.__table__.c).where(
+        row_scope(principal, ServiceDelivery), ServiceDelivery.id.in_(ids)
+    )
+    return one_per_key(await db.rows(stmt), "id", ids)
+
+
+async def services_by_referral_id(
+    db: RequestDb, principal: Principal, ids: Sequence[int]
+) -> list[list[Row[Any]]]:
+    c = ServiceDelivery.__table__.c
+    stmt = (
+        select(*c)
+        .where(row_scope(principal, ServiceDelivery), c.referral_id.in_(ids))
+        .order_by(c.delivered_on, c.id)
+    )
+    return many_per_key(await db.rows(stmt), "referral_id", ids)
+
+
+def _rowcount(result: Any) -> int:
+    """Rows an UPDATE matched (its version predicate included)."""
+    return int(result.rowcount)
+
+
+# --- Writes -------------------------------------------------------------------------------------------
+
+
+async def _one(db: RequestDb, principal: Principal, model: Any, pk: int, what: str, field: str) -> Row[Any]:
+    rows = await db.rows(select(*model.__table__.c).where(row_scope(principal, model), model.id == pk))
+    if not rows:
+        raise NotFound(what, field)
+    return rows[0]
+
+
+async def _reentry_partner(db: RequestDb, principal: Principal, partner_id: int) -> Row[Any]:
+    partner = await _one(db, principal, Partner, partner_id, "Partner", "partnerId")
+    if partner.audience != Audience.REENTRY:
+        raise InvalidInput("partnerId", "must be a reentry partner")
+    if not partner.active:
+        raise Conflict("partnerId", "the partner is no longer active")
+    return partner
+
+
+@dataclass(frozen=True, slots=True)
+class NewReferral:
+    person_id: int
+    partner_id: int
+    service_type: str
+    referred_on: date
+    notes: str | None
+
+
+async def refer_person(db: RequestDb, principal: Principal, new: NewReferral, now: datetime) -> int:
+    person = await _one(db, principal, Person, new.person_id, "Person", "personId")
+    await _reentry_partner(db, principal, new.partner_id)
+    v.not_future("referredOn", new.referred_on, now.date())
+    notes = v.optional_text("notes", new.notes, max_length=2_000)
+    if person.status in (PersonStatus.DISCHARGED, PersonStatus.DECEASED):
+        raise Conflict("personId", f"the person is no longer under the department ({person.status})")
+    open_already = await db.scalar(
+        select(func.count())
+        .select_from(Referral)
+        .where(
+            Referral.person_id == person.id,
+            Referral.partner_id == new.partner_id,
+            Referral.service_type == new.service_type,
+            Referral.status != ReferralStatus.CLOSED,
+        )
+    )
+    if open_already:
+        raise Conflict(
+            "partnerId", "the person already has an open referral to this partner for this service"
+        )
+    referral = Referral(
+        person_id=person.id,
+        partner_id=new.partner_id,
+        service_type=new.service_type,
+        referred_on=new.referred_on,
+        status=ReferralStatus.OPEN,
+        notes=notes,
+    )
+    db.add(referral)
+    await db.flush()
+    return referral.id
+
+
+async def close_referral(
+    db: RequestDb,
+    principal: Principal,
+    referral_id: int,
+    version: int,
+    closed_on: date,
+    reason: str,
+    now: datetime,
+) -> int:
+    referral = await _one(db, principal, Referral, referral_id, "Referral", "referralId")
+    if referral.status == ReferralStatus.CLOSED:
+        raise Conflict("referralId", "the referral is already closed")
+    v.check_version("referral", referral.version, version)
+    reason = v.text("reason", reason, max_length=200)
+    v.not_future("closedOn", closed_on, now.date())
+    v.not_before("closedOn", closed_on, "referredOn", referral.referred_on)
+    result = await db.execute(
+        update(Referral)
+        .where(Referral.id == referral.id, Referral.version == version)
+        .values(
+            status=ReferralStatus.CLOSED,
+            closed_on=closed_on,
+            closure_reason=reason,
+            version=Referral.version + 1,
+        )
+    )
+    if _rowcount(result) != 1:
+        v.check_version("referral", version + 1, version)
+    return int(referral.id)
+
+
+@dataclass(frozen=True, slots=True)
+class NewConsent:
+    person_id: int
+    partner_id: int
+    categories: Sequence[str]
+    purpose: str
+    signed_on: date
+    expires_on: date
+
+
+async def record_consent(db: RequestDb, principal: Principal, new: NewConsent, now: datetime) -> int:
+    await _one(db, principal, Person, new.person_id, "Person", "personId")
+    await _reentry_partner(db, principal, new.partner_id)
+    if not new.categories:
+        raise InvalidInput("categories", "must name at least one category")
+    if len(set(new.categories)) != len(new.categories):
+        raise InvalidInput("categories", "must not repeat a category")
+    purpose = v.text("purpose", new.purpose, max_length=200)
+    today = now.date()
+    v.not_future("signedOn", new.signed_on, today)
+    if new.expires_on <= new.signed_on:
+        raise InvalidInput("expiresOn", f"must be after signedOn ({new.signed_on.isoformat()})")
+    if new.expires_on < today:
+        raise InvalidInput("expiresOn", f"must not be in the past (got {new.expires_on.isoformat()})")
+    if (new.expires_on - new.signed_on).days > MAX_CONSENT_DAYS:
+        raise InvalidInput("expiresOn", "must be at most three years after signedOn")
+    consent = Consent(
+        person_id=new.person_id,
+        partner_id=new.partner_id,
+        purpose=purpose,
+        signed_on=new.signed_on,
+        expires_on=new.expires_on,
+    )
+    db.add(consent)
+    await db.flush()
+    for category in new.categories:
+        db.add(ConsentGrant(consent_id=consent.id, category=category))
+    await db.flush()
+    return consent.id
+
+
+async def revoke_consent(
+    db: RequestDb,
+    principal: Principal,
+    consent_id: int,
+    version: int,
+    revoked_on: date,
+    reason: str | None,
+    now: datetime,
+) -> int:
+    consent = await _one(db, principal, Consent, consent_id, "Consent", "consentId")
+    if consent.revoked_on is not None:
+        raise Conflict("consentId", f"the consent was already revoked on {consent.revoked_on.isoformat()}")
+    v.check_version("consent", consent.version, version)
+    reason = v.optional_text("reason", reason, max_length=200)
+    v.not_future("revokedOn", revoked_on, now.date())
+    v.not_before("revokedOn", revoked_on, "signedOn", consent.signed_on)
+    result = await db.execute(
+        update(Consent)
+        .where(Consent.id == consent.id, Consent.version == version)
+        .values(revoked_on=revoked_on, revocation_reason=reason, version=Consent.version + 1)
+    )
+    if _rowcount(result) != 1:
+        v.check_version("consent", version + 1, version)
+    return int(consent.id)
+
+
+@dataclass(frozen=True, slots=True)
+class NewService:
+    referral_id: int
+    service_type: str | None
+    delivered_on: date
+    description: str
+    outcome: str | None
+
+
+async def record_service(db: RequestDb, principal: Principal, new: NewService, now: datetime) -> int:
+    referral = await _one(db, principal, Referral, new.referral_id, "Referral", "referralId")
+    if referral.status == ReferralStatus.CLOSED:
+        raise Conflict("referralId", "services are recorded against open referrals; this one is closed")
+    description = v.text("description", new.description, max_length=500)
+    outcome = v.optional_text("outcome", new.outcome, max_length=200)
+    v.not_future("deliveredOn", new.delivered_on, now.date())
+    v.not_before("deliveredOn", new.delivered_on, "the referral", referral.referred_on)
+    service = ServiceDelivery(
+        referral_id=referral.id,
+        partner_id=referral.partner_id,
+        person_id=referral.person_id,
+        service_type=new.service_type or referral.service_type,
+        delivered_on=new.delivered_on,
+        description=description,
+        outcome=outcome,
+        recorded_at=now,
+    )
+    db.add(service)
+    await db.flush()
+    return service.id

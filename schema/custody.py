@@ -1,0 +1,383 @@
+"""Custody records of a person (sentences, periods, hearings, events, conduct, health needs) and the
+``recordCustodyEvent`` mutation that moves a person through custody."""
+
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+from typing import Any
+
+import strawberry
+
+from auth.classes import FieldClass
+from resolvers import custody as data
+from resolvers.models.people import (
+    AdmissionType,
+    ConductOutcome,
+    CustodyEventKind,
+    HearingDecision,
+    HearingStatus,
+    HearingType,
+    OffenseCategory,
+    OffenseClass,
+    ReleaseType,
+    SentenceStatus,
+    SentenceType,
+    SupervisionEnd,
+    SupervisionKind,
+)
+from schema.context import Info
+from schema.fields import classified, mutation, resolves
+from schema.ids import from_global_id, to_global_id
+from schema.mutations import IdempotencyKey, MutationError, run_mutation
+from schema.people import Facility, Person
+
+strawberry.enum(AdmissionType, description="How a custody period began.")
+strawberry.enum(ReleaseType, description="How a custody period ended.")
+strawberry.enum(SupervisionKind, description="Probation, parole or conditional release.")
+strawberry.enum(SupervisionEnd, description="How a supervision period ended.")
+strawberry.enum(SentenceType, description="What the court imposed.")
+strawberry.enum(SentenceStatus, description="Whether a sentence is being served.")
+strawberry.enum(OffenseClass, description="Statutory class of an offense.")
+strawberry.enum(OffenseCategory, description="Broad category of an offense.")
+strawberry.enum(HearingType, description="Kind of parole board hearing.")
+strawberry.enum(HearingStatus, description="Where a hearing stands.")
+strawberry.enum(HearingDecision, description="The board's decision.")
+strawberry.enum(CustodyEventKind, description="What happened to a person's custody.")
+strawberry.enum(ConductOutcome, description="Outcome of a conduct report.")
+
+
+@strawberry.enum(description="What a health need is about.")
+class HealthNeedKind(enum.Enum):
+    MENTAL_HEALTH = "mental_health"
+    MEDICAL = "medical"
+    SUBSTANCE_USE = "substance_use"
+
+
+async def _facility(info: Info, pk: int | None) -> Facility | None:
+    if pk is None:
+        return None
+    row = await info.context.loaders.facilities_by_id.load(pk)
+    return None if row is None else Facility.from_row(row)
+
+
+@strawberry.type(description="One offense a sentence was imposed for.")
+class Charge:
+    statute: str = classified(FieldClass.PUBLIC_PERSON, "Statute cited.")
+    offense: str = classified(FieldClass.PUBLIC_PERSON, "The offense, in words.")
+    offense_class: OffenseClass = classified(FieldClass.PUBLIC_PERSON, "Statutory class.")
+    category: OffenseCategory = classified(FieldClass.PUBLIC_PERSON, "Broad category.")
+
+    @classmethod
+    def from_row(cls, row: Any) -> Charge:
+        return cls(
+            statute=row.statute,
+            offense=row.offense,
+            offense_class=OffenseClass(row.offense_class),
+            category=OffenseCategory(row.category),
+        )
+
+
+@strawberry.type(description="A sentence imposed by a court: the public sentence summary.")
+class Sentence:
+    pk: strawberry.Private[int]
+    cause_number: str = classified(FieldClass.PUBLIC_PERSON, "Court cause number.")
+    county: str = classified(FieldClass.PUBLIC_PERSON, "Sentencing county.")
+    sentenced_on: date = classified(FieldClass.PUBLIC_PERSON, "Date of sentencing.")
+    sentence_type: SentenceType = classified(FieldClass.PUBLIC_PERSON, "Prison, probation, shock, treatment.")
+    term_months: int | None = classified(FieldClass.PUBLIC_PERSON, "Term in months; null for life.")
+    status: SentenceStatus = classified(FieldClass.PUBLIC_PERSON, "Active, completed or vacated.")
+
+    @resolves(FieldClass.PUBLIC_PERSON, "Opaque global id.")
+    def id(self) -> strawberry.ID:
+        return strawberry.ID(to_global_id("Sentence", self.pk))
+
+    @resolves(FieldClass.PUBLIC_PERSON, "The offenses of this sentence.")
+    async def charges(self, info: Info) -> list[Charge]:
+        rows = await info.context.loaders.charges_by_sentence_id.load(self.pk)
+        return [Charge.from_row(r) for r in rows]
+
+    @classmethod
+    def from_row(cls, row: Any) -> Sentence:
+        return cls(
+            pk=row.id,
+            cause_number=row.cause_number,
+            county=row.county,
+            sentenced_on=row.sentenced_on,
+            sentence_type=SentenceType(row.sentence_type),
+            term_months=row.term_months,
+            status=SentenceStatus(row.status),
+        )
+
+
+@strawberry.type(description="A continuous stretch of custody, from admission to release.")
+class CustodyPeriod:
+    facility_pk: strawberry.Private[int]
+    office_pk: strawberry.Private[int | None]
+    admission_type: AdmissionType = classified(FieldClass.PUBLIC_PERSON, "How the period began.")
+    admitted_on: date = classified(FieldClass.PUBLIC_PERSON, "Date of admission.")
+    released_on: date | None = classified(FieldClass.PUBLIC_PERSON, "Date of release; null while in custody.")
+    release_type: ReleaseType | None = classified(FieldClass.PUBLIC_PERSON, "How the period ended.")
+    projected_release_on: date | None = classified(FieldClass.RELEASE, "Projected release date.")
+    release_plan: str | None = classified(FieldClass.RELEASE, "The release plan.")
+    release_county: str | None = classified(FieldClass.RELEASE, "County the person releases to.")
+    housing_unit: str | None = classified(FieldClass.CUSTODY_DETAIL, "Housing unit.")
+    custody_level: int | None = classified(FieldClass.CUSTODY_DETAIL, "Custody level (1 lowest to 5).")
+    version: int = classified(FieldClass.PUBLIC_PERSON, "Send this back with an update.")
+
+    @resolves(FieldClass.PUBLIC_PERSON, "The institution the person is (or was last) held in.")
+    async def facility(self, info: Info) -> Facility | None:
+        return await _facility(info, self.facility_pk)
+
+    @resolves(FieldClass.RELEASE, "The office that will supervise the person after release.")
+    async def supervision_office(self, info: Info) -> Facility | None:
+        return await _facility(info, self.office_pk)
+
+    @classmethod
+    def from_row(cls, row: Any) -> CustodyPeriod:
+        return cls(
+            facility_pk=row.facility_id,
+            office_pk=row.supervision_office_id,
+            admission_type=AdmissionType(row.admission_type),
+            admitted_on=row.admitted_on,
+            released_on=row.released_on,
+            release_type=ReleaseType(row.release_type) if row.release_type else None,
+            projected_release_on=row.projected_release_on,
+            release_plan=row.release_plan,
+            release_county=row.release_county,
+            housing_unit=row.housing_unit,
+            custody_level=row.custody_level,
+            version=row.version,
+        )
+
+
+@strawberry.type(description="A stretch of probation, parole or conditional release supervision.")
+class SupervisionPeriod:
+    office_pk: strawberry.Private[int]
+    kind: SupervisionKind = classified(FieldClass.RELEASE, "Probation, parole or conditional release.")
+    started_on: date = classified(FieldClass.RELEASE, "First day of supervision.")
+    ended_on: date | None = classified(FieldClass.RELEASE, "Last day; null while supervised.")
+    end_reason: SupervisionEnd | None = classified(FieldClass.RELEASE, "How supervision ended.")
+
+    @resolves(FieldClass.RELEASE, "The supervising probation and parole office.")
+    async def office(self, info: Info) -> Facility | None:
+        return await _facility(info, self.office_pk)
+
+    @classmethod
+    def from_row(cls, row: Any) -> SupervisionPeriod:
+        return cls(
+            office_pk=row.office_id,
+            kind=SupervisionKind(row.kind),
+            started_on=row.started_on,
+            ended_on=row.ended_on,
+            end_reason=SupervisionEnd(row.end_reason) if row.end_reason else None,
+        )
+
+
+@strawberry.type(description="A parole board hearing.")
+class ParoleHearing:
+    pk: strawberry.Private[int]
+    facility_pk: strawberry.Private[int]
+    hearing_type: HearingType = classified(FieldClass.RELEASE, "Initial, reconsideration or revocation.")
+    scheduled_for: datetime = classified(FieldClass.RELEASE, "When the hearing is (or was) held.")
+    status: HearingStatus = classified(FieldClass.RELEASE, "Scheduled, held, postponed or cancelled.")
+    decision: HearingDecision | None = classified(FieldClass.RELEASE, "The board's decision, once held.")
+    decided_on: date | None = classified(FieldClass.RELEASE, "Date of the decision.")
+
+    @resolves(FieldClass.RELEASE, "Opaque global id (pass it as `hearingId` to record a decision).")
+    def id(self) -> strawberry.ID:
+        return strawberry.ID(to_global_id("ParoleHearing", self.pk))
+
+    @resolves(FieldClass.RELEASE, "Where the hearing is held.")
+    async def facility(self, info: Info) -> Facility | None:
+        return await _facility(info, self.facility_pk)
+
+    @classmethod
+    def from_row(cls, row: Any) -> ParoleHearing:
+        return cls(
+            pk=row.id,
+            facility_pk=row.facility_id,
+            hearing_type=HearingType(row.hearing_type),
+            scheduled_for=row.scheduled_for,
+            status=HearingStatus(row.status),
+            decision=HearingDecision(row.decision) if row.decision else None,
+            decided_on=row.decided_on,
+        )
+
+
+@strawberry.type(description="Something that happened to a person's custody, as recorded.")
+class CustodyEvent:
+    pk: strawberry.Private[int]
+    facility_pk: strawberry.Private[int | None]
+    to_facility_pk: strawberry.Private[int | None]
+    hearing_pk: strawberry.Private[int | None]
+    kind: CustodyEventKind = classified(FieldClass.PUBLIC_PERSON, "What happened.")
+    occurred_at: datetime = classified(FieldClass.PUBLIC_PERSON, "When it happened.")
+    notes: str | None = classified(FieldClass.CUSTODY_DETAIL, "Staff notes.")
+
+    @resolves(FieldClass.PUBLIC_PERSON, "Opaque global id.")
+    def id(self) -> strawberry.ID:
+        return strawberry.ID(to_global_id("CustodyEvent", self.pk))
+
+    @resolves(FieldClass.PUBLIC_PERSON, "Where it happened (for a transfer, the facility left).")
+    async def facility(self, info: Info) -> Facility | None:
+        return await _facility(info, self.facility_pk)
+
+    @resolves(FieldClass.PUBLIC_PERSON, "For a transfer, the facility the person went to.")
+    async def to_facility(self, info: Info) -> Facility | None:
+        return await _facility(info, self.to_facility_pk)
+
+    @resolves(FieldClass.RELEASE, "For a hearing event, the hearing.")
+    async def hearing(self, info: Info) -> ParoleHearing | None:
+        if self.hearing_pk is None:
+            return None
+        row = await info.context.loaders.parole_hearings_by_id.load(self.hearing_pk)
+        return None if row is None else ParoleHearing.from_row(row)
+
+    @classmethod
+    def from_row(cls, row: Any) -> CustodyEvent:
+        return cls(
+            pk=row.id,
+            facility_pk=row.facility_id,
+            to_facility_pk=row.to_facility_id,
+            hearing_pk=row.hearing_id,
+            kind=CustodyEventKind(row.kind),
+            occurred_at=row.occurred_at,
+            notes=row.notes,
+        )
+
+
+@strawberry.type(description="A conduct violation report and its outcome.")
+class ConductReport:
+    facility_pk: strawberry.Private[int]
+    occurred_on: date = classified(FieldClass.CUSTODY_DETAIL, "Date of the incident.")
+    violation: str = classified(FieldClass.CUSTODY_DETAIL, "The rule broken.")
+    outcome: ConductOutcome = classified(FieldClass.CUSTODY_DETAIL, "Dismissed, sanctioned or pending.")
+
+    @resolves(FieldClass.CUSTODY_DETAIL, "Where it happened.")
+    async def facility(self, info: Info) -> Facility | None:
+        return await _facility(info, self.facility_pk)
+
+    @classmethod
+    def from_row(cls, row: Any) -> ConductReport:
+        return cls(
+            facility_pk=row.facility_id,
+            occurred_on=row.occurred_on,
+            violation=row.violation,
+            outcome=ConductOutcome(row.outcome),
+        )
+
+
+@strawberry.type(description="An assessed health need (0 none to 5 acute).")
+class HealthNeed:
+    kind: HealthNeedKind = classified(FieldClass.HEALTH, "Mental health, medical or substance use.")
+    level: int = classified(FieldClass.HEALTH, "0 (none) to 5 (acute).")
+    assessed_on: date = classified(FieldClass.HEALTH, "Date of the assessment.")
+
+    @classmethod
+    def from_row(cls, row: Any) -> HealthNeed:
+        return cls(kind=HealthNeedKind(row.kind), level=row.level, assessed_on=row.assessed_on)
+
+
+@strawberry.input(description="A custody event to record; which fields are required depends on `kind`.")
+class CustodyEventInput:
+    person_id: strawberry.ID
+    kind: CustodyEventKind
+    occurred_at: datetime = strawberry.field(description="When it happened; not in the future.")
+    facility_id: strawberry.ID | None = strawberry.field(
+        default=None,
+        description="ADMISSION: the admitting institution; TRANSFER: the receiving institution; "
+        "RETURN: the institution returned to; HEARING_SCHEDULED: where (default: the person's facility).",
+    )
+    admission_type: AdmissionType | None = strawberry.field(default=None, description="ADMISSION only.")
+    projected_release_on: date | None = strawberry.field(default=None, description="ADMISSION only.")
+    release_type: ReleaseType | None = strawberry.field(default=None, description="RELEASE only.")
+    supervision_office_id: strawberry.ID | None = strawberry.field(
+        default=None, description="RELEASE to parole, conditional release or probation: the office."
+    )
+    hearing_type: HearingType | None = strawberry.field(default=None, description="HEARING_SCHEDULED only.")
+    scheduled_for: datetime | None = strawberry.field(default=None, description="HEARING_SCHEDULED only.")
+    hearing_id: strawberry.ID | None = strawberry.field(default=None, description="HEARING_DECIDED only.")
+    decision: HearingDecision | None = strawberry.field(default=None, description="HEARING_DECIDED only.")
+    notes: str | None = strawberry.field(default=None, description="Up to 2,000 characters.")
+    person_version: int | None = strawberry.field(
+        default=None, description="The person's version you read; a stale one is refused."
+    )
+
+
+@strawberry.type(description="The result of recording a custody event.")
+class CustodyEventPayload:
+    event: CustodyEvent | None = strawberry.field(description="The recorded event; null when refused.")
+    person: Person | None = strawberry.field(description="The person as they are now; null when refused.")
+    errors: list[MutationError] = strawberry.field(description="Why the write was refused; empty on success.")
+    replayed: bool = strawberry.field(
+        description="True when this answers a retry with a used idempotency key."
+    )
+
+
+def _optional_id(type_name: str, value: strawberry.ID | None, field: str) -> int | None:
+    return None if value is None else from_global_id(type_name, value, field)
+
+
+def _value(member: enum.Enum | None) -> Any:
+    return None if member is None else member.value
+
+
+@strawberry.type
+class Query:
+    @resolves(FieldClass.RELEASE, "One parole hearing by global id; null when there is none you may see.")
+    async def parole_hearing(self, info: Info, id: strawberry.ID) -> ParoleHearing | None:
+        row = await info.context.loaders.parole_hearings_by_id.load(from_global_id("ParoleHearing", id))
+        return None if row is None else ParoleHearing.from_row(row)
+
+
+@strawberry.type
+class Mutation:
+    @mutation(
+        FieldClass.PUBLIC_PERSON,
+        "Record an admission, transfer, release, escape, return, death, or a parole hearing scheduled "
+        "or decided; the person's status, facility and periods follow in the same transaction.",
+    )
+    async def record_custody_event(
+        self,
+        info: Info,
+        input: CustodyEventInput,
+        idempotency_key: IdempotencyKey = None,
+    ) -> CustodyEventPayload:
+        ctx = info.context
+
+        async def write() -> dict[str, int]:
+            event = data.NewCustodyEvent(
+                person_id=from_global_id("Person", input.person_id, "personId"),
+                kind=input.kind,
+                occurred_at=input.occurred_at,
+                facility_id=_optional_id("Facility", input.facility_id, "facilityId"),
+                admission_type=_value(input.admission_type),
+                release_type=_value(input.release_type),
+                supervision_office_id=_optional_id(
+                    "Facility", input.supervision_office_id, "supervisionOfficeId"
+                ),
+                projected_release_on=input.projected_release_on,
+                hearing_id=_optional_id("ParoleHearing", input.hearing_id, "hearingId"),
+                hearing_type=_value(input.hearing_type),
+                scheduled_for=input.scheduled_for,
+                decision=_value(input.decision),
+                notes=input.notes,
+                person_version=input.person_version,
+            )
+            event_id = await data.record_custody_event(ctx.db, ctx.principal, event, ctx.now)
+            return {"event": event_id, "person": event.person_id}
+
+        outcome = await run_mutation(
+            info, "recordCustodyEvent", strawberry.asdict(input), idempotency_key, write
+        )
+        event_row = person_row = None
+        if outcome.refs is not None:
+            event_row = await ctx.loaders.custody_events_by_id.load(outcome.refs["event"])
+            person_row = await ctx.loaders.people_by_id.load(outcome.refs["person"])
+        return CustodyEventPayload(
+            event=None if event_row is None else CustodyEvent.from_row(event_row),
+            person=None if person_row is None else Person.from_row(person_row),
+            errors=outcome.errors,
+            replayed=outcome.replayed,
+        )

@@ -1,0 +1,353 @@
+"""The program catalog, offerings by site, enrollments and reparative hours."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+import strawberry
+
+from auth.classes import FieldClass
+from resolvers import programs as data
+from resolvers.models.programs import EnrollmentStatus, OfferingStatus, ProgramCategory
+from resolvers.parent_pages import ChildPage
+from schema.context import Info
+from schema.fields import classified, mutation, resolves
+from schema.ids import from_global_id, to_global_id
+from schema.mutations import IdempotencyKey, MutationError, Outcome, run_mutation
+from schema.pagination import Connection, connection
+from schema.people import After, Facility, PageSize, Person
+
+strawberry.enum(ProgramCategory, description="What kind of program it is.")
+strawberry.enum(OfferingStatus, description="Whether an offering takes enrollments.")
+strawberry.enum(EnrollmentStatus, description="Enrolled, completed or withdrawn.")
+
+
+@strawberry.type(description="A program of the department's catalog.")
+class Program:
+    pk: strawberry.Private[int]
+    code: str = classified(FieldClass.REFERENCE, "Short code, e.g. ICVC.")
+    name: str = classified(FieldClass.REFERENCE, "Name of the program.")
+    category: ProgramCategory = classified(FieldClass.REFERENCE, "Kind of program.")
+    description: str = classified(FieldClass.REFERENCE, "What the program does.")
+    reparative: bool = classified(FieldClass.REFERENCE, "Whether participants log reparative hours.")
+    gender_responsive: bool = classified(FieldClass.REFERENCE, "A gender-responsive program for women.")
+
+    @resolves(FieldClass.REFERENCE, "Opaque global id.")
+    def id(self) -> strawberry.ID:
+        return strawberry.ID(to_global_id("Program", self.pk))
+
+    @resolves(FieldClass.REFERENCE, "Where and when the program is offered, earliest first.")
+    async def offerings(
+        self, info: Info, first: PageSize = None, after: After = None
+    ) -> Connection[ProgramOffering]:
+        page = await info.context.loaders.offerings_by_program_id.load((self.pk, ChildPage(first, after)))
+        return connection(page, ProgramOffering.from_row)
+
+    @resolves(FieldClass.PROGRAMS, "Enrollments in the program, earliest first.")
+    async def enrollments(
+        self, info: Info, first: PageSize = None, after: After = None, status: EnrollmentStatus | None = None
+    ) -> Connection[Enrollment]:
+        filters = (("status", status.value if status else None),)
+        page = await info.context.loaders.enrollments_by_program_id.load(
+            (self.pk, ChildPage(first, after, filters))
+        )
+        return connection(page, Enrollment.from_row)
+
+    @classmethod
+    def from_row(cls, row: Any) -> Program:
+        return cls(
+            pk=row.id,
+            code=row.code,
+            name=row.name,
+            category=ProgramCategory(row.category),
+            description=row.description,
+            reparative=row.reparative,
+            gender_responsive=row.gender_responsive,
+        )
+
+
+async def _program(info: Info, pk: int) -> Program | None:
+    row = await info.context.loaders.programs_by_id.load(pk)
+    return None if row is None else Program.from_row(row)
+
+
+@strawberry.type(description="A program offered at one site for a stretch of time.")
+class ProgramOffering:
+    pk: strawberry.Private[int]
+    program_pk: strawberry.Private[int]
+    facility_pk: strawberry.Private[int]
+    starts_on: date = classified(FieldClass.REFERENCE, "First day.")
+    ends_on: date | None = classified(FieldClass.REFERENCE, "Last day; null when open-ended.")
+    capacity: int = classified(FieldClass.REFERENCE, "Places.")
+    status: OfferingStatus = classified(FieldClass.REFERENCE, "Planned, open or closed.")
+
+    @resolves(FieldClass.REFERENCE, "Opaque global id.")
+    def id(self) -> strawberry.ID:
+        return strawberry.ID(to_global_id("ProgramOffering", self.pk))
+
+    @resolves(FieldClass.REFERENCE, "The program offered.")
+    async def program(self, info: Info) -> Program | None:
+        return await _program(info, self.program_pk)
+
+    @resolves(FieldClass.REFERENCE, "The site.")
+    async def facility(self, info: Info) -> Facility | None:
+        row = await info.context.loaders.facilities_by_id.load(self.facility_pk)
+        return None if row is None else Facility.from_row(row)
+
+    @classmethod
+    def from_row(cls, row: Any) -> ProgramOffering:
+        return cls(
+            pk=row.id,
+            program_pk=row.program_id,
+            facility_pk=row.facility_id,
+            starts_on=row.starts_on,
+            ends_on=row.ends_on,
+            capacity=row.capacity,
+            status=OfferingStatus(row.status),
+        )
+
+
+@strawberry.type(description="Hours of reparative work logged on an enrollment.")
+class ReparativeActivity:
+    performed_on: date = classified(FieldClass.PROGRAMS, "Day the work was done.")
+    hours: Decimal = classified(FieldClass.PROGRAMS, "Hours worked.")
+    description: str = classified(FieldClass.PROGRAMS, "The work done.")
+
+    @classmethod
+    def from_row(cls, row: Any) -> ReparativeActivity:
+        return cls(performed_on=row.performed_on, hours=row.hours, description=row.description)
+
+
+@strawberry.type(description="A person's participation in a program.")
+class Enrollment:
+    pk: strawberry.Private[int]
+    person_pk: strawberry.Private[int]
+    program_pk: strawberry.Private[int]
+    offering_pk: strawberry.Private[int | None]
+    enrolled_on: date = classified(FieldClass.PROGRAMS, "Date of enrollment.")
+    status: EnrollmentStatus = classified(FieldClass.PROGRAMS, "Enrolled, completed or withdrawn.")
+    ended_on: date | None = classified(FieldClass.PROGRAMS, "Date of completion or withdrawal.")
+    reparative_hours: Decimal = classified(FieldClass.PROGRAMS, "Reparative hours logged in total.")
+    version: int = classified(FieldClass.PROGRAMS, "Send this back with an update; a stale one is refused.")
+
+    @resolves(FieldClass.PROGRAMS, "Opaque global id.")
+    def id(self) -> strawberry.ID:
+        return strawberry.ID(to_global_id("Enrollment", self.pk))
+
+    @resolves(FieldClass.PROGRAMS, "The program.")
+    async def program(self, info: Info) -> Program | None:
+        return await _program(info, self.program_pk)
+
+    @resolves(FieldClass.PROGRAMS, "The offering (site and dates), when enrolled in one.")
+    async def offering(self, info: Info) -> ProgramOffering | None:
+        if self.offering_pk is None:
+            return None
+        row = await info.context.loaders.offerings_by_id.load(self.offering_pk)
+        return None if row is None else ProgramOffering.from_row(row)
+
+    @resolves(FieldClass.PUBLIC_PERSON, "The participant.")
+    async def person(self, info: Info) -> Person | None:
+        row = await info.context.loaders.people_by_id.load(self.person_pk)
+        return None if row is None else Person.from_row(row)
+
+    @resolves(FieldClass.PROGRAMS, "Reparative work logged, earliest first.")
+    async def reparative_activities(self, info: Info) -> list[ReparativeActivity]:
+        rows = await info.context.loaders.reparative_activities_by_enrollment_id.load(self.pk)
+        return [ReparativeActivity.from_row(r) for r in rows]
+
+    @classmethod
+    def from_row(cls, row: Any) -> Enrollment:
+        return cls(
+            pk=row.id,
+            person_pk=row.person_id,
+            program_pk=row.program_id,
+            offering_pk=row.offering_id,
+            enrolled_on=row.enrolled_on,
+            status=EnrollmentStatus(row.status),
+            ended_on=row.ended_on,
+            reparative_hours=row.reparative_hours,
+            version=row.version,
+        )
+
+
+@strawberry.input(description="Enrol a person in a program, or in one offering of it.")
+class EnrolPersonInput:
+    person_id: strawberry.ID
+    enrolled_on: date = strawberry.field(description="Not in the future; within the offering's dates.")
+    program_id: strawberry.ID | None = strawberry.field(
+        default=None, description="Needed without offeringId."
+    )
+    offering_id: strawberry.ID | None = strawberry.field(default=None, description="An open offering.")
+
+
+@strawberry.input(description="End an open enrollment.")
+class EndEnrollmentInput:
+    enrollment_id: strawberry.ID
+    version: int = strawberry.field(description="The enrollment's version you read.")
+    ended_on: date = strawberry.field(description="Not in the future; not before the enrollment.")
+
+
+@strawberry.input(description="Hours of reparative work on an open enrollment in a reparative program.")
+class ReparativeHoursInput:
+    enrollment_id: strawberry.ID
+    performed_on: date = strawberry.field(description="Not in the future; not before the enrollment.")
+    hours: Decimal = strawberry.field(description="More than 0, at most 24, two decimals at most.")
+    description: str = strawberry.field(description="The work done, up to 200 characters.")
+
+
+@strawberry.type(description="The result of a write to an enrollment.")
+class EnrollmentPayload:
+    enrollment: Enrollment | None = strawberry.field(
+        description="The enrollment as it is now; null when refused."
+    )
+    errors: list[MutationError] = strawberry.field(description="Why the write was refused; empty on success.")
+    replayed: bool = strawberry.field(
+        description="True when this answers a retry with a used idempotency key."
+    )
+
+
+async def _enrollment_payload(info: Info, outcome: Outcome) -> EnrollmentPayload:
+    enrollment = None
+    if outcome.refs is not None:
+        row = await info.context.loaders.enrollments_by_id.load(outcome.refs["enrollment"])
+        enrollment = None if row is None else Enrollment.from_row(row)
+    return EnrollmentPayload(enrollment=enrollment, errors=outcome.errors, replayed=outcome.replayed)
+
+
+def _id(type_name: str, value: strawberry.ID | None, field: str) -> int | None:
+    return None if value is None else from_global_id(type_name, value, field)
+
+
+@strawberry.type
+class Query:
+    @resolves(FieldClass.REFERENCE, "The program catalog, by name.")
+    async def programs(
+        self,
+        info: Info,
+        first: PageSize = None,
+        after: After = None,
+        category: ProgramCategory | None = None,
+        reparative: bool | None = None,
+        gender_responsive: bool | None = None,
+    ) -> Connection[Program]:
+        f = data.ProgramFilter(category.value if category else None, reparative, gender_responsive)
+        page = await data.list_programs(info.context.db, info.context.principal, f, first, after)
+        return connection(page, Program.from_row)
+
+    @resolves(FieldClass.REFERENCE, "One program by global id.")
+    async def program(self, info: Info, id: strawberry.ID) -> Program | None:
+        return await _program(info, from_global_id("Program", id))
+
+    @resolves(FieldClass.REFERENCE, "Program offerings, earliest first.")
+    async def program_offerings(
+        self,
+        info: Info,
+        first: PageSize = None,
+        after: After = None,
+        program_id: strawberry.ID | None = None,
+        facility_id: strawberry.ID | None = None,
+        status: OfferingStatus | None = None,
+    ) -> Connection[ProgramOffering]:
+        page = await data.list_offerings(
+            info.context.db,
+            info.context.principal,
+            _id("Program", program_id, "programId"),
+            _id("Facility", facility_id, "facilityId"),
+            status.value if status else None,
+            first,
+            after,
+        )
+        return connection(page, ProgramOffering.from_row)
+
+    @resolves(FieldClass.PROGRAMS, "Enrollments you may see, earliest first.")
+    async def enrollments(
+        self,
+        info: Info,
+        first: PageSize = None,
+        after: After = None,
+        person_id: strawberry.ID | None = None,
+        program_id: strawberry.ID | None = None,
+        status: EnrollmentStatus | None = None,
+    ) -> Connection[Enrollment]:
+        f = data.EnrollmentFilter(
+            person_id=_id("Person", person_id, "personId"),
+            program_id=_id("Program", program_id, "programId"),
+            status=status.value if status else None,
+        )
+        page = await data.list_enrollments(info.context.db, info.context.principal, f, first, after)
+        return connection(page, Enrollment.from_row)
+
+    @resolves(FieldClass.PROGRAMS, "One enrollment by global id; null when there is none you may see.")
+    async def enrollment(self, info: Info, id: strawberry.ID) -> Enrollment | None:
+        row = await info.context.loaders.enrollments_by_id.load(from_global_id("Enrollment", id))
+        return None if row is None else Enrollment.from_row(row)
+
+
+async def _end(
+    info: Info, name: str, input: EndEnrollmentInput, key: str | None, outcome: EnrollmentStatus
+) -> EnrollmentPayload:
+    ctx = info.context
+
+    async def write() -> dict[str, int]:
+        pk = from_global_id("Enrollment", input.enrollment_id, "enrollmentId")
+        await data.end_enrollment(ctx.db, ctx.principal, pk, input.version, outcome, input.ended_on, ctx.now)
+        return {"enrollment": pk}
+
+    return await _enrollment_payload(
+        info, await run_mutation(info, name, strawberry.asdict(input), key, write)
+    )
+
+
+@strawberry.type
+class Mutation:
+    @mutation(FieldClass.PROGRAMS, "Enrol a person in a program or one of its offerings.")
+    async def enrol_person(
+        self, info: Info, input: EnrolPersonInput, idempotency_key: IdempotencyKey = None
+    ) -> EnrollmentPayload:
+        ctx = info.context
+
+        async def write() -> dict[str, int]:
+            new = data.NewEnrollment(
+                person_id=from_global_id("Person", input.person_id, "personId"),
+                program_id=_id("Program", input.program_id, "programId"),
+                offering_id=_id("ProgramOffering", input.offering_id, "offeringId"),
+                enrolled_on=input.enrolled_on,
+            )
+            return {"enrollment": await data.enrol_person(ctx.db, ctx.principal, new, ctx.now)}
+
+        outcome = await run_mutation(info, "enrolPerson", strawberry.asdict(input), idempotency_key, write)
+        return await _enrollment_payload(info, outcome)
+
+    @mutation(FieldClass.PROGRAMS, "Record that a person completed the program of an open enrollment.")
+    async def complete_enrollment(
+        self, info: Info, input: EndEnrollmentInput, idempotency_key: IdempotencyKey = None
+    ) -> EnrollmentPayload:
+        return await _end(info, "completeEnrollment", input, idempotency_key, EnrollmentStatus.COMPLETED)
+
+    @mutation(FieldClass.PROGRAMS, "Record that a person withdrew from an open enrollment.")
+    async def withdraw_enrollment(
+        self, info: Info, input: EndEnrollmentInput, idempotency_key: IdempotencyKey = None
+    ) -> EnrollmentPayload:
+        return await _end(info, "withdrawEnrollment", input, idempotency_key, EnrollmentStatus.WITHDRAWN)
+
+    @mutation(FieldClass.PROGRAMS, "Log hours of reparative work on an enrollment.")
+    async def record_reparative_hours(
+        self,
+        info: Info,
+        input: ReparativeHoursInput,
+        idempotency_key: IdempotencyKey = None,
+    ) -> EnrollmentPayload:
+        ctx = info.context
+
+        async def write() -> dict[str, int]:
+            pk = from_global_id("Enrollment", input.enrollment_id, "enrollmentId")
+            new = data.NewReparativeHours(pk, input.performed_on, input.hours, input.description)
+            activity = await data.record_reparative_hours(ctx.db, ctx.principal, new, ctx.now)
+            return {"enrollment": pk, "activity": activity}
+
+        outcome = await run_mutation(
+            info, "recordReparativeHours", strawberry.asdict(input), idempotency_key, write
+        )
+        return await _enrollment_payload(info, outcome)
