@@ -20,7 +20,6 @@ from schema import (
     statistics,
     statistics_admin,
     victim_services,
-    victims,
 )
 
 QUERIES: tuple[type[Any], ...] = (
@@ -30,7 +29,7 @@ QUERIES: tuple[type[Any], ...] = (
     reentry.Query,
     statistics.Query,
     inquiries.Query,
-    victims.Query,
+    victim_services.Query,
     grants.Query,
     fiscal_notes.Query,
     research.Query,
