@@ -20,7 +20,9 @@ from auth.issuance import TokenIssuer
 from auth.issuers import ExternalIssuer
 from auth.keys import KeyPolicy, KeyStore, ensure_signing_key
 from auth.oauth import OAuthEndpoints, endpoint_urls
+from auth.scopes import configure_victim_embargo
 from hub.db import check_store, create_engine, session_factory
+from hub.delivery.acknowledgement import acknowledgements
 from hub.endpoint import Authenticator, GraphQLEndpoint
 from hub.errors import HubError
 from hub.middleware import RequestContextMiddleware
@@ -86,6 +88,7 @@ def create_app(
     engine = engine or create_engine(settings)
     sessions = sessions or session_factory(engine)
     executor = Executor.for_schema(build_schema())
+    configure_victim_embargo(settings.victim_embargo_minutes)
     identity = build_identity(settings, sessions)
 
     graphql = GraphQLEndpoint(
@@ -127,6 +130,7 @@ def create_app(
             Route("/.well-known/oauth-authorization-server", identity.oauth.metadata, methods=["GET"]),
             Route("/healthz", healthz, methods=["GET"]),
             Route("/readyz", readyz, methods=["GET"]),
+            Route("/notifications/ack", acknowledgements(sessions), methods=["GET", "POST"]),
         ],
         lifespan=lifespan,
     )

@@ -132,3 +132,59 @@ class Settings(BaseSettings):
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+    # --- victim notification (`hub worker`) ------------------------------------------------------------
+    smtp_host: str = Field(
+        default="127.0.0.1", description="SMTP server that sends victim notification email"
+    )
+    smtp_port: int = Field(default=25, ge=1, le=65535, description="Port of the SMTP server")
+    smtp_security: Literal["none", "starttls", "tls"] = Field(
+        default="starttls", description="none, starttls (upgrade the connection) or tls (implicit TLS)"
+    )
+    smtp_username: str | None = Field(default=None, description="SMTP login, if the server needs one")
+    smtp_password: SecretStr | None = Field(default=None, description="SMTP password")
+    smtp_from: str = Field(
+        default="Office of Victim Services <victim.services@localhost>",
+        description="From address of notification email",
+    )
+    smtp_timeout_s: float = Field(default=20.0, gt=0, le=300, description="Longest an SMTP delivery may take")
+    sms_gateway_url: str | None = Field(
+        default=None, description="HTTP messaging gateway that sends text messages and calls (POST JSON)"
+    )
+    sms_gateway_token: SecretStr | None = Field(default=None, description="Bearer token for the gateway")
+    gateway_timeout_s: float = Field(
+        default=10.0, gt=0, le=300, description="Longest a gateway call may take"
+    )
+    notify_max_attempts: int = Field(
+        default=5,
+        ge=1,
+        le=50,
+        description="Attempts per notification (and deliveries awaiting acknowledgement)",
+    )
+    notify_backoff_s: float = Field(default=60.0, gt=0, description="First retry delay; doubles each attempt")
+    notify_backoff_max_s: float = Field(default=21_600.0, gt=0, description="Longest retry delay")
+    notify_ack_repeat_s: float = Field(
+        default=3600.0,
+        gt=0,
+        description="How long an acknowledgement is awaited before the notice is repeated",
+    )
+    notify_ack_secret: SecretStr | None = Field(
+        default=None, description="Signs acknowledgement codes so that repeats carry the same code"
+    )
+    notify_lease_s: float = Field(
+        default=120.0, ge=1, le=3600, description="How long a worker holds a claimed notification"
+    )
+    worker_batch: int = Field(default=20, ge=1, le=500, description="Notifications a worker claims at once")
+    worker_poll_s: float = Field(default=5.0, gt=0, le=3600, description="Worker pause when nothing is due")
+    victim_embargo_minutes: float = Field(
+        default=60.0,
+        ge=0,
+        le=10_080,
+        description="Longest a release-type event is withheld from partners while victims are notified",
+    )
+
+    # --- performance ---------------------------------------------------------------------------------
+    gc_tuning: bool = Field(
+        default=True,
+        description="Freeze the start-up heap and collect short-lived objects less often (off: Python's defaults)",
+    )

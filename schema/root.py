@@ -16,6 +16,7 @@ from schema import (
     people,
     programs,
     reentry,
+    reentry_writes,
     research,
     statistics,
     statistics_admin,
@@ -38,7 +39,7 @@ QUERIES: tuple[type[Any], ...] = (
 MUTATIONS: tuple[type[Any], ...] = (
     custody.Mutation,
     programs.Mutation,
-    reentry.Mutation,
+    reentry_writes.Mutation,
     inquiries.Mutation,
     victim_services.Mutation,
     grant_writes.Mutation,

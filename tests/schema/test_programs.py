@@ -387,3 +387,28 @@ async def test_end_enrollment_refusals(gql: GraphQL, session: AsyncSession) -> N
         only_error(payload, code, field, rule)
     status = await session.scalar(select(Enrollment.status).where(Enrollment.id == enrollment.id))
     assert status == "enrolled"
+
+
+async def test_nested_pages_are_cut_per_program(gql: GraphQL, session: AsyncSession) -> None:
+    first = await make_program(session, category="parenting", name="Parenting Nested A")
+    second = await make_program(session, category="parenting", name="Parenting Nested B")
+    for program, n in ((first, 3), (second, 1)):
+        for _ in range(n):
+            person, _ = await make_inmate(session)
+            await make_enrollment(session, person, program)
+    query = """
+    query($after: String) {
+      programs(category: PARENTING, first: 10) {
+        nodes { name enrollments(first: 2, after: $after) { totalCount pageInfo { hasNextPage } nodes { id } } }
+      }
+    }
+    """
+    body = (await gql(query, {}, audience=Audience.PROGRAMS)).json()
+    assert "errors" not in body, body
+    pages = {p["name"]: p["enrollments"] for p in body["data"]["programs"]["nodes"]}
+    assert (pages["Parenting Nested A"]["totalCount"], len(pages["Parenting Nested A"]["nodes"])) == (3, 2)
+    assert pages["Parenting Nested A"]["pageInfo"]["hasNextPage"] is True
+    assert (pages["Parenting Nested B"]["totalCount"], len(pages["Parenting Nested B"]["nodes"])) == (1, 1)
+    assert pages["Parenting Nested B"]["pageInfo"]["hasNextPage"] is False
+    bad = (await gql(query, {"after": "not-a-cursor"}, audience=Audience.PROGRAMS)).json()
+    assert bad["errors"][0]["extensions"]["field"] == "after"
