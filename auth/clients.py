@@ -54,6 +54,12 @@ def _dummy_hash() -> str:
     return _hasher.hash(secrets.token_urlsafe(32))
 
 
+async def prepare_dummy_hash() -> None:
+    """Compute the dummy hash ahead of the first unknown client id, whose answer would otherwise
+    be slower by one hash (and so tell that the id is unknown)."""
+    await asyncio.to_thread(_dummy_hash)
+
+
 async def secret_matches(secret_hash: str | None, secret: str) -> bool:
     """Verify ``secret``; with no hash (unknown client, or one without a secret) verify against a
     dummy hash anyway, so the answer takes as long whether or not the client exists."""

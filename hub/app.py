@@ -15,7 +15,7 @@ from starlette.routing import Route
 
 from auth.bearer import AccessTokens, BearerAuthenticator, ClientStates
 from auth.client_auth import ClientAuthenticator
-from auth.clients import Lockout
+from auth.clients import Lockout, prepare_dummy_hash
 from auth.issuance import TokenIssuer
 from auth.issuers import ExternalIssuer
 from auth.keys import KeyPolicy, KeyStore, ensure_signing_key
@@ -117,6 +117,7 @@ def create_app(
         async with sessions() as session:
             if await ensure_signing_key(session, identity.keys.policy):
                 await session.commit()
+        await prepare_dummy_hash()
         yield
         if owns_engine:
             await engine.dispose()

@@ -47,7 +47,9 @@ async def register_demo_clients(session: AsyncSession) -> list[dict[str, Any]]:
         client_id = demo_client_id(audience)
         existing = await session.scalar(select(Client).where(Client.client_id == client_id))
         if existing is None:
-            new = await registry.add_client(session, partner, name=f"Demo {audience.value} client", client_id=client_id)
+            new = await registry.add_client(
+                session, partner, name=f"Demo {audience.value} client", client_id=client_id
+            )
             secret = new.secret
         else:
             if existing.status == ClientStatus.LOCKED:
@@ -56,7 +58,12 @@ async def register_demo_clients(session: AsyncSession) -> list[dict[str, Any]]:
                 await registry.enable(session, client_id)
             secret = (await registry.rotate_secret(session, client_id)).secret
         credentials.append(
-            {"client_id": client_id, "client_secret": secret, "audience": audience.value, "partner": partner.name}
+            {
+                "client_id": client_id,
+                "client_secret": secret,
+                "audience": audience.value,
+                "partner": partner.name,
+            }
         )
     return credentials
 

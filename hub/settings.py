@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
@@ -67,7 +67,7 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=2_000_000, ge=1024, description="Largest request body accepted")
     issuer: str = Field(
         default="http://127.0.0.1:8000",
-        description="Public base URL of the hub: the `iss` of its tokens, whose `aud` is <issuer>/graphql",
+        description="Public base URL of the hub: the `iss` of its tokens, whose `aud` is <issuer>/graphql (default: http://HOST:PORT)",
     )
     token_ttl_s: int = Field(default=900, ge=60, le=86_400, description="Access token lifetime in seconds")
     demo_dir: str = Field(default=".hub-demo", description="Where `hub demo` writes its client credentials")
@@ -109,6 +109,15 @@ class Settings(BaseSettings):
     @classmethod
     def _database_url(cls, value: str) -> str:
         return normalize_database_url(value)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _issuer_follows_the_address(cls, data: Any) -> Any:
+        # Unless set, the issuer is where the server listens, so `HUB_PORT=9000 hub demo` issues
+        # tokens whose `iss` and token endpoint are on port 9000.
+        if isinstance(data, dict) and not data.get("issuer"):
+            data = {**data, "issuer": f"http://{data.get('host') or '127.0.0.1'}:{data.get('port') or 8000}"}
+        return data
 
     @field_validator("issuer")
     @classmethod

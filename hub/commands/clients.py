@@ -69,7 +69,9 @@ async def partners_list(session: AsyncSession, args: argparse.Namespace, setting
     rows = await registry.list_partners(session)
     print(f"{'id':>5}  {'audience':<21} {'active':<6}  name")
     for partner in rows:
-        print(f"{partner.id:>5}  {partner.audience:<21} {'yes' if partner.active else 'no':<6}  {partner.name}")
+        print(
+            f"{partner.id:>5}  {partner.audience:<21} {'yes' if partner.active else 'no':<6}  {partner.name}"
+        )
 
 
 # --- clients --------------------------------------------------------------------------------------
@@ -115,7 +117,9 @@ async def clients_list(session: AsyncSession, args: argparse.Namespace, settings
 
 async def clients_rotate(session: AsyncSession, args: argparse.Namespace, settings: Settings) -> None:
     new = await registry.rotate_secret(session, args.client_id)
-    print("secret rotated; the old secret no longer authenticates (tokens already issued run out on their own)")
+    print(
+        "secret rotated; the old secret no longer authenticates (tokens already issued run out on their own)"
+    )
     _show_secret(new.client.client_id, new.secret)
 
 

@@ -154,3 +154,16 @@ def test_configuration_errors_are_named() -> None:
         config(idp, jwks_url="https://idp.test/jwks")
     with pytest.raises(ValidationError, match="not accepted"):
         config(idp, algorithms=["HS256"])
+
+
+def test_issuers_are_read_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    from hub.settings import Settings
+
+    idp = LocalIdentityProvider()
+    entry = {"issuer": IDP, "audience": "hub", "jwks": idp.jwks(), "unit_map": {"cs": "constituent_services"}}
+    monkeypatch.setenv("HUB_ISSUERS", json.dumps([entry]))
+    settings = Settings()
+    assert settings.issuers[0].unit_map == {"cs": Audience.CONSTITUENT_SERVICES}
+    monkeypatch.setenv("HUB_ISSUERS", json.dumps([entry, entry]))
+    with pytest.raises(ValidationError, match="same issuer twice"):
+        Settings()
