@@ -181,6 +181,11 @@ async def test_a_facilitys_population_pages_by_name(gql: GraphQL, session: Async
     assert [n["lastName"] for n in rest_page["nodes"]] == ["Dunn", "Evans"]
     assert rest_page["pageInfo"]["hasNextPage"] is False
     assert rest_page["totalCount"] == 5
+    past_the_end = (await gql(POPULATION, {"id": gid, "after": rest_page["pageInfo"]["endCursor"]})).json()
+    assert past_the_end["data"]["facility"]["population"]["nodes"] == []
+    assert past_the_end["data"]["facility"]["population"]["totalCount"] == 5
+    counted = (await gql(POPULATION, {"id": gid, "first": 0})).json()["data"]["facility"]["population"]
+    assert (counted["nodes"], counted["totalCount"], counted["pageInfo"]["hasNextPage"]) == ([], 5, True)
     escaped = (await gql(POPULATION, {"id": gid, "status": "ESCAPED"})).json()["data"]["facility"][
         "population"
     ]
