@@ -8,6 +8,8 @@ out of reach for everyone but ``admin`` (fail closed).
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import ColumnElement, and_, exists, false, func, or_, select, true
 from sqlalchemy.orm import InstrumentedAttribute
@@ -28,6 +30,7 @@ from resolvers.models.people import (
     Charge,
     ConductReport,
     CustodyEvent,
+    CustodyEventKind,
     CustodyPeriod,
     Facility,
     HealthNeed,
@@ -56,6 +59,7 @@ from resolvers.models.victims import (
     ImpactStatement,
     Notification,
     NotificationPreference,
+    NotificationStatus,
     ProtectionCondition,
     RestitutionOrder,
     RestitutionPayment,
@@ -82,14 +86,66 @@ def _people(principal: Principal) -> ColumnElement[bool]:
         return true()
     if principal.audience is Audience.LEGISLATIVE:
         # The public tier: people not yet discharged.
-        return Person.status != PersonStatus.DISCHARGED
+        return and_(Person.status != PersonStatus.DISCHARGED, _not_under_victim_embargo())
     if principal.audience is Audience.REENTRY and principal.partner_id is not None:
-        return exists(
-            select(Referral.id).where(
-                Referral.person_id == Person.id, Referral.partner_id == principal.partner_id
-            )
+        return and_(
+            exists(
+                select(Referral.id).where(
+                    Referral.person_id == Person.id, Referral.partner_id == principal.partner_id
+                )
+            ),
+            _not_under_victim_embargo(),
         )
     return false()
+
+
+# --- Victims first ----------------------------------------------------------------------------------
+# A release-type event of a person with registered victims stays out of partners' sight until the
+# victims' notifications of it have gone out (none is pending or being sent) or the embargo time
+# has passed. The person's row is what is withheld, so everything reached through it (status,
+# facility, custody events and periods, hearings) is withheld with it and nothing shows a state
+# the victims have not heard of; the partner sees the person as out of reach, as for anyone else.
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(slots=True)
+class VictimEmbargo:
+    """How long partners may be kept waiting; set at start-up from HUB_VICTIM_EMBARGO_MINUTES."""
+
+    minutes: float = 60.0
+    clock: Callable[[], datetime] = _utc_now
+
+
+VICTIM_EMBARGO = VictimEmbargo()
+
+#: Custody events victims hear of before partners do.
+EMBARGOED_KINDS = (
+    CustodyEventKind.RELEASE,
+    CustodyEventKind.ESCAPE,
+    CustodyEventKind.TRANSFER,
+    CustodyEventKind.DEATH,
+)
+
+
+def configure_victim_embargo(minutes: float) -> None:
+    VICTIM_EMBARGO.minutes = minutes
+
+
+def _not_under_victim_embargo() -> ColumnElement[bool]:
+    # Uncorrelated: the few people with notifications still going out, computed once per statement.
+    cutoff = VICTIM_EMBARGO.clock() - timedelta(minutes=VICTIM_EMBARGO.minutes)
+    return Person.id.not_in(
+        select(CustodyEvent.person_id)
+        .join(Notification, Notification.custody_event_id == CustodyEvent.id)
+        .where(
+            CustodyEvent.kind.in_(EMBARGOED_KINDS),
+            Notification.status.in_((NotificationStatus.PENDING, NotificationStatus.SENDING)),
+            Notification.created_at > cutoff,
+        )
+    )
 
 
 def _reference(principal: Principal) -> ColumnElement[bool]:
@@ -343,4 +399,12 @@ def scoped(principal: Principal, model: type[Base], *conditions: ColumnElement[b
     return and_(row_scope(principal, model), *conditions)
 
 
-__all__ = ["SCOPES", "Scope", "aggregate_scope", "row_scope", "scoped"]
+__all__ = [
+    "SCOPES",
+    "VICTIM_EMBARGO",
+    "Scope",
+    "aggregate_scope",
+    "configure_victim_embargo",
+    "row_scope",
+    "scoped",
+]

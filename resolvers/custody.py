@@ -36,6 +36,7 @@ from resolvers.models.people import (
     SupervisionKind,
     SupervisionPeriod,
 )
+from resolvers.notifications import create_notifications
 from resolvers.session import RequestDb
 
 MAX_NOTES = 2_000
@@ -320,6 +321,7 @@ async def record_custody_event(
     )
     db.add(recorded)
     await db.flush()
+    await create_notifications(db, recorded.id, person.id, kind, now)
     return recorded.id
 
 

@@ -1,0 +1,220 @@
+"""``hub worker``: delivers victim notifications, one committed step at a time.
+
+A pass (``Worker.run_once``):
+
+1. hands back notifications whose worker stopped mid-delivery (lease expired), and fails those
+   that used their attempts — one transaction;
+2. claims a batch of due notifications with a lease (``claimed_until``) — one transaction;
+3. sends each claimed notification with no transaction open, through its channel's adapter;
+4. records each attempt and the notification's next state, fenced on the lease — one transaction
+   per notification, shielded from cancellation so a stopping worker still records what it sent.
+
+Guarantees (the README says the same): a delivered notification is never claimed again; a worker
+killed while sending leaves a claim that expires and is sent again, so nothing is lost. The window
+that stays at-least-once is a kill between the server accepting a message and step 4: then the
+message goes out a second time with the same idempotency key (SMTP Message-ID, gateway
+``Idempotency-Key``), which the gateway deduplicates and mail readers can recognise.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import hashlib
+import hmac
+import logging
+import secrets
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from hub.delivery import Outbound, Sender, Sent
+from hub.delivery import messages as compose
+from hub.delivery.email import SmtpSender
+from hub.delivery.gateway import GatewaySender
+from hub.delivery.letters import PrintQueue
+from hub.settings import Settings
+from resolvers import delivery_queue as queue
+from resolvers.models.victims import Channel
+from resolvers.notifications import code_hash
+from resolvers.session import RequestDb
+
+log = logging.getLogger("hub.worker")
+
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerConfig:
+    batch: int = 20
+    poll_interval_s: float = 5.0
+    lease: timedelta = timedelta(minutes=2)
+    policy: queue.RetryPolicy = field(default_factory=queue.RetryPolicy)
+    #: Signs acknowledgement codes, so every repeat of a notice carries the same code.
+    ack_secret: bytes = field(default_factory=lambda: secrets.token_bytes(32))
+    ack_url: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PassReport:
+    recovered: int = 0
+    expired: int = 0
+    claimed: int = 0
+    delivered: int = 0
+    failed: int = 0
+    lost_lease: int = 0
+
+
+def senders_from(settings: Settings) -> dict[str, Sender]:
+    gateway = GatewaySender(
+        url=settings.sms_gateway_url,
+        token=settings.sms_gateway_token.get_secret_value() if settings.sms_gateway_token else None,
+        timeout_s=settings.gateway_timeout_s,
+    )
+    return {
+        Channel.EMAIL: SmtpSender(
+            host=settings.smtp_host,
+            port=settings.smtp_port,
+            sender=settings.smtp_from,
+            security=settings.smtp_security,
+            username=settings.smtp_username,
+            password=settings.smtp_password.get_secret_value() if settings.smtp_password else None,
+            timeout_s=settings.smtp_timeout_s,
+        ),
+        Channel.SMS: gateway,
+        Channel.PHONE: gateway,
+        Channel.LETTER: PrintQueue(),
+    }
+
+
+def config_from(settings: Settings, *, batch: int | None = None, poll_s: float | None = None) -> WorkerConfig:
+    secret = settings.notify_ack_secret
+    if secret is None:
+        log.warning(
+            "HUB_NOTIFY_ACK_SECRET is not set: acknowledgement codes change when the worker restarts "
+            "(the newest code of a notice always works)"
+        )
+    return WorkerConfig(
+        batch=batch or settings.worker_batch,
+        poll_interval_s=poll_s if poll_s is not None else settings.worker_poll_s,
+        lease=timedelta(seconds=settings.notify_lease_s),
+        policy=queue.RetryPolicy(
+            max_attempts=settings.notify_max_attempts,
+            backoff=timedelta(seconds=settings.notify_backoff_s),
+            backoff_max=timedelta(seconds=settings.notify_backoff_max_s),
+            ack_repeat=timedelta(seconds=settings.notify_ack_repeat_s),
+        ),
+        ack_secret=secret.get_secret_value().encode() if secret else secrets.token_bytes(32),
+        ack_url=f"{settings.issuer}/notifications/ack",
+    )
+
+
+class Worker:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        senders: Mapping[str, Sender],
+        config: WorkerConfig | None = None,
+        clock: Clock = utc_now,
+    ) -> None:
+        self.sessions = sessions
+        self.senders = senders
+        self.config = config or WorkerConfig()
+        self.clock = clock
+        slowest = max((s.timeout_s for s in senders.values()), default=0.0)
+        if self.config.lease.total_seconds() < 2 * slowest:
+            raise ValueError(
+                f"the claim lease ({self.config.lease.total_seconds():g}s) must be at least twice the "
+                f"slowest channel timeout ({slowest:g}s), or a slow send could be claimed twice"
+            )
+
+    def ack_code(self, notification_id: int) -> str:
+        mac = hmac.new(self.config.ack_secret, f"ack:{notification_id}".encode(), hashlib.sha256).digest()
+        return f"{notification_id}.{base64.b32encode(mac[:10]).decode().lower()}"
+
+    async def run_once(self) -> PassReport:
+        policy = self.config.policy
+        async with self.sessions() as session, session.begin():
+            db = RequestDb(session)
+            recovered = await queue.recover_expired(db, self.clock(), policy.max_attempts)
+            expired = await queue.expire_exhausted(db, self.clock(), policy.max_attempts)
+        if recovered:
+            log.warning("handed back %d notifications whose worker stopped mid-delivery", len(recovered))
+        async with self.sessions() as session, session.begin():
+            db = RequestDb(session)
+            claims = await queue.claim(
+                db, self.clock(), self.config.lease, self.config.batch, policy.max_attempts
+            )
+        if not claims:
+            return PassReport(recovered=len(recovered), expired=len(expired))
+        async with self.sessions() as session:
+            facts = await queue.event_facts(RequestDb(session), [c.id for c in claims])
+        outcomes = await asyncio.gather(*(self._deliver(c, facts.get(c.id)) for c in claims))
+        return PassReport(
+            recovered=len(recovered),
+            expired=len(expired),
+            claimed=len(claims),
+            delivered=sum(1 for sent, _ in outcomes if sent.outcome == "delivered"),
+            failed=sum(1 for sent, _ in outcomes if sent.outcome != "delivered"),
+            lost_lease=sum(1 for _, kept in outcomes if not kept),
+        )
+
+    async def _deliver(self, item: queue.Claim, facts: queue.EventFacts | None) -> tuple[Sent, bool]:
+        sender = self.senders.get(item.channel)
+        if sender is None:
+            sent = Sent.refused(f"no adapter for the {item.channel} channel")
+        elif facts is None or not item.destination:
+            sent = Sent.refused("nothing to send: the notification has no event or no destination")
+        else:
+            code = self.ack_code(item.id) if item.requires_ack else None
+            if code is not None:
+                async with self.sessions() as session, session.begin():
+                    kept = await queue.set_ack_code_hash(RequestDb(session), item, code_hash(code))
+                if not kept:
+                    return Sent.retry("lease lost before sending"), False
+            url = f"{self.config.ack_url}?code={code}" if code and self.config.ack_url else None
+            message = Outbound(
+                notification_id=item.id,
+                channel=item.channel,
+                destination=item.destination,
+                subject=compose.subject(facts),
+                body=compose.body(facts, code, url),
+                idempotency_key=f"notification-{item.id}",
+            )
+            sent = await sender.send(message)
+        # Once a message may have left, its record must be written even if the worker is stopping.
+        kept = await asyncio.shield(self._record(item, sent))
+        return sent, kept
+
+    async def _record(self, item: queue.Claim, sent: Sent) -> bool:
+        async with self.sessions() as session, session.begin():
+            kept = await queue.record(
+                RequestDb(session), item, sent.outcome, sent.detail, self.clock(), self.config.policy
+            )
+        if not kept:
+            log.warning("notification %d: lease lost before the attempt was recorded", item.id)
+        return kept
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Passes until ``stop`` is set; a pass that found work is followed at once by another."""
+        while not stop.is_set():
+            try:
+                report = await self.run_once()
+            except Exception as exc:  # noqa: BLE001 - a pass that fails must not stop the worker
+                # The store may be briefly unreachable; the next pass tries again.
+                log.error("delivery pass failed: %s", type(exc).__name__)
+                report = PassReport()
+            if report.claimed:
+                log.info(
+                    "delivered %d, failed %d of %d claimed", report.delivered, report.failed, report.claimed
+                )
+                continue
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), self.config.poll_interval_s)
