@@ -178,7 +178,8 @@ def operation_cost(
                 below = cost(sel.selection_set, field.type, seen)
                 if _is_connection(field.type):
                     below *= _page_size(sel, variables)
-                elif _is_list(field.type):
+                elif _is_list(field.type) and not _is_connection(named):
+                    # A connection's own `nodes` list is the page already counted above.
                     below *= LIST_SIZE
                 total += 1 + below
             elif isinstance(sel, InlineFragmentNode):

@@ -104,3 +104,12 @@ async def test_the_cost_is_reported_in_extensions(gql: GraphQL) -> None:
     response = await gql("{ facilities(first: 5) { totalCount nodes { name } } }")
     body = response.json()
     assert body["extensions"]["cost"] > 0
+
+
+def test_a_connections_nodes_are_counted_once() -> None:
+    schema = build_schema()._schema
+    one = operation_cost(schema, parse("{ facilities(first: 1) { nodes { name } } }"), None, {})
+    hundred = operation_cost(schema, parse("{ facilities(first: 100) { nodes { name } } }"), None, {})
+    # facilities 1 + page x (nodes 1 + name 1): the page multiplies once, not page x 10.
+    assert one == 1 + 1 * (1 + 1)
+    assert hundred == 1 + 100 * (1 + 1)
