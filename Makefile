@@ -5,7 +5,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck check sdl bench clean
+.PHONY: demo test lint typecheck check sdl bench clean bench-seed
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "the hub needs Python 3.11 or later; set PYTHON=python3.11")'
@@ -31,6 +31,17 @@ check: lint typecheck test
 
 sdl: $(STAMP)
 	$(BIN)/hub schema --all --write schema/sdl
+
+# Seeding time and peak memory at 100,000 people, on a fresh PostgreSQL database made for it.
+HUB_BENCH_DATABASE_URL ?= postgresql+asyncpg://postgres@127.0.0.1:5432/hub_bench_seed
+BENCH_SCALE ?= 100000
+TIME_V := $(shell test -x /usr/bin/time && echo /usr/bin/time -v)
+
+bench-seed: $(STAMP)
+	@echo "machine: $$(nproc) cores, $$(awk '/MemTotal/ {printf "%.0f GiB", $$2/1048576}' /proc/meminfo); load:$$(cut -d' ' -f1-3 /proc/loadavg)"
+	$(BIN)/python -m hub.synthetic.bench "$(HUB_BENCH_DATABASE_URL)"
+	HUB_DATABASE_URL="$(HUB_BENCH_DATABASE_URL)" $(BIN)/hub migrate
+	HUB_DATABASE_URL="$(HUB_BENCH_DATABASE_URL)" $(TIME_V) $(BIN)/hub seed --scale $(BENCH_SCALE) --quiet
 
 clean:
 	rm -rf $(VENV) .hub-demo hub.db hub.db-wal hub.db-shm .pytest_cache .mypy_cache .ruff_cache

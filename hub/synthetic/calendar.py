@@ -14,8 +14,13 @@ AS_OF = date(2026, 11, 27)
 ONE_DAY = timedelta(days=1)
 
 
+_DAYS = tuple(timedelta(days=n) for n in range(12_000))
+
+
 def days(n: float) -> timedelta:
-    return timedelta(days=int(n))
+    """``n`` whole days; the common spans come from a table (this is called millions of times)."""
+    whole = int(n)
+    return _DAYS[whole] if 0 <= whole < 12_000 else timedelta(days=whole)
 
 
 def at(day: date, rng: Random, first_hour: int = 13, last_hour: int = 22) -> datetime:

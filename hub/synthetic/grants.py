@@ -125,7 +125,8 @@ def _disburse(
     as_of = ctx.as_of
     last = min(end, as_of)
     months = max(1, (end.year - start.year) * 12 + end.month - start.month + 1)
-    monthly = float(amount) * 0.85 / months
+    # Drawdowns pace the award's own share (what the subawards do not take) to about 80% spent.
+    monthly = float(amount - sum((sub for _, _, sub in subs), Decimal(0))) * 0.8 / months
     spent = Decimal("0.00")
     sub_paid = {sub_id: Decimal("0.00") for sub_id, _, _ in subs}
     month = 0
