@@ -23,6 +23,10 @@ Row = tuple[Any, ...]
 #: Rows per executemany call on SQLite; PostgreSQL takes a whole chunk in one COPY.
 SQLITE_BATCH = 5000
 
+#: asyncpg applies the engine's short per-command timeout unless told otherwise; a COPY of a chunk or
+#: an index build over millions of rows may take longer, and the seed holds its transaction anyway.
+BULK_TIMEOUT_S = 3600.0
+
 
 #: Every table a layout writes to.
 SEEDED_TABLES: set[str] = set()
@@ -151,7 +155,7 @@ class Writer:
 
     async def restore_checks(self, progress: Callable[[int, int], None]) -> None:
         for done, statement in enumerate(self._restore):
-            await self._raw.execute(statement)
+            await self._raw.execute(statement, timeout=BULK_TIMEOUT_S)
             progress(done + 1, len(self._restore))
         self._restore = []
 
@@ -168,7 +172,10 @@ class Writer:
         table = Base.metadata.tables[layout.table]
         if self.is_postgres:
             await self._raw.copy_records_to_table(
-                layout.table, records=_json_as_text(table, layout, rows), columns=layout.columns, timeout=None
+                layout.table,
+                records=_json_as_text(table, layout, rows),
+                columns=layout.columns,
+                timeout=BULK_TIMEOUT_S,
             )
             return
         for start in range(0, len(rows), SQLITE_BATCH):
