@@ -116,6 +116,14 @@ def config_from(settings: Settings, *, batch: int | None = None, poll_s: float |
     )
 
 
+def _idempotency_key(item: queue.Claim) -> str:
+    # Retries of one delivery share a key (a receiver can drop the copy); a repeat awaiting an
+    # acknowledgement is a new call and gets its own.
+    if item.repeat:
+        return f"notification-{item.id}-repeat-{item.attempts}"
+    return f"notification-{item.id}"
+
+
 class Worker:
     def __init__(
         self,
@@ -186,7 +194,7 @@ class Worker:
                 destination=item.destination,
                 subject=compose.subject(facts),
                 body=compose.body(facts, code, url),
-                idempotency_key=f"notification-{item.id}",
+                idempotency_key=_idempotency_key(item),
             )
             sent = await sender.send(message)
         # Once a message may have left, its record must be written even if the worker is stopping.

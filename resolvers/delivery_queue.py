@@ -86,9 +86,16 @@ async def claim(db: RequestDb, now: datetime, lease: timedelta, batch: int, max_
         .limit(batch)
         .with_for_update(skip_locked=True)
     )
+    chosen: Any = due
+    if db.session.get_bind().dialect.name == "postgresql":
+        # Lock the batch first, in its own statement: as a subquery of the UPDATE, PostgreSQL may
+        # run a LIMIT ... SKIP LOCKED more than once and take more rows than asked for.
+        chosen = list(await db.scalars(due))
+        if not chosen:
+            return []
     result = await db.execute(
         update(Notification)
-        .where(Notification.id.in_(due), Notification.claimed_until.is_(None))
+        .where(Notification.id.in_(chosen), Notification.claimed_until.is_(None))
         .values(
             claimed_until=until,
             status=case((Notification.status == P.PENDING, P.SENDING), else_=Notification.status),
