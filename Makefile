@@ -43,5 +43,13 @@ bench-seed: $(STAMP)
 	HUB_DATABASE_URL="$(HUB_BENCH_DATABASE_URL)" $(BIN)/hub migrate
 	HUB_DATABASE_URL="$(HUB_BENCH_DATABASE_URL)" $(TIME_V) $(BIN)/hub seed --scale $(BENCH_SCALE) --quiet
 
+# The benchmark of README (Performance): the hub, hand-written SQL and PostGraphile v5 side by side on a
+# PostgreSQL database it creates (127.0.0.1:5432, user postgres). BENCH_ARGS passes options to
+# bench/run.py (e.g. BENCH_ARGS="--reseed --duration 10"); ~12 minutes with the defaults.
+bench: $(STAMP)
+	@command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
+	@$(BIN)/python -c 'import py_spy' 2>/dev/null || test -x $(BIN)/py-spy || $(BIN)/python -m pip install --quiet -e '.[dev,bench]'
+	$(BIN)/python bench/run.py $(BENCH_ARGS)
+
 clean:
 	rm -rf $(VENV) .hub-demo hub.db hub.db-wal hub.db-shm .pytest_cache .mypy_cache .ruff_cache

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import gc
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import timedelta
@@ -143,10 +144,31 @@ def create_app(
     return app
 
 
+#: Allocations between two young-generation collections when ``HUB_GC_TUNING`` is on (Python's
+#: default is 700): a request allocates tens of thousands of short-lived objects.
+GC_GEN0_THRESHOLD = 50_000
+
+
+def tune_collector(settings: Settings) -> None:
+    """Freeze the start-up heap and collect the young generation less often.
+
+    Once the app is built, its schema, types and modules live as long as the process: frozen, the
+    cyclic collector stops walking them on every full pass. Measured in README (Performance).
+    """
+    if not settings.gc_tuning:
+        return
+    gc.collect()
+    gc.freeze()
+    _, gen1, gen2 = gc.get_threshold()
+    gc.set_threshold(GC_GEN0_THRESHOLD, gen1, gen2)
+
+
 def app_from_environment() -> Starlette:
     """The factory uvicorn calls in each worker process (``hub serve``)."""
     from hub.logs import configure_logging
 
     settings = Settings()
     configure_logging(settings.log_level)
-    return create_app(settings)
+    app = create_app(settings)
+    tune_collector(settings)
+    return app
