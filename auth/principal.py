@@ -40,6 +40,11 @@ class Unauthenticated(Exception):
         self.description = description
 
     @property
+    def status(self) -> int:
+        """RFC 6750 section 3.1: a malformed request is 400, a missing or bad token 401."""
+        return 400 if self.error == "invalid_request" else 401
+
+    @property
     def www_authenticate(self) -> str:
         if self.error == "":
             return 'Bearer realm="hub"'

@@ -66,6 +66,13 @@ def release_request(context: Context) -> None:
         getattr(loaders, name).clear_all()
 
 
+def _store_unavailable() -> RequestRejected:
+    log.warning("store unavailable")
+    return RequestRejected(
+        503, STORE_UNAVAILABLE, "the data store is unavailable; retry shortly", {"Retry-After": "1"}
+    )
+
+
 @dataclass
 class GraphQLEndpoint:
     executor: Executor
@@ -86,17 +93,28 @@ class GraphQLEndpoint:
                 {"Allow": "POST"},
             )
         try:
-            principal = await self.authenticate(request)
+            principal = await self._authenticate(request)
             body = await self._read_body(request)
             return await self._run(request_id, principal, body)
         except Unauthenticated as exc:
             return json_response(
-                error_payload("UNAUTHENTICATED", exc.description, request_id),
-                401,
+                error_payload(
+                    "UNAUTHENTICATED" if exc.status == 401 else "BAD_REQUEST", exc.description, request_id
+                ),
+                exc.status,
                 {"WWW-Authenticate": exc.www_authenticate},
             )
         except RequestRejected as exc:
             return json_response(error_payload(exc.code, exc.message, request_id), exc.status, exc.headers)
+
+    async def _authenticate(self, request: Request) -> Principal:
+        try:
+            return await self.authenticate(request)
+        except Exception as exc:
+            # The token check reads client state from the store; an outage there is an outage.
+            if is_store_failure(exc):
+                raise _store_unavailable() from None
+            raise
 
     async def _read_body(self, request: Request) -> dict[str, Any]:
         content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()

@@ -49,7 +49,8 @@ async def _claims(
 
 
 def _refused(response: httpx.Response, error: str = "invalid_token") -> str:
-    assert response.status_code == 401, response.text
+    # RFC 6750 section 3.1: a malformed request is 400, a missing or invalid token 401.
+    assert response.status_code == (400 if error == "invalid_request" else 401), response.text
     challenge = response.headers["www-authenticate"]
     assert challenge.startswith('Bearer realm="hub"')
     if error:
@@ -57,7 +58,8 @@ def _refused(response: httpx.Response, error: str = "invalid_token") -> str:
     else:
         assert "error=" not in challenge
     body = response.json()
-    assert body["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+    expected = "BAD_REQUEST" if error == "invalid_request" else "UNAUTHENTICATED"
+    assert body["errors"][0]["extensions"]["code"] == expected
     assert "Traceback" not in response.text
     return str(body["errors"][0]["message"])
 
