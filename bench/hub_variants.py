@@ -7,7 +7,9 @@ list of:
   client's status (the token check's cost is the difference to the real hub);
 - ``no-doc-cache``: every request parses and validates its document again;
 - ``stdlib-json``: responses are encoded with the standard library's json instead of orjson;
-- ``keep-loaders``: the request's loaders are not released when the operation ends.
+- ``keep-loaders``: the request's loaders are not released when the operation ends;
+- ``in-lists``: batch statements use growing ``IN (...)`` lists instead of ``= ANY(:keys)``;
+- ``gc-default``: Python's collector settings (the same as ``HUB_GC_TUNING=false``).
 
 The real hub (``hub serve``) is what the table measures; these exist for the README's gains.
 """
@@ -23,11 +25,9 @@ import orjson
 from starlette.applications import Starlette
 from starlette.requests import Request
 
-import hub.endpoint
 from auth.principal import Audience, Principal
-from hub import app as hub_app
-from hub.settings import Settings
-from schema.execution import Executor, Prepared
+
+VARIANTS = {"no-auth", "no-doc-cache", "stdlib-json", "keep-loaders", "in-lists", "gc-default"}
 
 
 async def _unverified(request: Request) -> Principal:
@@ -45,9 +45,25 @@ async def _unverified(request: Request) -> Principal:
 
 def app_from_environment() -> Starlette:
     variants = {v for v in os.environ.get("BENCH_VARIANT", "").split(",") if v}
-    unknown = variants - {"no-auth", "no-doc-cache", "stdlib-json", "keep-loaders"}
+    unknown = variants - VARIANTS
     if unknown:
         raise SystemExit(f"unknown BENCH_VARIANT {sorted(unknown)}")
+    if "in-lists" in variants:
+        # Before any resolver module binds the name.
+        import resolvers.keys
+
+        def in_list(db: Any, column: Any, keys: Any) -> Any:
+            return column.in_(keys)
+
+        resolvers.keys.key_in = in_list
+    if "gc-default" in variants:
+        os.environ["HUB_GC_TUNING"] = "false"
+
+    import hub.endpoint
+    from hub import app as hub_app
+    from hub.settings import Settings
+    from schema.execution import Executor, Prepared
+
     if "no-doc-cache" in variants:
 
         def prepare(self: Executor, text: str) -> Prepared:

@@ -20,6 +20,7 @@ from auth.scopes import row_scope
 from resolvers import validation as v
 from resolvers.batching import one_per_key
 from resolvers.errors import Conflict, InvalidInput, NotFound
+from resolvers.keys import key_in
 from resolvers.models.people import (
     CustodyEvent,
     CustodyEventKind,
@@ -71,7 +72,7 @@ async def custody_events_by_id(
     db: RequestDb, principal: Principal, ids: Sequence[int]
 ) -> list[Row[Any] | None]:
     stmt = select(*CustodyEvent.__table__.columns).where(
-        row_scope(principal, CustodyEvent), CustodyEvent.id.in_(ids)
+        row_scope(principal, CustodyEvent), key_in(db, CustodyEvent.id, ids)
     )
     return one_per_key(await db.rows(stmt), "id", ids)
 
@@ -80,7 +81,7 @@ async def parole_hearings_by_id(
     db: RequestDb, principal: Principal, ids: Sequence[int]
 ) -> list[Row[Any] | None]:
     stmt = select(*ParoleHearing.__table__.columns).where(
-        row_scope(principal, ParoleHearing), ParoleHearing.id.in_(ids)
+        row_scope(principal, ParoleHearing), key_in(db, ParoleHearing.id, ids)
     )
     return one_per_key(await db.rows(stmt), "id", ids)
 

@@ -17,6 +17,7 @@ from auth.scopes import row_scope
 from resolvers import validation as v
 from resolvers.batching import one_per_key
 from resolvers.errors import Conflict, InvalidInput, NotFound
+from resolvers.keys import key_in
 from resolvers.models.grants import FiscalNote, FiscalNoteStatus
 from resolvers.models.partners import Partner
 from resolvers.pagination import Page, paginate
@@ -63,7 +64,7 @@ async def list_fiscal_notes(
 async def fiscal_notes_by_id(
     db: RequestDb, principal: Principal, ids: Sequence[int]
 ) -> list[Row[Any] | None]:
-    stmt = _notes().where(row_scope(principal, FiscalNote), FiscalNote.id.in_(ids))
+    stmt = _notes().where(row_scope(principal, FiscalNote), key_in(db, FiscalNote.id, ids))
     return one_per_key(await db.rows(stmt), "id", ids)
 
 

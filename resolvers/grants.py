@@ -17,6 +17,7 @@ from auth.principal import Principal
 from auth.scopes import row_scope
 from resolvers import validation as v
 from resolvers.batching import many_per_key, one_per_key
+from resolvers.keys import key_in
 from resolvers.models.grants import AwardReport, Disbursement, FederalAward, Subaward
 from resolvers.pagination import Page, paginate
 from resolvers.session import RequestDb
@@ -158,12 +159,14 @@ async def list_reports(
 async def federal_awards_by_id(
     db: RequestDb, principal: Principal, ids: Sequence[int]
 ) -> list[Row[Any] | None]:
-    stmt = awards_statement(principal).where(FederalAward.id.in_(ids))
+    stmt = awards_statement(principal).where(key_in(db, FederalAward.id, ids))
     return one_per_key(await db.rows(stmt), "id", ids)
 
 
 async def subawards_by_id(db: RequestDb, principal: Principal, ids: Sequence[int]) -> list[Row[Any] | None]:
-    stmt = select(*Subaward.__table__.columns).where(row_scope(principal, Subaward), Subaward.id.in_(ids))
+    stmt = select(*Subaward.__table__.columns).where(
+        row_scope(principal, Subaward), key_in(db, Subaward.id, ids)
+    )
     return one_per_key(await db.rows(stmt), "id", ids)
 
 
@@ -172,7 +175,7 @@ async def subawards_by_award_id(
 ) -> list[list[Row[Any]]]:
     stmt = (
         select(*Subaward.__table__.columns)
-        .where(row_scope(principal, Subaward), Subaward.award_id.in_(ids))
+        .where(row_scope(principal, Subaward), key_in(db, Subaward.award_id, ids))
         .order_by(Subaward.id)
     )
     return many_per_key(await db.rows(stmt), "award_id", ids)
@@ -182,7 +185,7 @@ async def disbursements_by_id(
     db: RequestDb, principal: Principal, ids: Sequence[int]
 ) -> list[Row[Any] | None]:
     stmt = select(*Disbursement.__table__.columns).where(
-        row_scope(principal, Disbursement), Disbursement.id.in_(ids)
+        row_scope(principal, Disbursement), key_in(db, Disbursement.id, ids)
     )
     return one_per_key(await db.rows(stmt), "id", ids)
 
@@ -192,7 +195,7 @@ async def disbursements_by_award_id(
 ) -> list[list[Row[Any]]]:
     stmt = (
         select(*Disbursement.__table__.columns)
-        .where(row_scope(principal, Disbursement), Disbursement.award_id.in_(ids))
+        .where(row_scope(principal, Disbursement), key_in(db, Disbursement.award_id, ids))
         .order_by(Disbursement.paid_on, Disbursement.id)
     )
     return many_per_key(await db.rows(stmt), "award_id", ids)
@@ -202,7 +205,7 @@ async def award_reports_by_id(
     db: RequestDb, principal: Principal, ids: Sequence[int]
 ) -> list[Row[Any] | None]:
     stmt = select(*AwardReport.__table__.columns).where(
-        row_scope(principal, AwardReport), AwardReport.id.in_(ids)
+        row_scope(principal, AwardReport), key_in(db, AwardReport.id, ids)
     )
     return one_per_key(await db.rows(stmt), "id", ids)
 
@@ -212,7 +215,7 @@ async def award_reports_by_award_id(
 ) -> list[list[Row[Any]]]:
     stmt = (
         select(*AwardReport.__table__.columns)
-        .where(row_scope(principal, AwardReport), AwardReport.award_id.in_(ids))
+        .where(row_scope(principal, AwardReport), key_in(db, AwardReport.award_id, ids))
         .order_by(AwardReport.due_on, AwardReport.id)
     )
     return many_per_key(await db.rows(stmt), "award_id", ids)

@@ -15,6 +15,7 @@ from auth.scopes import row_scope
 from resolvers import validation as v
 from resolvers.batching import many_per_key
 from resolvers.errors import Conflict, InvalidInput, NotFound
+from resolvers.keys import key_in
 from resolvers.models.inquiries import Inquiry, InquiryChannel, InquiryResponse, InquirySource, InquiryStatus
 from resolvers.models.partners import Audience
 from resolvers.models.people import Person
@@ -74,7 +75,9 @@ async def list_inquiries(
 
 
 async def inquiries_by_id(db: RequestDb, principal: Principal, ids: Sequence[int]) -> list[Row[Any] | None]:
-    stmt = select(*Inquiry.__table__.columns).where(row_scope(principal, Inquiry), Inquiry.id.in_(ids))
+    stmt = select(*Inquiry.__table__.columns).where(
+        row_scope(principal, Inquiry), key_in(db, Inquiry.id, ids)
+    )
     found = {row.id: row for row in await db.rows(stmt)}
     return [found.get(i) for i in ids]
 
@@ -84,7 +87,7 @@ async def inquiry_responses_by_inquiry_id(
 ) -> list[list[Row[Any]]]:
     stmt = (
         select(*InquiryResponse.__table__.columns)
-        .where(row_scope(principal, InquiryResponse), InquiryResponse.inquiry_id.in_(ids))
+        .where(row_scope(principal, InquiryResponse), key_in(db, InquiryResponse.inquiry_id, ids))
         .order_by(InquiryResponse.responded_at, InquiryResponse.id)
     )
     return many_per_key(await db.rows(stmt), "inquiry_id", ids)

@@ -13,6 +13,7 @@ from auth.principal import Principal
 from auth.scopes import row_scope
 from resolvers.batching import many_per_key, one_per_key
 from resolvers.errors import InvalidInput
+from resolvers.keys import key_in
 from resolvers.models.base import Base
 from resolvers.models.people import (
     Charge,
@@ -97,13 +98,15 @@ async def list_people(
 
 
 async def people_by_id(db: RequestDb, principal: Principal, ids: Sequence[int]) -> list[Row[Any] | None]:
-    stmt = select(*Person.__table__.columns).where(row_scope(principal, Person), Person.id.in_(ids))
+    stmt = select(*Person.__table__.columns).where(row_scope(principal, Person), key_in(db, Person.id, ids))
     found = {row.id: row for row in await db.rows(stmt)}
     return [found.get(i) for i in ids]
 
 
 async def facilities_by_id(db: RequestDb, principal: Principal, ids: Sequence[int]) -> list[Row[Any] | None]:
-    stmt = select(*Facility.__table__.columns).where(row_scope(principal, Facility), Facility.id.in_(ids))
+    stmt = select(*Facility.__table__.columns).where(
+        row_scope(principal, Facility), key_in(db, Facility.id, ids)
+    )
     found = {row.id: row for row in await db.rows(stmt)}
     return [found.get(i) for i in ids]
 
@@ -114,7 +117,7 @@ async def identities_by_person_id(
     stmt = (
         select(*PersonIdentity.__table__.columns)
         .join(Person, Person.id == PersonIdentity.person_id)
-        .where(row_scope(principal, Person), PersonIdentity.person_id.in_(ids))
+        .where(row_scope(principal, Person), key_in(db, PersonIdentity.person_id, ids))
     )
     found = {row.person_id: row for row in await db.rows(stmt)}
     return [found.get(i) for i in ids]
@@ -134,7 +137,7 @@ async def identifiers_by_person_id(
     """SSN, FBI and state ids: a scope of their own (no entry in SCOPES: admin only)."""
     c = PersonIdentity.__table__.c
     stmt = select(c.person_id, c.ssn, c.fbi_number, c.state_id).where(
-        row_scope(principal, PersonIdentity), c.person_id.in_(ids)
+        row_scope(principal, PersonIdentity), key_in(db, c.person_id, ids)
     )
     return one_per_key(await db.rows(stmt), "person_id", ids)
 
@@ -151,7 +154,7 @@ async def _children(
     table = model.__table__
     stmt = (
         select(*table.columns)
-        .where(row_scope(principal, model), table.c[key].in_(ids))
+        .where(row_scope(principal, model), key_in(db, table.c[key], ids))
         .order_by(*[table.c[o] for o in order])
     )
     return many_per_key(await db.rows(stmt), key, ids)

@@ -15,6 +15,7 @@ from auth.scopes import row_scope
 from resolvers import validation as v
 from resolvers.batching import many_per_key, one_per_key
 from resolvers.errors import Conflict, InvalidInput, NotFound
+from resolvers.keys import key_in
 from resolvers.models.people import Person, PersonStatus
 from resolvers.models.programs import (
     Enrollment,
@@ -101,19 +102,21 @@ async def list_enrollments(
 
 
 async def programs_by_id(db: RequestDb, principal: Principal, ids: Sequence[int]) -> list[Row[Any] | None]:
-    stmt = select(*Program.__table__.c).where(row_scope(principal, Program), Program.id.in_(ids))
+    stmt = select(*Program.__table__.c).where(row_scope(principal, Program), key_in(db, Program.id, ids))
     return one_per_key(await db.rows(stmt), "id", ids)
 
 
 async def offerings_by_id(db: RequestDb, principal: Principal, ids: Sequence[int]) -> list[Row[Any] | None]:
     stmt = select(*ProgramOffering.__table__.c).where(
-        row_scope(principal, ProgramOffering), ProgramOffering.id.in_(ids)
+        row_scope(principal, ProgramOffering), key_in(db, ProgramOffering.id, ids)
     )
     return one_per_key(await db.rows(stmt), "id", ids)
 
 
 async def enrollments_by_id(db: RequestDb, principal: Principal, ids: Sequence[int]) -> list[Row[Any] | None]:
-    stmt = select(*Enrollment.__table__.c).where(row_scope(principal, Enrollment), Enrollment.id.in_(ids))
+    stmt = select(*Enrollment.__table__.c).where(
+        row_scope(principal, Enrollment), key_in(db, Enrollment.id, ids)
+    )
     return one_per_key(await db.rows(stmt), "id", ids)
 
 
@@ -122,7 +125,9 @@ async def enrollments_by_person_id(
 ) -> list[list[Row[Any]]]:
     c = Enrollment.__table__.c
     stmt = (
-        select(*c).where(row_scope(principal, Enrollment), c.person_id.in_(ids)).order_by(c.enrolled_on, c.id)
+        select(*c)
+        .where(row_scope(principal, Enrollment), key_in(db, c.person_id, ids))
+        .order_by(c.enrolled_on, c.id)
     )
     return many_per_key(await db.rows(stmt), "person_id", ids)
 
@@ -133,7 +138,7 @@ async def reparative_activities_by_enrollment_id(
     c = ReparativeActivity.__table__.c
     stmt = (
         select(*c)
-        .where(row_scope(principal, ReparativeActivity), c.enrollment_id.in_(ids))
+        .where(row_scope(principal, ReparativeActivity), key_in(db, c.enrollment_id, ids))
         .order_by(c.performed_on, c.id)
     )
     return many_per_key(await db.rows(stmt), "enrollment_id", ids)

@@ -14,6 +14,7 @@ from auth.scopes import row_scope
 from resolvers import validation as v
 from resolvers.batching import many_per_key, one_per_key
 from resolvers.errors import Conflict, InvalidInput, NotFound
+from resolvers.keys import key_in
 from resolvers.models.partners import Audience, Partner
 from resolvers.models.people import Person, PersonStatus
 from resolvers.models.programs import (
@@ -112,7 +113,7 @@ async def list_services(
 
 
 async def referrals_by_id(db: RequestDb, principal: Principal, ids: Sequence[int]) -> list[Row[Any] | None]:
-    stmt = _referrals().where(row_scope(principal, Referral), Referral.id.in_(ids))
+    stmt = _referrals().where(row_scope(principal, Referral), key_in(db, Referral.id, ids))
     return one_per_key(await db.rows(stmt), "id", ids)
 
 
@@ -121,14 +122,14 @@ async def referrals_by_person_id(
 ) -> list[list[Row[Any]]]:
     stmt = (
         _referrals()
-        .where(row_scope(principal, Referral), Referral.person_id.in_(ids))
+        .where(row_scope(principal, Referral), key_in(db, Referral.person_id, ids))
         .order_by(Referral.referred_on, Referral.id)
     )
     return many_per_key(await db.rows(stmt), "person_id", ids)
 
 
 async def consents_by_id(db: RequestDb, principal: Principal, ids: Sequence[int]) -> list[Row[Any] | None]:
-    stmt = select(*Consent.__table__.c).where(row_scope(principal, Consent), Consent.id.in_(ids))
+    stmt = select(*Consent.__table__.c).where(row_scope(principal, Consent), key_in(db, Consent.id, ids))
     return one_per_key(await db.rows(stmt), "id", ids)
 
 
@@ -136,7 +137,11 @@ async def consents_by_person_id(
     db: RequestDb, principal: Principal, ids: Sequence[int]
 ) -> list[list[Row[Any]]]:
     c = Consent.__table__.c
-    stmt = select(*c).where(row_scope(principal, Consent), c.person_id.in_(ids)).order_by(c.signed_on, c.id)
+    stmt = (
+        select(*c)
+        .where(row_scope(principal, Consent), key_in(db, c.person_id, ids))
+        .order_by(c.signed_on, c.id)
+    )
     return many_per_key(await db.rows(stmt), "person_id", ids)
 
 
@@ -144,13 +149,17 @@ async def consent_categories_by_consent_id(
     db: RequestDb, principal: Principal, ids: Sequence[int]
 ) -> list[list[str]]:
     c = ConsentGrant.__table__.c
-    stmt = select(*c).where(row_scope(principal, ConsentGrant), c.consent_id.in_(ids)).order_by(c.category)
+    stmt = (
+        select(*c)
+        .where(row_scope(principal, ConsentGrant), key_in(db, c.consent_id, ids))
+        .order_by(c.category)
+    )
     return [[row.category for row in rows] for rows in many_per_key(await db.rows(stmt), "consent_id", ids)]
 
 
 async def services_by_id(db: RequestDb, principal: Principal, ids: Sequence[int]) -> list[Row[Any] | None]:
     stmt = select(*ServiceDelivery.__table__.c).where(
-        row_scope(principal, ServiceDelivery), ServiceDelivery.id.in_(ids)
+        row_scope(principal, ServiceDelivery), key_in(db, ServiceDelivery.id, ids)
     )
     return one_per_key(await db.rows(stmt), "id", ids)
 
@@ -161,7 +170,7 @@ async def services_by_referral_id(
     c = ServiceDelivery.__table__.c
     stmt = (
         select(*c)
-        .where(row_scope(principal, ServiceDelivery), c.referral_id.in_(ids))
+        .where(row_scope(principal, ServiceDelivery), key_in(db, c.referral_id, ids))
         .order_by(c.delivered_on, c.id)
     )
     return many_per_key(await db.rows(stmt), "referral_id", ids)

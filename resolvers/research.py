@@ -14,6 +14,7 @@ from sqlalchemy import Row, Select, select
 from auth.principal import Principal
 from auth.scopes import row_scope
 from resolvers.batching import many_per_key, one_per_key
+from resolvers.keys import key_in
 from resolvers.models.partners import Partner
 from resolvers.models.research import ResearchAgreement, ResearchExtract
 from resolvers.pagination import Page, paginate
@@ -43,7 +44,7 @@ async def list_research_agreements(
 async def research_agreements_by_id(
     db: RequestDb, principal: Principal, ids: Sequence[int]
 ) -> list[Row[Any] | None]:
-    stmt = _agreements(principal).where(ResearchAgreement.id.in_(ids))
+    stmt = _agreements(principal).where(key_in(db, ResearchAgreement.id, ids))
     return one_per_key(await db.rows(stmt), "id", ids)
 
 
@@ -52,7 +53,7 @@ async def research_extracts_by_agreement_id(
 ) -> list[list[Row[Any]]]:
     stmt = (
         select(*ResearchExtract.__table__.columns)
-        .where(row_scope(principal, ResearchExtract), ResearchExtract.agreement_id.in_(ids))
+        .where(row_scope(principal, ResearchExtract), key_in(db, ResearchExtract.agreement_id, ids))
         .order_by(ResearchExtract.created_at, ResearchExtract.id)
     )
     return many_per_key(await db.rows(stmt), "agreement_id", ids)

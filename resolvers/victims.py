@@ -16,6 +16,7 @@ from auth.principal import Principal
 from auth.scopes import row_scope
 from resolvers.batching import many_per_key, one_per_key
 from resolvers.errors import InvalidInput
+from resolvers.keys import key_in
 from resolvers.models.people import CustodyEvent, ParoleHearing
 from resolvers.models.victims import (
     DeliveryAttempt,
@@ -227,7 +228,7 @@ async def list_restitution_orders(
 
 
 async def victims_by_id(db: RequestDb, principal: Principal, ids: Sequence[int]) -> list[Row[Any] | None]:
-    stmt = select(*Victim.__table__.columns).where(row_scope(principal, Victim), Victim.id.in_(ids))
+    stmt = select(*Victim.__table__.columns).where(row_scope(principal, Victim), key_in(db, Victim.id, ids))
     return one_per_key(await db.rows(stmt), "id", ids)
 
 
@@ -235,7 +236,7 @@ async def victim_registrations_by_id(
     db: RequestDb, principal: Principal, ids: Sequence[int]
 ) -> list[Row[Any] | None]:
     stmt = select(*VictimRegistration.__table__.columns).where(
-        row_scope(principal, VictimRegistration), VictimRegistration.id.in_(ids)
+        row_scope(principal, VictimRegistration), key_in(db, VictimRegistration.id, ids)
     )
     return one_per_key(await db.rows(stmt), "id", ids)
 
@@ -245,7 +246,7 @@ async def victim_registrations_by_victim_id(
 ) -> list[list[Row[Any]]]:
     stmt = (
         select(*VictimRegistration.__table__.columns)
-        .where(row_scope(principal, VictimRegistration), VictimRegistration.victim_id.in_(ids))
+        .where(row_scope(principal, VictimRegistration), key_in(db, VictimRegistration.victim_id, ids))
         .order_by(VictimRegistration.id)
     )
     return many_per_key(await db.rows(stmt), "victim_id", ids)
@@ -256,7 +257,10 @@ async def notification_preferences_by_registration_id(
 ) -> list[list[Row[Any]]]:
     stmt = (
         select(*NotificationPreference.__table__.columns)
-        .where(row_scope(principal, NotificationPreference), NotificationPreference.registration_id.in_(ids))
+        .where(
+            row_scope(principal, NotificationPreference),
+            key_in(db, NotificationPreference.registration_id, ids),
+        )
         .order_by(NotificationPreference.id)
     )
     return many_per_key(await db.rows(stmt), "registration_id", ids)
@@ -267,7 +271,7 @@ async def notifications_by_registration_id(
 ) -> list[list[Row[Any]]]:
     stmt = (
         _notifications()
-        .where(row_scope(principal, Notification), Notification.registration_id.in_(ids))
+        .where(row_scope(principal, Notification), key_in(db, Notification.registration_id, ids))
         .order_by(Notification.id)
     )
     return many_per_key(await db.rows(stmt), "registration_id", ids)
@@ -278,7 +282,7 @@ async def delivery_attempts_by_notification_id(
 ) -> list[list[Row[Any]]]:
     stmt = (
         select(*DeliveryAttempt.__table__.columns)
-        .where(row_scope(principal, DeliveryAttempt), DeliveryAttempt.notification_id.in_(ids))
+        .where(row_scope(principal, DeliveryAttempt), key_in(db, DeliveryAttempt.notification_id, ids))
         .order_by(DeliveryAttempt.attempted_at, DeliveryAttempt.id)
     )
     return many_per_key(await db.rows(stmt), "notification_id", ids)
@@ -287,7 +291,9 @@ async def delivery_attempts_by_notification_id(
 async def impact_statements_by_id(
     db: RequestDb, principal: Principal, ids: Sequence[int]
 ) -> list[Row[Any] | None]:
-    stmt = _impact_statements().where(row_scope(principal, ImpactStatement), ImpactStatement.id.in_(ids))
+    stmt = _impact_statements().where(
+        row_scope(principal, ImpactStatement), key_in(db, ImpactStatement.id, ids)
+    )
     return one_per_key(await db.rows(stmt), "id", ids)
 
 
@@ -296,7 +302,7 @@ async def impact_statements_by_registration_id(
 ) -> list[list[Row[Any]]]:
     stmt = (
         _impact_statements()
-        .where(row_scope(principal, ImpactStatement), ImpactStatement.registration_id.in_(ids))
+        .where(row_scope(principal, ImpactStatement), key_in(db, ImpactStatement.registration_id, ids))
         .order_by(ImpactStatement.submitted_on, ImpactStatement.id)
     )
     return many_per_key(await db.rows(stmt), "registration_id", ids)
@@ -307,7 +313,9 @@ async def hearing_participations_by_registration_id(
 ) -> list[list[Row[Any]]]:
     stmt = (
         _participations()
-        .where(row_scope(principal, HearingParticipation), HearingParticipation.registration_id.in_(ids))
+        .where(
+            row_scope(principal, HearingParticipation), key_in(db, HearingParticipation.registration_id, ids)
+        )
         .order_by(ParoleHearing.scheduled_for, HearingParticipation.id)
     )
     return many_per_key(await db.rows(stmt), "registration_id", ids)
@@ -318,7 +326,9 @@ async def protection_conditions_by_registration_id(
 ) -> list[list[Row[Any]]]:
     stmt = (
         select(*ProtectionCondition.__table__.columns)
-        .where(row_scope(principal, ProtectionCondition), ProtectionCondition.registration_id.in_(ids))
+        .where(
+            row_scope(principal, ProtectionCondition), key_in(db, ProtectionCondition.registration_id, ids)
+        )
         .order_by(ProtectionCondition.starts_on, ProtectionCondition.id)
     )
     return many_per_key(await db.rows(stmt), "registration_id", ids)
@@ -328,7 +338,7 @@ async def restitution_orders_by_id(
     db: RequestDb, principal: Principal, ids: Sequence[int]
 ) -> list[Row[Any] | None]:
     stmt = restitution_orders_statement().where(
-        row_scope(principal, RestitutionOrder), RestitutionOrder.id.in_(ids)
+        row_scope(principal, RestitutionOrder), key_in(db, RestitutionOrder.id, ids)
     )
     return one_per_key(await db.rows(stmt), "id", ids)
 
@@ -338,7 +348,7 @@ async def restitution_orders_by_payee_victim_id(
 ) -> list[list[Row[Any]]]:
     stmt = (
         restitution_orders_statement()
-        .where(row_scope(principal, RestitutionOrder), RestitutionOrder.payee_victim_id.in_(ids))
+        .where(row_scope(principal, RestitutionOrder), key_in(db, RestitutionOrder.payee_victim_id, ids))
         .order_by(RestitutionOrder.ordered_on, RestitutionOrder.id)
     )
     return many_per_key(await db.rows(stmt), "payee_victim_id", ids)
@@ -348,7 +358,7 @@ async def restitution_payments_by_id(
     db: RequestDb, principal: Principal, ids: Sequence[int]
 ) -> list[Row[Any] | None]:
     stmt = select(*RestitutionPayment.__table__.columns).where(
-        row_scope(principal, RestitutionPayment), RestitutionPayment.id.in_(ids)
+        row_scope(principal, RestitutionPayment), key_in(db, RestitutionPayment.id, ids)
     )
     return one_per_key(await db.rows(stmt), "id", ids)
 
@@ -359,7 +369,7 @@ async def restitution_payments_by_order_id(
     stmt = (
         select(*RestitutionPayment.__table__.columns)
         .where(
-            and_(row_scope(principal, RestitutionPayment), RestitutionPayment.order_id.in_(ids)),
+            and_(row_scope(principal, RestitutionPayment), key_in(db, RestitutionPayment.order_id, ids)),
         )
         .order_by(RestitutionPayment.paid_on, RestitutionPayment.id)
     )
