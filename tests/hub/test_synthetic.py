@@ -16,13 +16,16 @@ from typing import Any
 
 import pytest
 import pytest_asyncio
-from sqlalchemy import insert, text
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import Connection, insert, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from hub.cli import main
 from hub.synthetic import DepartmentExists, seed_department
 from hub.synthetic.calendar import AS_OF
 from hub.synthetic.writer import SEEDED_TABLES
+from resolvers.models import Base
 from resolvers.models.partners import Partner
 from tests.factories.stores import fresh_store
 
@@ -275,6 +278,16 @@ async def test_periods_never_overlap_and_events_fall_inside_them(seeded: Seeded)
 
 
 # --- refusal and the store afterwards ------------------------------------------------------------------
+
+
+async def test_the_schema_is_whole_again_after_seeding(seeded: Seeded) -> None:
+    """PostgreSQL seeding drops foreign keys and plain indexes while it loads; all must be back."""
+
+    def differences(conn: Connection) -> list[Any]:
+        return list(compare_metadata(MigrationContext.configure(conn), Base.metadata))
+
+    async with seeded.engine.connect() as conn:
+        assert await conn.run_sync(differences) == []
 
 
 async def test_a_second_seed_is_refused(seeded: Seeded) -> None:
