@@ -25,6 +25,8 @@ class Seeding:
     partners: PartnerKeys | None = None
     # Compact per-run state the later steps draw on (inquiries need people who are still here).
     current_people: list[int] = field(default_factory=list)
+    # The first people still in the department's care are referred to the first reentry partner
+    # under active consents, so that partner (the demo's) has data at any scale.
     forced_referrals: int = 3
 
     def take_batch(self) -> Batch:
