@@ -23,5 +23,12 @@ class FieldClass(enum.StrEnum):
     RESEARCH_RECORDS = "research_records"
     REFERRALS = "referrals"
     REFERENCE = "reference"
-    AGGREGATES = "aggregates"
+    #: Counts and rates, by the class they count (the matrix opens aggregates to every audience that
+    #: sees the underlying class, and to legislative offices for every class but victims).
+    AGGREGATES_PEOPLE = "aggregates_people"
+    AGGREGATES_PROGRAMS = "aggregates_programs"
+    AGGREGATES_INQUIRIES = "aggregates_inquiries"
+    AGGREGATES_GRANTS = "aggregates_grants"
     LEDGER = "ledger"
+    #: Connections, page info, payload envelopes and mutation errors: no data of their own.
+    STRUCTURE = "structure"

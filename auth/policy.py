@@ -12,6 +12,7 @@ import enum
 from dataclasses import dataclass
 
 from auth.classes import FieldClass
+from auth.policy_fields import FIELDS, MUTATIONS
 from resolvers.models.partners import Audience
 from resolvers.models.programs import ConsentCategory
 
@@ -52,7 +53,7 @@ P = Grant(Access.PSEUDONYMOUS)
 N = Grant(Access.NEVER)
 
 
-def C(category: ConsentCategory) -> Grant:  # noqa: N802 - the matrix's own letter
+def C(category: ConsentCategory) -> Grant:
     return Grant(Access.CONSENT, category)
 
 
@@ -99,11 +100,31 @@ MATRIX: dict[FieldClass, dict[Audience, Grant]] = {
     F.RESEARCH_RECORDS:    _row(N,   N,              Y, N, N, N, N, Y, N),
     F.REFERRALS:           _row(N,   OWN,            N, N, N, Y, N, N, Y),
     F.REFERENCE:           _row(Y,   Y,              N, Y, Y, Y, Y, Y, Y),
-    F.AGGREGATES:          _row(Y,   N,              N, Y, Y, Y, N, Y, Y),
+    F.AGGREGATES_PEOPLE:   _row(Y,   R,              N, Y, Y, Y, N, Y, Y),
+    F.AGGREGATES_PROGRAMS: _row(Y,   N,              N, N, N, Y, N, Y, Y),
+    F.AGGREGATES_INQUIRIES: _row(Y,  N,              N, Y, N, N, N, N, Y),
+    F.AGGREGATES_GRANTS:   _row(Y,   N,              N, N, N, N, Y, N, Y),
     F.LEDGER:              _row(N,   N,              N, N, N, N, N, N, Y),
+    F.STRUCTURE:           _row(Y,   Y,              Y, Y, Y, Y, Y, Y, Y),
 }
 # fmt: on
 
 
 def grant(audience: Audience, cls: FieldClass) -> Grant:
     return MATRIX.get(cls, {}).get(audience, N)
+
+
+def readable(audience: Audience, type_name: str, field_name: str) -> bool:
+    """May ``audience`` read ``type_name.field_name``? Fields missing from the table: no."""
+    if type_name == "Mutation":
+        entry = MUTATIONS.get(field_name)
+        return entry is not None and audience in entry[1]
+    cls = FIELDS.get(type_name, {}).get(field_name)
+    return cls is not None and grant(audience, cls).readable
+
+
+def field_class(type_name: str, field_name: str) -> FieldClass | None:
+    if type_name == "Mutation":
+        entry = MUTATIONS.get(field_name)
+        return None if entry is None else entry[0]
+    return FIELDS.get(type_name, {}).get(field_name)

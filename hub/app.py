@@ -28,7 +28,9 @@ from hub.endpoint import Authenticator, GraphQLEndpoint
 from hub.errors import HubError
 from hub.middleware import RequestContextMiddleware
 from hub.settings import Settings
+from schema.audiences import audience_schemas
 from schema.execution import Executor
+from schema.limits import Limits
 from schema.root import build_schema
 
 
@@ -88,12 +90,14 @@ def create_app(
     owns_engine = engine is None
     engine = engine or create_engine(settings)
     sessions = sessions or session_factory(engine)
-    executor = Executor.for_schema(build_schema())
+    executors = {
+        audience: Executor(schema, Limits()) for audience, schema in audience_schemas(build_schema()).items()
+    }
     configure_victim_embargo(settings.victim_embargo_minutes)
     identity = build_identity(settings, sessions)
 
     graphql = GraphQLEndpoint(
-        executor=executor,
+        executors=executors,
         sessions=sessions,
         authenticate=authenticate or identity.authenticate,
         max_body_bytes=settings.max_body_bytes,
@@ -139,7 +143,7 @@ def create_app(
     app.add_middleware(RequestContextMiddleware)
     app.state.settings = settings
     app.state.engine = engine
-    app.state.executor = executor
+    app.state.executors = executors
     app.state.identity = identity
     return app
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -17,6 +17,7 @@ from starlette.responses import HTMLResponse, Response
 from strawberry.http.ides import get_graphql_ide_html
 
 from auth.principal import Principal, Unauthenticated
+from resolvers.models.partners import Audience
 from resolvers.session import RequestDb
 from schema.context import Context
 from schema.execution import (
@@ -75,7 +76,8 @@ def _store_unavailable() -> RequestRejected:
 
 @dataclass
 class GraphQLEndpoint:
-    executor: Executor
+    #: One executor per audience, each over that audience's own schema.
+    executors: Mapping[Audience, Executor]
     sessions: async_sessionmaker[AsyncSession]
     authenticate: Authenticator
     max_body_bytes: int
@@ -152,7 +154,8 @@ class GraphQLEndpoint:
         return body
 
     async def _run(self, request_id: str, principal: Principal, body: dict[str, Any]) -> Response:
-        prepared = self.executor.prepare(body["query"])
+        executor = self.executors[principal.audience]
+        prepared = executor.prepare(body["query"])
         if prepared.code is not None:
             errors = [self._format(e, prepared.code, request_id) for e in prepared.errors]
             return json_response({"errors": errors}, 400)
@@ -166,12 +169,12 @@ class GraphQLEndpoint:
             raise RequestRejected(400, "BAD_REQUEST", message)
         mutation = is_mutation(prepared, operation_name)
         variables = body.get("variables")
-        cost = self.executor.cost(prepared, operation_name, variables)
-        if cost > self.executor.limits.max_cost:
+        cost = executor.cost(prepared, operation_name, variables)
+        if cost > executor.limits.max_cost:
             raise RequestRejected(
                 400,
                 "COST_EXCEEDED",
-                f"the operation costs {cost:,}; the limit for your audience is {self.executor.limits.max_cost:,} "
+                f"the operation costs {cost:,}; the limit for your audience is {executor.limits.max_cost:,} "
                 "(ask for smaller pages or fewer nested lists)",
             )
         try:
@@ -185,7 +188,7 @@ class GraphQLEndpoint:
                     loaders=Loaders.build(db, principal),
                 )
                 try:
-                    result = await self.executor.execute(prepared, variables, operation_name, context)
+                    result = await executor.execute(prepared, variables, operation_name, context)
                     if mutation and not result.errors:
                         await session.commit()
                     else:

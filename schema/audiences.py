@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, cast
 
+import strawberry
 from graphql import (
     GraphQLArgument,
     GraphQLEnumType,
@@ -30,6 +31,9 @@ from graphql import (
     is_introspection_type,
     is_specified_scalar_type,
 )
+
+from auth.policy import readable
+from resolvers.models.partners import Audience
 
 #: (type name, field name) -> keep the field in this audience's schema?
 KeepField = Callable[[str, str], bool]
@@ -195,3 +199,12 @@ def filter_schema(source: GraphQLSchema, keep: KeepField, wrap: WrapResolver | N
     # Strawberry's Info reaches its own schema object through this attribute.
     schema._strawberry_schema = getattr(source, "_strawberry_schema", None)  # type: ignore[attr-defined]
     return schema
+
+
+def audience_schema(schema: strawberry.Schema, audience: Audience) -> GraphQLSchema:
+    """The schema ``audience`` sees: every field the policy table lets it read, nothing else."""
+    return filter_schema(schema._schema, lambda type_name, field_name: readable(audience, type_name, field_name))
+
+
+def audience_schemas(schema: strawberry.Schema) -> dict[Audience, GraphQLSchema]:
+    return {audience: audience_schema(schema, audience) for audience in Audience}

@@ -29,7 +29,7 @@ from resolvers.models.people import (
 from schema.context import Info
 from schema.fields import classified, mutation, resolves
 from schema.ids import from_global_id, to_global_id
-from schema.mutations import IdempotencyKey, MutationError, run_mutation
+from schema.mutations import IdempotencyKey, Payload, run_mutation
 from schema.people import Facility, Person
 
 strawberry.enum(AdmissionType, description="How a custody period began.")
@@ -306,13 +306,9 @@ class CustodyEventInput:
 
 
 @strawberry.type(description="The result of recording a custody event.")
-class CustodyEventPayload:
-    event: CustodyEvent | None = strawberry.field(description="The recorded event; null when refused.")
-    person: Person | None = strawberry.field(description="The person as they are now; null when refused.")
-    errors: list[MutationError] = strawberry.field(description="Why the write was refused; empty on success.")
-    replayed: bool = strawberry.field(
-        description="True when this answers a retry with a used idempotency key."
-    )
+class CustodyEventPayload(Payload):
+    event: CustodyEvent | None = classified(FieldClass.STRUCTURE, "The recorded event; null when refused.")
+    person: Person | None = classified(FieldClass.STRUCTURE, "The person as they are now; null when refused.")
 
 
 def _optional_id(type_name: str, value: strawberry.ID | None, field: str) -> int | None:

@@ -15,7 +15,7 @@ from resolvers.models.grants import FiscalNoteStatus
 from schema.context import Info
 from schema.fields import classified, mutation, resolves
 from schema.ids import from_global_id, to_global_id
-from schema.mutations import IdempotencyKey, MutationError, Refs, run_mutation
+from schema.mutations import IdempotencyKey, MutationError, Payload, Refs, run_mutation
 from schema.pagination import Connection, connection
 from schema.people import After, PageSize
 
@@ -85,11 +85,9 @@ class CompleteFiscalNoteInput:
 
 
 @strawberry.type(description="The result of a write to a fiscal note.")
-class FiscalNotePayload:
-    fiscal_note: FiscalNote | None = strawberry.field(description="The note as it is now; null when refused.")
-    errors: list[MutationError] = strawberry.field(description="Why the write was refused; empty on success.")
-    replayed: bool = strawberry.field(
-        description="True when this answers a retry with a used idempotency key."
+class FiscalNotePayload(Payload):
+    fiscal_note: FiscalNote | None = classified(
+        FieldClass.STRUCTURE, "The note as it is now; null when refused."
     )
 
 

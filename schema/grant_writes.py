@@ -11,10 +11,10 @@ from auth.classes import FieldClass
 from resolvers import award_writes as writes
 from resolvers.models.grants import DisbursementKind
 from schema.context import Info
-from schema.fields import mutation
+from schema.fields import classified, mutation
 from schema.grants import AwardReport, Disbursement, FederalAward, Subaward
 from schema.ids import from_global_id
-from schema.mutations import IdempotencyKey, MutationError, Refs, run_mutation
+from schema.mutations import IdempotencyKey, Payload, Refs, run_mutation
 
 G = FieldClass.GRANTS
 
@@ -65,31 +65,25 @@ class SubmitAwardReportInput:
 
 
 @strawberry.type(description="The result of recording an award.")
-class FederalAwardPayload:
-    award: FederalAward | None = strawberry.field(description="The award as it is now; null when refused.")
-    errors: list[MutationError] = strawberry.field(description=_ERRORS)
-    replayed: bool = strawberry.field(description=_REPLAYED)
+class FederalAwardPayload(Payload):
+    award: FederalAward | None = classified(
+        FieldClass.STRUCTURE, "The award as it is now; null when refused."
+    )
 
 
 @strawberry.type(description="The result of recording a subaward.")
-class SubawardPayload:
-    subaward: Subaward | None = strawberry.field(description="Null when refused.")
-    errors: list[MutationError] = strawberry.field(description=_ERRORS)
-    replayed: bool = strawberry.field(description=_REPLAYED)
+class SubawardPayload(Payload):
+    subaward: Subaward | None = classified(FieldClass.STRUCTURE, "Null when refused.")
 
 
 @strawberry.type(description="The result of recording a disbursement.")
-class DisbursementPayload:
-    disbursement: Disbursement | None = strawberry.field(description="Null when refused.")
-    errors: list[MutationError] = strawberry.field(description=_ERRORS)
-    replayed: bool = strawberry.field(description=_REPLAYED)
+class DisbursementPayload(Payload):
+    disbursement: Disbursement | None = classified(FieldClass.STRUCTURE, "Null when refused.")
 
 
 @strawberry.type(description="The result of submitting a report.")
-class AwardReportPayload:
-    report: AwardReport | None = strawberry.field(description="Null when refused.")
-    errors: list[MutationError] = strawberry.field(description=_ERRORS)
-    replayed: bool = strawberry.field(description=_REPLAYED)
+class AwardReportPayload(Payload):
+    report: AwardReport | None = classified(FieldClass.STRUCTURE, "Null when refused.")
 
 
 @strawberry.type

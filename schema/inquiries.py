@@ -13,7 +13,7 @@ from resolvers.models.inquiries import InquiryCategory, InquiryChannel, InquiryS
 from schema.context import Info
 from schema.fields import classified, mutation, resolves
 from schema.ids import from_global_id, to_global_id
-from schema.mutations import IdempotencyKey, MutationError, run_mutation
+from schema.mutations import IdempotencyKey, MutationError, Payload, run_mutation
 from schema.pagination import Connection, connection
 from schema.people import After, PageSize, Person
 
@@ -143,12 +143,8 @@ class InquiryTransitionInput:
 
 
 @strawberry.type(description="The result of a write to an inquiry.")
-class InquiryPayload:
-    inquiry: Inquiry | None = strawberry.field(description="The inquiry as it is now; null when refused.")
-    errors: list[MutationError] = strawberry.field(description="Why the write was refused; empty on success.")
-    replayed: bool = strawberry.field(
-        description="True when this answers a retry with a used idempotency key."
-    )
+class InquiryPayload(Payload):
+    inquiry: Inquiry | None = classified(FieldClass.STRUCTURE, "The inquiry as it is now; null when refused.")
 
 
 async def _payload(

@@ -15,9 +15,11 @@ from typing import Annotated, Any
 import strawberry
 from sqlalchemy.exc import IntegrityError
 
+from auth.classes import FieldClass
 from resolvers import idempotency
 from resolvers.errors import Conflict, InvalidInput, NotFound
 from schema.context import Info
+from schema.fields import classified
 
 
 @strawberry.enum(description="Why a mutation was refused.")
@@ -31,9 +33,20 @@ class MutationErrorCode(enum.Enum):
 
 @strawberry.type(description="A refusal: nothing of the mutation was written.")
 class MutationError:
-    code: MutationErrorCode = strawberry.field(description="What kind of refusal this is.")
-    field: str | None = strawberry.field(description="The input field at fault, when there is one.")
-    message: str = strawberry.field(description="The rule that was broken, in words.")
+    code: MutationErrorCode = classified(FieldClass.STRUCTURE, "What kind of refusal this is.")
+    field: str | None = classified(FieldClass.STRUCTURE, "The input field at fault, when there is one.")
+    message: str = classified(FieldClass.STRUCTURE, "The rule that was broken, in words.")
+
+
+@strawberry.type(description="What every mutation answers: the refusals, and whether this was a replay.")
+class Payload:
+    errors: list[MutationError] = classified(
+        FieldClass.STRUCTURE, "Why the write was refused; empty on success."
+    )
+    replayed: bool = classified(
+        FieldClass.STRUCTURE,
+        "True when this answers a retry with a used idempotency key (nothing was written).",
+    )
 
 
 IdempotencyKey = Annotated[

@@ -7,23 +7,25 @@ from typing import Any, Generic, TypeVar
 
 import strawberry
 
+from auth.classes import FieldClass
 from resolvers.pagination import Page
+from schema.fields import classified
 
 T = TypeVar("T")
 
 
 @strawberry.type(description="Where a page sits in its list.")
 class PageInfo:
-    has_next_page: bool = strawberry.field(description="More rows follow this page.")
-    end_cursor: str | None = strawberry.field(description="Pass as `after` to get the next page.")
-    start_cursor: str | None = strawberry.field(description="Cursor of the first row of this page.")
+    has_next_page: bool = classified(FieldClass.STRUCTURE, "More rows follow this page.")
+    end_cursor: str | None = classified(FieldClass.STRUCTURE, "Pass as `after` to get the next page.")
+    start_cursor: str | None = classified(FieldClass.STRUCTURE, "Cursor of the first row of this page.")
 
 
 @strawberry.type(description="A page of a list, in a stable order.")
 class Connection(Generic[T]):
-    nodes: list[T] = strawberry.field(description="The rows of this page.")
-    total_count: int = strawberry.field(description="Rows in the whole list, all pages together.")
-    page_info: PageInfo = strawberry.field(description="Cursors for the next page.")
+    nodes: list[T] = classified(FieldClass.STRUCTURE, "The rows of this page.")
+    total_count: int = classified(FieldClass.STRUCTURE, "Rows in the whole list, all pages together.")
+    page_info: PageInfo = classified(FieldClass.STRUCTURE, "Cursors for the next page.")
 
 
 def connection(page: Page[Any], build: Callable[[Any], T]) -> Connection[T]:

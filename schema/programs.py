@@ -15,7 +15,7 @@ from resolvers.parent_pages import ChildPage
 from schema.context import Info
 from schema.fields import classified, mutation, resolves
 from schema.ids import from_global_id, to_global_id
-from schema.mutations import IdempotencyKey, MutationError, Outcome, run_mutation
+from schema.mutations import IdempotencyKey, Outcome, Payload, run_mutation
 from schema.pagination import Connection, connection
 from schema.people import After, Facility, PageSize, Person
 
@@ -198,13 +198,9 @@ class ReparativeHoursInput:
 
 
 @strawberry.type(description="The result of a write to an enrollment.")
-class EnrollmentPayload:
-    enrollment: Enrollment | None = strawberry.field(
-        description="The enrollment as it is now; null when refused."
-    )
-    errors: list[MutationError] = strawberry.field(description="Why the write was refused; empty on success.")
-    replayed: bool = strawberry.field(
-        description="True when this answers a retry with a used idempotency key."
+class EnrollmentPayload(Payload):
+    enrollment: Enrollment | None = classified(
+        FieldClass.STRUCTURE, "The enrollment as it is now; null when refused."
     )
 
 

@@ -11,9 +11,9 @@ from auth.classes import FieldClass
 from resolvers import reentry as data
 from resolvers.models.programs import ConsentCategory, ServiceType
 from schema.context import Info
-from schema.fields import mutation
+from schema.fields import classified, mutation
 from schema.ids import from_global_id
-from schema.mutations import IdempotencyKey, MutationError, Outcome, run_mutation
+from schema.mutations import IdempotencyKey, Outcome, Payload, run_mutation
 from schema.reentry import Consent, Referral, ServiceDelivered
 
 
@@ -62,32 +62,22 @@ class RevokeConsentInput:
 
 
 @strawberry.type(description="The result of a write to a referral.")
-class ReferralPayload:
-    referral: Referral | None = strawberry.field(description="The referral as it is now; null when refused.")
-    errors: list[MutationError] = strawberry.field(description="Why the write was refused; empty on success.")
-    replayed: bool = strawberry.field(
-        description="True when this answers a retry with a used idempotency key."
+class ReferralPayload(Payload):
+    referral: Referral | None = classified(
+        FieldClass.STRUCTURE, "The referral as it is now; null when refused."
     )
 
 
 @strawberry.type(description="The result of recording a service delivered.")
-class ServicePayload:
-    service: ServiceDelivered | None = strawberry.field(
-        description="The service recorded; null when refused."
-    )
-    errors: list[MutationError] = strawberry.field(description="Why the write was refused; empty on success.")
-    replayed: bool = strawberry.field(
-        description="True when this answers a retry with a used idempotency key."
+class ServicePayload(Payload):
+    service: ServiceDelivered | None = classified(
+        FieldClass.STRUCTURE, "The service recorded; null when refused."
     )
 
 
 @strawberry.type(description="The result of a write to a consent.")
-class ConsentPayload:
-    consent: Consent | None = strawberry.field(description="The consent as it is now; null when refused.")
-    errors: list[MutationError] = strawberry.field(description="Why the write was refused; empty on success.")
-    replayed: bool = strawberry.field(
-        description="True when this answers a retry with a used idempotency key."
-    )
+class ConsentPayload(Payload):
+    consent: Consent | None = classified(FieldClass.STRUCTURE, "The consent as it is now; null when refused.")
 
 
 async def _referral_payload(info: Info, outcome: Outcome) -> ReferralPayload:

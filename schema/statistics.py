@@ -34,30 +34,32 @@ async def _program(info: Info, pk: int) -> Program | None:
 @strawberry.type(description="How many people a facility holds or supervises.")
 class FacilityCount:
     facility_pk: strawberry.Private[int | None]
-    count: int = classified(FieldClass.AGGREGATES, "People.")
+    count: int = classified(FieldClass.AGGREGATES_PEOPLE, "People.")
 
-    @resolves(FieldClass.AGGREGATES, "The facility (an office, for people under supervision).")
+    @resolves(FieldClass.AGGREGATES_PEOPLE, "The facility (an office, for people under supervision).")
     async def facility(self, info: Info) -> Facility | None:
         return await _facility(info, self.facility_pk)
 
 
 @strawberry.type(description="How many people have a status.")
 class StatusCount:
-    status: PersonStatus = classified(FieldClass.AGGREGATES, "The status.")
-    count: int = classified(FieldClass.AGGREGATES, "People.")
+    status: PersonStatus = classified(FieldClass.AGGREGATES_PEOPLE, "The status.")
+    count: int = classified(FieldClass.AGGREGATES_PEOPLE, "People.")
 
 
 @strawberry.type(description="How many people of a sex, in all and per facility.")
 class SexCount:
-    sex: Sex = classified(FieldClass.AGGREGATES, "The sex.")
-    count: int = classified(FieldClass.AGGREGATES, "People.")
-    by_facility: list[FacilityCount] = classified(FieldClass.AGGREGATES, "The same people per facility.")
+    sex: Sex = classified(FieldClass.AGGREGATES_PEOPLE, "The sex.")
+    count: int = classified(FieldClass.AGGREGATES_PEOPLE, "People.")
+    by_facility: list[FacilityCount] = classified(
+        FieldClass.AGGREGATES_PEOPLE, "The same people per facility."
+    )
 
 
 @strawberry.type(description="How many people of a race.")
 class RaceCount:
-    race: Race = classified(FieldClass.AGGREGATES, "The race.")
-    count: int = classified(FieldClass.AGGREGATES, "People.")
+    race: Race = classified(FieldClass.AGGREGATES_PEOPLE, "The race.")
+    count: int = classified(FieldClass.AGGREGATES_PEOPLE, "People.")
 
 
 @strawberry.type(
@@ -66,22 +68,22 @@ class RaceCount:
 class PopulationStatistics:
     filter: strawberry.Private[data.PopulationFilter]
 
-    @resolves(FieldClass.AGGREGATES, "People counted, all together.")
+    @resolves(FieldClass.AGGREGATES_PEOPLE, "People counted, all together.")
     async def total(self, info: Info) -> int:
         return await data.population_total(info.context.db, info.context.principal, self.filter)
 
-    @resolves(FieldClass.AGGREGATES, "People per facility (offices for people under supervision).")
+    @resolves(FieldClass.AGGREGATES_PEOPLE, "People per facility (offices for people under supervision).")
     async def by_facility(self, info: Info) -> list[FacilityCount]:
         rows = await data.population_by(info.context.db, info.context.principal, self.filter, ["facility"])
         return [FacilityCount(facility_pk=r.facility, count=r.people) for r in rows]
 
-    @resolves(FieldClass.AGGREGATES, "People per status.")
+    @resolves(FieldClass.AGGREGATES_PEOPLE, "People per status.")
     async def by_status(self, info: Info) -> list[StatusCount]:
         rows = await data.population_by(info.context.db, info.context.principal, self.filter, ["status"])
         return [StatusCount(status=PersonStatus(r.status), count=r.people) for r in rows]
 
     @resolves(
-        FieldClass.AGGREGATES,
+        FieldClass.AGGREGATES_PEOPLE,
         "People per sex, each with its per-facility breakdown (the women's programs status report).",
     )
     async def by_sex(self, info: Info) -> list[SexCount]:
@@ -95,7 +97,7 @@ class PopulationStatistics:
             entry.by_facility.append(FacilityCount(facility_pk=r.facility, count=r.people))
         return list(out.values())
 
-    @resolves(FieldClass.AGGREGATES, "People per race.")
+    @resolves(FieldClass.AGGREGATES_PEOPLE, "People per race.")
     async def by_race(self, info: Info) -> list[RaceCount]:
         rows = await data.population_by(info.context.db, info.context.principal, self.filter, ["race"])
         return [RaceCount(race=Race(r.race), count=r.people) for r in rows]
@@ -104,12 +106,12 @@ class PopulationStatistics:
 @strawberry.type(description="A program's enrollments begun, and completions and withdrawals, in one year.")
 class ProgramYearStatistics:
     program_pk: strawberry.Private[int]
-    year: int = classified(FieldClass.AGGREGATES, "Calendar year.")
-    enrolled: int = classified(FieldClass.AGGREGATES, "Enrollments that began in the year.")
-    completed: int = classified(FieldClass.AGGREGATES, "Enrollments completed in the year.")
-    withdrawn: int = classified(FieldClass.AGGREGATES, "Withdrawals in the year.")
+    year: int = classified(FieldClass.AGGREGATES_PROGRAMS, "Calendar year.")
+    enrolled: int = classified(FieldClass.AGGREGATES_PROGRAMS, "Enrollments that began in the year.")
+    completed: int = classified(FieldClass.AGGREGATES_PROGRAMS, "Enrollments completed in the year.")
+    withdrawn: int = classified(FieldClass.AGGREGATES_PROGRAMS, "Withdrawals in the year.")
 
-    @resolves(FieldClass.AGGREGATES, "The program.")
+    @resolves(FieldClass.AGGREGATES_PROGRAMS, "The program.")
     async def program(self, info: Info) -> Program | None:
         return await _program(info, self.program_pk)
 
@@ -118,16 +120,18 @@ class ProgramYearStatistics:
 class ReparativeHoursStatistics:
     program_pk: strawberry.Private[int]
     facility_pk: strawberry.Private[int | None]
-    year: int = classified(FieldClass.AGGREGATES, "Calendar year the work was done.")
-    hours: Decimal = classified(FieldClass.AGGREGATES, "Hours worked.")
-    participants: int = classified(FieldClass.AGGREGATES, "People who logged hours.")
-    entries: int = classified(FieldClass.AGGREGATES, "Entries logged.")
+    year: int = classified(FieldClass.AGGREGATES_PROGRAMS, "Calendar year the work was done.")
+    hours: Decimal = classified(FieldClass.AGGREGATES_PROGRAMS, "Hours worked.")
+    participants: int = classified(FieldClass.AGGREGATES_PROGRAMS, "People who logged hours.")
+    entries: int = classified(FieldClass.AGGREGATES_PROGRAMS, "Entries logged.")
 
-    @resolves(FieldClass.AGGREGATES, "The program.")
+    @resolves(FieldClass.AGGREGATES_PROGRAMS, "The program.")
     async def program(self, info: Info) -> Program | None:
         return await _program(info, self.program_pk)
 
-    @resolves(FieldClass.AGGREGATES, "The offering's site; null for enrollments outside an offering.")
+    @resolves(
+        FieldClass.AGGREGATES_PROGRAMS, "The offering's site; null for enrollments outside an offering."
+    )
     async def facility(self, info: Info) -> Facility | None:
         return await _facility(info, self.facility_pk)
 
@@ -137,7 +141,7 @@ Year = Annotated[int | None, strawberry.argument(description="A calendar year, 1
 
 @strawberry.type
 class Query:
-    @resolves(FieldClass.AGGREGATES, "The population by facility, status, sex and race.")
+    @resolves(FieldClass.AGGREGATES_PEOPLE, "The population by facility, status, sex and race.")
     async def population_statistics(
         self,
         info: Info,
@@ -157,7 +161,7 @@ class Query:
         )
         return PopulationStatistics(filter=f)
 
-    @resolves(FieldClass.AGGREGATES, "Enrollments and completions by program and year.")
+    @resolves(FieldClass.AGGREGATES_PROGRAMS, "Enrollments and completions by program and year.")
     async def program_statistics(
         self,
         info: Info,
@@ -185,7 +189,7 @@ class Query:
             for c in cells
         ]
 
-    @resolves(FieldClass.AGGREGATES, "Reparative hours by program, site and year.")
+    @resolves(FieldClass.AGGREGATES_PROGRAMS, "Reparative hours by program, site and year.")
     async def reparative_hours_statistics(
         self,
         info: Info,

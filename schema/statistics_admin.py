@@ -1,5 +1,5 @@
 """Statistics administrators read every week: inquiries by category and month with the median
-response time, and spending against each federal award. Every figure is FieldClass.AGGREGATES."""
+response time, and spending against each federal award. Figures carry the aggregate class of what they count."""
 
 from __future__ import annotations
 
@@ -17,40 +17,43 @@ from schema.context import Info
 from schema.fields import classified, resolves
 from schema.ids import to_global_id
 
-A = FieldClass.AGGREGATES
+INQ = FieldClass.AGGREGATES_INQUIRIES
+GRANTS = FieldClass.AGGREGATES_GRANTS
 
 
 @strawberry.type(description="Inquiries received in one month about one category.")
 class InquiryMonthStatistic:
-    month: str = classified(A, "The month received, YYYY-MM (UTC).")
-    category: InquiryCategory = classified(A, "What they were about.")
-    received: int = classified(A, "How many were received.")
-    closed: int = classified(A, "How many of those are closed now.")
-    responded: int = classified(A, "How many of those have had a response.")
+    month: str = classified(INQ, "The month received, YYYY-MM (UTC).")
+    category: InquiryCategory = classified(INQ, "What they were about.")
+    received: int = classified(INQ, "How many were received.")
+    closed: int = classified(INQ, "How many of those are closed now.")
+    responded: int = classified(INQ, "How many of those have had a response.")
     median_response_days: float | None = classified(
-        A, "Median days from receipt to the first response, over those responded to; null when none."
+        INQ, "Median days from receipt to the first response, over those responded to; null when none."
     )
 
 
 @strawberry.type(description="One federal award's amount against what has been spent and subawarded.")
 class AwardSpendingStatistic:
     award_pk: strawberry.Private[int]
-    award_number: str = classified(A, "The agency's award number.")
-    title: str = classified(A, "Title of the award.")
-    amount: Decimal = classified(A, "Amount awarded.")
-    spent: Decimal = classified(A, "Disbursed so far.")
-    remaining: Decimal = classified(A, "Amount less spent.")
-    subawarded: Decimal = classified(A, "Committed to subrecipients.")
-    percent_spent: float | None = classified(A, "Spent as a percentage of the amount; null for a zero award.")
+    award_number: str = classified(GRANTS, "The agency's award number.")
+    title: str = classified(GRANTS, "Title of the award.")
+    amount: Decimal = classified(GRANTS, "Amount awarded.")
+    spent: Decimal = classified(GRANTS, "Disbursed so far.")
+    remaining: Decimal = classified(GRANTS, "Amount less spent.")
+    subawarded: Decimal = classified(GRANTS, "Committed to subrecipients.")
+    percent_spent: float | None = classified(
+        GRANTS, "Spent as a percentage of the amount; null for a zero award."
+    )
 
-    @resolves(A, "Global id of the award.")
+    @resolves(GRANTS, "Global id of the award.")
     def award_id(self) -> strawberry.ID:
         return strawberry.ID(to_global_id("FederalAward", self.award_pk))
 
 
 @strawberry.type
 class Query:
-    @resolves(A, "Inquiries by month and category, with the median time to a first response.")
+    @resolves(INQ, "Inquiries by month and category, with the median time to a first response.")
     async def inquiry_statistics(
         self,
         info: Info,
@@ -73,7 +76,7 @@ class Query:
             for r in rows
         ]
 
-    @resolves(A, "Spending against each federal award, by award number.")
+    @resolves(GRANTS, "Spending against each federal award, by award number.")
     async def award_spending(
         self, info: Info, status: AwardStatus | None = None
     ) -> list[AwardSpendingStatistic]:

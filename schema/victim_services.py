@@ -22,9 +22,9 @@ from resolvers.models.victims import (
     StatementFormat,
 )
 from schema.context import Info
-from schema.fields import mutation, resolves
+from schema.fields import classified, mutation, resolves
 from schema.ids import from_global_id
-from schema.mutations import IdempotencyKey, MutationError, Refs, run_mutation
+from schema.mutations import IdempotencyKey, MutationError, Payload, Refs, run_mutation
 from schema.pagination import Connection, connection
 from schema.people import After, PageSize
 from schema.victims import (
@@ -106,31 +106,21 @@ class RecordRestitutionPaymentInput:
 
 
 @strawberry.type(description="The result of a write to a victim registration.")
-class VictimRegistrationPayload:
-    registration: VictimRegistration | None = strawberry.field(description="As it is now; null when refused.")
-    errors: list[MutationError] = strawberry.field(description="Why the write was refused; empty on success.")
-    replayed: bool = strawberry.field(
-        description="True when this answers a retry with a used idempotency key."
+class VictimRegistrationPayload(Payload):
+    registration: VictimRegistration | None = classified(
+        FieldClass.STRUCTURE, "As it is now; null when refused."
     )
 
 
 @strawberry.type(description="The result of recording an impact statement.")
-class ImpactStatementPayload:
-    impact_statement: ImpactStatement | None = strawberry.field(description="Null when refused.")
-    errors: list[MutationError] = strawberry.field(description="Why the write was refused; empty on success.")
-    replayed: bool = strawberry.field(
-        description="True when this answers a retry with a used idempotency key."
-    )
+class ImpactStatementPayload(Payload):
+    impact_statement: ImpactStatement | None = classified(FieldClass.STRUCTURE, "Null when refused.")
 
 
 @strawberry.type(description="The result of recording a restitution payment.")
-class RestitutionPaymentPayload:
-    payment: RestitutionPayment | None = strawberry.field(description="Null when refused.")
-    order: RestitutionOrder | None = strawberry.field(description="The order after the payment.")
-    errors: list[MutationError] = strawberry.field(description="Why the write was refused; empty on success.")
-    replayed: bool = strawberry.field(
-        description="True when this answers a retry with a used idempotency key."
-    )
+class RestitutionPaymentPayload(Payload):
+    payment: RestitutionPayment | None = classified(FieldClass.STRUCTURE, "Null when refused.")
+    order: RestitutionOrder | None = classified(FieldClass.STRUCTURE, "The order after the payment.")
 
 
 def _preferences(prefs: list[NotificationPreferenceInput]) -> tuple[writes.NewPreference, ...]:

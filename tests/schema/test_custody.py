@@ -488,8 +488,25 @@ async def test_a_legislative_office_cannot_reach_a_discharged_person(
 ) -> None:
     person = await make_person(session, status="discharged")
     before = await counts(session)
-    payload = await record(
-        gql, audience=Audience.LEGISLATIVE, personId=gid("Person", person.id), kind="DEATH"
+    # The public tier stops at discharge: the person is not found by id...
+    found = await gql(
+        "query($id: ID!) { person(id: $id) { docId } }",
+        {"id": gid("Person", person.id)},
+        audience=Audience.LEGISLATIVE,
     )
-    assert payload["errors"][0]["code"] == "NOT_FOUND"
+    assert found.json()["data"]["person"] is None
+    # ...and recording custody events is not in a legislative office's schema at all.
+    response = await gql(
+        "mutation($input: RecordCustodyEventInput!) { recordCustodyEvent(input: $input) { replayed } }",
+        {
+            "input": {
+                "personId": gid("Person", person.id),
+                "kind": "DEATH",
+                "occurredAt": "2026-01-01T00:00:00Z",
+            }
+        },
+        audience=Audience.LEGISLATIVE,
+    )
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
     assert await counts(session) == before

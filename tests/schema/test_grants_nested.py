@@ -34,7 +34,8 @@ async def test_a_nested_page_of_awards_costs_the_same_for_5_and_40(
     app: Starlette,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(app.state.executor, "limits", Limits(max_cost=10_000_000))
+    for executor in app.state.executors.values():
+        monkeypatch.setattr(executor, "limits", Limits(max_cost=10_000_000))
     for _ in range(40):
         award = await make_award(session, assistance_listing="99.999")
         sub = await make_subaward(session, award)

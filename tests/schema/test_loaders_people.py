@@ -233,7 +233,8 @@ async def test_a_nested_page_costs_the_same_for_10_and_100_people(
 ) -> None:
     # The static cost model assumes 10 rows per plain list, which prices this page at about 270,000:
     # lift the limit here, since what is measured is the statements actually run.
-    monkeypatch.setattr(app.state.executor, "limits", Limits(max_cost=1_000_000))
+    for executor in app.state.executors.values():
+        monkeypatch.setattr(executor, "limits", Limits(max_cost=1_000_000))
     facility = await make_facility(session)
     programs = [await make_program(session) for _ in range(3)]
     for i in range(100):

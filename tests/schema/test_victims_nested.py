@@ -70,7 +70,8 @@ async def test_a_nested_page_of_registrations_costs_the_same_for_5_and_40(
 ) -> None:
     # The static cost model prices nested plain lists at 10 rows each; what is measured here is the
     # statements actually run, so the limit is lifted.
-    monkeypatch.setattr(app.state.executor, "limits", Limits(max_cost=10_000_000))
+    for executor in app.state.executors.values():
+        monkeypatch.setattr(executor, "limits", Limits(max_cost=10_000_000))
     person = await make_person(session)
     hearing = await make_hearing(session, person)
     for _ in range(40):
