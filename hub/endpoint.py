@@ -201,13 +201,7 @@ class GraphQLEndpoint:
             ) from None
         except Exception as exc:
             if is_store_failure(exc):
-                log.warning("store unavailable", extra={"error": type(exc).__name__})
-                raise RequestRejected(
-                    503,
-                    STORE_UNAVAILABLE,
-                    "the data store is unavailable; retry shortly",
-                    {"Retry-After": "1"},
-                ) from None
+                raise _store_unavailable() from None
             raise
         return self._respond(result, request_id, cost)
 

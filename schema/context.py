@@ -24,6 +24,9 @@ class Context:
     loaders: Loaders
     #: Person and victim records the response disclosed, by id, with the field classes shown.
     disclosed: dict[tuple[str, int], set[str]] = field(default_factory=dict)
+    #: The authority a disclosure rests on, where one applies beyond the audience itself
+    #: (e.g. {"consent": [ids]} or {"research_agreement": id}); the ledger records it.
+    authority: dict[str, object] = field(default_factory=dict)
 
 
 Info = _Info[Context, None]
