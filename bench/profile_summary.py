@@ -48,21 +48,44 @@ def layer_of(frames: list[str]) -> str:
     return "other (interpreter, stdlib)"
 
 
-def summarize(path: Path) -> list[tuple[str, float]]:
-    counts: Counter[str] = Counter()
+#: Threads of the default executor waiting for work: not the worker's time, left out.
+IDLE_THREAD = "SimpleQueue_get"
+
+
+def samples(path: Path) -> list[tuple[list[str], int]]:
+    out = []
     for line in path.read_text().splitlines():
         stack, _, n = line.rpartition(" ")
-        if not n.isdigit():
-            continue
-        counts[layer_of(stack.split(";"))] += int(n)
+        if n.isdigit() and IDLE_THREAD not in stack:
+            out.append((stack.split(";"), int(n)))
+    return out
+
+
+def summarize(path: Path) -> list[tuple[str, float]]:
+    counts: Counter[str] = Counter()
+    for frames, n in samples(path):
+        counts[layer_of(frames)] += n
     total = sum(counts.values()) or 1
     return [(name, 100 * c / total) for name, c in counts.most_common()]
+
+
+def hottest(path: Path, top: int = 15) -> list[tuple[str, float]]:
+    """Functions by self time: the innermost Python frame of each sample."""
+    counts: Counter[str] = Counter()
+    for frames, n in samples(path):
+        python = [f for f in frames if ".py:" in f]
+        counts[python[-1] if python else frames[-1]] += n
+    total = sum(counts.values()) or 1
+    return [(name, 100 * c / total) for name, c in counts.most_common(top)]
 
 
 def main() -> int:
     for arg in sys.argv[1:]:
         print(arg)
         for name, share in summarize(Path(arg)):
+            print(f"  {share:5.1f}%  {name}")
+        print("  hottest functions (self time, innermost Python frame):")
+        for name, share in hottest(Path(arg)):
             print(f"  {share:5.1f}%  {name}")
     return 0
 

@@ -312,7 +312,7 @@ def ratio(a: float | None, b: float | None) -> str:
 def table(results: list[dict[str, Any]]) -> str:
     lines = []
     head = (
-        f"{'workload':<11} {'server':<14} {'ok req/s':>8} {'failed':>6} {'p50 ms':>8} {'p99 ms':>8} {'cpu ms/req':>10} "
+        f"{'workload':<11} {'server':<17} {'ok req/s':>8} {'failed':>6} {'p50 ms':>8} {'p99 ms':>8} {'cpu ms/req':>10} "
         f"{'db ms/req':>9} {'peak RSS MB':>11} {'hub/peer':>8} {'hub/SQL':>7}"
     )
     for workers in sorted({r["workers"] for r in results}):
@@ -323,7 +323,7 @@ def table(results: list[dict[str, Any]]) -> str:
             for r in rows:
                 is_hub = r["server"].startswith("hub")
                 lines.append(
-                    f"{workload.name:<11} {r['server']:<14} {r['ok_rps']:>8.1f} {r['failed']:>6} {r['p50_ms']:>8.1f} {r['p99_ms']:>8.1f} "
+                    f"{workload.name:<11} {r['server']:<17} {r['ok_rps']:>8.1f} {r['failed']:>6} {r['p50_ms']:>8.1f} {r['p99_ms']:>8.1f} "
                     f"{r['server_cpu_ms_per_req'] or 0:>10.2f} {r['db_cpu_ms_per_req'] or 0:>9.2f} {r['peak_rss_mb']:>11.1f} "
                     f"{ratio(r['ok_rps'], rps.get('peer')) if is_hub else '':>8} {ratio(r['ok_rps'], rps.get('sql')) if is_hub else '':>7}"
                 )
