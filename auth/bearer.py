@@ -59,6 +59,12 @@ class ClientState:
     partner_id: int | None
     audience: str | None
     reason: str
+    #: What the endpoint enforces per client: read with the status, so a change reaches every
+    #: process within the same cache time as a disabled client does.
+    client_pk: int | None = None
+    persisted_only: bool = False
+    requests_per_minute: int | None = None
+    cost_per_minute: int | None = None
 
 
 class ClientStates:
@@ -89,7 +95,17 @@ class ClientStates:
             revoked = exists().where(RevokedToken.jti == jti)
             row = (
                 await session.execute(
-                    select(Client.status, Partner.id, Partner.audience, Partner.active, revoked)
+                    select(
+                        Client.status,
+                        Partner.id,
+                        Partner.audience,
+                        Partner.active,
+                        revoked,
+                        Client.id,
+                        Client.persisted_only,
+                        Client.requests_per_minute,
+                        Client.cost_per_minute,
+                    )
                     .join(Partner, Partner.id == Client.partner_id)
                     .where(Client.client_id == client_id)
                 )
@@ -103,7 +119,16 @@ class ClientStates:
         elif not row[3]:
             state = ClientState(False, row[1], row[2], "the partner's access is suspended")
         else:
-            state = ClientState(True, row[1], row[2], "")
+            state = ClientState(
+                True,
+                row[1],
+                row[2],
+                "",
+                client_pk=row[5],
+                persisted_only=bool(row[6]),
+                requests_per_minute=row[7],
+                cost_per_minute=row[8],
+            )
         if len(self._cache) >= self.MAX_ENTRIES:
             self._cache.clear()
         self._cache[jti] = (now, state)
@@ -144,6 +169,10 @@ class BearerAuthenticator:
             client_id=claims["client_id"],
             scopes=frozenset(str(claims.get("scope", "")).split()),
             token_id=claims["jti"],
+            client_pk=state.client_pk,
+            persisted_only=state.persisted_only,
+            requests_per_minute=state.requests_per_minute,
+            cost_per_minute=state.cost_per_minute,
         )
 
 

@@ -16,6 +16,12 @@ class Principal:
     subject: str | None = None
     scopes: frozenset[str] = field(default_factory=frozenset)
     token_id: str | None = None
+    #: The partner client's row, its persisted-only flag and its own rate limits (None: the defaults),
+    #: as the token check read them (behind its short cache). Staff have no client row.
+    client_pk: int | None = None
+    persisted_only: bool = False
+    requests_per_minute: int | None = None
+    cost_per_minute: int | None = None
 
     @property
     def is_partner(self) -> bool:

@@ -10,6 +10,7 @@ from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from starlette.applications import Starlette
+from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -20,14 +21,18 @@ from auth.clients import Lockout, prepare_dummy_hash
 from auth.issuance import TokenIssuer
 from auth.issuers import ExternalIssuer
 from auth.keys import KeyPolicy, KeyStore, ensure_signing_key
+from auth.ledger_requests import RequestLedger
 from auth.oauth import OAuthEndpoints, endpoint_urls
+from auth.persisted import PersistedOperations
+from auth.rate_limits import RateLimiter
 from auth.scopes import configure_victim_embargo
 from hub.db import check_store, create_engine, session_factory
 from hub.delivery.acknowledgement import acknowledgements
 from hub.endpoint import Authenticator, GraphQLEndpoint
 from hub.errors import HubError
-from hub.middleware import RequestContextMiddleware
+from hub.middleware import EXPOSED_HEADERS, RequestContextMiddleware
 from hub.settings import Settings
+from resolvers.models.partners import Audience
 from schema.audiences import audience_schemas
 from schema.execution import Executor
 from schema.limits import Limits
@@ -79,6 +84,18 @@ def build_identity(settings: Settings, sessions: async_sessionmaker[AsyncSession
     )
 
 
+def limits_for(settings: Settings, audience: Audience) -> Limits:
+    """The limits one audience's operations run under (``HUB_MAX_*``, the cost per audience)."""
+    return Limits(
+        max_depth=settings.max_depth,
+        max_aliases=settings.max_aliases,
+        max_tokens=settings.max_tokens,
+        max_directives=settings.max_directives,
+        max_query_length=settings.max_query_length,
+        max_cost=settings.max_cost_by_audience.get(audience.value, settings.max_cost),
+    )
+
+
 def create_app(
     settings: Settings,
     *,
@@ -90,8 +107,11 @@ def create_app(
     owns_engine = engine is None
     engine = engine or create_engine(settings)
     sessions = sessions or session_factory(engine)
+    # HUB_LEDGER=off-for-benchmark takes out the whole ledger (recording and writing) to measure it.
+    ledger = RequestLedger(enabled=settings.ledger == "on")
+    schemas = audience_schemas(build_schema(), record=ledger.enabled)
     executors = {
-        audience: Executor(schema, Limits()) for audience, schema in audience_schemas(build_schema()).items()
+        audience: Executor(schema, limits_for(settings, audience)) for audience, schema in schemas.items()
     }
     configure_victim_embargo(settings.victim_embargo_minutes)
     identity = build_identity(settings, sessions)
@@ -103,6 +123,13 @@ def create_app(
         max_body_bytes=settings.max_body_bytes,
         request_timeout_s=settings.request_timeout_s,
         graphiql=settings.graphiql,
+        ledger=ledger,
+        persisted=PersistedOperations(sessions),
+        rate_limits=RateLimiter(
+            sessions,
+            requests_per_minute=settings.rate_requests_per_minute,
+            cost_per_minute=settings.rate_cost_per_minute,
+        ),
     )
 
     async def healthz(request: Request) -> Response:
@@ -140,6 +167,17 @@ def create_app(
         ],
         lifespan=lifespan,
     )
+    if settings.cors_origins:
+        # Without HUB_CORS_ORIGINS no CORS header is sent at all: browsers keep other sites out.
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["POST"],
+            allow_headers=["Authorization", "Content-Type", "X-Request-Id"],
+            expose_headers=list(EXPOSED_HEADERS),
+            max_age=600,
+        )
+    # Added last, so outermost: preflights and CORS refusals carry the request id and headers too.
     app.add_middleware(RequestContextMiddleware)
     app.state.settings = settings
     app.state.engine = engine

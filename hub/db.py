@@ -33,10 +33,15 @@ def create_engine(settings: Settings) -> AsyncEngine:
         settings.database_url,
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_pool_size,
+        # A connection the server dropped (a restart, a failover) is found by the ping at check-out
+        # and replaced, so the hub recovers without a restart of its own.
         pool_pre_ping=True,
-        pool_timeout=1.0,
+        # Waiting for a free connection is load, not an outage: long enough to ride out a burst
+        # (a 1 s wait failed requests at 32 concurrent clients), then a 503 STORE_BUSY.
+        pool_timeout=settings.db_pool_timeout_s,
         connect_args={
-            "timeout": 2.0,
+            # A store that is down refuses at once; one that is unreachable fails within this.
+            "timeout": settings.db_connect_timeout_s,
             "command_timeout": timeout_ms / 1000 + 1,
             "server_settings": {
                 "statement_timeout": str(timeout_ms),

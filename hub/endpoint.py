@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 from graphql import ExecutionResult, GraphQLError
@@ -16,23 +17,53 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from strawberry.http.ides import get_graphql_ide_html
 
+from auth.ledger_requests import (
+    ERROR,
+    INVALID,
+    SERVED,
+    RequestEntry,
+    RequestLedger,
+    outcome_of_status,
+)
+from auth.persisted import PersistedOperations, PersistedQueryRefused, Resolved
 from auth.principal import Principal, Unauthenticated
+from auth.rate_limits import RateLimited, RateLimiter
 from resolvers.models.partners import Audience
 from resolvers.session import RequestDb
 from schema.context import Context
+from schema.disclosures import redact_variables
 from schema.execution import (
     INTERNAL,
+    STORE_BUSY,
     STORE_UNAVAILABLE,
     Executor,
+    Prepared,
     error_code,
     is_mutation,
+    is_store_busy,
     is_store_failure,
 )
 from schema.loaders import Loaders
 
 log = logging.getLogger("hub.graphql")
 
+#: The request could not be recorded in the ledger, so it was not served (503).
+LEDGER_UNAVAILABLE = "LEDGER_UNAVAILABLE"
+
+
+def _outcome(result: ExecutionResult, entry: RequestEntry) -> str:
+    """served, invalid (bad variables: nothing ran) or error (the hub or its store failed)."""
+    if not result.errors:
+        return SERVED
+    codes = sorted({error_code(e) for e in result.errors})
+    entry.detail["errors"] = codes
+    if INTERNAL in codes or any(code.startswith("STORE_") for code in codes):
+        return ERROR
+    return INVALID if result.data is None else SERVED
+
+
 Authenticator = Callable[[Request], Awaitable[Principal]]
+_T = TypeVar("_T")
 
 JSON = "application/json"
 
@@ -74,6 +105,24 @@ def _store_unavailable() -> RequestRejected:
     )
 
 
+def _store_busy() -> RequestRejected:
+    log.warning("no free store connection within the pool timeout")
+    return RequestRejected(503, STORE_BUSY, "the hub is busy; retry shortly", {"Retry-After": "1"})
+
+
+def _store_rejection(exc: BaseException) -> RequestRejected | None:
+    """The 503 for a store that is busy or gone, or None when ``exc`` is something else."""
+    if is_store_busy(exc):
+        return _store_busy()
+    if is_store_failure(exc):
+        return _store_unavailable()
+    return None
+
+
+#: Codes answered 503 with Retry-After when every error of a result carries one of them.
+_RETRY_CODES = frozenset({STORE_UNAVAILABLE, STORE_BUSY})
+
+
 @dataclass
 class GraphQLEndpoint:
     #: One executor per audience, each over that audience's own schema.
@@ -83,8 +132,19 @@ class GraphQLEndpoint:
     max_body_bytes: int
     request_timeout_s: float
     graphiql: bool
+    ledger: RequestLedger = field(default_factory=RequestLedger)
+    persisted: PersistedOperations | None = None
+    rate_limits: RateLimiter | None = None
 
     async def handle(self, request: Request) -> Response:
+        """Answer one request and record it in the ledger (an operation that ran records itself)."""
+        entry = RequestEntry(request.state.request_id)
+        response = await self._handle(request, entry)
+        if not entry.written and response.media_type == JSON:
+            await self._record_unserved(entry, response)
+        return response
+
+    async def _handle(self, request: Request, entry: RequestEntry) -> Response:
         request_id: str = request.state.request_id
         if request.method == "GET":
             if self.graphiql and "text/html" in request.headers.get("accept", ""):
@@ -95,9 +155,9 @@ class GraphQLEndpoint:
                 {"Allow": "POST"},
             )
         try:
-            principal = await self._authenticate(request)
+            principal = entry.principal = await self._authenticate(request)
             body = await self._read_body(request)
-            return await self._run(request_id, principal, body)
+            return await self._run(request_id, principal, body, entry)
         except Unauthenticated as exc:
             return json_response(
                 error_payload(
@@ -108,14 +168,28 @@ class GraphQLEndpoint:
             )
         except RequestRejected as exc:
             return json_response(error_payload(exc.code, exc.message, request_id), exc.status, exc.headers)
+        except PersistedQueryRefused as exc:
+            return json_response(error_payload(exc.code, exc.message, request_id), exc.status)
+        except RateLimited as exc:
+            return json_response(
+                error_payload(exc.code, exc.message, request_id), 429, {"Retry-After": str(exc.retry_after)}
+            )
+        except Exception:
+            # Whatever escaped is a bug: the caller gets its request id, never the exception.
+            log.exception("request failed")
+            return json_response(
+                error_payload(INTERNAL, "internal error; quote the request id to the department", request_id),
+                500,
+            )
 
     async def _authenticate(self, request: Request) -> Principal:
         try:
             return await self.authenticate(request)
         except Exception as exc:
             # The token check reads client state from the store; an outage there is an outage.
-            if is_store_failure(exc):
-                raise _store_unavailable() from None
+            rejection = _store_rejection(exc)
+            if rejection is not None:
+                raise rejection from None
             raise
 
     async def _read_body(self, request: Request) -> dict[str, Any]:
@@ -143,8 +217,8 @@ class GraphQLEndpoint:
         if not isinstance(body, dict):
             raise RequestRejected(400, "BAD_REQUEST", "the request body must be a JSON object")
         query = body.get("query")
-        if not isinstance(query, str) or not query.strip():
-            raise RequestRejected(400, "BAD_REQUEST", "the request body needs a `query` string")
+        if query is not None and not isinstance(query, str):
+            raise RequestRejected(400, "BAD_REQUEST", "`query` must be a string")
         variables = body.get("variables")
         if variables is not None and not isinstance(variables, dict):
             raise RequestRejected(400, "BAD_REQUEST", "`variables` must be a JSON object")
@@ -153,13 +227,22 @@ class GraphQLEndpoint:
             raise RequestRejected(400, "BAD_REQUEST", "`operationName` must be a string")
         return body
 
-    async def _run(self, request_id: str, principal: Principal, body: dict[str, Any]) -> Response:
+    async def _run(
+        self, request_id: str, principal: Principal, body: dict[str, Any], entry: RequestEntry
+    ) -> Response:
         executor = self.executors[principal.audience]
-        prepared = executor.prepare(body["query"])
+        resolved = await self._store_call(self._resolve(principal, body))
+        prepared = executor.prepare(resolved.query)
+        self._describe(entry, executor, prepared, body)
+        operation_name = body.get("operationName")
+        variables = body.get("variables")
+        runnable = prepared.code is None and prepared.operation(operation_name) is not None
+        cost = executor.cost(prepared, operation_name, variables) if runnable else 0
+        # Every request counts against the client's rate; only an operation that will run spends cost.
+        await self._store_call(self._charge(principal, cost if cost <= executor.limits.max_cost else 0))
         if prepared.code is not None:
             errors = [self._format(e, prepared.code, request_id) for e in prepared.errors]
             return json_response({"errors": errors}, 400)
-        operation_name = body.get("operationName")
         if prepared.operation(operation_name) is None:
             message = (
                 f"no operation named {operation_name!r} in the document"
@@ -168,8 +251,6 @@ class GraphQLEndpoint:
             )
             raise RequestRejected(400, "BAD_REQUEST", message)
         mutation = is_mutation(prepared, operation_name)
-        variables = body.get("variables")
-        cost = executor.cost(prepared, operation_name, variables)
         if cost > executor.limits.max_cost:
             raise RequestRejected(
                 400,
@@ -177,8 +258,11 @@ class GraphQLEndpoint:
                 f"the operation costs {cost:,}; the limit for your audience is {executor.limits.max_cost:,} "
                 "(ask for smaller pages or fewer nested lists)",
             )
+        if resolved.register is not None and self.persisted is not None:
+            await self._store_call(self.persisted.remember(principal, resolved.register, resolved.query))
+        deadline = asyncio.timeout(self.request_timeout_s)
         try:
-            async with asyncio.timeout(self.request_timeout_s), self.sessions() as session:
+            async with deadline, self.sessions() as session:
                 db = RequestDb(session)
                 context = Context(
                     db=db,
@@ -189,27 +273,121 @@ class GraphQLEndpoint:
                 )
                 try:
                     result = await executor.execute(prepared, variables, operation_name, context)
-                    if mutation and not result.errors:
-                        await session.commit()
-                    else:
-                        await session.rollback()
+                    await self._settle(session, context, result, mutation, entry)
                 finally:
                     release_request(context)
-        except TimeoutError:
-            raise RequestRejected(
-                504, "TIMEOUT", f"the request took longer than {self.request_timeout_s:g} s and was stopped"
-            ) from None
         except Exception as exc:
-            if is_store_failure(exc):
-                raise _store_unavailable() from None
+            # A driver's own TimeoutError (a connection that never came) is the store's, not ours.
+            if isinstance(exc, TimeoutError) and deadline.expired():
+                raise RequestRejected(
+                    504,
+                    "TIMEOUT",
+                    f"the request took longer than {self.request_timeout_s:g} s and was stopped",
+                ) from None
+            rejection = _store_rejection(exc)
+            if rejection is not None:
+                raise rejection from None
             raise
         return self._respond(result, request_id, cost)
+
+    async def _resolve(self, principal: Principal, body: dict[str, Any]) -> Resolved:
+        if self.persisted is None:
+            query = body.get("query")
+            if not isinstance(query, str) or not query.strip():
+                raise RequestRejected(400, "BAD_REQUEST", "the request body needs a `query` string")
+            return Resolved(query)
+        return await self.persisted.resolve(principal, body)
+
+    async def _charge(self, principal: Principal, cost: int) -> None:
+        if self.rate_limits is not None:
+            await self.rate_limits.charge(principal, cost)
+
+    @staticmethod
+    async def _store_call(call: Awaitable[_T]) -> _T:
+        """Await a short store call of the request's own (persisted look-up, rate charge)."""
+        try:
+            return await call
+        except Exception as exc:
+            rejection = _store_rejection(exc)
+            if rejection is not None:
+                raise rejection from None
+            raise
+
+    # --- the disclosure ledger -----------------------------------------------------------------------
+
+    @staticmethod
+    def _describe(entry: RequestEntry, executor: Executor, prepared: Prepared, body: dict[str, Any]) -> None:
+        operation_name = body.get("operationName")
+        operation = prepared.operation(operation_name)
+        entry.document_hash = prepared.digest
+        entry.operation_name = operation_name or (
+            operation.name.value if operation is not None and operation.name else None
+        )
+        entry.variables = redact_variables(executor.graphql_schema, operation, body.get("variables"))
+
+    async def _settle(
+        self,
+        session: AsyncSession,
+        context: Context,
+        result: ExecutionResult,
+        mutation: bool,
+        entry: RequestEntry,
+    ) -> None:
+        """End the operation's transaction with its ledger event in it: no event, nothing served."""
+        keep = mutation and not result.errors
+        if not self.ledger.enabled:
+            await (session.commit() if keep else session.rollback())
+            return
+        try:
+            # A refused mutation's writes go. On SQLite a transaction that only read must end before the
+            # ledger takes the write lock (a stale read snapshot cannot be upgraded to a writer).
+            if not keep and (mutation or session.get_bind().dialect.name != "postgresql"):
+                await session.rollback()
+            await self.ledger.append(
+                session,
+                entry,
+                _outcome(result, entry),
+                disclosed=context.disclosed if result.data is not None else None,
+                authority=context.authority,
+                today=context.now.date(),
+            )
+            await session.commit()
+        except Exception:
+            log.exception("ledger write failed; the response is withheld")
+            entry.written = False
+            with contextlib.suppress(Exception):
+                await session.rollback()
+            raise RequestRejected(
+                503,
+                LEDGER_UNAVAILABLE,
+                "the request could not be recorded in the disclosure ledger, so nothing was served or "
+                "written; retry shortly, or quote the request id to the department",
+                {"Retry-After": "1"},
+            ) from None
+
+    async def _record_unserved(self, entry: RequestEntry, response: Response) -> None:
+        """The event of a request that was refused or failed before (or instead of) being served."""
+        try:
+            errors = orjson.loads(bytes(response.body)).get("errors") or [{}]
+            code = errors[0].get("extensions", {}).get("code")
+        except (orjson.JSONDecodeError, AttributeError, IndexError):
+            code = None
+        entry.detail["status"] = response.status_code
+        if code:
+            entry.detail["code"] = code
+        try:
+            async with self.sessions() as session:
+                await self.ledger.append(session, entry, outcome_of_status(response.status_code, code))
+                await session.commit()
+        except Exception:
+            # Nothing is served on these paths; the failure itself must still be seen.
+            log.exception("ledger write failed for an unserved request")
 
     def _respond(self, result: ExecutionResult, request_id: str, cost: int) -> Response:
         payload: dict[str, Any] = {"data": result.data, "extensions": {"cost": cost, "requestId": request_id}}
         if result.errors:
             payload["errors"] = [self._format(e, error_code(e), request_id) for e in result.errors]
-            if all(err["extensions"]["code"] == STORE_UNAVAILABLE for err in payload["errors"]):
+            if all(err["extensions"]["code"] in _RETRY_CODES for err in payload["errors"]):
                 return json_response(payload, 503, {"Retry-After": "1"})
         return json_response(payload)
 
@@ -219,6 +397,8 @@ class GraphQLEndpoint:
             message = "internal error; quote the request id to the department"
         elif code == STORE_UNAVAILABLE:
             message = "the data store is unavailable; retry shortly"
+        elif code == STORE_BUSY:
+            message = "the hub is busy; retry shortly"
         else:
             message = error.message
         formatted: dict[str, Any] = {"message": message}
@@ -229,7 +409,7 @@ class GraphQLEndpoint:
         extensions: dict[str, Any] = {"code": code, "requestId": request_id}
         original = error.original_error
         field = getattr(original, "field", None)
-        if code not in (INTERNAL, STORE_UNAVAILABLE) and isinstance(field, str):
+        if code not in (INTERNAL, STORE_UNAVAILABLE, STORE_BUSY) and isinstance(field, str):
             extensions["field"] = field
         formatted["extensions"] = extensions
         return formatted

@@ -22,7 +22,15 @@ SECURITY_HEADERS = {
     "Referrer-Policy": "no-referrer",
     "Cache-Control": "no-store",
     "Cross-Origin-Resource-Policy": "same-origin",
+    # Browsers ignore it over plain HTTP; behind TLS it keeps them from ever downgrading.
+    "Strict-Transport-Security": "max-age=31536000",
 }
+#: For every response but GraphiQL's page (demo mode), which loads its scripts from a CDN.
+NO_CONTENT_POLICY = "default-src 'none'; frame-ancestors 'none'"
+
+
+#: Response headers a browser client may read (with ``HUB_CORS_ORIGINS``).
+EXPOSED_HEADERS = ("X-Request-Id", "Retry-After")
 
 
 class RequestContextMiddleware:
@@ -48,6 +56,8 @@ class RequestContextMiddleware:
                 headers["X-Request-Id"] = request_id
                 for name, value in SECURITY_HEADERS.items():
                     headers.setdefault(name, value)
+                if not headers.get("content-type", "").startswith("text/html"):
+                    headers.setdefault("Content-Security-Policy", NO_CONTENT_POLICY)
             await send(message)
 
         try:

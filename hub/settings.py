@@ -197,3 +197,75 @@ class Settings(BaseSettings):
         default=True,
         description="Freeze the start-up heap and collect short-lived objects less often (off: Python's defaults)",
     )
+    ledger: Literal["on", "off-for-benchmark"] = Field(
+        default="on",
+        description="The disclosure ledger; off-for-benchmark serves without recording anything and exists only to measure the ledger's cost",
+    )
+
+    # --- hardening: limits on one operation, rate limits, CORS, the store's pool --------------------
+    max_depth: int = Field(
+        default=10, ge=1, le=100, description="Deepest selection nesting an operation may have"
+    )
+    max_aliases: int = Field(default=15, ge=0, le=1000, description="Most aliases one document may use")
+    max_tokens: int = Field(
+        default=1000, ge=10, le=100_000, description="Most lexical tokens one document may have"
+    )
+    max_directives: int = Field(default=20, ge=0, le=1000, description="Most directives one document may use")
+    max_query_length: int = Field(
+        default=15_000, ge=100, le=1_000_000, description="Longest query text accepted, in characters"
+    )
+    max_cost: int = Field(
+        default=50_000,
+        ge=1,
+        description="Highest static cost of one operation, for every audience not listed below",
+    )
+    max_cost_by_audience: dict[str, int] = Field(
+        default_factory=dict,
+        description='Highest cost per audience, as JSON, e.g. {"researcher": 200000}; others use HUB_MAX_COST',
+    )
+    rate_requests_per_minute: int = Field(
+        default=1200,
+        ge=0,
+        description="Requests a client may send per minute unless its own limit is set (0: no limit)",
+    )
+    rate_cost_per_minute: int = Field(
+        default=2_000_000,
+        ge=0,
+        description="Total operation cost a client may spend per minute unless its own limit is set (0: no limit)",
+    )
+    cors_origins: list[str] = Field(
+        default_factory=list,
+        description='Browser origins allowed to call the hub, as JSON, e.g. ["https://portal.example.gov"] (default: none)',
+    )
+    db_connect_timeout_s: float = Field(
+        default=1.0,
+        gt=0,
+        le=60,
+        description="Longest wait for a new PostgreSQL connection (a down store fails this fast)",
+    )
+    db_pool_timeout_s: float = Field(
+        default=10.0,
+        gt=0,
+        le=300,
+        description="Longest a request waits for a free pooled connection before a 503 STORE_BUSY",
+    )
+
+    @field_validator("max_cost_by_audience")
+    @classmethod
+    def _known_audiences(cls, value: dict[str, int]) -> dict[str, int]:
+        from resolvers.models.partners import Audience
+
+        unknown = sorted(set(value) - {a.value for a in Audience})
+        if unknown:
+            raise ValueError(f"HUB_MAX_COST_BY_AUDIENCE names unknown audiences: {', '.join(unknown)}")
+        if any(cost < 1 for cost in value.values()):
+            raise ValueError("HUB_MAX_COST_BY_AUDIENCE costs must be positive")
+        return value
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _origins(cls, value: list[str]) -> list[str]:
+        for origin in value:
+            if origin != "*" and not origin.startswith(("https://", "http://")):
+                raise ValueError(f"HUB_CORS_ORIGINS entry {origin!r} is not an origin like https://host")
+        return [origin.rstrip("/") for origin in value]

@@ -24,6 +24,7 @@ from graphql import (
 )
 from graphql import execute as graphql_execute
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from resolvers.errors import Conflict, InvalidInput, NotFound
 from schema.limits import LimitExceeded, Limits, check_shape, operation_cost
@@ -36,6 +37,8 @@ NOT_FOUND = "NOT_FOUND"
 CONFLICT = "CONFLICT"
 INTERNAL = "INTERNAL_SERVER_ERROR"
 STORE_UNAVAILABLE = "STORE_UNAVAILABLE"
+#: Every pooled connection was in use for the whole pool timeout: load, not an outage.
+STORE_BUSY = "STORE_BUSY"
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,9 +149,16 @@ def error_code(error: GraphQLError) -> str:
         return BAD_USER_INPUT  # variable coercion and other request errors found during execution
     if isinstance(original, InvalidInput | NotFound | Conflict):
         return original.code
+    if is_store_busy(original):
+        return STORE_BUSY
     if is_store_failure(original):
         return STORE_UNAVAILABLE
     return INTERNAL
+
+
+def is_store_busy(exc: BaseException) -> bool:
+    """No pooled connection came free in time (SQLAlchemy's pool timeout, not the builtin one)."""
+    return isinstance(exc, PoolTimeout)
 
 
 def is_store_failure(exc: BaseException) -> bool:

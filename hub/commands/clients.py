@@ -15,11 +15,12 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from auth import clients as registry
-from auth import keys
+from auth import keys, persisted
+from auth.rate_limits import set_client_limits
 from hub.db import check_store, create_engine, session_factory
 from hub.errors import HubError
 from hub.settings import Settings
-from resolvers.models.partners import Audience
+from resolvers.models.partners import Audience, Partner
 
 Action = Callable[[AsyncSession, argparse.Namespace, Settings], Awaitable[None]]
 
@@ -140,6 +141,97 @@ async def clients_unlock(session: AsyncSession, args: argparse.Namespace, settin
     print(f"client {args.client_id} unlocked; its failed attempts are cleared")
 
 
+# --- persisted operations and per-client limits ---------------------------------------------------
+
+
+def _validate_operations(audience: Audience, operations: dict[str, str], settings: Settings) -> None:
+    """Every document must be valid against the client's own audience schema, within the limits."""
+    from hub.app import limits_for
+    from schema.audiences import audience_schemas
+    from schema.execution import Executor
+    from schema.root import build_schema
+
+    executor = Executor(audience_schemas(build_schema())[audience], limits_for(settings, audience))
+    problems = []
+    for sha, document in operations.items():
+        prepared = executor.prepare(document)
+        if prepared.code is not None:
+            problems.append(f"  {sha[:12]}…: {prepared.code}: {prepared.errors[0].message}")
+    if problems:
+        raise HubError(
+            f"{len(problems)} operation(s) are not valid for the {audience} schema; nothing was added:\n"
+            + "\n".join(problems[:20])
+        )
+
+
+async def operations_add(session: AsyncSession, args: argparse.Namespace, settings: Settings) -> None:
+    client = await registry.get_client(session, args.client_id)
+    partner = await session.get(Partner, client.partner_id)
+    assert partner is not None
+    try:
+        raw = await asyncio.to_thread(Path(args.manifest).read_bytes)
+    except OSError as exc:
+        raise HubError(f"cannot read the manifest {args.manifest}: {exc.strerror}") from None
+    try:
+        operations = persisted.parse_manifest(raw)
+    except persisted.ManifestError as exc:
+        raise HubError(f"{args.manifest}: {exc}") from None
+    _validate_operations(Audience(partner.audience), operations, settings)
+    added = await persisted.add_manifest(session, client, operations)
+    print(
+        f"{added} new operation(s) registered for {client.client_id} "
+        f"({len(operations) - added} already registered)"
+    )
+
+
+async def operations_list(session: AsyncSession, args: argparse.Namespace, settings: Settings) -> None:
+    client = await registry.get_client(session, args.client_id)
+    rows = await persisted.list_operations(session, client.id)
+    mode = "persisted-only" if client.persisted_only else "any operation"
+    print(f"{client.client_id}: {len(rows)} registered operation(s); runs {mode}")
+    for op in rows:
+        first_line = " ".join(op.document.split())[:70]
+        print(f"{op.sha256}  {op.created_at:%Y-%m-%d %H:%M}  {first_line}")
+
+
+async def clients_persisted_only(session: AsyncSession, args: argparse.Namespace, settings: Settings) -> None:
+    client = await registry.get_client(session, args.client_id)
+    on = args.state == "on"
+    await persisted.set_persisted_only(session, client, on)
+    if on:
+        count = len(await persisted.list_operations(session, client.id))
+        print(
+            f"client {args.client_id} now runs only its {count} registered operation(s) "
+            f"(within {settings.client_status_cache_s:g} s)"
+        )
+    else:
+        print(f"client {args.client_id} may run any operation again")
+
+
+def _limit(text: str) -> int | None:
+    if text == "default":
+        return None
+    if not text.isdigit():
+        raise argparse.ArgumentTypeError("a whole number (0: no limit) or `default`")
+    return int(text)
+
+
+async def clients_limits(session: AsyncSession, args: argparse.Namespace, settings: Settings) -> None:
+    client = await registry.get_client(session, args.client_id)
+    requests = client.requests_per_minute if args.requests_per_minute is ... else args.requests_per_minute
+    cost = client.cost_per_minute if args.cost_per_minute is ... else args.cost_per_minute
+    await set_client_limits(session, client, requests, cost)
+
+    def shown(value: int | None, default: int) -> str:
+        value = default if value is None else value
+        return "no limit" if value == 0 else f"{value:,}"
+
+    print(
+        f"client {args.client_id}: {shown(requests, settings.rate_requests_per_minute)} requests and "
+        f"{shown(cost, settings.rate_cost_per_minute)} cost per minute"
+    )
+
+
 # --- keys -----------------------------------------------------------------------------------------
 
 
@@ -198,6 +290,26 @@ def register(sub: Any) -> None:
         p = clients.add_parser(action, help=text)
         p.add_argument("client_id")
         p.set_defaults(handler=_run(function))
+    p = clients.add_parser(
+        "persisted-only", help="run only the client's registered operations (on) or any (off)"
+    )
+    p.add_argument("client_id")
+    p.add_argument("state", choices=["on", "off"])
+    p.set_defaults(handler=_run(clients_persisted_only))
+    p = clients.add_parser("limits", help="set a client's own rate limits (default: HUB_RATE_*)")
+    p.add_argument("client_id")
+    p.add_argument("--requests-per-minute", type=_limit, default=..., metavar="N|default")
+    p.add_argument("--cost-per-minute", type=_limit, default=..., metavar="N|default")
+    p.set_defaults(handler=_run(clients_limits))
+    operations = clients.add_parser("operations", help="a client's persisted operations")
+    ops = operations.add_subparsers(dest="operations_command", required=True, metavar="ACTION")
+    p = ops.add_parser("add", help="register the operations of a manifest (sha256 -> document)")
+    p.add_argument("client_id")
+    p.add_argument("manifest", metavar="MANIFEST.json")
+    p.set_defaults(handler=_run(operations_add))
+    p = ops.add_parser("list", help="list a client's registered operations")
+    p.add_argument("client_id")
+    p.set_defaults(handler=_run(operations_list))
 
     signing = _group(sub, "keys", "token signing keys")
     p = signing.add_parser("rotate", help="add a signing key; the old one verifies until its tokens expire")
