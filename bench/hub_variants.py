@@ -9,7 +9,9 @@ list of:
 - ``stdlib-json``: responses are encoded with the standard library's json instead of orjson;
 - ``keep-loaders``: the request's loaders are not released when the operation ends;
 - ``in-lists``: batch statements use growing ``IN (...)`` lists instead of ``= ANY(:keys)``;
-- ``gc-default``: Python's collector settings (the same as ``HUB_GC_TUNING=false``).
+- ``gc-default``: Python's collector settings (the same as ``HUB_GC_TUNING=false``);
+- ``ledger-off``: the disclosure ledger off (``HUB_LEDGER=off-for-benchmark``);
+- ``no-rate-limit``: no per-client rate limit, so no counting upsert per request.
 
 The real hub (``hub serve``) is what the table measures; these exist for the README's gains.
 """
@@ -27,7 +29,16 @@ from starlette.requests import Request
 
 from auth.principal import Audience, Principal
 
-VARIANTS = {"no-auth", "no-doc-cache", "stdlib-json", "keep-loaders", "in-lists", "gc-default"}
+VARIANTS = {
+    "no-auth",
+    "no-doc-cache",
+    "stdlib-json",
+    "keep-loaders",
+    "in-lists",
+    "gc-default",
+    "ledger-off",
+    "no-rate-limit",
+}
 
 
 async def _unverified(request: Request) -> Principal:
@@ -58,6 +69,11 @@ def app_from_environment() -> Starlette:
         resolvers.keys.key_in = in_list
     if "gc-default" in variants:
         os.environ["HUB_GC_TUNING"] = "false"
+    if "ledger-off" in variants:
+        os.environ["HUB_LEDGER"] = "off-for-benchmark"
+    if "no-rate-limit" in variants:
+        os.environ["HUB_RATE_REQUESTS_PER_MINUTE"] = "0"
+        os.environ["HUB_RATE_COST_PER_MINUTE"] = "0"
 
     import hub.endpoint
     from hub import app as hub_app

@@ -339,11 +339,15 @@ def main() -> int:
     parser.add_argument(
         "--reseed", action="store_true", help="seed again even if the database holds the scale"
     )
-    parser.add_argument("--duration", type=float, default=float(os.environ.get("BENCH_DURATION", "20")))
+    parser.add_argument("--duration", type=float, default=float(os.environ.get("BENCH_DURATION", "15")))
     parser.add_argument("--warmup", type=float, default=float(os.environ.get("BENCH_WARMUP", "3")))
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--workers", default="1,2", type=lambda s: [int(x) for x in s.split(",")])
-    parser.add_argument("--servers", default="hub,sql,peer,hub:no-auth", type=lambda s: s.split(","))
+    parser.add_argument(
+        "--servers",
+        default="hub,sql,peer,hub:no-auth,hub:ledger-off,hub:no-rate-limit",
+        type=lambda s: s.split(","),
+    )
     parser.add_argument(
         "--workloads", default=",".join(w.name for w in WORKLOADS), type=lambda s: s.split(",")
     )
