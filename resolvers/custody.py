@@ -18,9 +18,8 @@ from sqlalchemy import Row, select, update
 from auth.principal import Principal
 from auth.scopes import row_scope
 from resolvers import validation as v
-from resolvers.batching import one_per_key
+from resolvers.batching import rows_by_id
 from resolvers.errors import Conflict, InvalidInput, NotFound
-from resolvers.keys import key_in
 from resolvers.models.people import (
     CustodyEvent,
     CustodyEventKind,
@@ -71,19 +70,13 @@ class NewCustodyEvent:
 async def custody_events_by_id(
     db: RequestDb, principal: Principal, ids: Sequence[int]
 ) -> list[Row[Any] | None]:
-    stmt = select(*CustodyEvent.__table__.columns).where(
-        row_scope(principal, CustodyEvent), key_in(db, CustodyEvent.id, ids)
-    )
-    return one_per_key(await db.rows(stmt), "id", ids)
+    return await rows_by_id(db, principal, CustodyEvent, ids)
 
 
 async def parole_hearings_by_id(
     db: RequestDb, principal: Principal, ids: Sequence[int]
 ) -> list[Row[Any] | None]:
-    stmt = select(*ParoleHearing.__table__.columns).where(
-        row_scope(principal, ParoleHearing), key_in(db, ParoleHearing.id, ids)
-    )
-    return one_per_key(await db.rows(stmt), "id", ids)
+    return await rows_by_id(db, principal, ParoleHearing, ids)
 
 
 def _rowcount(result: Any) -> int:

@@ -16,7 +16,7 @@ from sqlalchemy import ColumnElement, Row, Select, exists, func, select
 from auth.principal import Principal
 from auth.scopes import row_scope
 from resolvers import validation as v
-from resolvers.batching import many_per_key, one_per_key
+from resolvers.batching import one_per_key, rows_by_id, rows_by_key
 from resolvers.keys import key_in
 from resolvers.models.grants import AwardReport, Disbursement, FederalAward, Subaward
 from resolvers.pagination import Page, paginate
@@ -164,58 +164,34 @@ async def federal_awards_by_id(
 
 
 async def subawards_by_id(db: RequestDb, principal: Principal, ids: Sequence[int]) -> list[Row[Any] | None]:
-    stmt = select(*Subaward.__table__.columns).where(
-        row_scope(principal, Subaward), key_in(db, Subaward.id, ids)
-    )
-    return one_per_key(await db.rows(stmt), "id", ids)
+    return await rows_by_id(db, principal, Subaward, ids)
 
 
 async def subawards_by_award_id(
     db: RequestDb, principal: Principal, ids: Sequence[int]
 ) -> list[list[Row[Any]]]:
-    stmt = (
-        select(*Subaward.__table__.columns)
-        .where(row_scope(principal, Subaward), key_in(db, Subaward.award_id, ids))
-        .order_by(Subaward.id)
-    )
-    return many_per_key(await db.rows(stmt), "award_id", ids)
+    return await rows_by_key(db, principal, Subaward, "award_id", ids)
 
 
 async def disbursements_by_id(
     db: RequestDb, principal: Principal, ids: Sequence[int]
 ) -> list[Row[Any] | None]:
-    stmt = select(*Disbursement.__table__.columns).where(
-        row_scope(principal, Disbursement), key_in(db, Disbursement.id, ids)
-    )
-    return one_per_key(await db.rows(stmt), "id", ids)
+    return await rows_by_id(db, principal, Disbursement, ids)
 
 
 async def disbursements_by_award_id(
     db: RequestDb, principal: Principal, ids: Sequence[int]
 ) -> list[list[Row[Any]]]:
-    stmt = (
-        select(*Disbursement.__table__.columns)
-        .where(row_scope(principal, Disbursement), key_in(db, Disbursement.award_id, ids))
-        .order_by(Disbursement.paid_on, Disbursement.id)
-    )
-    return many_per_key(await db.rows(stmt), "award_id", ids)
+    return await rows_by_key(db, principal, Disbursement, "award_id", ids, ("paid_on", "id"))
 
 
 async def award_reports_by_id(
     db: RequestDb, principal: Principal, ids: Sequence[int]
 ) -> list[Row[Any] | None]:
-    stmt = select(*AwardReport.__table__.columns).where(
-        row_scope(principal, AwardReport), key_in(db, AwardReport.id, ids)
-    )
-    return one_per_key(await db.rows(stmt), "id", ids)
+    return await rows_by_id(db, principal, AwardReport, ids)
 
 
 async def award_reports_by_award_id(
     db: RequestDb, principal: Principal, ids: Sequence[int]
 ) -> list[list[Row[Any]]]:
-    stmt = (
-        select(*AwardReport.__table__.columns)
-        .where(row_scope(principal, AwardReport), key_in(db, AwardReport.award_id, ids))
-        .order_by(AwardReport.due_on, AwardReport.id)
-    )
-    return many_per_key(await db.rows(stmt), "award_id", ids)
+    return await rows_by_key(db, principal, AwardReport, "award_id", ids, ("due_on", "id"))

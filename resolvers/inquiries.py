@@ -13,7 +13,7 @@ from sqlalchemy import Row, func, select, update
 from auth.principal import Principal
 from auth.scopes import row_scope
 from resolvers import validation as v
-from resolvers.batching import many_per_key
+from resolvers.batching import rows_by_key
 from resolvers.errors import Conflict, InvalidInput, NotFound
 from resolvers.keys import key_in
 from resolvers.models.inquiries import Inquiry, InquiryChannel, InquiryResponse, InquirySource, InquiryStatus
@@ -85,12 +85,7 @@ async def inquiries_by_id(db: RequestDb, principal: Principal, ids: Sequence[int
 async def inquiry_responses_by_inquiry_id(
     db: RequestDb, principal: Principal, ids: Sequence[int]
 ) -> list[list[Row[Any]]]:
-    stmt = (
-        select(*InquiryResponse.__table__.columns)
-        .where(row_scope(principal, InquiryResponse), key_in(db, InquiryResponse.inquiry_id, ids))
-        .order_by(InquiryResponse.responded_at, InquiryResponse.id)
-    )
-    return many_per_key(await db.rows(stmt), "inquiry_id", ids)
+    return await rows_by_key(db, principal, InquiryResponse, "inquiry_id", ids, ("responded_at", "id"))
 
 
 async def submit_inquiry(db: RequestDb, principal: Principal, new: NewInquiry, now: datetime) -> int:

@@ -13,9 +13,8 @@ from sqlalchemy import ColumnElement, Row, func, select, update
 from auth.principal import Principal
 from auth.scopes import row_scope
 from resolvers import validation as v
-from resolvers.batching import many_per_key, one_per_key
+from resolvers.batching import rows_by_id, rows_by_key
 from resolvers.errors import Conflict, InvalidInput, NotFound
-from resolvers.keys import key_in
 from resolvers.models.people import Person, PersonStatus
 from resolvers.models.programs import (
     Enrollment,
@@ -102,46 +101,27 @@ async def list_enrollments(
 
 
 async def programs_by_id(db: RequestDb, principal: Principal, ids: Sequence[int]) -> list[Row[Any] | None]:
-    stmt = select(*Program.__table__.c).where(row_scope(principal, Program), key_in(db, Program.id, ids))
-    return one_per_key(await db.rows(stmt), "id", ids)
+    return await rows_by_id(db, principal, Program, ids)
 
 
 async def offerings_by_id(db: RequestDb, principal: Principal, ids: Sequence[int]) -> list[Row[Any] | None]:
-    stmt = select(*ProgramOffering.__table__.c).where(
-        row_scope(principal, ProgramOffering), key_in(db, ProgramOffering.id, ids)
-    )
-    return one_per_key(await db.rows(stmt), "id", ids)
+    return await rows_by_id(db, principal, ProgramOffering, ids)
 
 
 async def enrollments_by_id(db: RequestDb, principal: Principal, ids: Sequence[int]) -> list[Row[Any] | None]:
-    stmt = select(*Enrollment.__table__.c).where(
-        row_scope(principal, Enrollment), key_in(db, Enrollment.id, ids)
-    )
-    return one_per_key(await db.rows(stmt), "id", ids)
+    return await rows_by_id(db, principal, Enrollment, ids)
 
 
 async def enrollments_by_person_id(
     db: RequestDb, principal: Principal, ids: Sequence[int]
 ) -> list[list[Row[Any]]]:
-    c = Enrollment.__table__.c
-    stmt = (
-        select(*c)
-        .where(row_scope(principal, Enrollment), key_in(db, c.person_id, ids))
-        .order_by(c.enrolled_on, c.id)
-    )
-    return many_per_key(await db.rows(stmt), "person_id", ids)
+    return await rows_by_key(db, principal, Enrollment, "person_id", ids, ("enrolled_on", "id"))
 
 
 async def reparative_activities_by_enrollment_id(
     db: RequestDb, principal: Principal, ids: Sequence[int]
 ) -> list[list[Row[Any]]]:
-    c = ReparativeActivity.__table__.c
-    stmt = (
-        select(*c)
-        .where(row_scope(principal, ReparativeActivity), key_in(db, c.enrollment_id, ids))
-        .order_by(c.performed_on, c.id)
-    )
-    return many_per_key(await db.rows(stmt), "enrollment_id", ids)
+    return await rows_by_key(db, principal, ReparativeActivity, "enrollment_id", ids, ("performed_on", "id"))
 
 
 async def offerings_by_program_id(

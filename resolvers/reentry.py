@@ -12,7 +12,7 @@ from sqlalchemy import ColumnElement, Row, func, select, update
 from auth.principal import Principal
 from auth.scopes import row_scope
 from resolvers import validation as v
-from resolvers.batching import many_per_key, one_per_key
+from resolvers.batching import many_per_key, one_per_key, rows_by_id, rows_by_key
 from resolvers.errors import Conflict, InvalidInput, NotFound
 from resolvers.keys import key_in
 from resolvers.models.partners import Audience, Partner
@@ -129,20 +129,13 @@ async def referrals_by_person_id(
 
 
 async def consents_by_id(db: RequestDb, principal: Principal, ids: Sequence[int]) -> list[Row[Any] | None]:
-    stmt = select(*Consent.__table__.c).where(row_scope(principal, Consent), key_in(db, Consent.id, ids))
-    return one_per_key(await db.rows(stmt), "id", ids)
+    return await rows_by_id(db, principal, Consent, ids)
 
 
 async def consents_by_person_id(
     db: RequestDb, principal: Principal, ids: Sequence[int]
 ) -> list[list[Row[Any]]]:
-    c = Consent.__table__.c
-    stmt = (
-        select(*c)
-        .where(row_scope(principal, Consent), key_in(db, c.person_id, ids))
-        .order_by(c.signed_on, c.id)
-    )
-    return many_per_key(await db.rows(stmt), "person_id", ids)
+    return await rows_by_key(db, principal, Consent, "person_id", ids, ("signed_on", "id"))
 
 
 async def consent_categories_by_consent_id(
@@ -158,22 +151,13 @@ async def consent_categories_by_consent_id(
 
 
 async def services_by_id(db: RequestDb, principal: Principal, ids: Sequence[int]) -> list[Row[Any] | None]:
-    stmt = select(*ServiceDelivery.__table__.c).where(
-        row_scope(principal, ServiceDelivery), key_in(db, ServiceDelivery.id, ids)
-    )
-    return one_per_key(await db.rows(stmt), "id", ids)
+    return await rows_by_id(db, principal, ServiceDelivery, ids)
 
 
 async def services_by_referral_id(
     db: RequestDb, principal: Principal, ids: Sequence[int]
 ) -> list[list[Row[Any]]]:
-    c = ServiceDelivery.__table__.c
-    stmt = (
-        select(*c)
-        .where(row_scope(principal, ServiceDelivery), key_in(db, c.referral_id, ids))
-        .order_by(c.delivered_on, c.id)
-    )
-    return many_per_key(await db.rows(stmt), "referral_id", ids)
+    return await rows_by_key(db, principal, ServiceDelivery, "referral_id", ids, ("delivered_on", "id"))
 
 
 def _rowcount(result: Any) -> int:

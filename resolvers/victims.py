@@ -14,7 +14,7 @@ from sqlalchemy import ColumnElement, Row, Select, and_, func, or_, select
 
 from auth.principal import Principal
 from auth.scopes import row_scope
-from resolvers.batching import many_per_key, one_per_key
+from resolvers.batching import many_per_key, one_per_key, rows_by_id, rows_by_key
 from resolvers.errors import InvalidInput
 from resolvers.keys import key_in
 from resolvers.models.people import CustodyEvent, ParoleHearing
@@ -228,42 +228,25 @@ async def list_restitution_orders(
 
 
 async def victims_by_id(db: RequestDb, principal: Principal, ids: Sequence[int]) -> list[Row[Any] | None]:
-    stmt = select(*Victim.__table__.columns).where(row_scope(principal, Victim), key_in(db, Victim.id, ids))
-    return one_per_key(await db.rows(stmt), "id", ids)
+    return await rows_by_id(db, principal, Victim, ids)
 
 
 async def victim_registrations_by_id(
     db: RequestDb, principal: Principal, ids: Sequence[int]
 ) -> list[Row[Any] | None]:
-    stmt = select(*VictimRegistration.__table__.columns).where(
-        row_scope(principal, VictimRegistration), key_in(db, VictimRegistration.id, ids)
-    )
-    return one_per_key(await db.rows(stmt), "id", ids)
+    return await rows_by_id(db, principal, VictimRegistration, ids)
 
 
 async def victim_registrations_by_victim_id(
     db: RequestDb, principal: Principal, ids: Sequence[int]
 ) -> list[list[Row[Any]]]:
-    stmt = (
-        select(*VictimRegistration.__table__.columns)
-        .where(row_scope(principal, VictimRegistration), key_in(db, VictimRegistration.victim_id, ids))
-        .order_by(VictimRegistration.id)
-    )
-    return many_per_key(await db.rows(stmt), "victim_id", ids)
+    return await rows_by_key(db, principal, VictimRegistration, "victim_id", ids)
 
 
 async def notification_preferences_by_registration_id(
     db: RequestDb, principal: Principal, ids: Sequence[int]
 ) -> list[list[Row[Any]]]:
-    stmt = (
-        select(*NotificationPreference.__table__.columns)
-        .where(
-            row_scope(principal, NotificationPreference),
-            key_in(db, NotificationPreference.registration_id, ids),
-        )
-        .order_by(NotificationPreference.id)
-    )
-    return many_per_key(await db.rows(stmt), "registration_id", ids)
+    return await rows_by_key(db, principal, NotificationPreference, "registration_id", ids)
 
 
 async def notifications_by_registration_id(
@@ -280,12 +263,7 @@ async def notifications_by_registration_id(
 async def delivery_attempts_by_notification_id(
     db: RequestDb, principal: Principal, ids: Sequence[int]
 ) -> list[list[Row[Any]]]:
-    stmt = (
-        select(*DeliveryAttempt.__table__.columns)
-        .where(row_scope(principal, DeliveryAttempt), key_in(db, DeliveryAttempt.notification_id, ids))
-        .order_by(DeliveryAttempt.attempted_at, DeliveryAttempt.id)
-    )
-    return many_per_key(await db.rows(stmt), "notification_id", ids)
+    return await rows_by_key(db, principal, DeliveryAttempt, "notification_id", ids, ("attempted_at", "id"))
 
 
 async def impact_statements_by_id(
@@ -324,14 +302,7 @@ async def hearing_participations_by_registration_id(
 async def protection_conditions_by_registration_id(
     db: RequestDb, principal: Principal, ids: Sequence[int]
 ) -> list[list[Row[Any]]]:
-    stmt = (
-        select(*ProtectionCondition.__table__.columns)
-        .where(
-            row_scope(principal, ProtectionCondition), key_in(db, ProtectionCondition.registration_id, ids)
-        )
-        .order_by(ProtectionCondition.starts_on, ProtectionCondition.id)
-    )
-    return many_per_key(await db.rows(stmt), "registration_id", ids)
+    return await rows_by_key(db, principal, ProtectionCondition, "registration_id", ids, ("starts_on", "id"))
 
 
 async def restitution_orders_by_id(
@@ -357,10 +328,7 @@ async def restitution_orders_by_payee_victim_id(
 async def restitution_payments_by_id(
     db: RequestDb, principal: Principal, ids: Sequence[int]
 ) -> list[Row[Any] | None]:
-    stmt = select(*RestitutionPayment.__table__.columns).where(
-        row_scope(principal, RestitutionPayment), key_in(db, RestitutionPayment.id, ids)
-    )
-    return one_per_key(await db.rows(stmt), "id", ids)
+    return await rows_by_id(db, principal, RestitutionPayment, ids)
 
 
 async def restitution_payments_by_order_id(

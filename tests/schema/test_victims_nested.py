@@ -84,6 +84,11 @@ async def test_a_nested_page_of_registrations_costs_the_same_for_5_and_40(
         await make_restitution_order(session, person, payee_victim_id=registration.victim_id)
     variables = {"person": gid("Person", person.id)}
     await gql(NESTED, {**variables, "first": 1}, audience=Audience.VICTIM_SERVICES)  # warm up
+    # What any request costs before it reads anything (token check, rate window, ledger): the
+    # bound below is on what the query itself runs.
+    with counting(connection) as baseline:
+        await gql("{ __typename }", audience=Audience.VICTIM_SERVICES)
+    overhead = len(baseline)
     costs = {}
     for size in (5, 40):
         with counting(connection) as statements:
@@ -96,4 +101,4 @@ async def test_a_nested_page_of_registrations_costs_the_same_for_5_and_40(
         costs[size] = len(statements)
     print("statements per nested page of registrations", costs)
     assert costs[5] == costs[40], costs
-    assert costs[40] <= 20, costs
+    assert costs[40] - overhead <= 20, (costs, overhead)
