@@ -1,23 +1,34 @@
 """The audit ledger's one writer: every event is chained to the one before it by a SHA-256 hash.
 
-``hash = sha256(prev_hash + canonical JSON of the event)``, so changing or removing any past event
-breaks every hash after it (``hub audit verify`` walks the chain).
+``hash = sha256(prev_hash + canonical JSON of the event and its disclosures)``, so changing or
+removing any past event, or any record it disclosed, breaks every hash after it (``hub audit verify``
+walks the chain).
+
+Appends are serialized, so the chain stays one line under concurrent requests and processes: on
+PostgreSQL a transaction-scoped advisory lock is taken before the previous hash is read; on SQLite the
+append's first statement is a write, which takes the database's one write lock before the read (a
+deferred transaction that reads first and writes later fails with "database is locked" when another
+connection committed in between, and SQLite cannot retry that for us).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, false, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from resolvers.models.audit import AuditEvent
+from resolvers.models.audit import AuditDisclosure, AuditEvent
 
 #: The ``prev_hash`` of the first event.
 GENESIS = "0" * 64
+
+#: The key of the PostgreSQL advisory lock that serializes ledger appends ("LEDGER" in ASCII).
+LEDGER_LOCK = 0x4C4544474552
 
 #: The columns the hash covers, in the order of the canonical form.
 HASHED_FIELDS = (
@@ -36,8 +47,15 @@ HASHED_FIELDS = (
     "detail",
 )
 
+#: One disclosed record: (subject kind, subject id, the field classes shown).
+Disclosure = tuple[str, int, Sequence[str]]
 
-def canonical(event: AuditEvent) -> bytes:
+
+def _disclosure_list(disclosures: Iterable[Disclosure]) -> list[list[Any]]:
+    return sorted([kind, int(pk), sorted(classes)] for kind, pk, classes in disclosures)
+
+
+def canonical(event: AuditEvent, disclosures: Iterable[Disclosure] = ()) -> bytes:
     """The event's hashed content as compact, key-sorted JSON (timestamps in UTC ISO 8601)."""
     content: dict[str, Any] = {}
     for name in HASHED_FIELDS:
@@ -45,11 +63,21 @@ def canonical(event: AuditEvent) -> bytes:
         if isinstance(value, datetime):
             value = value.astimezone(UTC).isoformat(timespec="microseconds")
         content[name] = value
+    content["disclosures"] = _disclosure_list(disclosures)
     return json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
-def chain_hash(prev_hash: str, event: AuditEvent) -> str:
-    return hashlib.sha256(prev_hash.encode("ascii") + canonical(event)).hexdigest()
+def chain_hash(prev_hash: str, event: AuditEvent, disclosures: Iterable[Disclosure] = ()) -> str:
+    return hashlib.sha256(prev_hash.encode("ascii") + canonical(event, disclosures)).hexdigest()
+
+
+async def lock_ledger(session: AsyncSession) -> None:
+    """Take the ledger's append lock for the rest of ``session``'s transaction."""
+    if session.get_bind().dialect.name == "postgresql":
+        await session.execute(select(func.pg_advisory_xact_lock(LEDGER_LOCK)))
+    else:
+        # A write that touches no row still takes SQLite's write lock (waiting up to busy_timeout).
+        await session.execute(delete(AuditEvent).where(false()))
 
 
 async def record_event(
@@ -62,12 +90,19 @@ async def record_event(
     client_id: str | None = None,
     staff_subject: str | None = None,
     audience: str | None = None,
+    operation_name: str | None = None,
+    document_hash: str | None = None,
+    variables: dict[str, Any] | None = None,
+    authority: dict[str, Any] | None = None,
     detail: dict[str, Any] | None = None,
+    disclosures: Sequence[Disclosure] = (),
     occurred_at: datetime | None = None,
 ) -> AuditEvent:
-    """Append one event to the ledger in ``session``'s transaction (the caller commits)."""
+    """Append one event (and the records it disclosed) in ``session``'s transaction; the caller commits."""
+    await lock_ledger(session)
     previous = await session.scalar(select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1))
     event = AuditEvent(
+        # Taken under the lock, so times never run backwards along the chain (purge relies on it).
         occurred_at=occurred_at or datetime.now(UTC),
         kind=kind,
         request_id=request_id,
@@ -75,11 +110,28 @@ async def record_event(
         client_id=client_id,
         staff_subject=staff_subject,
         audience=audience,
+        operation_name=operation_name,
+        document_hash=document_hash,
+        variables=variables,
         outcome=outcome,
+        authority=authority or None,
         detail=detail,
         prev_hash=previous or GENESIS,
     )
-    event.hash = chain_hash(event.prev_hash, event)
+    event.hash = chain_hash(event.prev_hash, event, disclosures)
     session.add(event)
     await session.flush()
+    if disclosures:
+        await session.execute(
+            insert(AuditDisclosure),
+            [
+                {
+                    "event_id": event.id,
+                    "subject_kind": kind_,
+                    "subject_id": pk,
+                    "field_classes": sorted(classes),
+                }
+                for kind_, pk, classes in disclosures
+            ],
+        )
     return event

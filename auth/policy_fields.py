@@ -17,6 +17,35 @@ A = Audience
 
 # fmt: off
 FIELDS: dict[str, dict[str, FieldClass]] = {
+    "AuditDisclosure": {
+        "subjectKind": F.LEDGER,
+        "fieldClasses": F.LEDGER,
+        "subjectId": F.LEDGER,
+    },
+    "AuditEvent": {
+        "occurredAt": F.LEDGER,
+        "kind": F.LEDGER,
+        "requestId": F.LEDGER,
+        "clientId": F.LEDGER,
+        "staffSubject": F.LEDGER,
+        "audience": F.LEDGER,
+        "operationName": F.LEDGER,
+        "documentHash": F.LEDGER,
+        "variables": F.LEDGER,
+        "outcome": F.LEDGER,
+        "authority": F.LEDGER,
+        "detail": F.LEDGER,
+        "prevHash": F.LEDGER,
+        "hash": F.LEDGER,
+        "id": F.LEDGER,
+        "partnerId": F.LEDGER,
+        "disclosures": F.LEDGER,
+    },
+    "AuditEventConnection": {
+        "nodes": F.STRUCTURE,
+        "totalCount": F.STRUCTURE,
+        "pageInfo": F.STRUCTURE,
+    },
     "AwardReport": {
         "kind": F.GRANTS,
         "periodStart": F.GRANTS,
@@ -486,6 +515,8 @@ FIELDS: dict[str, dict[str, FieldClass]] = {
         "researchAgreement": F.RESEARCH_AGREEMENTS,
         "inquiryStatistics": F.AGGREGATES_INQUIRIES,
         "awardSpending": F.AGGREGATES_GRANTS,
+        "auditEvents": F.LEDGER,
+        "whoSaw": F.LEDGER,
     },
     "RaceCount": {
         "race": F.AGGREGATES_PEOPLE,
@@ -506,6 +537,15 @@ FIELDS: dict[str, dict[str, FieldClass]] = {
         "services": F.REFERRALS,
     },
     "ReferralConnection": {
+        "nodes": F.STRUCTURE,
+        "totalCount": F.STRUCTURE,
+        "pageInfo": F.STRUCTURE,
+    },
+    "RecordDisclosure": {
+        "fieldClasses": F.LEDGER,
+        "event": F.LEDGER,
+    },
+    "RecordDisclosureConnection": {
         "nodes": F.STRUCTURE,
         "totalCount": F.STRUCTURE,
         "pageInfo": F.STRUCTURE,

@@ -34,6 +34,7 @@ from graphql import (
 
 from auth.policy import readable
 from resolvers.models.partners import Audience
+from schema.disclosures import record_disclosures
 
 #: (type name, field name) -> keep the field in this audience's schema?
 KeepField = Callable[[str, str], bool]
@@ -201,10 +202,18 @@ def filter_schema(source: GraphQLSchema, keep: KeepField, wrap: WrapResolver | N
     return schema
 
 
-def audience_schema(schema: strawberry.Schema, audience: Audience) -> GraphQLSchema:
-    """The schema ``audience`` sees: every field the policy table lets it read, nothing else."""
-    return filter_schema(schema._schema, lambda type_name, field_name: readable(audience, type_name, field_name))
+def audience_schema(schema: strawberry.Schema, audience: Audience, *, record: bool = True) -> GraphQLSchema:
+    """The schema ``audience`` sees: every field the policy table lets it read, nothing else.
+
+    With ``record``, person-related fields note what they disclose for the ledger
+    (``schema/disclosures.py``); only a benchmark of the ledger's cost turns it off.
+    """
+    return filter_schema(
+        schema._schema,
+        lambda type_name, field_name: readable(audience, type_name, field_name),
+        record_disclosures if record else None,
+    )
 
 
-def audience_schemas(schema: strawberry.Schema) -> dict[Audience, GraphQLSchema]:
-    return {audience: audience_schema(schema, audience) for audience in Audience}
+def audience_schemas(schema: strawberry.Schema, *, record: bool = True) -> dict[Audience, GraphQLSchema]:
+    return {audience: audience_schema(schema, audience, record=record) for audience in Audience}

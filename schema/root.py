@@ -13,6 +13,7 @@ from schema import (
     grant_writes,
     grants,
     inquiries,
+    ledger,
     people,
     programs,
     reentry,
@@ -35,6 +36,7 @@ QUERIES: tuple[type[Any], ...] = (
     fiscal_notes.Query,
     research.Query,
     statistics_admin.Query,
+    ledger.Query,
 )
 MUTATIONS: tuple[type[Any], ...] = (
     custody.Mutation,

@@ -1,0 +1,129 @@
+"""Reads of the disclosure ledger for auditors (the admin audience): events and "who saw X"."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, Row, select
+
+from auth.principal import Principal
+from auth.scopes import row_scope
+from resolvers.batching import many_per_key
+from resolvers.models.audit import AuditDisclosure, AuditEvent
+from resolvers.pagination import Page, paginate
+from resolvers.session import RequestDb
+
+EVENT_COLUMNS = (
+    AuditEvent.id,
+    AuditEvent.occurred_at,
+    AuditEvent.kind,
+    AuditEvent.request_id,
+    AuditEvent.partner_id,
+    AuditEvent.client_id,
+    AuditEvent.staff_subject,
+    AuditEvent.audience,
+    AuditEvent.operation_name,
+    AuditEvent.document_hash,
+    AuditEvent.variables,
+    AuditEvent.outcome,
+    AuditEvent.authority,
+    AuditEvent.detail,
+    AuditEvent.prev_hash,
+    AuditEvent.hash,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class EventFilter:
+    partner_id: int | None = None
+    client_id: str | None = None
+    outcome: str | None = None
+    kind: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    #: ("person" | "victim", id): only events that disclosed this record.
+    subject: tuple[str, int] | None = None
+
+
+def _conditions(principal: Principal, f: EventFilter) -> list[ColumnElement[bool]]:
+    conditions = [row_scope(principal, AuditEvent)]
+    if f.partner_id is not None:
+        conditions.append(AuditEvent.partner_id == f.partner_id)
+    if f.client_id is not None:
+        conditions.append(AuditEvent.client_id == f.client_id)
+    if f.outcome is not None:
+        conditions.append(AuditEvent.outcome == f.outcome)
+    if f.kind is not None:
+        conditions.append(AuditEvent.kind == f.kind)
+    if f.since is not None:
+        conditions.append(AuditEvent.occurred_at >= f.since)
+    if f.until is not None:
+        conditions.append(AuditEvent.occurred_at < f.until)
+    if f.subject is not None:
+        kind, pk = f.subject
+        conditions.append(
+            AuditEvent.id.in_(
+                select(AuditDisclosure.event_id).where(
+                    AuditDisclosure.subject_kind == kind, AuditDisclosure.subject_id == pk
+                )
+            )
+        )
+    return conditions
+
+
+async def list_events(
+    db: RequestDb, principal: Principal, f: EventFilter, first: int | None, after: str | None
+) -> Page[Row[Any]]:
+    """Events in chain order (oldest first) matching ``f``."""
+    stmt = select(*EVENT_COLUMNS).where(*_conditions(principal, f))
+    return await paginate(db, stmt, [AuditEvent.id], first=first, after=after)
+
+
+async def disclosures_by_event_id(
+    db: RequestDb, principal: Principal, keys: Sequence[int]
+) -> list[list[Row[Any]]]:
+    """Each event's disclosed records, one statement for the page."""
+    if not keys:
+        return []
+    rows = await db.rows(
+        select(
+            AuditDisclosure.event_id,
+            AuditDisclosure.subject_kind,
+            AuditDisclosure.subject_id,
+            AuditDisclosure.field_classes,
+        )
+        .join(AuditEvent, AuditEvent.id == AuditDisclosure.event_id)
+        .where(row_scope(principal, AuditEvent), AuditDisclosure.event_id.in_(list(keys)))
+        .order_by(AuditDisclosure.event_id, AuditDisclosure.subject_kind, AuditDisclosure.subject_id)
+    )
+    return many_per_key(rows, "event_id", keys)
+
+
+async def who_saw(
+    db: RequestDb,
+    principal: Principal,
+    subject: tuple[str, int],
+    f: EventFilter,
+    first: int | None,
+    after: str | None,
+) -> Page[Row[Any]]:
+    """Every disclosure of one record, oldest first, with the event it was part of."""
+    kind, pk = subject
+    stmt = (
+        select(
+            AuditDisclosure.id,
+            AuditDisclosure.field_classes,
+            AuditEvent.id.label("event_id"),
+            *EVENT_COLUMNS[1:],
+        )
+        .join(AuditEvent, AuditEvent.id == AuditDisclosure.event_id)
+        .where(
+            AuditDisclosure.subject_kind == kind,
+            AuditDisclosure.subject_id == pk,
+            *_conditions(principal, f),
+        )
+    )
+    return await paginate(db, stmt, [AuditDisclosure.id], first=first, after=after)

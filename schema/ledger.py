@@ -1,0 +1,229 @@
+"""The disclosure ledger for auditors (admin only): events, and every disclosure of one record."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Annotated, Any
+
+import strawberry
+from strawberry.scalars import JSON
+
+from auth.classes import FieldClass
+from resolvers import ledger as data
+from schema.context import Info
+from schema.fields import classified, resolves
+from schema.ids import from_global_id, to_global_id
+from schema.pagination import Connection, connection
+
+L = FieldClass.LEDGER
+
+
+@strawberry.enum(
+    description="How a request ended: served, denied (credentials, rights or limits), invalid "
+    "(a malformed request or document) or error (the hub or its store failed)."
+)
+class AuditOutcome(enum.Enum):
+    SERVED = "served"
+    DENIED = "denied"
+    INVALID = "invalid"
+    ERROR = "error"
+
+
+PageSize = Annotated[int | None, strawberry.argument(description="Rows per page, at most 100 (default 20).")]
+After = Annotated[str | None, strawberry.argument(description="`pageInfo.endCursor` of the previous page.")]
+Since = Annotated[datetime | None, strawberry.argument(description="Only events at or after this time.")]
+Until = Annotated[datetime | None, strawberry.argument(description="Only events before this time.")]
+
+
+def _subject_id(kind: str, pk: int) -> strawberry.ID:
+    return strawberry.ID(to_global_id("Person" if kind == "person" else "Victim", pk))
+
+
+@strawberry.type(
+    description="One person or victim record shown in a response, and which classes of its fields."
+)
+class AuditDisclosure:
+    subject_kind: str = classified(L, "person or victim.")
+    field_classes: list[str] = classified(
+        L, "The sensitivity classes of the fields shown (see the disclosure matrix)."
+    )
+    subject_pk: strawberry.Private[int]
+
+    @resolves(L, "Global id of the person or victim (a Person or Victim id).")
+    def subject_id(self) -> strawberry.ID:
+        return _subject_id(self.subject_kind, self.subject_pk)
+
+    @classmethod
+    def from_row(cls, row: Any) -> AuditDisclosure:
+        return cls(
+            subject_kind=row.subject_kind, field_classes=list(row.field_classes), subject_pk=row.subject_id
+        )
+
+
+@strawberry.type(
+    description="One ledger event: a request, a token issued, a failed sign-in, a client or key change."
+)
+class AuditEvent:
+    pk: strawberry.Private[int]
+    partner_pk: strawberry.Private[int | None]
+    disclosure_rows: strawberry.Private[list[Any]]
+    occurred_at: datetime = classified(L, "When it happened (UTC, microseconds).")
+    kind: str = classified(
+        L, "graphql for a request; token.issued, auth.failed, client.*, key.* and ledger.purge."
+    )
+    request_id: str | None = classified(L, "The request id the caller was given.")
+    client_id: str | None = classified(L, "The partner's client, for a partner's request.")
+    staff_subject: str | None = classified(L, "The staff member (identity provider subject), for staff.")
+    audience: str | None = classified(L, "The audience the caller acted as.")
+    operation_name: str | None = classified(L, "The GraphQL operation's name.")
+    document_hash: str | None = classified(L, "SHA-256 of the GraphQL document.")
+    variables: JSON | None = classified(
+        L, "The variables, with every value but ids, numbers, booleans and enums replaced by [redacted]."
+    )
+    outcome: str = classified(L, "served, denied, invalid or error.")
+    authority: JSON | None = classified(
+        L, "What the disclosure rested on beyond the audience: consents, a research agreement."
+    )
+    detail: JSON | None = classified(L, "Status, error codes and other facts of the event.")
+    prev_hash: str = classified(L, "Hash of the event before it in the chain.")
+    hash: str = classified(L, "SHA-256 over the previous hash and this event's content and disclosures.")
+
+    @resolves(L, "Opaque global id.")
+    def id(self) -> strawberry.ID:
+        return strawberry.ID(to_global_id("AuditEvent", self.pk))
+
+    @resolves(L, "Global id of the partner, for a partner's request.")
+    def partner_id(self) -> strawberry.ID | None:
+        return None if self.partner_pk is None else strawberry.ID(to_global_id("Partner", self.partner_pk))
+
+    @resolves(L, "Every person and victim record the response disclosed, with the field classes shown.")
+    def disclosures(self) -> list[AuditDisclosure]:
+        return [AuditDisclosure.from_row(r) for r in self.disclosure_rows]
+
+    @classmethod
+    def from_row(cls, row: Any, disclosures: list[Any] | None = None) -> AuditEvent:
+        return cls(
+            pk=row.event_id if "event_id" in row._fields else row.id,
+            partner_pk=row.partner_id,
+            disclosure_rows=disclosures or [],
+            occurred_at=row.occurred_at,
+            kind=row.kind,
+            request_id=row.request_id,
+            client_id=row.client_id,
+            staff_subject=row.staff_subject,
+            audience=row.audience,
+            operation_name=row.operation_name,
+            document_hash=row.document_hash,
+            variables=row.variables,
+            outcome=row.outcome,
+            authority=row.authority,
+            detail=row.detail,
+            prev_hash=row.prev_hash,
+            hash=row.hash,
+        )
+
+
+@strawberry.type(
+    description="One time a record was shown: to whom, which classes of its fields, under what authority."
+)
+class RecordDisclosure:
+    field_classes: list[str] = classified(L, "The sensitivity classes of the fields shown.")
+    event: AuditEvent = classified(
+        L, "The request that showed it: time, partner, client, authority, outcome."
+    )
+
+
+def _filter(
+    partner_id: strawberry.ID | None,
+    client_id: str | None,
+    outcome: Any,
+    since: datetime | None,
+    until: datetime | None,
+    kind: str | None = None,
+    subject: tuple[str, int] | None = None,
+) -> data.EventFilter:
+    return data.EventFilter(
+        partner_id=from_global_id("Partner", partner_id, "partnerId") if partner_id else None,
+        client_id=client_id,
+        outcome=outcome.value if outcome is not None else None,
+        kind=kind,
+        since=since,
+        until=until,
+        subject=subject,
+    )
+
+
+def _subject(person_id: strawberry.ID | None, victim_id: strawberry.ID | None) -> tuple[str, int] | None:
+    from resolvers.errors import InvalidInput
+
+    if person_id and victim_id:
+        raise InvalidInput("victimId", "give a personId or a victimId, not both")
+    if person_id:
+        return ("person", from_global_id("Person", person_id, "personId"))
+    if victim_id:
+        return ("victim", from_global_id("Victim", victim_id, "victimId"))
+    return None
+
+
+@strawberry.type
+class Query:
+    @resolves(
+        L,
+        "Ledger events, oldest first: by partner, client, outcome, kind, period, or those that "
+        "disclosed one person or victim.",
+    )
+    async def audit_events(
+        self,
+        info: Info,
+        first: PageSize = None,
+        after: After = None,
+        partner_id: strawberry.ID | None = None,
+        client_id: str | None = None,
+        outcome: AuditOutcome | None = None,
+        kind: str | None = None,
+        since: Since = None,
+        until: Until = None,
+        person_id: strawberry.ID | None = None,
+        victim_id: strawberry.ID | None = None,
+    ) -> Connection[AuditEvent]:
+        ctx = info.context
+        f = _filter(partner_id, client_id, outcome, since, until, kind, _subject(person_id, victim_id))
+        page = await data.list_events(ctx.db, ctx.principal, f, first, after)
+        disclosures = await data.disclosures_by_event_id(ctx.db, ctx.principal, [r.id for r in page.rows])
+        by_event = dict(zip([r.id for r in page.rows], disclosures, strict=True))
+        return connection(page, lambda row: AuditEvent.from_row(row, by_event[row.id]))
+
+    @resolves(
+        L,
+        "Who saw this record: every disclosure of one person or victim, oldest first, with the partner, "
+        "client, fields, authority and time.",
+    )
+    async def who_saw(
+        self,
+        info: Info,
+        person_id: strawberry.ID | None = None,
+        victim_id: strawberry.ID | None = None,
+        first: PageSize = None,
+        after: After = None,
+        partner_id: strawberry.ID | None = None,
+        client_id: str | None = None,
+        since: Since = None,
+        until: Until = None,
+    ) -> Connection[RecordDisclosure]:
+        from resolvers.errors import InvalidInput
+
+        subject = _subject(person_id, victim_id)
+        if subject is None:
+            raise InvalidInput("personId", "give a personId or a victimId")
+        ctx = info.context
+        f = _filter(partner_id, client_id, None, since, until)
+        page = await data.who_saw(ctx.db, ctx.principal, subject, f, first, after)
+        ids = [r.event_id for r in page.rows]
+        by_event = dict(zip(ids, await data.disclosures_by_event_id(ctx.db, ctx.principal, ids), strict=True))
+        return connection(
+            page,
+            lambda row: RecordDisclosure(
+                field_classes=list(row.field_classes), event=AuditEvent.from_row(row, by_event[row.event_id])
+            ),
+        )
