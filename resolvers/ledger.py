@@ -79,7 +79,7 @@ async def list_events(
 ) -> Page[Row[Any]]:
     """Events in chain order (oldest first) matching ``f``."""
     stmt = select(*EVENT_COLUMNS).where(*_conditions(principal, f))
-    return await paginate(db, stmt, [AuditEvent.id], first=first, after=after)
+    return await paginate(db, stmt, [AuditEvent.__table__.c.id], first=first, after=after)
 
 
 async def disclosures_by_event_id(
@@ -126,4 +126,4 @@ async def who_saw(
             *_conditions(principal, f),
         )
     )
-    return await paginate(db, stmt, [AuditDisclosure.id], first=first, after=after)
+    return await paginate(db, stmt, [AuditDisclosure.__table__.c.id], first=first, after=after)

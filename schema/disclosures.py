@@ -112,13 +112,13 @@ def _recording(
                 else:
                     classes.add(cls)
 
-    async def settle(value: Any, source: Any, info: GraphQLResolveInfo) -> Any:
+    async def settle(value: Any, source: Any, info: GraphQLResolveInfo[Any]) -> Any:
         value = await value
         if value is not None:
             record(source, info.context.disclosed)
         return value
 
-    def resolver(source: Any, info: GraphQLResolveInfo, **args: Any) -> Any:
+    def resolver(source: Any, info: GraphQLResolveInfo[Any], **args: Any) -> Any:
         value = resolve(source, info, **args)
         if is_awaitable(value):
             return settle(value, source, info)

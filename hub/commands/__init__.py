@@ -7,4 +7,9 @@ from typing import Any
 
 from hub.commands import audit, clients, schema_sdl, worker
 
-REGISTRARS: list[Callable[[Any], None]] = [schema_sdl.register, clients.register, worker.register, audit.register]
+REGISTRARS: list[Callable[[Any], None]] = [
+    schema_sdl.register,
+    clients.register,
+    worker.register,
+    audit.register,
+]

@@ -28,7 +28,9 @@ from tests.factories.stores import fresh_store
 
 async def _three_events(session: AsyncSession) -> list[AuditEvent]:
     events = [
-        await record_event(session, kind="graphql", request_id=f"r{i}", disclosures=[("person", 7, ["identity"])])
+        await record_event(
+            session, kind="graphql", request_id=f"r{i}", disclosures=[("person", 7, ["identity"])]
+        )
         for i in range(3)
     ]
     await session.flush()
@@ -40,8 +42,12 @@ async def _allow_tampering(session: AsyncSession, is_postgres: bool) -> None:
     if is_postgres:
         await session.execute(text("SET LOCAL session_replication_role = replica"))
     else:
-        for name in ("audit_events_no_update", "audit_disclosures_no_update", "audit_events_keep_a_year",
-                     "audit_disclosures_keep_a_year"):
+        for name in (
+            "audit_events_no_update",
+            "audit_disclosures_no_update",
+            "audit_events_keep_a_year",
+            "audit_disclosures_keep_a_year",
+        ):
             await session.execute(text(f"DROP TRIGGER {name}"))
 
 
@@ -69,7 +75,8 @@ async def test_verify_names_an_edited_disclosure(session: AsyncSession, is_postg
         update(AuditDisclosure).where(AuditDisclosure.event_id == events[2].id).values(subject_id=8)
     )
     result = await verify(session)
-    assert result.broken is not None and result.broken[0] == events[2].id
+    assert result.broken is not None
+    assert result.broken[0] == events[2].id
 
 
 async def test_verify_names_the_event_after_a_deleted_one(session: AsyncSession, is_postgres: bool) -> None:
@@ -112,9 +119,14 @@ async def test_postgres_refuses_edits_deletes_truncation_and_young_purges(sessio
                 await session.execute(text(statement))
     # The purge path itself cannot remove anything younger than a year.
     with pytest.raises(DBAPIError, match="365 days"):
-        async with session.begin_nested():
-            await session.execute(text("SET LOCAL hub.ledger_purge = 'on'"))
-            await session.execute(delete(AuditDisclosure).where(AuditDisclosure.event_id == events[0].id))
+        await _purge_path(session, events[0].id)
+
+
+async def _purge_path(session: AsyncSession, event_id: int) -> None:
+    """Delete one young event's disclosures the way ``hub audit purge`` deletes (its setting on)."""
+    async with session.begin_nested():
+        await session.execute(text("SET LOCAL hub.ledger_purge = 'on'"))
+        await session.execute(delete(AuditDisclosure).where(AuditDisclosure.event_id == event_id))
 
 
 async def test_purge_refuses_anything_younger_than_a_year(session: AsyncSession) -> None:
@@ -129,7 +141,10 @@ async def test_purge_removes_old_events_and_the_chain_still_verifies(tmp_path: P
         async with sessions() as s:
             for i in range(3):
                 await record_event(
-                    s, kind="graphql", occurred_at=old + timedelta(minutes=i), disclosures=[("person", i + 1, ["health"])]
+                    s,
+                    kind="graphql",
+                    occurred_at=old + timedelta(minutes=i),
+                    disclosures=[("person", i + 1, ["health"])],
                 )
             await s.commit()
             for i in range(2):
@@ -144,7 +159,8 @@ async def test_purge_removes_old_events_and_the_chain_still_verifies(tmp_path: P
             assert kinds == ["graphql", "graphql", "ledger.purge"]
             assert await s.scalar(select(func.count()).select_from(AuditDisclosure)) == 0
             result = await verify(s)
-            assert result.broken is None and result.events == 3
+            assert result.broken is None
+            assert result.events == 3
             # Removing the first remaining event is still found: it no longer follows the anchor.
             first = await s.scalar(select(func.min(AuditEvent.id)))
             if engine.dialect.name == "postgresql":

@@ -22,17 +22,15 @@ def _returned(t: GraphQLObjectType | GraphQLInterfaceType, field: str) -> str:
     """The type a field returns, looking through a connection to its nodes."""
     named = get_named_type(t.fields[field].type)
     if named.name.endswith("Connection") and isinstance(named, GraphQLObjectType):
-        return get_named_type(named.fields["nodes"].type).name
-    return named.name
+        named = get_named_type(named.fields["nodes"].type)
+    return str(named.name)
 
 
 def _unrecorded(name: str) -> list[str]:
     """Person-related fields of ``name`` that nothing records (a field returning a subject is recorded
     by the subject itself)."""
     t = OBJECTS[name]
-    return [
-        f for f in t.fields if field_class(name, f) in PERSON_CLASSES and _returned(t, f) not in SUBJECTS
-    ]
+    return [f for f in t.fields if field_class(name, f) in PERSON_CLASSES and _returned(t, f) not in SUBJECTS]
 
 
 def test_every_type_with_person_related_fields_is_a_subject_or_covered() -> None:

@@ -79,7 +79,9 @@ async def test_fields_that_resolve_nothing_are_not_recorded(gql: GraphQL, sessio
     person, _ = await make_inmate(session, birth_date=None)  # no identity row: identity resolves null
     await gql(PERSON, {"id": to_global_id("Person", person.id)}, audience=Audience.CONSTITUENT_SERVICES)
     [event] = await _events(session, audience="constituent_services")
-    classes = await session.scalar(select(AuditDisclosure.field_classes).where(AuditDisclosure.event_id == event.id))
+    classes = await session.scalar(
+        select(AuditDisclosure.field_classes).where(AuditDisclosure.event_id == event.id)
+    )
     assert classes == ["public_person"]
 
 
@@ -134,9 +136,7 @@ async def test_a_syntax_error_and_a_bad_body_are_recorded_as_invalid(
     assert events[0].detail == {"status": 400, "code": "GRAPHQL_PARSE_FAILED"}
 
 
-async def test_variables_are_recorded_without_sensitive_values(
-    gql: GraphQL, session: AsyncSession
-) -> None:
+async def test_variables_are_recorded_without_sensitive_values(gql: GraphQL, session: AsyncSession) -> None:
     person, _ = await make_inmate(session)
     mutation = """
     mutation($input: SubmitInquiryInput!) { submitInquiry(input: $input) { inquiry { id } errors { code } } }
@@ -182,7 +182,9 @@ async def test_when_the_ledger_cannot_be_written_no_data_is_served(
 ) -> None:
     person, _ = await make_inmate(session, first_name="Ada")
     _break_the_ledger(monkeypatch)
-    response = await gql(PERSON, {"id": to_global_id("Person", person.id)}, audience=Audience.CONSTITUENT_SERVICES)
+    response = await gql(
+        PERSON, {"id": to_global_id("Person", person.id)}, audience=Audience.CONSTITUENT_SERVICES
+    )
     assert response.status_code == 503
     body = response.json()
     assert "data" not in body
