@@ -272,3 +272,20 @@ async def test_only_the_admin_audience_reads_the_ledger(gql: GraphQL) -> None:
             continue
         response = await gql("{ auditEvents { totalCount } }", audience=audience)
         assert response.status_code == 400, audience
+
+
+def test_the_readme_operations_validate_against_the_admin_schema() -> None:
+    from pathlib import Path
+
+    from graphql import parse, validate
+
+    from schema.audiences import audience_schema
+    from schema.root import build_schema
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    section = readme.split("<!-- section: ledger -->", 1)[1].split("<!-- /section: ledger -->", 1)[0]
+    blocks = [part.split("```", 1)[0] for part in section.split("```graphql")[1:]]
+    assert len(blocks) == 2
+    schema = audience_schema(build_schema(), Audience.ADMIN)
+    for block in blocks:
+        assert validate(schema, parse(block)) == [], block
