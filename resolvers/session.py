@@ -7,7 +7,7 @@ two tasks at once, so every statement of a request goes through one lock.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
 from sqlalchemy import Executable, Result, Row
@@ -23,29 +23,46 @@ class RequestDb:
         #: Statements executed in this request (tests assert on it; loaders keep it flat).
         self.statements = 0
 
+    async def _locked(self, work: Callable[[], Awaitable[T]], *, counted: bool = True) -> T:
+        """Run ``work`` alone on the session, to its end even if the field awaiting it is cancelled.
+
+        graphql-core cancels sibling fields when a non-null field fails; a statement cut off half
+        way leaves the connection unusable for the rest of the request (the ledger's write, the
+        commit), so a cancelled caller waits for its statement to finish before it unwinds.
+        """
+
+        async def alone() -> T:
+            async with self._lock:
+                if counted:
+                    self.statements += 1
+                return await work()
+
+        task = asyncio.ensure_future(alone())
+        try:
+            return await asyncio.shield(task)
+        except asyncio.CancelledError:
+            await asyncio.wait([task])
+            raise
+
     async def execute(self, statement: Executable, params: dict[str, Any] | None = None) -> Result[Any]:
-        async with self._lock:
-            self.statements += 1
-            return await self.session.execute(statement, params)
+        return await self._locked(lambda: self.session.execute(statement, params))
 
     async def rows(self, statement: Executable, params: dict[str, Any] | None = None) -> Sequence[Row[Any]]:
         result = await self.execute(statement, params)
         return result.all()
 
     async def scalars(self, statement: Executable, params: dict[str, Any] | None = None) -> Sequence[Any]:
-        async with self._lock:
-            self.statements += 1
+        async def work() -> Sequence[Any]:
             result = await self.session.scalars(statement, params)
             return result.all()
 
+        return await self._locked(work)
+
     async def scalar(self, statement: Executable, params: dict[str, Any] | None = None) -> Any:
-        async with self._lock:
-            self.statements += 1
-            return await self.session.scalar(statement, params)
+        return await self._locked(lambda: self.session.scalar(statement, params))
 
     async def flush(self) -> None:
-        async with self._lock:
-            await self.session.flush()
+        await self._locked(self.session.flush, counted=False)
 
     def add(self, instance: object) -> None:
         self.session.add(instance)
@@ -62,13 +79,9 @@ class Savepoint:
         self._tx: Any = None
 
     async def __aenter__(self) -> Savepoint:
-        async with self.db._lock:
-            self._tx = await self.db.session.begin_nested()
+        self._tx = await self.db._locked(self.db.session.begin_nested, counted=False)
         return self
 
     async def __aexit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
-        async with self.db._lock:
-            if exc_type is None:
-                await self._tx.commit()
-            else:
-                await self._tx.rollback()
+        end = self._tx.commit if exc_type is None else self._tx.rollback
+        await self.db._locked(end, counted=False)
