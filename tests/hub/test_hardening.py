@@ -413,3 +413,22 @@ async def test_a_driver_timeout_is_the_store_not_the_request(
     response = await gql("{ facilities { totalCount } }")
     assert response.status_code == 503
     assert code_of(response) == "STORE_UNAVAILABLE"
+
+
+MISSPELLED = [
+    "{ facilitie { totalCount } }",  # a field
+    "{ facilities(frist: 1) { totalCount } }",  # an argument
+    "{ facilities(kind: INSTITUTIO) { totalCount } }",  # an enum value
+    "{ ... on Quer { __typename } }",  # a type
+    "query($f: FacilityKnd) { __typename }",  # a variable's type
+    "{ facilities { nodes { ... on Facilty { name } } } }",
+]
+
+
+@pytest.mark.parametrize("audience", list(Audience))
+async def test_no_suggestion_in_any_error_for_any_audience(gql: GraphQL, audience: Audience) -> None:
+    for query in MISSPELLED:
+        response = await gql(query, audience=audience)
+        assert response.status_code == 400, query
+        assert code_of(response) == "GRAPHQL_VALIDATION_FAILED"
+        assert "did you mean" not in response.text.lower(), response.text
