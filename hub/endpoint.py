@@ -34,12 +34,14 @@ from schema.context import Context
 from schema.disclosures import redact_variables
 from schema.execution import (
     INTERNAL,
+    STATEMENT_TIMEOUT,
     STORE_BUSY,
     STORE_UNAVAILABLE,
     Executor,
     Prepared,
     error_code,
     is_mutation,
+    is_statement_timeout,
     is_store_busy,
     is_store_failure,
 )
@@ -110,10 +112,19 @@ def _store_busy() -> RequestRejected:
     return RequestRejected(503, STORE_BUSY, "the hub is busy; retry shortly", {"Retry-After": "1"})
 
 
+STATEMENT_TIMEOUT_MESSAGE = (
+    "a database statement took longer than the hub's statement timeout and was stopped; "
+    "ask for smaller pages or fewer nested lists"
+)
+
+
 def _store_rejection(exc: BaseException) -> RequestRejected | None:
-    """The 503 for a store that is busy or gone, or None when ``exc`` is something else."""
+    """The 503 for a store that is busy or gone (504 for a statement it stopped), or None when
+    ``exc`` is something else."""
     if is_store_busy(exc):
         return _store_busy()
+    if is_statement_timeout(exc):
+        return RequestRejected(504, STATEMENT_TIMEOUT, STATEMENT_TIMEOUT_MESSAGE)
     if is_store_failure(exc):
         return _store_unavailable()
     return None
@@ -387,8 +398,11 @@ class GraphQLEndpoint:
         payload: dict[str, Any] = {"data": result.data, "extensions": {"cost": cost, "requestId": request_id}}
         if result.errors:
             payload["errors"] = [self._format(e, error_code(e), request_id) for e in result.errors]
-            if all(err["extensions"]["code"] in _RETRY_CODES for err in payload["errors"]):
+            codes = {err["extensions"]["code"] for err in payload["errors"]}
+            if codes <= _RETRY_CODES:
                 return json_response(payload, 503, {"Retry-After": "1"})
+            if codes == {STATEMENT_TIMEOUT}:
+                return json_response(payload, 504)
         return json_response(payload)
 
     def _format(self, error: GraphQLError, code: str, request_id: str) -> dict[str, Any]:
@@ -399,6 +413,8 @@ class GraphQLEndpoint:
             message = "the data store is unavailable; retry shortly"
         elif code == STORE_BUSY:
             message = "the hub is busy; retry shortly"
+        elif code == STATEMENT_TIMEOUT:
+            message = STATEMENT_TIMEOUT_MESSAGE
         else:
             message = error.message
         formatted: dict[str, Any] = {"message": message}
@@ -409,7 +425,9 @@ class GraphQLEndpoint:
         extensions: dict[str, Any] = {"code": code, "requestId": request_id}
         original = error.original_error
         field = getattr(original, "field", None)
-        if code not in (INTERNAL, STORE_UNAVAILABLE, STORE_BUSY) and isinstance(field, str):
+        if code not in (INTERNAL, STORE_UNAVAILABLE, STORE_BUSY, STATEMENT_TIMEOUT) and isinstance(
+            field, str
+        ):
             extensions["field"] = field
         formatted["extensions"] = extensions
         return formatted

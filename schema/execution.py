@@ -39,6 +39,8 @@ INTERNAL = "INTERNAL_SERVER_ERROR"
 STORE_UNAVAILABLE = "STORE_UNAVAILABLE"
 #: Every pooled connection was in use for the whole pool timeout: load, not an outage.
 STORE_BUSY = "STORE_BUSY"
+#: PostgreSQL stopped a statement at ``statement_timeout``.
+STATEMENT_TIMEOUT = "STATEMENT_TIMEOUT"
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,9 +153,16 @@ def error_code(error: GraphQLError) -> str:
         return original.code
     if is_store_busy(original):
         return STORE_BUSY
+    if is_statement_timeout(original):
+        return STATEMENT_TIMEOUT
     if is_store_failure(original):
         return STORE_UNAVAILABLE
     return INTERNAL
+
+
+def is_statement_timeout(exc: BaseException) -> bool:
+    """The server cancelled the statement at its ``statement_timeout`` (SQLSTATE 57014)."""
+    return isinstance(exc, DBAPIError) and getattr(exc.orig, "sqlstate", None) == "57014"
 
 
 def is_store_busy(exc: BaseException) -> bool:

@@ -432,3 +432,26 @@ async def test_no_suggestion_in_any_error_for_any_audience(gql: GraphQL, audienc
         assert response.status_code == 400, query
         assert code_of(response) == "GRAPHQL_VALIDATION_FAILED"
         assert "did you mean" not in response.text.lower(), response.text
+
+
+class _Canceled(Exception):
+    sqlstate = "57014"  # what PostgreSQL's statement_timeout raises
+
+
+async def test_a_statement_stopped_by_its_timeout_is_named(
+    gql: GraphQL, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sqlalchemy.exc import DBAPIError
+
+    async def canceled(*_: object, **__: object) -> None:
+        raise DBAPIError(
+            "SELECT secret FROM people", {}, _Canceled("canceling statement due to statement timeout")
+        )
+
+    monkeypatch.setattr("resolvers.people.list_facilities", canceled)
+    response = await gql("{ facilities { totalCount } }")
+    assert response.status_code == 504
+    error = response.json()["errors"][0]
+    assert error["extensions"]["code"] == "STATEMENT_TIMEOUT"
+    assert "statement timeout" in error["message"]
+    assert "SELECT" not in response.text

@@ -116,3 +116,38 @@ async def test_outage_answers_503_fast_and_the_hub_recovers(proxied: tuple[Proxy
     assert after.status_code == 200, after.text
     assert after.json()["data"] == before.json()["data"]
     assert (await client.get("/readyz")).status_code == 200
+
+
+async def test_the_statement_timeout_stops_a_long_statement(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sqlalchemy import text
+
+    from resolvers.session import RequestDb
+
+    async def slow(db: RequestDb, *_: object, **__: object) -> None:
+        await db.execute(text("select pg_sleep(2)"))
+
+    monkeypatch.setattr("resolvers.people.list_facilities", slow)
+    hub_settings = Settings.model_validate(
+        {**settings.model_dump(), "statement_timeout_ms": 100, "ledger": "off-for-benchmark"}
+    )
+    engine = create_engine(hub_settings)
+
+    async def staff(_: object) -> Principal:
+        return Principal(Audience.ADMIN, subject="timeout-test")
+
+    app = create_app(hub_settings, engine=engine, authenticate=staff)
+    try:
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://hub.test"
+        ) as client:
+            started = time.monotonic()
+            response = await client.post("/graphql", json=QUERY)
+            assert time.monotonic() - started < 1.5
+    finally:
+        await engine.dispose()
+    assert response.status_code == 504, response.text
+    error = response.json()["errors"][0]
+    assert error["extensions"]["code"] == "STATEMENT_TIMEOUT"
+    assert "pg_sleep" not in response.text
