@@ -278,6 +278,8 @@ def measure(
                     db_cpu = sum(db1[p] - db0.get(p, 0.0) for p in db1 if db1[p] >= db0.get(p, 0.0))
                     rss_kb = sum(processes.peak_rss_kb(p) for p in pids_after)
                     ok = max(load.requests - load.failed, 0)
+                    # Requests that never got an answer (over wrk's 10 s timeout, broken connections).
+                    unanswered = sum(v for k, v in load.errors.items() if k != "status")
                     row = {
                         "server": kind,
                         "workers": workers,
@@ -285,6 +287,7 @@ def measure(
                         "check": verdict,
                         **asdict(load),
                         "ok_requests": ok,
+                        "failed_or_unanswered": load.failed + unanswered,
                         "ok_rps": round(ok / load.seconds, 1) if load.seconds else 0.0,
                         "server_cpu_s": round(server_cpu, 3),
                         "server_cpu_ms_per_req": round(1000 * server_cpu / ok, 3) if ok else None,
@@ -323,7 +326,7 @@ def table(results: list[dict[str, Any]]) -> str:
             for r in rows:
                 is_hub = r["server"].startswith("hub")
                 lines.append(
-                    f"{workload.name:<11} {r['server']:<17} {r['ok_rps']:>8.1f} {r['failed']:>6} {r['p50_ms']:>8.1f} {r['p99_ms']:>8.1f} "
+                    f"{workload.name:<11} {r['server']:<17} {r['ok_rps']:>8.1f} {r['failed_or_unanswered']:>6} {r['p50_ms']:>8.1f} {r['p99_ms']:>8.1f} "
                     f"{r['server_cpu_ms_per_req'] or 0:>10.2f} {r['db_cpu_ms_per_req'] or 0:>9.2f} {r['peak_rss_mb']:>11.1f} "
                     f"{ratio(r['ok_rps'], rps.get('peer')) if is_hub else '':>8} {ratio(r['ok_rps'], rps.get('sql')) if is_hub else '':>7}"
                 )
