@@ -47,7 +47,7 @@ class Tally:
     replayed: int = 0
     attempts: int = 0
     failures: dict[str, int] = field(default_factory=dict)  # what a failed attempt got
-    slowest_failure_s: float = 0.0
+    slowest_failure_s: dict[str, float] = field(default_factory=dict)  # per kind of failure
     first_failure: float | None = None
     last_failure: float | None = None
 
@@ -121,7 +121,9 @@ async def writer(n: int, http: httpx.AsyncClient, token: str, stop_at: float, ta
                 outcome = type(exc).__name__
             now = time.monotonic()
             tally.failures[outcome] = tally.failures.get(outcome, 0) + 1
-            tally.slowest_failure_s = max(tally.slowest_failure_s, now - started)
+            tally.slowest_failure_s[outcome] = round(
+                max(tally.slowest_failure_s.get(outcome, 0), now - started), 3
+            )
             tally.first_failure = tally.first_failure or now
             tally.last_failure = now
             await asyncio.sleep(0.1)
@@ -212,7 +214,7 @@ async def main(args: argparse.Namespace) -> dict[str, object]:
             "acknowledged": len(tally.acknowledged),
             "acknowledged_as_replay": tally.replayed,
             "failed_attempts": tally.failures,
-            "slowest_failed_attempt_s": round(tally.slowest_failure_s, 3),
+            "slowest_failed_attempt_s": tally.slowest_failure_s,
             "failures_span_s": round((tally.last_failure or 0) - (tally.first_failure or 0), 2),
             "rows_in_store": len(rows),
             "idempotency_records": keys,

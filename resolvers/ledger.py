@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, select
+from sqlalchemy import ColumnElement, Row, String, cast, select
 
 from auth.principal import Principal
 from auth.scopes import row_scope
@@ -15,6 +15,9 @@ from resolvers.batching import many_per_key
 from resolvers.models.audit import AuditDisclosure, AuditEvent
 from resolvers.pagination import Page, paginate
 from resolvers.session import RequestDb
+
+#: How the store holds a disclosure of the victims class alone (classes are stored sorted, as JSON).
+VICTIMS_ONLY = '["victims"]'
 
 EVENT_COLUMNS = (
     AuditEvent.id,
@@ -44,7 +47,7 @@ class EventFilter:
     kind: str | None = None
     since: datetime | None = None
     until: datetime | None = None
-    #: ("person" | "victim", id): only events that disclosed this record.
+    #: ("person", id): only events that disclosed this person.
     subject: tuple[str, int] | None = None
 
 
@@ -123,6 +126,8 @@ async def who_saw(
         .where(
             AuditDisclosure.subject_kind == kind,
             AuditDisclosure.subject_id == pk,
+            # A disclosure of nothing but the victims class stays with victim services (schema/ledger.py).
+            cast(AuditDisclosure.field_classes, String) != VICTIMS_ONLY,
             *_conditions(principal, f),
         )
     )

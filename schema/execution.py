@@ -175,8 +175,16 @@ def is_store_failure(exc: BaseException) -> bool:
     if isinstance(exc, OSError | TimeoutError | ConnectionError):
         return True
     if isinstance(exc, DBAPIError):
-        return bool(exc.connection_invalidated) or isinstance(exc, OperationalError | InterfaceError)
+        if exc.connection_invalidated or isinstance(exc, OperationalError | InterfaceError):
+            return True
+        # asyncpg's refusals while the server shuts down or starts up come as plain DBAPIErrors:
+        # connection exceptions (08…) and admin/crash shutdown, cannot connect now (57P01-57P03).
+        sqlstate = str(getattr(exc.orig, "sqlstate", None) or "")
+        return sqlstate.startswith("08") or sqlstate in _SERVER_GOING_AWAY
     return False
+
+
+_SERVER_GOING_AWAY = frozenset({"57P01", "57P02", "57P03"})
 
 
 def is_internal(error: GraphQLError) -> bool:

@@ -1,4 +1,11 @@
-"""The disclosure ledger for auditors (admin only): events, and every disclosure of one record."""
+"""The disclosure ledger for auditors (admin only): events, and every disclosure of one person.
+
+The disclosure matrix keeps everything about victims, even whether a registration exists, to victim
+services, and the admin audience is no exception: these reads leave out disclosures of victim
+records and the ``victims`` class of a person's disclosures, and the variables of victim services'
+requests. The ledger itself keeps all of it; ``hub audit export`` gives the department's auditors
+the whole record.
+"""
 
 from __future__ import annotations
 
@@ -36,28 +43,31 @@ Since = Annotated[datetime | None, strawberry.argument(description="Only events 
 Until = Annotated[datetime | None, strawberry.argument(description="Only events before this time.")]
 
 
-def _subject_id(kind: str, pk: int) -> strawberry.ID:
-    return strawberry.ID(to_global_id("Person" if kind == "person" else "Victim", pk))
+#: The class that stays with victim services (see the module docstring).
+_VICTIMS = "victims"
+_VICTIM_SERVICES = "victim_services"
 
 
-@strawberry.type(
-    description="One person or victim record shown in a response, and which classes of its fields."
-)
+def _shown(classes: list[str]) -> list[str]:
+    return [c for c in classes if c != _VICTIMS]
+
+
+@strawberry.type(description="One person's record shown in a response, and which classes of its fields.")
 class AuditDisclosure:
-    subject_kind: str = classified(L, "person or victim.")
+    subject_kind: str = classified(L, "person.")
     field_classes: list[str] = classified(
         L, "The sensitivity classes of the fields shown (see the disclosure matrix)."
     )
     subject_pk: strawberry.Private[int]
 
-    @resolves(L, "Global id of the person or victim (a Person or Victim id).")
+    @resolves(L, "Global id of the person.")
     def subject_id(self) -> strawberry.ID:
-        return _subject_id(self.subject_kind, self.subject_pk)
+        return strawberry.ID(to_global_id("Person", self.subject_pk))
 
     @classmethod
     def from_row(cls, row: Any) -> AuditDisclosure:
         return cls(
-            subject_kind=row.subject_kind, field_classes=list(row.field_classes), subject_pk=row.subject_id
+            subject_kind=row.subject_kind, field_classes=_shown(row.field_classes), subject_pk=row.subject_id
         )
 
 
@@ -97,9 +107,13 @@ class AuditEvent:
     def partner_id(self) -> strawberry.ID | None:
         return None if self.partner_pk is None else strawberry.ID(to_global_id("Partner", self.partner_pk))
 
-    @resolves(L, "Every person and victim record the response disclosed, with the field classes shown.")
+    @resolves(L, "Every person record the response disclosed, with the field classes shown.")
     def disclosures(self) -> list[AuditDisclosure]:
-        return [AuditDisclosure.from_row(r) for r in self.disclosure_rows]
+        return [
+            AuditDisclosure.from_row(r)
+            for r in self.disclosure_rows
+            if r.subject_kind == "person" and _shown(r.field_classes)
+        ]
 
     @classmethod
     def from_row(cls, row: Any, disclosures: list[Any] | None = None) -> AuditEvent:
@@ -115,7 +129,8 @@ class AuditEvent:
             audience=row.audience,
             operation_name=row.operation_name,
             document_hash=row.document_hash,
-            variables=row.variables,
+            # Ids in victim services' variables may be victims' or registrations'.
+            variables=None if row.audience == _VICTIM_SERVICES else row.variables,
             outcome=row.outcome,
             authority=row.authority,
             detail=row.detail,
@@ -154,16 +169,8 @@ def _filter(
     )
 
 
-def _subject(person_id: strawberry.ID | None, victim_id: strawberry.ID | None) -> tuple[str, int] | None:
-    from resolvers.errors import InvalidInput
-
-    if person_id and victim_id:
-        raise InvalidInput("victimId", "give a personId or a victimId, not both")
-    if person_id:
-        return ("person", from_global_id("Person", person_id, "personId"))
-    if victim_id:
-        return ("victim", from_global_id("Victim", victim_id, "victimId"))
-    return None
+def _person(person_id: strawberry.ID | None) -> tuple[str, int] | None:
+    return ("person", from_global_id("Person", person_id, "personId")) if person_id else None
 
 
 @strawberry.type
@@ -171,7 +178,7 @@ class Query:
     @resolves(
         L,
         "Ledger events, oldest first: by partner, client, outcome, kind, period, or those that "
-        "disclosed one person or victim.",
+        "disclosed one person.",
     )
     async def audit_events(
         self,
@@ -185,10 +192,9 @@ class Query:
         since: Since = None,
         until: Until = None,
         person_id: strawberry.ID | None = None,
-        victim_id: strawberry.ID | None = None,
     ) -> Connection[AuditEvent]:
         ctx = info.context
-        f = _filter(partner_id, client_id, outcome, since, until, kind, _subject(person_id, victim_id))
+        f = _filter(partner_id, client_id, outcome, since, until, kind, _person(person_id))
         page = await data.list_events(ctx.db, ctx.principal, f, first, after)
         disclosures = await data.disclosures_by_event_id(ctx.db, ctx.principal, [r.id for r in page.rows])
         by_event = dict(zip([r.id for r in page.rows], disclosures, strict=True))
@@ -196,14 +202,13 @@ class Query:
 
     @resolves(
         L,
-        "Who saw this record: every disclosure of one person or victim, oldest first, with the partner, "
+        "Who saw this person's record: every disclosure, oldest first, with the partner, "
         "client, fields, authority and time.",
     )
     async def who_saw(
         self,
         info: Info,
-        person_id: strawberry.ID | None = None,
-        victim_id: strawberry.ID | None = None,
+        person_id: strawberry.ID,
         first: PageSize = None,
         after: After = None,
         partner_id: strawberry.ID | None = None,
@@ -211,11 +216,7 @@ class Query:
         since: Since = None,
         until: Until = None,
     ) -> Connection[RecordDisclosure]:
-        from resolvers.errors import InvalidInput
-
-        subject = _subject(person_id, victim_id)
-        if subject is None:
-            raise InvalidInput("personId", "give a personId or a victimId")
+        subject = ("person", from_global_id("Person", person_id, "personId"))
         ctx = info.context
         f = _filter(partner_id, client_id, None, since, until)
         page = await data.who_saw(ctx.db, ctx.principal, subject, f, first, after)
@@ -224,6 +225,7 @@ class Query:
         return connection(
             page,
             lambda row: RecordDisclosure(
-                field_classes=list(row.field_classes), event=AuditEvent.from_row(row, by_event[row.event_id])
+                field_classes=_shown(row.field_classes),
+                event=AuditEvent.from_row(row, by_event[row.event_id]),
             ),
         )

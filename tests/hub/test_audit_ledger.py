@@ -19,6 +19,7 @@ from schema.ids import to_global_id
 from tests.conftest import GraphQL
 from tests.factories.people import make_inmate
 from tests.factories.reentry import make_consent, make_referral
+from tests.factories.victims import make_registration, make_victim
 
 PERSON = "query Look($id: ID!) { person(id: $id) { firstName lastName identity { birthDate } } }"
 
@@ -289,3 +290,37 @@ def test_the_readme_operations_validate_against_the_admin_schema() -> None:
     schema = audience_schema(build_schema(), Audience.ADMIN)
     for block in blocks:
         assert validate(schema, parse(block)) == [], block
+
+
+async def test_victim_disclosures_are_recorded_but_never_shown_to_the_admin_audience(
+    gql: GraphQL, session: AsyncSession
+) -> None:
+    person, _ = await make_inmate(session)
+    victim = await make_victim(session, first_name="Bea")
+    await make_registration(session, victim=victim, person=person)
+    query = "query($p: ID) { victims(personId: $p) { nodes { firstName registrations { relationship } } } }"
+    pid = to_global_id("Person", person.id)
+    body = (await gql(query, {"p": pid}, audience=Audience.VICTIM_SERVICES)).json()
+    assert body["data"]["victims"]["nodes"][0]["firstName"] == "Bea", body
+    [event] = await _events(session, audience="victim_services")
+    recorded = await session.execute(
+        select(AuditDisclosure.subject_kind, AuditDisclosure.subject_id, AuditDisclosure.field_classes).where(
+            AuditDisclosure.event_id == event.id
+        )
+    )
+    # The registration is about both: the victim, and the person whose case it is.
+    assert sorted(tuple(r) for r in recorded) == [
+        ("person", person.id, ["victims"]),
+        ("victim", victim.id, ["victims"]),
+    ]
+
+    seen = (await gql(WHO_SAW, {"id": pid}, audience=Audience.ADMIN)).json()
+    assert seen["data"]["whoSaw"]["totalCount"] == 0, seen
+    events = (
+        await gql(
+            '{ auditEvents(kind: "graphql", first: 100) { nodes { audience variables disclosures { subjectKind } } } }',
+            audience=Audience.ADMIN,
+        )
+    ).json()["data"]["auditEvents"]["nodes"]
+    [victim_services] = [e for e in events if e["audience"] == "victim_services"]
+    assert victim_services == {"audience": "victim_services", "variables": None, "disclosures": []}

@@ -455,3 +455,20 @@ async def test_a_statement_stopped_by_its_timeout_is_named(
     assert error["extensions"]["code"] == "STATEMENT_TIMEOUT"
     assert "statement timeout" in error["message"]
     assert "SELECT" not in response.text
+
+
+class _ShuttingDown(Exception):
+    sqlstate = "57P03"  # "the database system is starting up": asyncpg's CannotConnectNowError
+
+
+async def test_a_server_starting_up_is_an_outage(gql: GraphQL, monkeypatch: pytest.MonkeyPatch) -> None:
+    from sqlalchemy.exc import DBAPIError
+
+    async def starting(*_: object, **__: object) -> None:
+        raise DBAPIError(None, None, _ShuttingDown("the database system is starting up"))
+
+    monkeypatch.setattr("resolvers.people.list_facilities", starting)
+    response = await gql("{ facilities { totalCount } }")
+    assert response.status_code == 503
+    assert code_of(response) == "STORE_UNAVAILABLE"
+    assert "starting up" not in response.text
