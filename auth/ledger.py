@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from auth.audit import GENESIS, Disclosure, chain_hash, record_event
 from resolvers.models.audit import AuditDisclosure, AuditEvent
-from resolvers.models.people import CustodyEvent, ParoleHearing, Sentence
+from resolvers.models.people import CustodyEvent, ParoleHearing
 from resolvers.models.programs import Consent, Referral
 from resolvers.models.victims import RestitutionOrder, RestitutionPayment, VictimRegistration
 
@@ -33,7 +33,6 @@ INDIRECT: dict[str, tuple[Any, tuple[tuple[str, Any], ...], Any]] = {
     "referral": (Referral.id, (("person", Referral.person_id),), None),
     "hearing": (ParoleHearing.id, (("person", ParoleHearing.person_id),), None),
     "custody_event": (CustodyEvent.id, (("person", CustodyEvent.person_id),), None),
-    "sentence": (Sentence.id, (("person", Sentence.person_id),), None),
     "restitution_payment": (
         RestitutionPayment.id,
         (("person", RestitutionOrder.person_id), ("victim", RestitutionOrder.payee_victim_id)),
