@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import ColumnElement, and_, exists, false, func, or_, select, true
 from sqlalchemy.orm import InstrumentedAttribute
@@ -52,7 +52,7 @@ from resolvers.models.programs import (
     ReparativeActivity,
     ServiceDelivery,
 )
-from resolvers.models.research import ResearchAgreement, ResearchExtract
+from resolvers.models.research import AgreementStatus, ResearchAgreement, ResearchExtract
 from resolvers.models.victims import (
     DeliveryAttempt,
     HearingParticipation,
@@ -193,6 +193,24 @@ def _research_agreements(principal: Principal) -> ColumnElement[bool]:
     if principal.audience is Audience.RESEARCHER and principal.partner_id is not None:
         return ResearchAgreement.partner_id == principal.partner_id
     return false()
+
+
+def agreement_in_force(principal: Principal, today: date) -> ColumnElement[bool]:
+    """Research agreements whose records ``principal`` may read today, through the research root.
+
+    People are not in a researcher's row scope at all: the research root reaches the agreement's
+    cohort (de-identified) only through an agreement that is approved, within its dates and still
+    holds its pseudonym key. Revocation and expiry therefore close access with the next request.
+    """
+    if principal.audience not in (Audience.RESEARCHER, Audience.RESEARCH_UNIT):
+        return false()
+    return and_(
+        _research_agreements(principal),
+        ResearchAgreement.status == AgreementStatus.APPROVED,
+        ResearchAgreement.starts_on <= today,
+        ResearchAgreement.ends_on >= today,
+        ResearchAgreement.pseudonym_key.is_not(None),
+    )
 
 
 def _research_extracts(principal: Principal) -> ColumnElement[bool]:
@@ -404,6 +422,7 @@ __all__ = [
     "VICTIM_EMBARGO",
     "Scope",
     "aggregate_scope",
+    "agreement_in_force",
     "configure_victim_embargo",
     "row_scope",
     "scoped",

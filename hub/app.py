@@ -31,6 +31,7 @@ from hub.delivery.acknowledgement import acknowledgements
 from hub.endpoint import Authenticator, GraphQLEndpoint
 from hub.errors import HubError
 from hub.middleware import EXPOSED_HEADERS, RequestContextMiddleware
+from hub.research_extracts import extracts
 from hub.settings import Settings
 from resolvers.models.partners import Audience
 from schema.audiences import audience_schemas
@@ -164,6 +165,11 @@ def create_app(
             Route("/healthz", healthz, methods=["GET"]),
             Route("/readyz", readyz, methods=["GET"]),
             Route("/notifications/ack", acknowledgements(sessions), methods=["GET", "POST"]),
+            Route(
+                "/research/extracts/{agreement_id}.csv",
+                extracts(sessions, authenticate or identity.authenticate),
+                methods=["GET"],
+            ),
         ],
         lifespan=lifespan,
     )

@@ -47,7 +47,9 @@ def suppress_line(cells: Sequence[int], threshold: int) -> Line:
     values = [*cells, sum(cells)]
     hidden = [is_small(v, threshold) for v in values]
     if sum(hidden) == 1:
-        candidates = [i for i, v in enumerate(values) if not hidden[i] and v >= 1]
+        # The total is never a complement: it is released elsewhere (and were it the only entry
+        # left of at least 1, it would equal the one hidden cell, so it is small itself).
+        candidates = [i for i, v in enumerate(values[:-1]) if not hidden[i] and v >= 1]
         if candidates:
             hidden[min(candidates, key=lambda i: (values[i], i))] = True
         else:
@@ -96,8 +98,12 @@ def with_margins(cells: Sequence[Sequence[int]]) -> list[list[int]]:
     return rows
 
 
-def suppress_grid(cells: Sequence[Sequence[int]], threshold: int) -> Grid:
-    """Suppress a two-dimensional table of ``cells`` (a list of equally long rows) with its margins."""
+def suppress_grid(cells: Sequence[Sequence[int]], threshold: int, *, keep_total: bool = True) -> Grid:
+    """Suppress a two-dimensional table of ``cells`` (a list of equally long rows) with its margins.
+
+    With ``keep_total`` the grand total is never hidden as a complement (only when it is small
+    itself): it is released elsewhere anyway (a list's total count, another breakdown's sum).
+    """
     if not cells or not cells[0]:
         raise ValueError("a table needs at least one row and one column")
     if len({len(row) for row in cells}) != 1:
@@ -105,9 +111,14 @@ def suppress_grid(cells: Sequence[Sequence[int]], threshold: int) -> Grid:
     values = with_margins(cells)
     n_rows, n_cols = len(values), len(values[0])
     hidden = [[is_small(v, threshold) for v in row] for row in values]
+    grand = (n_rows - 1, n_cols - 1)
 
     def hide_smallest(entries: list[tuple[int, int]]) -> bool:
-        candidates = [(values[i][j], i, j) for i, j in entries if not hidden[i][j] and values[i][j] >= 1]
+        candidates = [
+            (values[i][j], i, j)
+            for i, j in entries
+            if not hidden[i][j] and values[i][j] >= 1 and not (keep_total and (i, j) == grand)
+        ]
         if not candidates:
             return False
         _, i, j = min(candidates)

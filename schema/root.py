@@ -19,6 +19,8 @@ from schema import (
     reentry,
     reentry_writes,
     research,
+    research_root,
+    research_writes,
     statistics,
     statistics_admin,
     victim_services,
@@ -35,6 +37,7 @@ QUERIES: tuple[type[Any], ...] = (
     grants.Query,
     fiscal_notes.Query,
     research.Query,
+    research_root.Query,
     statistics_admin.Query,
     ledger.Query,
 )
@@ -46,6 +49,7 @@ MUTATIONS: tuple[type[Any], ...] = (
     victim_services.Mutation,
     grant_writes.Mutation,
     fiscal_notes.Mutation,
+    research_writes.Mutation,
 )
 
 

@@ -17,6 +17,7 @@ from schema.fields import classified, resolves
 from schema.ids import from_global_id
 from schema.people import Facility
 from schema.programs import Program
+from schema.statistics_suppression import SUPPRESSED, PopulationTables, suppressed_for
 
 
 async def _facility(info: Info, pk: int | None) -> Facility | None:
@@ -34,7 +35,7 @@ async def _program(info: Info, pk: int) -> Program | None:
 @strawberry.type(description="How many people a facility holds or supervises.")
 class FacilityCount:
     facility_pk: strawberry.Private[int | None]
-    count: int = classified(FieldClass.AGGREGATES_PEOPLE, "People.")
+    count: int | None = classified(FieldClass.AGGREGATES_PEOPLE, SUPPRESSED)
 
     @resolves(FieldClass.AGGREGATES_PEOPLE, "The facility (an office, for people under supervision).")
     async def facility(self, info: Info) -> Facility | None:
@@ -44,13 +45,13 @@ class FacilityCount:
 @strawberry.type(description="How many people have a status.")
 class StatusCount:
     status: PersonStatus = classified(FieldClass.AGGREGATES_PEOPLE, "The status.")
-    count: int = classified(FieldClass.AGGREGATES_PEOPLE, "People.")
+    count: int | None = classified(FieldClass.AGGREGATES_PEOPLE, SUPPRESSED)
 
 
 @strawberry.type(description="How many people of a sex, in all and per facility.")
 class SexCount:
     sex: Sex = classified(FieldClass.AGGREGATES_PEOPLE, "The sex.")
-    count: int = classified(FieldClass.AGGREGATES_PEOPLE, "People.")
+    count: int | None = classified(FieldClass.AGGREGATES_PEOPLE, SUPPRESSED)
     by_facility: list[FacilityCount] = classified(
         FieldClass.AGGREGATES_PEOPLE, "The same people per facility."
     )
@@ -59,28 +60,39 @@ class SexCount:
 @strawberry.type(description="How many people of a race.")
 class RaceCount:
     race: Race = classified(FieldClass.AGGREGATES_PEOPLE, "The race.")
-    count: int = classified(FieldClass.AGGREGATES_PEOPLE, "People.")
+    count: int | None = classified(FieldClass.AGGREGATES_PEOPLE, SUPPRESSED)
 
 
 @strawberry.type(
-    description="The population, counted several ways; each breakdown is computed when asked for."
+    description="The population, counted several ways; each breakdown is computed when asked for. For "
+    "partners, counts from 1 to 10 are suppressed (null), with complementary cells so none can be recovered."
 )
 class PopulationStatistics:
     filter: strawberry.Private[data.PopulationFilter]
 
-    @resolves(FieldClass.AGGREGATES_PEOPLE, "People counted, all together.")
-    async def total(self, info: Info) -> int:
-        return await data.population_total(info.context.db, info.context.principal, self.filter)
+    @resolves(FieldClass.AGGREGATES_PEOPLE, "People counted, all together; null when suppressed.")
+    async def total(self, info: Info) -> int | None:
+        total = await data.population_total(info.context.db, info.context.principal, self.filter)
+        return PopulationTables(suppressed_for(info.context.principal)).total(total)
 
     @resolves(FieldClass.AGGREGATES_PEOPLE, "People per facility (offices for people under supervision).")
     async def by_facility(self, info: Info) -> list[FacilityCount]:
+        tables = PopulationTables(suppressed_for(info.context.principal))
+        if tables.threshold is not None:
+            # Partners: the per-facility counts are the margins of the sex-by-facility table, so that
+            # they are suppressed consistently with bySex.
+            rows = await data.population_by(
+                info.context.db, info.context.principal, self.filter, ["sex", "facility"]
+            )
+            return [FacilityCount(facility_pk=f, count=c) for f, c in tables.sex_by_facility(rows).facilities]
         rows = await data.population_by(info.context.db, info.context.principal, self.filter, ["facility"])
         return [FacilityCount(facility_pk=r.facility, count=r.people) for r in rows]
 
     @resolves(FieldClass.AGGREGATES_PEOPLE, "People per status.")
     async def by_status(self, info: Info) -> list[StatusCount]:
         rows = await data.population_by(info.context.db, info.context.principal, self.filter, ["status"])
-        return [StatusCount(status=PersonStatus(r.status), count=r.people) for r in rows]
+        tables = PopulationTables(suppressed_for(info.context.principal))
+        return [StatusCount(status=PersonStatus(k), count=c) for k, c in tables.line(rows, "status")]
 
     @resolves(
         FieldClass.AGGREGATES_PEOPLE,
@@ -90,17 +102,21 @@ class PopulationStatistics:
         rows = await data.population_by(
             info.context.db, info.context.principal, self.filter, ["sex", "facility"]
         )
-        out: dict[str, SexCount] = {}
-        for r in rows:
-            entry = out.setdefault(r.sex, SexCount(sex=Sex(r.sex), count=0, by_facility=[]))
-            entry.count += r.people
-            entry.by_facility.append(FacilityCount(facility_pk=r.facility, count=r.people))
-        return list(out.values())
+        table = PopulationTables(suppressed_for(info.context.principal)).sex_by_facility(rows)
+        return [
+            SexCount(
+                sex=Sex(sex),
+                count=count,
+                by_facility=[FacilityCount(facility_pk=f, count=c) for f, c in cells],
+            )
+            for sex, count, cells in table.sexes
+        ]
 
     @resolves(FieldClass.AGGREGATES_PEOPLE, "People per race.")
     async def by_race(self, info: Info) -> list[RaceCount]:
         rows = await data.population_by(info.context.db, info.context.principal, self.filter, ["race"])
-        return [RaceCount(race=Race(r.race), count=r.people) for r in rows]
+        tables = PopulationTables(suppressed_for(info.context.principal))
+        return [RaceCount(race=Race(k), count=c) for k, c in tables.line(rows, "race")]
 
 
 @strawberry.type(description="A program's enrollments begun, and completions and withdrawals, in one year.")

@@ -70,15 +70,16 @@ def grid_equations(n_rows: int, n_cols: int) -> list[dict[tuple[int, int], int]]
         lambda cols: st.lists(st.lists(counts, min_size=cols, max_size=cols), min_size=1, max_size=5)
     ),
     thresholds,
+    st.booleans(),
 )
-@example([[5, 40], [40, 40]], 11)
-@example([[3]], 11)
-@example([[0, 0], [0, 7]], 11)
-@example([[12, 3, 50], [0, 0, 0]], 11)
+@example([[5, 40], [40, 40]], 11, True)
+@example([[3]], 11, True)
+@example([[0, 0], [0, 7]], 11, True)
+@example([[12, 3, 50], [0, 0, 0]], 11, False)
 def test_no_released_entry_is_small_and_no_hidden_entry_can_be_solved(
-    cells: list[list[int]], threshold: int
+    cells: list[list[int]], threshold: int, keep_total: bool
 ) -> None:
-    grid = suppress_grid(cells, threshold)
+    grid = suppress_grid(cells, threshold, keep_total=keep_total)
     values = with_margins(cells)
     n_rows, n_cols = len(values), len(values[0])
     hidden = [(i, j) for i in range(n_rows) for j in range(n_cols) if grid.hidden[i][j]]
@@ -90,6 +91,9 @@ def test_no_released_entry_is_small_and_no_hidden_entry_can_be_solved(
         assert not fixed, ("hidden entry can be solved for", (i, j), values, grid.hidden)
     if len(hidden) < n_rows * n_cols:
         assert all(values[i][j] >= 1 for i, j in hidden), (values, grid.hidden)
+        if keep_total:
+            # The grand total is hidden only when it is small itself.
+            assert grid.total == is_small(values[-1][-1], threshold)
 
 
 @settings(max_examples=300, deadline=None)
