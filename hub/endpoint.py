@@ -17,6 +17,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from strawberry.http.ides import get_graphql_ide_html
 
+from auth.audit import lock_ledger
 from auth.ledger_requests import (
     ERROR,
     INVALID,
@@ -283,6 +284,8 @@ class GraphQLEndpoint:
                     loaders=Loaders.build(db, principal),
                 )
                 try:
+                    if mutation:
+                        await self._lock_first(session)
                     result = await executor.execute(prepared, variables, operation_name, context)
                     await self._settle(session, context, result, mutation, entry)
                 finally:
@@ -335,6 +338,15 @@ class GraphQLEndpoint:
             operation.name.value if operation is not None and operation.name else None
         )
         entry.variables = redact_variables(executor.graphql_schema, operation, body.get("variables"))
+
+    async def _lock_first(self, session: AsyncSession) -> None:
+        """On SQLite a mutation takes the write lock before it reads, as the ledger append will need it.
+
+        A transaction that reads and only then writes fails at its first write when another connection
+        committed in between (a stale snapshot cannot become a writer); SQLite serializes writers anyway.
+        """
+        if self.ledger.enabled and session.get_bind().dialect.name == "sqlite":
+            await lock_ledger(session)
 
     async def _settle(
         self,

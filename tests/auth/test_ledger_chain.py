@@ -198,9 +198,26 @@ async def test_concurrent_requests_keep_one_chain(tmp_path: Path) -> None:
         app = create_app(settings, engine=engine, authenticate=as_admin)
         transport = httpx.ASGITransport(app=app)
         query = {"query": "{ people(first: 5) { totalCount nodes { id } } facilities { totalCount } }"}
+        # Mutations that read before they write, some refused (typed errors: nothing written).
+        submit = {
+            "query": "mutation($i: SubmitInquiryInput!) { submitInquiry(input: $i) { errors { code } } }",
+            "variables": {
+                "i": {
+                    "source": "PUBLIC",
+                    "category": "OTHER",
+                    "channel": "EMAIL",
+                    "requesterName": "Someone",
+                    "summary": "A question",
+                    "details": "Details.",
+                }
+            },
+        }
+        refused = {**submit, "variables": {"i": {**submit["variables"]["i"], "summary": ""}}}  # type: ignore[dict-item]
+        bodies = [query, submit, refused] * 8
         async with httpx.AsyncClient(transport=transport, base_url="http://hub.test") as client:
-            responses = await asyncio.gather(*(client.post("/graphql", json=query) for _ in range(24)))
+            responses = await asyncio.gather(*(client.post("/graphql", json=body) for body in bodies))
         assert [r.status_code for r in responses] == [200] * 24
+        assert all("errors" not in r.json() for r in responses), [r.json() for r in responses]
         async with async_sessionmaker(engine)() as s:
             served = await s.scalar(
                 select(func.count()).select_from(AuditEvent).where(AuditEvent.kind == "graphql")
