@@ -199,20 +199,17 @@ async def test_concurrent_requests_keep_one_chain(tmp_path: Path) -> None:
         transport = httpx.ASGITransport(app=app)
         query = {"query": "{ people(first: 5) { totalCount nodes { id } } facilities { totalCount } }"}
         # Mutations that read before they write, some refused (typed errors: nothing written).
-        submit = {
-            "query": "mutation($i: SubmitInquiryInput!) { submitInquiry(input: $i) { errors { code } } }",
-            "variables": {
-                "i": {
-                    "source": "PUBLIC",
-                    "category": "OTHER",
-                    "channel": "EMAIL",
-                    "requesterName": "Someone",
-                    "summary": "A question",
-                    "details": "Details.",
-                }
-            },
+        inquiry: dict[str, str] = {
+            "source": "PUBLIC",
+            "category": "OTHER",
+            "channel": "EMAIL",
+            "requesterName": "Someone",
+            "summary": "A question",
+            "details": "Details.",
         }
-        refused = {**submit, "variables": {"i": {**submit["variables"]["i"], "summary": ""}}}  # type: ignore[dict-item]
+        mutation = "mutation($i: SubmitInquiryInput!) { submitInquiry(input: $i) { errors { code } } }"
+        submit = {"query": mutation, "variables": {"i": inquiry}}
+        refused = {"query": mutation, "variables": {"i": {**inquiry, "summary": ""}}}
         bodies = [query, submit, refused] * 8
         async with httpx.AsyncClient(transport=transport, base_url="http://hub.test") as client:
             responses = await asyncio.gather(*(client.post("/graphql", json=body) for body in bodies))
