@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, Select, and_, case, func, select
+from sqlalchemy import ColumnElement, Row, Select, and_, case, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from auth.principal import Principal
@@ -33,6 +33,8 @@ from resolvers.session import RequestDb
 
 #: People enriched (programs, returns) per statement when streaming a whole cohort.
 BATCH = 1000
+#: How long one streamed cohort may keep its cursor open (an extract of millions of records).
+STREAM_TIMEOUT_MS = 30 * 60 * 1000
 #: Most serious first: felony A is 1.
 SEVERITY = {c.value: rank for rank, c in enumerate(OffenseClass, start=1)}
 CLASS_OF_RANK = {rank: name for name, rank in SEVERITY.items()}
@@ -87,14 +89,15 @@ async def agreement_in_force_by_id(
     )
 
 
-def _severity(person_id: Any) -> Any:
+def _severity() -> Any:
+    """Each person's most serious offense class, as its rank (one grouped pass over the charges:
+    a per-person subquery is at the mercy of the planner's statistics)."""
     rank = case(SEVERITY, value=Charge.offense_class, else_=len(SEVERITY) + 1)
     return (
-        select(func.min(rank))
-        .select_from(Charge)
-        .join(Sentence, Sentence.id == Charge.sentence_id)
-        .where(Sentence.person_id == person_id)
-        .scalar_subquery()
+        select(Sentence.person_id, func.min(rank).label("severity"))
+        .join(Charge, Charge.sentence_id == Sentence.id)
+        .group_by(Sentence.person_id)
+        .subquery("severity")
     )
 
 
@@ -116,7 +119,8 @@ def cohort_statement(agreement: Agreement) -> Select[Any]:
         .where(*admitted)
         .subquery("index_admission")
     )
-    severity = _severity(Person.id)
+    worst = _severity()
+    severity = worst.c.severity
     conditions: list[ColumnElement[bool]] = [ranked.c.n == 1]
     if cohort.sexes:
         conditions.append(Person.sex.in_(cohort.sexes))
@@ -136,6 +140,7 @@ def cohort_statement(agreement: Agreement) -> Select[Any]:
         )
         .join(ranked, ranked.c.person_id == Person.id)
         .join(Facility, Facility.id == ranked.c.facility_id)
+        .outerjoin(worst, worst.c.person_id == Person.id)
         .where(and_(*conditions))
     )
 
@@ -275,6 +280,10 @@ async def stream_records(
     async def run(statement: Any) -> Sequence[Row[Any]]:
         return (await session.execute(statement)).all()
 
+    if session.get_bind().dialect.name == "postgresql":
+        # PostgreSQL times a cursor's statement from its first fetch to its last, and the cursor
+        # stays open while the client reads: the request's per-statement timeout cannot bound it.
+        await session.execute(text(f"SET LOCAL statement_timeout = {STREAM_TIMEOUT_MS}"))
     result = await session.stream(stmt.execution_options(yield_per=batch))
     try:
         async for rows in result.partitions(batch):

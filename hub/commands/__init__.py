@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from hub.commands import audit, clients, schema_sdl, worker
+from hub.commands import audit, clients, research, schema_sdl, worker
 
 REGISTRARS: list[Callable[[Any], None]] = [
     schema_sdl.register,
     clients.register,
     worker.register,
     audit.register,
+    research.register,
 ]

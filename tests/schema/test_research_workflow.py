@@ -223,3 +223,30 @@ async def test_only_the_research_unit_decides_and_only_researchers_submit(gql: G
     assert body["errors"][0]["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
     body = (await gql(SUBMIT, {"input": request()}, audience=Audience.RESEARCH_UNIT)).json()
     assert body["errors"][0]["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
+
+
+async def test_expiry_marks_agreements_past_their_end_and_destroys_their_keys(
+    session: AsyncSession, partners: dict[Audience, Partner]
+) -> None:
+    from resolvers.models.research import ResearchAgreement
+    from resolvers.research_writes import expire_agreements
+    from tests.factories.research import make_agreement
+
+    ended = await make_agreement(session, partners[Audience.RESEARCHER], ends_on=date(2026, 3, 1))
+    running = await make_agreement(session, partners[Audience.RESEARCHER], ends_on=date(2026, 12, 31))
+    expired = await expire_agreements(session, date(2026, 3, 2))
+    assert ended.id in expired
+    assert running.id not in expired
+    rows = {
+        r.id: (r.status, r.pseudonym_key)
+        for r in await session.execute(
+            select(ResearchAgreement.id, ResearchAgreement.status, ResearchAgreement.pseudonym_key).where(
+                ResearchAgreement.id.in_([ended.id, running.id])
+            )
+        )
+    }
+    assert rows[ended.id] == ("expired", None)
+    assert rows[running.id][0] == "approved"
+    assert rows[running.id][1] is not None
+    kinds = list(await session.scalars(select(AuditEvent.kind).order_by(AuditEvent.id.desc()).limit(1)))
+    assert kinds == ["research_agreement.expired"]
