@@ -23,6 +23,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -67,9 +68,12 @@ def hub(env: dict[str, str], *args: str) -> str:
 
 def start_server(env: dict[str, str]) -> subprocess.Popen[bytes]:
     """``hub serve`` in a process group of its own, so that stopping it stops its workers too."""
-    return subprocess.Popen(
-        [str(BIN / "hub"), "serve"], env=env, start_new_session=True, stdout=subprocess.DEVNULL
-    )
+    log = Path(tempfile.gettempdir()) / f"hub_pg_restart_{os.getpid()}.log"
+    print(f"hub serve logs to {log}", file=sys.stderr)
+    with log.open("wb") as out:
+        return subprocess.Popen(
+            [str(BIN / "hub"), "serve"], env=env, start_new_session=True, stdout=out, stderr=subprocess.STDOUT
+        )
 
 
 async def others_connected(database: str) -> list[str]:
