@@ -23,11 +23,12 @@ from datetime import date
 from typing import Any
 
 from sqlalchemy import func, select, text
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from auth.principal import Principal
 from hub.app import create_app
 from hub.db import create_engine, session_factory, upgrade
-from hub.settings import Settings
+from hub.settings import Settings, normalize_database_url
 from hub.synthetic.bench import recreate
 from hub.synthetic.department import seed_department
 from resolvers.models.partners import Audience, Partner
@@ -86,10 +87,14 @@ async def main(url: str, scale: int, reuse: bool) -> None:
             started = time.perf_counter()
             await seed_department(engine, scale=scale, random_seed=7)
             print(f"seeded {scale:,} people in {time.perf_counter() - started:.0f} s")
-        async with engine.connect() as conn:
-            # Planner statistics, as autovacuum would gather them on a store in service.
-            await conn.execute(text("ANALYZE"))
-            await conn.commit()
+        # Planner statistics, as autovacuum would gather them on a store in service (an engine
+        # without the hub's per-statement timeouts: ANALYZE of a large store takes longer).
+        maintenance = create_async_engine(normalize_database_url(url), isolation_level="AUTOCOMMIT")
+        try:
+            async with maintenance.connect() as conn:
+                await conn.execute(text("ANALYZE"))
+        finally:
+            await maintenance.dispose()
         async with sessions() as session:
             partner = (await session.scalars(select(Partner).where(Partner.audience == "researcher"))).first()
             assert partner is not None

@@ -46,8 +46,12 @@ async def test_the_research_unit_reads_every_field_of_the_agreement(
 
 
 def test_the_pseudonym_key_is_not_in_the_schema() -> None:
+    # Records carry a pseudonym (the research root); the key that makes them never appears.
     sdl = str(build_schema()).lower()
-    assert "pseudonym" not in sdl
+    assert "pseudonymkey" not in sdl
+    assert "pseudonym_key" not in sdl
+    agreement = build_schema()._schema.type_map["ResearchAgreement"]
+    assert not [f for f in agreement.fields if "pseudonym" in f.lower() or "key" in f.lower()]  # type: ignore[attr-defined]
 
 
 async def test_a_researcher_sees_only_its_own_agreements(
