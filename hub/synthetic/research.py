@@ -27,10 +27,10 @@ EXTRACTS = Layout(
     "research_extracts", ("id", "agreement_id", "fields", "row_count", "requested_by", "created_at")
 )
 
+#: The research root's field vocabulary (``resolvers/research_terms.py``).
 FIELDS = (
-    "sex", "race", "birth_year", "admission_type", "admitted_on", "released_on", "release_type", "facility",
-    "offense_category", "sentence_type", "term_months", "program_enrollments", "program_completions",
-    "reparative_hours", "returns_to_custody", "conduct_reports", "health_needs",
+    "birth_year", "sex", "race", "offense_class", "admission_month", "release_month", "facility_type",
+    "programs_completed", "returned_1y", "returned_3y",
 )  # fmt: skip
 
 # (partner index, status, title, cohort years)
@@ -53,10 +53,10 @@ def write_research(ctx: Seeding, rng: Random) -> None:
     for n, (team, status, title, (first_year, last_year)) in enumerate(_PLAN):
         partner_id, _, institution = teams[team]
         agreement_id = ctx.ids.take("research_agreements")
-        requested = sorted(rng.sample(FIELDS, rng.randint(7, 12)))
+        requested = sorted(rng.sample(FIELDS, rng.randint(4, 8)))
         if n == 0:
             requested = sorted(
-                {*requested, "sex", "program_completions", "returns_to_custody", "admitted_on"}
+                {*requested, "sex", "programs_completed", "returned_1y", "returned_3y", "admission_month"}
             )
         cohort = {"admitted_from": f"{first_year}-01-01", "admitted_to": f"{last_year}-12-31"}
         submitted = as_of - days(rng.randint(400, 900) if status in ("expired",) else rng.randint(60, 300))
