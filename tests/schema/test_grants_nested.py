@@ -11,7 +11,7 @@ from resolvers.models.partners import Audience
 from schema.limits import Limits
 from tests.conftest import GraphQL
 from tests.factories.grants import make_award, make_disbursement, make_report, make_subaward
-from tests.schema.test_victims_nested import counting
+from tests.statements import counting
 
 NESTED = """
 query($first: Int, $listing: String) {

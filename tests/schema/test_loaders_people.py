@@ -3,13 +3,10 @@ and a nested page of people costs the same number of statements for 10 people as
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import date
 from typing import Any
 
 import pytest
-from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from starlette.applications import Starlette
 
@@ -33,6 +30,7 @@ from tests.conftest import GraphQL
 from tests.factories.people import make_facility, make_inmate, make_sentence
 from tests.factories.programs import make_enrollment, make_offering, make_program
 from tests.factories.reentry import make_consent, make_referral
+from tests.statements import counting
 
 N = 5
 
@@ -206,22 +204,6 @@ query($first: Int, $facilityId: ID) {
   }
 }
 """
-
-
-@contextmanager
-def counting(connection: AsyncConnection) -> Iterator[list[str]]:
-    statements: list[str] = []
-
-    def count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        statements.append(statement)
-
-    sync = connection.sync_connection
-    assert sync is not None
-    event.listen(sync, "before_cursor_execute", count)
-    try:
-        yield statements
-    finally:
-        event.remove(sync, "before_cursor_execute", count)
 
 
 async def test_a_nested_page_costs_the_same_for_10_and_100_people(

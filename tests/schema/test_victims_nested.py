@@ -2,12 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import Any
-
 import pytest
-from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from starlette.applications import Starlette
 
@@ -26,6 +21,7 @@ from tests.factories.victims import (
     make_restitution_order,
 )
 from tests.schema.test_victims import gid
+from tests.statements import counting
 
 NESTED = """
 query($first: Int, $person: ID) {
@@ -43,22 +39,6 @@ query($first: Int, $person: ID) {
   }
 }
 """
-
-
-@contextmanager
-def counting(connection: AsyncConnection) -> Iterator[list[str]]:
-    statements: list[str] = []
-
-    def count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        statements.append(statement)
-
-    sync = connection.sync_connection
-    assert sync is not None
-    event.listen(sync, "before_cursor_execute", count)
-    try:
-        yield statements
-    finally:
-        event.remove(sync, "before_cursor_execute", count)
 
 
 async def test_a_nested_page_of_registrations_costs_the_same_for_5_and_40(
