@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -22,13 +22,23 @@ DEFAULT_PAGE_SIZE = 20
 T = TypeVar("T")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Page(Generic[T]):
+    """One page of a list. ``total_count`` is exact when ``count`` is None; otherwise the total is
+    counted only if asked for (``await page.total()``), since a count can cost more than the page."""
+
     rows: Sequence[T]
     total_count: int
     has_next_page: bool
     end_cursor: str | None
     start_cursor: str | None = None
+    count: Callable[[], Awaitable[int]] | None = None
+
+    async def total(self) -> int:
+        if self.count is not None:
+            self.total_count = await self.count()
+            self.count = None
+        return self.total_count
 
 
 def _jsonable(value: Any) -> Any:
@@ -97,12 +107,16 @@ async def paginate(
 ) -> Page[Any]:
     """One page of ``statement`` in ascending ``order`` (the last column must be unique).
 
-    ``statement`` already carries the caller's filters and row scope; the total counts them all.
+    ``statement`` already carries the caller's filters and row scope; the total counts them all, when
+    the caller asks for it.
     """
     size = check_page_size(first)
-    total = 0
-    if count:
-        total = await db.scalar(select(func.count()).select_from(statement.order_by(None).subquery())) or 0
+
+    async def count_rows() -> int:
+        return int(
+            await db.scalar(select(func.count()).select_from(statement.order_by(None).subquery())) or 0
+        )
+
     page_stmt = statement.order_by(*order)
     if after:
         page_stmt = page_stmt.where(_after(order, decode_cursor(after, len(order))))
@@ -112,4 +126,11 @@ async def paginate(
     keys = [str(c.key) for c in order]
     end = encode_cursor([getattr(rows[-1], k) for k in keys]) if rows else None
     start = encode_cursor([getattr(rows[0], k) for k in keys]) if rows else None
-    return Page(rows=rows, total_count=total, has_next_page=has_next, end_cursor=end, start_cursor=start)
+    return Page(
+        rows=rows,
+        total_count=0,
+        has_next_page=has_next,
+        end_cursor=end,
+        start_cursor=start,
+        count=count_rows if count else None,
+    )

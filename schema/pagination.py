@@ -9,7 +9,7 @@ import strawberry
 
 from auth.classes import FieldClass
 from resolvers.pagination import Page
-from schema.fields import classified
+from schema.fields import classified, resolves
 
 T = TypeVar("T")
 
@@ -23,15 +23,20 @@ class PageInfo:
 
 @strawberry.type(description="A page of a list, in a stable order.")
 class Connection(Generic[T]):
+    page: strawberry.Private[Page[Any]]
     nodes: list[T] = classified(FieldClass.STRUCTURE, "The rows of this page.")
-    total_count: int = classified(FieldClass.STRUCTURE, "Rows in the whole list, all pages together.")
     page_info: PageInfo = classified(FieldClass.STRUCTURE, "Cursors for the next page.")
+
+    @resolves(FieldClass.STRUCTURE, "Rows in the whole list, all pages together.")
+    async def total_count(self) -> int:
+        # Counted only when selected: a count over a large list can cost more than the page itself.
+        return await self.page.total()
 
 
 def connection(page: Page[Any], build: Callable[[Any], T]) -> Connection[T]:
     return Connection(
+        page=page,
         nodes=[build(row) for row in page.rows],
-        total_count=page.total_count,
         page_info=PageInfo(
             has_next_page=page.has_next_page, end_cursor=page.end_cursor, start_cursor=page.start_cursor
         ),
