@@ -29,7 +29,7 @@ from hub.synthetic.programs import build_catalog, write_enrollments
 from hub.synthetic.reentry import write_referrals
 from hub.synthetic.research import write_research
 from hub.synthetic.victims import write_victims
-from hub.synthetic.writer import Batch, Writer
+from hub.synthetic.writer import BULK_TIMEOUT_S, Batch, Writer
 from resolvers.models.people import Person
 
 Progress = Callable[[str, int, int], None]
@@ -117,6 +117,16 @@ async def seed_department(
         report("grants, fiscal notes, research", 1, 1)
         await writer.restore_checks(lambda done, total: report("indexes and foreign keys", done, total))
         await writer.finish()
+    if engine.dialect.name == "postgresql":
+        # A freshly loaded store has no planner statistics until autovacuum reaches it, and plans made
+        # without them can be orders of magnitude slower: gather them before anyone queries.
+        report("planner statistics", 0, 1)
+        async with engine.begin() as conn:
+            await conn.exec_driver_sql("SET LOCAL statement_timeout = 0")
+            raw = (await conn.get_raw_connection()).driver_connection
+            assert raw is not None
+            await raw.execute("ANALYZE", timeout=BULK_TIMEOUT_S)
+        report("planner statistics", 1, 1)
     return _summary(writer.counts, time.perf_counter() - started, scale, random_seed, as_of)
 
 
