@@ -11,7 +11,8 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from resolvers.models.grants import AwardReport, Disbursement, FederalAward, FiscalNote, Subaward
-from resolvers.models.partners import Partner
+from resolvers.models.partners import Audience, Partner
+from tests.factories import partners
 
 _seq = itertools.count(1)
 
@@ -23,11 +24,9 @@ async def _add(session: AsyncSession, row: Any) -> Any:
 
 
 async def make_partner(session: AsyncSession, **overrides: Any) -> Partner:
-    n = next(_seq)
-    values: dict[str, Any] = {"name": f"Office of Representative {n}", "audience": "legislative"}
-    values.update(overrides)
-    partner: Partner = await _add(session, Partner(**values))
-    return partner
+    """A legislative office (the partner that requests fiscal notes)."""
+    overrides.setdefault("name", f"Office of Representative {next(_seq)}")
+    return await partners.make_partner(session, Audience.LEGISLATIVE, **overrides)
 
 
 async def make_award(session: AsyncSession, **overrides: Any) -> FederalAward:

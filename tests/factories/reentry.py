@@ -8,21 +8,17 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from resolvers.models.partners import Partner
+from resolvers.models.partners import Audience, Partner
 from resolvers.models.people import Person
 from resolvers.models.programs import Consent, ConsentGrant, Referral
+from tests.factories import partners
 
 _seq = itertools.count(1)
 
 
 async def make_reentry_partner(session: AsyncSession, **overrides: Any) -> Partner:
-    n = next(_seq)
-    values: dict[str, Any] = {"name": f"Test Reentry Partner {n}", "audience": "reentry", "active": True}
-    values.update(overrides)
-    partner = Partner(**values)
-    session.add(partner)
-    await session.flush()
-    return partner
+    overrides.setdefault("name", f"Test Reentry Partner {next(_seq)}")
+    return await partners.make_partner(session, Audience.REENTRY, **overrides)
 
 
 async def make_referral(

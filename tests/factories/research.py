@@ -8,19 +8,16 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from resolvers.models.partners import Partner
+from resolvers.models.partners import Audience, Partner
 from resolvers.models.research import ResearchAgreement, ResearchExtract
+from tests.factories import partners
 
 _seq = itertools.count(1)
 
 
 async def make_research_partner(session: AsyncSession, **overrides: Any) -> Partner:
-    values: dict[str, Any] = {"name": f"University Team {next(_seq)}", "audience": "researcher"}
-    values.update(overrides)
-    partner = Partner(**values)
-    session.add(partner)
-    await session.flush()
-    return partner
+    overrides.setdefault("name", f"University Team {next(_seq)}")
+    return await partners.make_partner(session, Audience.RESEARCHER, **overrides)
 
 
 async def make_agreement(session: AsyncSession, partner: Partner, **overrides: Any) -> ResearchAgreement:
