@@ -5,14 +5,25 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck check sdl bench clean bench-seed
+.PHONY: demo test lint typecheck check sdl bench clean bench-seed lock
 
-$(STAMP): pyproject.toml
+# Dependencies come from the lock file, pinned with hashes (requirements/dev.lock), so every machine
+# and CI run tests the same versions; the project itself is installed editable on top, without deps.
+$(STAMP): pyproject.toml requirements/dev.lock
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "the hub needs Python 3.11 or later; set PYTHON=python3.11")'
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@$(BIN)/python -m pip install --quiet --upgrade pip
-	@$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@$(BIN)/python -m pip install --quiet --require-hashes -r requirements/dev.lock
+	@$(BIN)/python -m pip install --quiet --no-deps -e .
 	@touch $(STAMP)
+
+# Re-resolve the lock files after a change to the dependencies in pyproject.toml (versions already
+# locked are kept; UPGRADE=1 takes the newest allowed). Commit both files.
+UV_UPGRADE := $(if $(UPGRADE),--upgrade,)
+lock: $(STAMP)
+	@$(BIN)/python -m pip install --quiet 'uv>=0.9'
+	$(BIN)/uv pip compile pyproject.toml --extra dev --generate-hashes --python-version 3.11 --universal $(UV_UPGRADE) -q -o requirements/dev.lock
+	$(BIN)/uv pip compile pyproject.toml --generate-hashes --python-version 3.11 --universal $(UV_UPGRADE) -q -o requirements/runtime.lock
 
 demo: $(STAMP)
 	$(BIN)/hub demo
@@ -48,7 +59,7 @@ bench-seed: $(STAMP)
 # bench/run.py (e.g. BENCH_ARGS="--reseed --duration 10"); ~12 minutes with the defaults.
 bench: $(STAMP)
 	@command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
-	@$(BIN)/python -c 'import py_spy' 2>/dev/null || test -x $(BIN)/py-spy || $(BIN)/python -m pip install --quiet -e '.[dev,bench]'
+	@test -x $(BIN)/py-spy || $(BIN)/python -m pip install --quiet 'py-spy>=0.3.14'
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
 clean:
