@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import os
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import timedelta
@@ -30,6 +31,7 @@ from hub.db import check_store, create_engine, session_factory
 from hub.delivery.acknowledgement import acknowledgements
 from hub.endpoint import Authenticator, GraphQLEndpoint
 from hub.errors import HubError
+from hub.metrics import HubMetrics, serve_metrics
 from hub.middleware import EXPOSED_HEADERS, RequestContextMiddleware
 from hub.research_extracts import extracts
 from hub.settings import Settings
@@ -116,6 +118,9 @@ def create_app(
     }
     configure_victim_embargo(settings.victim_embargo_minutes)
     identity = build_identity(settings, sessions)
+    metrics = HubMetrics()
+    pool = engine.pool
+    metrics.track_pool(lambda: int(getattr(pool, "checkedout", lambda: 0)()))
 
     graphql = GraphQLEndpoint(
         executors=executors,
@@ -131,6 +136,7 @@ def create_app(
             requests_per_minute=settings.rate_requests_per_minute,
             cost_per_minute=settings.rate_cost_per_minute,
         ),
+        metrics=metrics,
     )
 
     async def healthz(request: Request) -> Response:
@@ -151,7 +157,15 @@ def create_app(
             if await ensure_signing_key(session, identity.keys.policy):
                 await session.commit()
         await prepare_dummy_hash()
+        # One process serves its own metrics; with several workers `hub serve` serves them all from
+        # the multiprocess directory instead (hub/metrics.py).
+        listener = None
+        if settings.metrics_port and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+            listener = serve_metrics(settings.metrics_host, settings.metrics_port, metrics.registry)
         yield
+        if listener is not None:
+            listener.shutdown()
+            listener.server_close()
         if owns_engine:
             await engine.dispose()
 
@@ -184,11 +198,12 @@ def create_app(
             max_age=600,
         )
     # Added last, so outermost: preflights and CORS refusals carry the request id and headers too.
-    app.add_middleware(RequestContextMiddleware)
+    app.add_middleware(RequestContextMiddleware, metrics=metrics)
     app.state.settings = settings
     app.state.engine = engine
     app.state.executors = executors
     app.state.identity = identity
+    app.state.metrics = metrics
     return app
 
 

@@ -166,10 +166,19 @@ def _serve(settings: Settings) -> int:
     )
     server = uvicorn.Server(config)
     if settings.workers > 1:
+        import tempfile
+
         from uvicorn.supervisors import Multiprocess
 
         sock = config.bind_socket()
-        Multiprocess(config, sockets=[sock]).run()
+        with tempfile.TemporaryDirectory(prefix="hub-metrics-") as metrics_dir:
+            if settings.metrics_port:
+                # Each worker writes its values here; this process serves their sum (hub/metrics.py).
+                os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
+                from hub.metrics import serve_metrics
+
+                serve_metrics(settings.metrics_host, settings.metrics_port)
+            Multiprocess(config, sockets=[sock]).run()
         return 0
     server.run()
     return 0 if server.started else 1

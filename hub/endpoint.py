@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -29,6 +30,8 @@ from auth.ledger_requests import (
 from auth.persisted import PersistedOperations, PersistedQueryRefused, Resolved
 from auth.principal import Principal, Unauthenticated
 from auth.rate_limits import RateLimited, RateLimiter
+from hub.logs import note_access
+from hub.metrics import HubMetrics
 from resolvers.models.partners import Audience
 from resolvers.session import RequestDb
 from schema.context import Context
@@ -63,6 +66,19 @@ def _outcome(result: ExecutionResult, entry: RequestEntry) -> str:
     if INTERNAL in codes or any(code.startswith("STORE_") for code in codes):
         return ERROR
     return INVALID if result.data is None else SERVED
+
+
+def _note_access(entry: RequestEntry) -> None:
+    """The request's facts for its access log line and metrics (hub/middleware.py)."""
+    principal = entry.principal
+    codes = entry.detail.get("errors") or []
+    note_access(
+        client_id=principal.client_id if principal else None,
+        staff_subject=principal.subject if principal and not principal.client_id else None,
+        audience=principal.audience.value if principal else None,
+        operation=entry.operation_name,
+        code=entry.detail.get("code") or (codes[0] if codes else None),
+    )
 
 
 Authenticator = Callable[[Request], Awaitable[Principal]]
@@ -147,6 +163,7 @@ class GraphQLEndpoint:
     ledger: RequestLedger = field(default_factory=RequestLedger)
     persisted: PersistedOperations | None = None
     rate_limits: RateLimiter | None = None
+    metrics: HubMetrics | None = None
 
     async def handle(self, request: Request) -> Response:
         """Answer one request and record it in the ledger (an operation that ran records itself)."""
@@ -154,6 +171,7 @@ class GraphQLEndpoint:
         response = await self._handle(request, entry)
         if not entry.written and response.media_type == JSON:
             await self._record_unserved(entry, response)
+        _note_access(entry)
         return response
 
     async def _handle(self, request: Request, entry: RequestEntry) -> Response:
@@ -250,6 +268,7 @@ class GraphQLEndpoint:
         variables = body.get("variables")
         runnable = prepared.code is None and prepared.operation(operation_name) is not None
         cost = executor.cost(prepared, operation_name, variables) if runnable else 0
+        note_access(cost=cost)
         # Every request counts against the client's rate; only an operation that will run spends cost.
         await self._store_call(self._charge(principal, cost if cost <= executor.limits.max_cost else 0))
         if prepared.code is not None:
@@ -366,6 +385,7 @@ class GraphQLEndpoint:
             # ledger takes the write lock (a stale read snapshot cannot be upgraded to a writer).
             if not keep and (mutation or session.get_bind().dialect.name != "postgresql"):
                 await session.rollback()
+            started = time.perf_counter()
             await self.ledger.append(
                 session,
                 entry,
@@ -375,7 +395,11 @@ class GraphQLEndpoint:
                 today=context.now.date(),
             )
             await session.commit()
+            if self.metrics is not None:
+                self.metrics.observe_append(time.perf_counter() - started, failed=False)
         except Exception:
+            if self.metrics is not None:
+                self.metrics.observe_append(0.0, failed=True)
             log.exception("ledger write failed; the response is withheld")
             entry.written = False
             with contextlib.suppress(Exception):

@@ -5,12 +5,42 @@ from __future__ import annotations
 import contextvars
 import logging
 import sys
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 import orjson
 
 request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
+
+
+@dataclass(slots=True)
+class Access:
+    """What the access log line and the request metrics say about a request beyond its HTTP facts.
+
+    The request middleware creates one per request; the route that learns a fact notes it here
+    (``access_var.get()``). Never data, variables or ids of people.
+    """
+
+    client_id: str | None = None
+    staff_subject: str | None = None
+    audience: str | None = None
+    operation: str | None = None
+    code: str | None = None
+    cost: int | None = None
+    outcome: str | None = None
+
+
+access_var: contextvars.ContextVar[Access | None] = contextvars.ContextVar("access", default=None)
+
+
+def note_access(**facts: Any) -> None:
+    """Note facts of the current request for its access log line and metrics (no-op outside one)."""
+    access = access_var.get()
+    if access is not None:
+        for name, value in facts.items():
+            setattr(access, name, value)
+
 
 _RESERVED = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
 

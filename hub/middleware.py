@@ -1,4 +1,5 @@
-"""Request context: a request id on every request, log line and response; security headers."""
+"""Request context: a request id on every request, log line and response; security headers; the
+access log line and the request metrics."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ import uuid
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from hub.logs import request_id_var
+from hub.logs import Access, access_var, request_id_var
+from hub.metrics import HubMetrics, route_label
 
 log = logging.getLogger("hub.http")
 
@@ -33,9 +35,16 @@ NO_CONTENT_POLICY = "default-src 'none'; frame-ancestors 'none'"
 EXPOSED_HEADERS = ("X-Request-Id", "Retry-After")
 
 
+def _outcome(status: int) -> str:
+    if status < 400:
+        return "served"
+    return "error" if status >= 500 else "refused"
+
+
 class RequestContextMiddleware:
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, metrics: HubMetrics | None = None) -> None:
         self.app = app
+        self.metrics = metrics
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -45,6 +54,8 @@ class RequestContextMiddleware:
         request_id = incoming if _VALID_ID.match(incoming) else uuid.uuid4().hex
         scope.setdefault("state", {})["request_id"] = request_id
         token = request_id_var.set(request_id)
+        access = Access()
+        access_token = access_var.set(access)
         started = time.perf_counter()
         status = 500
 
@@ -63,13 +74,35 @@ class RequestContextMiddleware:
         try:
             await self.app(scope, receive, send_with_headers)
         finally:
+            seconds = time.perf_counter() - started
+            outcome = access.outcome or _outcome(status)
+            # The access log line: who asked, what, and how it ended; never variables or data.
             log.info(
                 "request",
                 extra={
                     "method": scope["method"],
                     "path": scope["path"],
                     "status": status,
-                    "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+                    "duration_ms": round(seconds * 1000, 2),
+                    "client_id": access.client_id,
+                    "staff_subject": access.staff_subject,
+                    "audience": access.audience,
+                    "operation": access.operation,
+                    "outcome": outcome,
+                    "code": access.code,
+                    "cost": access.cost,
                 },
             )
+            if self.metrics is not None:
+                self.metrics.observe_request(
+                    route=route_label(scope["path"]),
+                    audience=access.audience,
+                    operation=access.operation,
+                    outcome=outcome,
+                    status=status,
+                    seconds=seconds,
+                    code=access.code,
+                    cost=access.cost,
+                )
+            access_var.reset(access_token)
             request_id_var.reset(token)

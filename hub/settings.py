@@ -71,6 +71,13 @@ class Settings(BaseSettings):
     )
     token_ttl_s: int = Field(default=900, ge=60, le=86_400, description="Access token lifetime in seconds")
     demo_dir: str = Field(default=".hub-demo", description="Where `hub demo` writes its client credentials")
+    metrics_port: int | None = Field(
+        default=None,
+        ge=1,
+        le=65535,
+        description="Port of the Prometheus metrics listener (unset: no metrics listener)",
+    )
+    metrics_host: str = Field(default="127.0.0.1", description="Address the metrics listener binds")
     signing_alg: Literal["RS256", "ES256"] = Field(
         default="RS256",
         description="Algorithm of new signing keys (RS256 is what every RFC 9068 verifier reads)",

@@ -1,0 +1,180 @@
+"""Prometheus metrics: what the hub counts about its requests, served on a listener of their own.
+
+The metrics never carry data, variables or ids of people: their labels are the route, the audience,
+a bounded set of operation names, the outcome and the HTTP status. They are served on
+``HUB_METRICS_HOST:HUB_METRICS_PORT`` (off unless the port is set), never on the public port, so a
+partner cannot read another partner's traffic. With several uvicorn workers the values go through
+prometheus_client's multiprocess files (``PROMETHEUS_MULTIPROC_DIR``, which ``hub serve`` sets).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
+from prometheus_client.multiprocess import MultiProcessCollector
+
+#: Request latency buckets (seconds): a person by id is a few ms, a page of 100 people tens.
+LATENCY_BUCKETS = (0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 15.0)
+#: Operation cost buckets (the static cost of HUB_MAX_COST's model).
+COST_BUCKETS = (1, 10, 100, 1_000, 10_000, 50_000, 200_000, 1_000_000)
+#: The ledger append, the fixed cost on every request.
+APPEND_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5)
+
+_NAME = re.compile(r"^[_A-Za-z][_0-9A-Za-z]{0,63}$")
+ANONYMOUS = "anonymous"
+OTHER = "other"
+
+
+class OperationNames:
+    """Operation names as a label of bounded cardinality.
+
+    A client chooses its operation names, so an unbounded label would let it grow the metrics
+    without limit: the first ``limit`` distinct valid names a process sees are kept, later ones (and
+    malformed ones) count as ``other``; an operation without a name is ``anonymous``.
+    """
+
+    def __init__(self, limit: int = 200) -> None:
+        self.limit = limit
+        self._seen: set[str] = set()
+        self._lock = threading.Lock()
+
+    def label(self, name: str | None) -> str:
+        if not name:
+            return ANONYMOUS
+        if name in self._seen:
+            return name
+        if not _NAME.match(name):
+            return OTHER
+        with self._lock:
+            if len(self._seen) >= self.limit:
+                return OTHER
+            self._seen.add(name)
+        return name
+
+
+class HubMetrics:
+    """The hub's metrics in one registry (one per app, so tests and apps don't share values)."""
+
+    def __init__(self, registry: CollectorRegistry | None = None, *, operation_limit: int = 200) -> None:
+        self.registry = registry or CollectorRegistry(auto_describe=True)
+        self.operations = OperationNames(operation_limit)
+        self._checked_out: Callable[[], int] | None = None
+        r = self.registry
+        self.requests = Counter(
+            "hub_requests",
+            "Requests answered, by route, audience, operation name, outcome and HTTP status.",
+            ["route", "audience", "operation", "outcome", "status"],
+            registry=r,
+        )
+        self.latency = Histogram(
+            "hub_request_duration_seconds",
+            "Time from the first byte of a request to the end of its response.",
+            ["route", "audience"],
+            buckets=LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.cost = Histogram(
+            "hub_operation_cost",
+            "Static cost of the GraphQL operations that ran (coerced variables), by audience.",
+            ["audience"],
+            buckets=COST_BUCKETS,
+            registry=r,
+        )
+        self.refusals = Counter(
+            "hub_refusals",
+            "Requests refused before or instead of running, by error code (rate limits, throttling, "
+            "limits, authentication, store outages).",
+            ["route", "code"],
+            registry=r,
+        )
+        self.ledger_appends = Histogram(
+            "hub_ledger_append_seconds",
+            "Time to append one request's event to the disclosure ledger (before its commit).",
+            buckets=APPEND_BUCKETS,
+            registry=r,
+        )
+        self.ledger_failures = Counter(
+            "hub_ledger_append_failures",
+            "Ledger appends that failed (the request was then not served: fail closed).",
+            registry=r,
+        )
+        self.pool_in_use = Gauge(
+            "hub_db_pool_connections_in_use",
+            "Store connections checked out of the pool, as the latest request ended.",
+            registry=r,
+            multiprocess_mode="livesum",
+        )
+
+    def observe_request(
+        self,
+        *,
+        route: str,
+        audience: str | None,
+        operation: str | None,
+        outcome: str,
+        status: int,
+        seconds: float,
+        code: str | None,
+        cost: int | None,
+    ) -> None:
+        aud = audience or "none"
+        self.requests.labels(route, aud, self.operations.label(operation), outcome, str(status)).inc()
+        self.latency.labels(route, aud).observe(seconds)
+        if cost:
+            self.cost.labels(aud).observe(cost)
+        if code and status >= 400:
+            self.refusals.labels(route, code).inc()
+        if self._checked_out is not None:
+            self.pool_in_use.set(self._checked_out())
+
+    def observe_append(self, seconds: float, *, failed: bool) -> None:
+        if failed:
+            self.ledger_failures.inc()
+        else:
+            self.ledger_appends.observe(seconds)
+
+    def track_pool(self, checked_out: Callable[[], int]) -> None:
+        """Report ``checked_out()`` as the pool gauge, read as each request ends (a gauge read at
+        scrape time would not work across worker processes)."""
+        self._checked_out = checked_out
+
+
+def route_label(path: str) -> str:
+    """The route template of a path: extracts' agreement ids and unknown paths stay out of labels."""
+    if path.startswith("/research/extracts/"):
+        return "/research/extracts/{agreement_id}.csv"
+    if path in KNOWN_ROUTES:
+        return path
+    return "other"
+
+
+KNOWN_ROUTES = frozenset(
+    {
+        "/graphql",
+        "/oauth/token",
+        "/oauth/revoke",
+        "/.well-known/jwks.json",
+        "/.well-known/oauth-authorization-server",
+        "/healthz",
+        "/readyz",
+        "/notifications/ack",
+    }
+)
+
+
+def serve_metrics(host: str, port: int, registry: CollectorRegistry | None = None) -> Any:
+    """Serve the exposition format on ``host:port`` in a daemon thread; returns the server.
+
+    With ``PROMETHEUS_MULTIPROC_DIR`` set (several workers), the values of every worker process are
+    read from that directory instead of ``registry``.
+    """
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        registry = CollectorRegistry()
+        MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+    server, _thread = start_http_server(port, addr=host, registry=registry or CollectorRegistry())
+    return server
