@@ -178,3 +178,42 @@ def serve_metrics(host: str, port: int, registry: CollectorRegistry | None = Non
         MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
     server, _thread = start_http_server(port, addr=host, registry=registry or CollectorRegistry())
     return server
+
+
+class WorkerMetrics:
+    """The notification worker's metrics (``hub worker``, served on ``HUB_WORKER_METRICS_PORT``).
+
+    The queue's gauges are read from the store once per pass, so they describe the whole
+    department's queue (every worker reports the same values: alert on ``max``, not ``sum``).
+    """
+
+    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        self.registry = registry or CollectorRegistry(auto_describe=True)
+        r = self.registry
+        self.heartbeat = Gauge(
+            "hub_worker_heartbeat_timestamp_seconds",
+            "Unix time at which this worker last completed a pass.",
+            registry=r,
+        )
+        self.deliveries = Counter(
+            "hub_worker_deliveries",
+            "Delivery attempts, by channel and outcome (delivered, temporary_failure, permanent_failure).",
+            ["channel", "outcome"],
+            registry=r,
+        )
+        self.notifications = Gauge(
+            "hub_notifications",
+            "Notifications in the store, by status.",
+            ["status"],
+            registry=r,
+        )
+        self.oldest_due = Gauge(
+            "hub_notification_oldest_due_seconds",
+            "How long the oldest notification that is due has been waiting (0: none is due).",
+            registry=r,
+        )
+        self.awaiting_acknowledgement = Gauge(
+            "hub_notifications_awaiting_acknowledgement",
+            "Delivered notifications that need an acknowledgement and have none yet.",
+            registry=r,
+        )

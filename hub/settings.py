@@ -77,7 +77,13 @@ class Settings(BaseSettings):
         le=65535,
         description="Port of the Prometheus metrics listener (unset: no metrics listener)",
     )
-    metrics_host: str = Field(default="127.0.0.1", description="Address the metrics listener binds")
+    metrics_host: str = Field(default="127.0.0.1", description="Address the metrics listeners bind")
+    worker_metrics_port: int | None = Field(
+        default=None,
+        ge=1,
+        le=65535,
+        description="Port of `hub worker`'s Prometheus metrics listener (unset: none)",
+    )
     signing_alg: Literal["RS256", "ES256"] = Field(
         default="RS256",
         description="Algorithm of new signing keys (RS256 is what every RFC 9068 verifier reads)",

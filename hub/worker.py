@@ -36,9 +36,10 @@ from hub.delivery import messages as compose
 from hub.delivery.email import SmtpSender
 from hub.delivery.gateway import GatewaySender
 from hub.delivery.letters import PrintQueue
+from hub.metrics import WorkerMetrics
 from hub.settings import Settings
 from resolvers import delivery_queue as queue
-from resolvers.models.victims import Channel
+from resolvers.models.victims import Channel, NotificationStatus
 from resolvers.notifications import code_hash
 from resolvers.session import RequestDb
 
@@ -131,11 +132,13 @@ class Worker:
         senders: Mapping[str, Sender],
         config: WorkerConfig | None = None,
         clock: Clock = utc_now,
+        metrics: WorkerMetrics | None = None,
     ) -> None:
         self.sessions = sessions
         self.senders = senders
         self.config = config or WorkerConfig()
         self.clock = clock
+        self.metrics = metrics
         slowest = max((s.timeout_s for s in senders.values()), default=0.0)
         if self.config.lease.total_seconds() < 2 * slowest:
             raise ValueError(
@@ -208,7 +211,22 @@ class Worker:
             )
         if not kept:
             log.warning("notification %d: lease lost before the attempt was recorded", item.id)
+        if self.metrics is not None:
+            self.metrics.deliveries.labels(item.channel, sent.outcome.value).inc()
         return kept
+
+    async def observe(self) -> None:
+        """Report the heartbeat and the queue's state to the metrics (one read, after a pass)."""
+        if self.metrics is None:
+            return
+        now = self.clock()
+        async with self.sessions() as session:
+            state = await queue.queue_state(RequestDb(session), now)
+        for status in NotificationStatus:
+            self.metrics.notifications.labels(status.value).set(state.by_status.get(status.value, 0))
+        self.metrics.awaiting_acknowledgement.set(state.awaiting_acknowledgement)
+        self.metrics.oldest_due.set(state.oldest_due_s)
+        self.metrics.heartbeat.set(now.timestamp())
 
     async def run(self, stop: asyncio.Event) -> None:
         """Passes until ``stop`` is set; a pass that found work is followed at once by another."""
@@ -219,6 +237,11 @@ class Worker:
                 # The store may be briefly unreachable; the next pass tries again.
                 log.error("delivery pass failed: %s", type(exc).__name__)
                 report = PassReport()
+            else:
+                try:
+                    await self.observe()
+                except Exception as exc:  # noqa: BLE001 - metrics must not stop deliveries
+                    log.warning("could not read the queue for the metrics: %s", type(exc).__name__)
             if report.claimed:
                 log.info(
                     "delivered %d, failed %d of %d claimed", report.delivered, report.failed, report.claimed

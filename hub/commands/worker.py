@@ -39,20 +39,26 @@ def _seconds(text: str) -> float:
 async def _work(settings: Settings, once: bool, batch: int | None, poll_s: float | None) -> int:
     from hub.db import check_store, create_engine, session_factory
     from hub.logs import configure_logging
+    from hub.metrics import WorkerMetrics, serve_metrics
     from hub.worker import Worker, config_from, senders_from
 
     configure_logging(settings.log_level)
     engine = create_engine(settings)
+    listener = None
     try:
         await check_store(engine, settings)
+        metrics = WorkerMetrics() if settings.worker_metrics_port and not once else None
         try:
             worker = Worker(
                 session_factory(engine),
                 senders_from(settings),
                 config_from(settings, batch=batch, poll_s=poll_s),
+                metrics=metrics,
             )
         except ValueError as exc:
             raise ConfigError(f"HUB_NOTIFY_LEASE_S: {exc}") from None
+        if metrics is not None and settings.worker_metrics_port:
+            listener = serve_metrics(settings.metrics_host, settings.worker_metrics_port, metrics.registry)
         if once:
             report = await worker.run_once()
             print(
@@ -68,6 +74,9 @@ async def _work(settings: Settings, once: bool, batch: int | None, poll_s: float
         await worker.run(stop)
         return 0
     finally:
+        if listener is not None:
+            listener.shutdown()
+            listener.server_close()
         await engine.dispose()
 
 
