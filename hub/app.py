@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import timedelta
 
+from opentelemetry.sdk.trace import TracerProvider
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from starlette.applications import Starlette
 from starlette.middleware.cors import CORSMiddleware
@@ -35,6 +36,7 @@ from hub.metrics import HubMetrics, serve_metrics
 from hub.middleware import EXPOSED_HEADERS, RequestContextMiddleware
 from hub.research_extracts import extracts
 from hub.settings import Settings
+from hub.tracing import instrument_engine, provider_from_environment, tracer_for
 from resolvers.models.partners import Audience
 from schema.audiences import audience_schemas
 from schema.execution import Executor
@@ -105,10 +107,16 @@ def create_app(
     engine: AsyncEngine | None = None,
     sessions: async_sessionmaker[AsyncSession] | None = None,
     authenticate: Authenticator | None = None,
+    tracer_provider: TracerProvider | None = None,
 ) -> Starlette:
-    """The hub's ASGI application. ``engine``/``sessions``/``authenticate`` are for tests."""
+    """The hub's ASGI application. ``engine``/``sessions``/``authenticate``/``tracer_provider`` are for
+    tests; in production the ``OTEL_*`` variables decide the tracer provider (hub/tracing.py)."""
     owns_engine = engine is None
     engine = engine or create_engine(settings)
+    owns_provider = tracer_provider is None
+    tracer_provider = tracer_provider or provider_from_environment()
+    tracer = tracer_for(tracer_provider)
+    uninstrument = instrument_engine(engine, tracer) if tracer_provider is not None else None
     sessions = sessions or session_factory(engine)
     # HUB_LEDGER=off-for-benchmark takes out the whole ledger (recording and writing) to measure it.
     ledger = RequestLedger(enabled=settings.ledger == "on")
@@ -137,6 +145,7 @@ def create_app(
             cost_per_minute=settings.rate_cost_per_minute,
         ),
         metrics=metrics,
+        tracer=tracer,
     )
 
     async def healthz(request: Request) -> Response:
@@ -166,6 +175,8 @@ def create_app(
         if listener is not None:
             listener.shutdown()
             listener.server_close()
+        if tracer_provider is not None and owns_provider:
+            tracer_provider.shutdown()  # flushes the spans still batched
         if owns_engine:
             await engine.dispose()
 
@@ -198,12 +209,14 @@ def create_app(
             max_age=600,
         )
     # Added last, so outermost: preflights and CORS refusals carry the request id and headers too.
-    app.add_middleware(RequestContextMiddleware, metrics=metrics)
+    app.add_middleware(RequestContextMiddleware, metrics=metrics, tracer=tracer)
     app.state.settings = settings
     app.state.engine = engine
     app.state.executors = executors
     app.state.identity = identity
     app.state.metrics = metrics
+    #: Takes the SQL statement spans off an engine the app does not own (tests share one engine).
+    app.state.uninstrument_engine = uninstrument
     return app
 
 

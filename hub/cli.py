@@ -186,6 +186,12 @@ def _serve(settings: Settings) -> int:
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     from hub.db import check_store, create_engine
+    from hub.tracing import TracingConfigError, exporter_name
+
+    try:
+        exporter_name()
+    except TracingConfigError as exc:
+        raise ConfigError(str(exc)) from None
 
     async def _check() -> int:
         engine = create_engine(settings)

@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 
 import orjson
 from graphql import ExecutionResult, GraphQLError
+from opentelemetry.trace import Tracer
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
@@ -32,6 +33,7 @@ from auth.principal import Principal, Unauthenticated
 from auth.rate_limits import RateLimited, RateLimiter
 from hub.logs import note_access
 from hub.metrics import HubMetrics
+from hub.tracing import tracer_for
 from resolvers.models.partners import Audience
 from resolvers.session import RequestDb
 from schema.context import Context
@@ -164,6 +166,7 @@ class GraphQLEndpoint:
     persisted: PersistedOperations | None = None
     rate_limits: RateLimiter | None = None
     metrics: HubMetrics | None = None
+    tracer: Tracer = field(default_factory=lambda: tracer_for(None))
 
     async def handle(self, request: Request) -> Response:
         """Answer one request and record it in the ledger (an operation that ran records itself)."""
@@ -262,7 +265,8 @@ class GraphQLEndpoint:
     ) -> Response:
         executor = self.executors[principal.audience]
         resolved = await self._store_call(self._resolve(principal, body))
-        prepared = executor.prepare(resolved.query)
+        with self.tracer.start_as_current_span("graphql.validate"):
+            prepared = executor.prepare(resolved.query)
         self._describe(entry, executor, prepared, body)
         operation_name = body.get("operationName")
         variables = body.get("variables")
@@ -305,7 +309,14 @@ class GraphQLEndpoint:
                 try:
                     if mutation:
                         await self._lock_first(session)
-                    result = await executor.execute(prepared, variables, operation_name, context)
+                    with self.tracer.start_as_current_span(
+                        "graphql.execute",
+                        attributes={
+                            "graphql.operation.type": "mutation" if mutation else "query",
+                            "graphql.operation.name": entry.operation_name or "",
+                        },
+                    ):
+                        result = await executor.execute(prepared, variables, operation_name, context)
                     await self._settle(session, context, result, mutation, entry)
                 finally:
                     release_request(context)
@@ -386,15 +397,16 @@ class GraphQLEndpoint:
             if not keep and (mutation or session.get_bind().dialect.name != "postgresql"):
                 await session.rollback()
             started = time.perf_counter()
-            await self.ledger.append(
-                session,
-                entry,
-                _outcome(result, entry),
-                disclosed=context.disclosed if result.data is not None else None,
-                authority=context.authority,
-                today=context.now.date(),
-            )
-            await session.commit()
+            with self.tracer.start_as_current_span("ledger.append"):
+                await self.ledger.append(
+                    session,
+                    entry,
+                    _outcome(result, entry),
+                    disclosed=context.disclosed if result.data is not None else None,
+                    authority=context.authority,
+                    today=context.now.date(),
+                )
+                await session.commit()
             if self.metrics is not None:
                 self.metrics.observe_append(time.perf_counter() - started, failed=False)
         except Exception:

@@ -8,11 +8,14 @@ import re
 import time
 import uuid
 
+from opentelemetry import trace
+from opentelemetry.trace import SpanKind, Tracer
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from hub.logs import Access, access_var, request_id_var
 from hub.metrics import HubMetrics, route_label
+from hub.tracing import tracer_for
 
 log = logging.getLogger("hub.http")
 
@@ -42,9 +45,10 @@ def _outcome(status: int) -> str:
 
 
 class RequestContextMiddleware:
-    def __init__(self, app: ASGIApp, metrics: HubMetrics | None = None) -> None:
+    def __init__(self, app: ASGIApp, metrics: HubMetrics | None = None, tracer: Tracer | None = None) -> None:
         self.app = app
         self.metrics = metrics
+        self.tracer = tracer or tracer_for(None)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -71,38 +75,53 @@ class RequestContextMiddleware:
                     headers.setdefault("Content-Security-Policy", NO_CONTENT_POLICY)
             await send(message)
 
-        try:
-            await self.app(scope, receive, send_with_headers)
-        finally:
-            seconds = time.perf_counter() - started
-            outcome = access.outcome or _outcome(status)
-            # The access log line: who asked, what, and how it ended; never variables or data.
-            log.info(
-                "request",
-                extra={
-                    "method": scope["method"],
-                    "path": scope["path"],
-                    "status": status,
-                    "duration_ms": round(seconds * 1000, 2),
-                    "client_id": access.client_id,
-                    "staff_subject": access.staff_subject,
-                    "audience": access.audience,
-                    "operation": access.operation,
-                    "outcome": outcome,
-                    "code": access.code,
-                    "cost": access.cost,
-                },
+        route = route_label(scope["path"])
+        span = self.tracer.start_span(
+            f"{scope['method']} {route}",
+            kind=SpanKind.SERVER,
+            attributes={
+                "http.request.method": scope["method"],
+                "http.route": route,
+                "hub.request_id": request_id,
+            },
+        )
+        # The request's span is current until its access line is written (the line carries its trace id).
+        with trace.use_span(span, end_on_exit=True):
+            try:
+                await self.app(scope, receive, send_with_headers)
+            finally:
+                span.set_attribute("http.response.status_code", status)
+                self._account(scope, route, access, status, time.perf_counter() - started)
+                access_var.reset(access_token)
+                request_id_var.reset(token)
+
+    def _account(self, scope: Scope, route: str, access: Access, status: int, seconds: float) -> None:
+        """The access log line (who asked, what, how it ended; never variables or data) and metrics."""
+        outcome = access.outcome or _outcome(status)
+        log.info(
+            "request",
+            extra={
+                "method": scope["method"],
+                "path": scope["path"],
+                "status": status,
+                "duration_ms": round(seconds * 1000, 2),
+                "client_id": access.client_id,
+                "staff_subject": access.staff_subject,
+                "audience": access.audience,
+                "operation": access.operation,
+                "outcome": outcome,
+                "code": access.code,
+                "cost": access.cost,
+            },
+        )
+        if self.metrics is not None:
+            self.metrics.observe_request(
+                route=route,
+                audience=access.audience,
+                operation=access.operation,
+                outcome=outcome,
+                status=status,
+                seconds=seconds,
+                code=access.code,
+                cost=access.cost,
             )
-            if self.metrics is not None:
-                self.metrics.observe_request(
-                    route=route_label(scope["path"]),
-                    audience=access.audience,
-                    operation=access.operation,
-                    outcome=outcome,
-                    status=status,
-                    seconds=seconds,
-                    code=access.code,
-                    cost=access.cost,
-                )
-            access_var.reset(access_token)
-            request_id_var.reset(token)
