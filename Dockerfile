@@ -19,7 +19,9 @@ RUN groupadd --system hub && useradd --system --gid hub --home-dir /app --shell 
 WORKDIR /app
 COPY --from=build /install /usr/local
 USER hub
-# HUB_ISSUER must be set to the hub's public https URL in a deployment: it is the `iss` of every token.
+# HUB_ISSUER must be set to the hub's public https URL: it is the `iss` of every token, and `hub serve`
+# refuses the wildcard http://0.0.0.0:8000 it would otherwise derive. `hub serve` also refuses a store
+# that is not migrated; `hub migrate --check` is the same gate for a pipeline or an init container.
 ENV HUB_HOST=0.0.0.0 \
     HUB_PORT=8000 \
     PYTHONUNBUFFERED=1

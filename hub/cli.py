@@ -17,6 +17,7 @@ import sys
 from collections.abc import Callable, Coroutine, Sequence
 from pathlib import Path
 from typing import Any, NoReturn, TypeVar
+from urllib.parse import urlsplit
 
 from pydantic import ValidationError
 
@@ -96,7 +97,21 @@ async def _reachable(engine: Any, settings: Settings) -> None:
         ) from None
 
 
+async def _check_migrated(settings: Settings) -> int:
+    from hub.db import check_store, create_engine, describe_store, head_revision
+
+    engine = create_engine(settings)
+    try:
+        await check_store(engine, settings)
+    finally:
+        await engine.dispose()
+    print(f"{describe_store(settings)} is at migration {head_revision()}, the latest")
+    return 0
+
+
 def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
+    if args.check:
+        return run_async(_check_migrated(settings))
     return run_async(_migrate(settings, args.revision))
 
 
@@ -142,6 +157,9 @@ def cmd_seed(args: argparse.Namespace, settings: Settings) -> int:
 
 
 # --- serve and demo ---------------------------------------------------------------------------------
+
+#: Addresses a server binds to listen everywhere: never a URL anyone can reach it at.
+WILDCARD_HOSTS = frozenset({"0.0.0.0", "::", "[::]"})  # noqa: S104 - compared against, never bound
 
 
 def _serve(settings: Settings) -> int:
@@ -192,6 +210,12 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         exporter_name()
     except TracingConfigError as exc:
         raise ConfigError(str(exc)) from None
+    if urlsplit(settings.issuer).hostname in WILDCARD_HOSTS:
+        # A token's `iss` must be where partners reach the hub; a wildcard address is nowhere.
+        raise ConfigError(
+            f"HUB_ISSUER: {settings.issuer} is a wildcard address, not the hub's public URL; set HUB_ISSUER "
+            "to the URL partners use (e.g. https://hub.department.gov)"
+        )
 
     async def _check() -> int:
         engine = create_engine(settings)
@@ -256,6 +280,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("migrate", help="upgrade the store to the latest migration")
     p.add_argument("--revision", default="head", help="target revision (default: head)")
+    p.add_argument(
+        "--check",
+        action="store_true",
+        help="change nothing: exit 0 if the store is at the latest migration, else 1 saying what to run",
+    )
     p.set_defaults(handler=cmd_migrate)
 
     p = sub.add_parser("seed", help="write a synthetic department")
