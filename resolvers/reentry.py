@@ -211,6 +211,8 @@ async def refer_person(db: RequestDb, principal: Principal, new: NewReferral, no
         )
     )
     if open_already:
+        # Also the answer to a concurrent referral that lost the race (uq_referrals_one_open refuses
+        # its row; run_mutation runs the write again, which then stops here).
         raise Conflict(
             "partnerId", "the person already has an open referral to this partner for this service"
         )
