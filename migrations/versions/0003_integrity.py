@@ -24,6 +24,9 @@ visibly, keeping the earliest row (lowest id) of each group:
 - later payments repeating a receipt reference of the same order get ``#<payment id>`` appended to
   their reference (the money stays recorded; only the reference is told apart).
 
+The victims-first embargo now holds back every release-type event of every person for its minutes
+after the event was recorded; ``ix_custody_events_created_at`` finds those events.
+
 Fiscal notes seeded with the old ``FN-<year>-<nnnn>`` references (a count of the seeding loop) are
 renamed to the one format the hub issues, ``FN-<year>-<id, six digits>``.
 """
@@ -120,9 +123,11 @@ def upgrade() -> None:
         ["order_id", "reference"],
         unique=True,
     )
+    op.create_index("ix_custody_events_created_at", "custody_events", ["created_at"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_custody_events_created_at", table_name="custody_events")
     op.drop_index("uq_restitution_payments_order_reference", table_name="restitution_payments")
     op.drop_index("uq_victim_registrations_one_active", table_name="victim_registrations")
     op.drop_index("uq_enrollments_one_enrolled", table_name="enrollments")
