@@ -18,9 +18,12 @@ partial unique index, and the store refuses the second row:
 Rows that an older store already holds against these rules are resolved first, deliberately and
 visibly, keeping the earliest row (lowest id) of each group:
 
-- later duplicate open referrals are closed on their referral date, with a closure reason saying so;
-- later duplicate open enrollments are withdrawn on their enrollment date;
-- later duplicate active registrations are made inactive on their registration date;
+- later duplicate open referrals are closed, with a closure reason saying so;
+- later duplicate open enrollments are withdrawn;
+- later duplicate active registrations are made inactive;
+
+each as of the day the migration runs (what was recorded against them until then stays inside
+their dates);
 - later payments repeating a receipt reference of the same order get ``#<payment id>`` appended to
   their reference (the money stays recorded; only the reference is told apart).
 
@@ -56,18 +59,24 @@ def _later_duplicates(table: str, keys: Sequence[str], where: str) -> str:
     )
 
 
+def _today(start: str) -> str:
+    """The day the migration runs, or ``start`` if that is later (a date never precedes its start)."""
+    return f"CASE WHEN {start} > CURRENT_DATE THEN {start} ELSE CURRENT_DATE END"
+
+
 _RESOLVE = [
     f"""
-    UPDATE referrals SET status = 'closed', closed_on = referred_on, version = version + 1,
+    UPDATE referrals SET status = 'closed', closed_on = {_today("referred_on")}, version = version + 1,
         closure_reason = 'Duplicate of an earlier open referral (closed by migration 0003)'
     WHERE id IN ({_later_duplicates("referrals", ("person_id", "partner_id", "service_type"), "{t}.status <> 'closed'")})
     """,
     f"""
-    UPDATE enrollments SET status = 'withdrawn', ended_on = enrolled_on, version = version + 1
+    UPDATE enrollments SET status = 'withdrawn', ended_on = {_today("enrolled_on")}, version = version + 1
     WHERE id IN ({_later_duplicates("enrollments", ("person_id", "program_id"), "{t}.status = 'enrolled'")})
     """,
     f"""
-    UPDATE victim_registrations SET status = 'inactive', ended_on = registered_on, version = version + 1
+    UPDATE victim_registrations SET status = 'inactive', ended_on = {_today("registered_on")},
+        version = version + 1
     WHERE id IN ({_later_duplicates("victim_registrations", ("victim_id", "person_id"), "{t}.status = 'active'")})
     """,
     f"""

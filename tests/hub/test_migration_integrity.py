@@ -63,7 +63,7 @@ async def test_rows_against_the_new_rules_are_resolved_then_indexed(tmp_path: Pa
             referral_rows = {r.id: r for r in await s.scalars(select(Referral))}
             assert referral_rows[referrals[0].id].status == "open"
             duplicate = referral_rows[referrals[1].id]
-            assert (duplicate.status, duplicate.closed_on) == ("closed", date(2025, 1, 10))
+            assert (duplicate.status, duplicate.closed_on) == ("closed", date.today())
             assert duplicate.closure_reason is not None
             assert "migration 0003" in duplicate.closure_reason
             assert referral_rows[referrals[2].id].closure_reason is None
@@ -71,11 +71,14 @@ async def test_rows_against_the_new_rules_are_resolved_then_indexed(tmp_path: Pa
             statuses = {e.id: (e.status, e.ended_on) for e in await s.scalars(select(Enrollment))}
             assert statuses == {
                 enrollments[0].id: ("enrolled", None),
-                enrollments[1].id: ("withdrawn", date(2024, 3, 1)),
+                enrollments[1].id: ("withdrawn", date.today()),
             }
 
-            active = {r.id: r.status for r in await s.scalars(select(VictimRegistration))}
-            assert active == {registrations[0].id: "active", registrations[1].id: "inactive"}
+            active = {r.id: (r.status, r.ended_on) for r in await s.scalars(select(VictimRegistration))}
+            assert active == {
+                registrations[0].id: ("active", None),
+                registrations[1].id: ("inactive", date.today()),
+            }
 
             references = {p.id: p.reference for p in await s.scalars(select(RestitutionPayment))}
             assert references == {
