@@ -24,13 +24,14 @@ from starlette.requests import Request
 
 from auth.principal import Principal
 from hub.app import create_app
+from resolvers.models.grants import FederalAward
 from resolvers.models.partners import Audience
-from resolvers.models.programs import Enrollment, Referral
+from resolvers.models.programs import Enrollment, Referral, ServiceDelivery
 from resolvers.models.victims import RestitutionPayment, VictimRegistration
 from schema.ids import to_global_id
 from tests.factories.people import make_facility, make_person
 from tests.factories.programs import make_offering, make_program
-from tests.factories.reentry import make_reentry_partner
+from tests.factories.reentry import make_reentry_partner, make_referral
 from tests.factories.stores import fresh_store
 from tests.factories.victims import make_restitution_order, make_victim
 
@@ -231,3 +232,61 @@ async def test_one_receipt_sent_twenty_times_at_once_is_one_payment(tmp_path: Pa
     assert len({p["payment"]["id"] for p in payloads}) == 1
     assert sorted(p["replayed"] for p in payloads) == [False] + [True] * (N - 1)
     assert {p["order"]["paidAmount"] for p in payloads} == {"125.00"}
+
+
+SERVICE = """
+mutation($input: RecordServiceInput!) {
+  recordServiceDelivered(input: $input) { service { id } errors { code field message } }
+}
+"""
+
+
+async def test_one_service_delivery_per_referral_day_and_description(tmp_path: Path) -> None:
+    async with hub(tmp_path, "service", Audience.ADMIN) as (post, sessions):
+        async with sessions() as s:
+            person = await make_person(s)
+            referral = await make_referral(s, person, await make_reentry_partner(s))
+            await s.commit()
+        values = {
+            "referralId": to_global_id("Referral", referral.id),
+            "deliveredOn": "2025-02-01",
+            "description": "Intake meeting",
+        }
+        payloads = await at_once(post, SERVICE, [{"input": values}] * N, "recordServiceDelivered")
+        async with sessions() as s:
+            delivered = await s.scalar(
+                select(func.count())
+                .select_from(ServiceDelivery)
+                .where(ServiceDelivery.referral_id == referral.id)
+            )
+    assert delivered == 1
+    assert sum(p["service"] is not None for p in payloads) == 1
+    rule = "description this service is already recorded on the referral for 2025-02-01"
+    assert refusals(payloads) == {("CONFLICT", "description", rule): N - 1}
+
+
+AWARD = """
+mutation($input: RecordFederalAwardInput!) {
+  recordFederalAward(input: $input) { award { awardNumber } errors { code field message } }
+}
+"""
+
+
+async def test_an_award_number_is_recorded_once(tmp_path: Path) -> None:
+    async with hub(tmp_path, "award", Audience.BUDGET_GRANTS) as (post, sessions):
+        values = {
+            "awardNumber": "15PBJA-27-GG-00001",
+            "agency": "Bureau of Justice Assistance",
+            "assistanceListing": "16.812",
+            "title": "Second Chance Act",
+            "periodStart": "2026-10-01",
+            "periodEnd": "2029-09-30",
+            "amount": "900000.00",
+        }
+        payloads = await at_once(post, AWARD, [{"input": values}] * N, "recordFederalAward")
+        async with sessions() as s:
+            recorded = await s.scalar(select(func.count()).select_from(FederalAward))
+    assert recorded == 1
+    assert sum(p["award"] is not None for p in payloads) == 1
+    rule = "awardNumber 15PBJA-27-GG-00001 is already recorded"
+    assert refusals(payloads) == {("CONFLICT", "awardNumber", rule): N - 1}
