@@ -3,6 +3,13 @@
 A mutation's resolver validates and writes through ``run_mutation``; the write returns the primary
 keys of what it touched, which are also what a retry with the same idempotency key gets back.
 A write that fails leaves nothing behind: its savepoint is rolled back.
+
+Rules such as "one open referral per person, partner and service" are checked by the write and
+enforced by the store (partial unique indexes, migration 0003): a request that loses a race to a
+concurrent one has its row refused, and its write runs again, now seeing the winner's row, so it
+answers with the rule's own typed error. After each write the request's loaders forget what they
+cached, so payloads (this mutation's and the next one's in the same operation) show the store as
+it is now.
 """
 
 from __future__ import annotations
