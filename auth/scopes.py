@@ -59,7 +59,6 @@ from resolvers.models.victims import (
     ImpactStatement,
     Notification,
     NotificationPreference,
-    NotificationStatus,
     ProtectionCondition,
     RestitutionOrder,
     RestitutionPayment,
@@ -100,11 +99,14 @@ def _people(principal: Principal) -> ColumnElement[bool]:
 
 
 # --- Victims first ----------------------------------------------------------------------------------
-# A release-type event of a person with registered victims stays out of partners' sight until the
-# victims' notifications of it have gone out (none is pending or being sent) or the embargo time
-# has passed. The person's row is what is withheld, so everything reached through it (status,
-# facility, custody events and periods, hearings) is withheld with it and nothing shows a state
-# the victims have not heard of; the partner sees the person as out of reach, as for anyone else.
+# A release-type event (release, escape, transfer, death) stays out of partners' sight for
+# HUB_VICTIM_EMBARGO_MINUTES after it is recorded, so that victims hear of it first. It applies to
+# every such event of every person, whether or not anyone is registered to their case: an embargo
+# only for people with victims would itself say who has victims (a partner polling a person after a
+# release would see it vanish), so its presence must say nothing. Nor does it lift early when the
+# notifications have gone out, for the same reason. The person's row is what is withheld, so
+# everything reached through it (status, facility, custody events and periods, hearings) is
+# withheld with it; the partner sees the person as out of reach, as for anyone else.
 
 
 def _utc_now() -> datetime:
@@ -113,7 +115,7 @@ def _utc_now() -> datetime:
 
 @dataclass(slots=True)
 class VictimEmbargo:
-    """How long partners may be kept waiting; set at start-up from HUB_VICTIM_EMBARGO_MINUTES."""
+    """How long partners are kept waiting; set at start-up from HUB_VICTIM_EMBARGO_MINUTES."""
 
     minutes: float = 60.0
     clock: Callable[[], datetime] = _utc_now
@@ -135,15 +137,14 @@ def configure_victim_embargo(minutes: float) -> None:
 
 
 def _not_under_victim_embargo() -> ColumnElement[bool]:
-    # Uncorrelated: the few people with notifications still going out, computed once per statement.
+    # Uncorrelated: the few people with a release-type event recorded within the embargo, computed
+    # once per statement (ix_custody_events_created_at keeps it a short range scan). The time is
+    # when the hub recorded the event, not when it occurred: a late entry of an old release is news
+    # to the victims too.
     cutoff = VICTIM_EMBARGO.clock() - timedelta(minutes=VICTIM_EMBARGO.minutes)
     return Person.id.not_in(
-        select(CustodyEvent.person_id)
-        .join(Notification, Notification.custody_event_id == CustodyEvent.id)
-        .where(
-            CustodyEvent.kind.in_(EMBARGOED_KINDS),
-            Notification.status.in_((NotificationStatus.PENDING, NotificationStatus.SENDING)),
-            Notification.created_at > cutoff,
+        select(CustodyEvent.person_id).where(
+            CustodyEvent.created_at > cutoff, CustodyEvent.kind.in_(EMBARGOED_KINDS)
         )
     )
 

@@ -202,7 +202,7 @@ class Settings(BaseSettings):
         default=60.0,
         ge=0,
         le=10_080,
-        description="Longest a release-type event is withheld from partners while victims are notified",
+        description="How long every release-type event is withheld from partners, so victims hear first",
     )
 
     # --- performance ---------------------------------------------------------------------------------

@@ -312,6 +312,8 @@ async def record_custody_event(
         to_facility_id=to_facility_id,
         hearing_id=hearing_id,
         notes=notes,
+        # The request's time, as its notifications get: the victims-first embargo counts from it.
+        created_at=now,
     )
     db.add(recorded)
     await db.flush()

@@ -68,6 +68,12 @@ async def fiscal_notes_by_id(
     return one_per_key(await db.rows(stmt), "id", ids)
 
 
+def note_reference(year: int, note_id: int) -> str:
+    """A fiscal note's reference: ``FN-<year requested>-<id, six digits>``. From the row id, so two
+    requests at once never get the same one; the seeded notes use the same (``hub.synthetic``)."""
+    return f"FN-{year}-{note_id:06d}"
+
+
 async def request_fiscal_note(
     db: RequestDb, principal: Principal, bill_number: str, title: str, due_on: date, now: datetime
 ) -> int:
@@ -89,7 +95,7 @@ async def request_fiscal_note(
     )
     db.add(note)
     await db.flush()
-    note.reference = f"FN-{now.year}-{note.id:06d}"
+    note.reference = note_reference(today.year, note.id)
     await db.flush()
     return note.id
 

@@ -15,6 +15,15 @@ from resolvers.session import RequestDb
 MAX_KEY_LENGTH = 128
 
 
+class Replay(Exception):
+    """Raised by a write that found its own request already on file by a natural key (a receipt
+    reference, say): nothing is written and the caller answers with ``refs`` as a replay."""
+
+    def __init__(self, refs: dict[str, int]) -> None:
+        super().__init__("already recorded")
+        self.refs = refs
+
+
 def request_hash(mutation: str, arguments: Any) -> str:
     return hashlib.sha256(
         orjson.dumps([mutation, arguments], option=orjson.OPT_SORT_KEYS, default=str)

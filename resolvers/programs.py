@@ -163,8 +163,13 @@ class NewEnrollment:
     enrolled_on: date
 
 
-async def _one(db: RequestDb, principal: Principal, model: Any, pk: int, what: str, field: str) -> Row[Any]:
-    rows = await db.rows(select(*model.__table__.c).where(row_scope(principal, model), model.id == pk))
+async def _one(
+    db: RequestDb, principal: Principal, model: Any, pk: int, what: str, field: str, *, lock: bool = False
+) -> Row[Any]:
+    stmt = select(*model.__table__.c).where(row_scope(principal, model), model.id == pk)
+    if lock:
+        stmt = stmt.with_for_update()
+    rows = await db.rows(stmt)
     if not rows:
         raise NotFound(what, field)
     return rows[0]
@@ -181,8 +186,10 @@ async def enrol_person(db: RequestDb, principal: Principal, new: NewEnrollment, 
         raise InvalidInput("programId", "is required when no offeringId is given")
     program_id = new.program_id
     if new.offering_id is not None:
+        # FOR UPDATE (PostgreSQL): concurrent enrolments into one offering take turns, so each counts
+        # the places the previous ones took (SQLite serializes writers anyway).
         offering = await _one(
-            db, principal, ProgramOffering, new.offering_id, "ProgramOffering", "offeringId"
+            db, principal, ProgramOffering, new.offering_id, "ProgramOffering", "offeringId", lock=True
         )
         if program_id is not None and program_id != offering.program_id:
             raise InvalidInput("programId", "must be the offering's program")
@@ -211,6 +218,8 @@ async def enrol_person(db: RequestDb, principal: Principal, new: NewEnrollment, 
         )
     )
     if already:
+        # Also the answer to a concurrent enrolment that lost the race: uq_enrollments_one_enrolled
+        # refuses its row, and run_mutation runs the write again, which then stops here.
         raise Conflict("programId", "the person is already enrolled in this program")
     enrollment = Enrollment(
         person_id=person.id,

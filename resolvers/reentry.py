@@ -211,6 +211,8 @@ async def refer_person(db: RequestDb, principal: Principal, new: NewReferral, no
         )
     )
     if open_already:
+        # Also the answer to a concurrent referral that lost the race (uq_referrals_one_open refuses
+        # its row; run_mutation runs the write again, which then stops here).
         raise Conflict(
             "partnerId", "the person already has an open referral to this partner for this service"
         )
@@ -342,11 +344,27 @@ async def record_service(db: RequestDb, principal: Principal, new: NewService, n
     outcome = v.optional_text("outcome", new.outcome, max_length=200)
     v.not_future("deliveredOn", new.delivered_on, now.date())
     v.not_before("deliveredOn", new.delivered_on, "the referral", referral.referred_on)
+    service_type = new.service_type or referral.service_type
+    # The store's unique key of a delivery; checked here for a typed answer (and again by the store
+    # for a concurrent twin, whose write run_mutation runs again to reach this answer).
+    recorded = await db.scalar(
+        select(ServiceDelivery.id).where(
+            ServiceDelivery.referral_id == referral.id,
+            ServiceDelivery.delivered_on == new.delivered_on,
+            ServiceDelivery.service_type == service_type,
+            ServiceDelivery.description == description,
+        )
+    )
+    if recorded is not None:
+        raise Conflict(
+            "description",
+            f"this service is already recorded on the referral for {new.delivered_on.isoformat()}",
+        )
     service = ServiceDelivery(
         referral_id=referral.id,
         partner_id=referral.partner_id,
         person_id=referral.person_id,
-        service_type=new.service_type or referral.service_type,
+        service_type=service_type,
         delivered_on=new.delivered_on,
         description=description,
         outcome=outcome,

@@ -163,6 +163,8 @@ async def register_victim(db: RequestDb, principal: Principal, new: NewRegistrat
             )
         )
         if duplicate is not None:
+            # Also the answer to a concurrent registration that lost the race (the store's
+            # uq_victim_registrations_one_active refuses its row; run_mutation runs the write again).
             raise Conflict("victimId", "is already actively registered to this person's case")
     else:
         assert new.victim is not None
@@ -273,6 +275,40 @@ async def record_impact_statement(
     return statement.id
 
 
+@dataclass(frozen=True, slots=True)
+class PaymentRecorded:
+    order_id: int
+    payment_id: int
+    #: True when the receipt was already recorded on the order: nothing was written this time.
+    replayed: bool = False
+
+
+async def _recorded_receipt(
+    db: RequestDb, order_id: int, reference: str, amount: Decimal, paid_on: date | None
+) -> int | None:
+    """The payment already recorded on the order under this receipt reference, if the same one.
+
+    A receipt reference names one payment of one order: sending it again (a retry without an
+    idempotency key, a double submission) answers with that payment; the same reference with
+    another amount or date is refused, since it cannot be the same payment.
+    """
+    rows = await db.rows(
+        select(RestitutionPayment.id, RestitutionPayment.amount, RestitutionPayment.paid_on).where(
+            RestitutionPayment.order_id == order_id, RestitutionPayment.reference == reference
+        )
+    )
+    if not rows:
+        return None
+    first = rows[0]
+    if Decimal(first.amount) != amount or (paid_on is not None and first.paid_on != paid_on):
+        raise Conflict(
+            "reference",
+            f"{reference} is already recorded on this order as a payment of {Decimal(first.amount):.2f} "
+            f"on {first.paid_on.isoformat()}; a receipt is recorded once",
+        )
+    return int(first.id)
+
+
 async def record_restitution_payment(
     db: RequestDb,
     principal: Principal,
@@ -281,12 +317,17 @@ async def record_restitution_payment(
     paid_on: date | None,
     reference: str | None,
     today: date,
-) -> tuple[int, int]:
-    """Record a payment on an open order; the order is paid when nothing remains. -> (order, payment)."""
+) -> PaymentRecorded:
+    """Record a payment on an open order; the order is paid when nothing remains.
+
+    The receipt reference is the payment's natural key within its order: the same receipt again
+    is a replay that returns the payment on file.
+    """
     amount = v.positive_amount("amount", amount)
     paid = v.not_future("paidOn", paid_on or today, today)
     ref = v.optional_text("reference", reference, max_length=40)
-    # FOR UPDATE (PostgreSQL) keeps two concurrent payments from both fitting the same balance.
+    # FOR UPDATE (PostgreSQL) keeps two concurrent payments from both fitting the same balance,
+    # and makes a concurrent resend of one receipt wait for the first and find it.
     rows = await db.rows(
         restitution_orders_statement()
         .where(row_scope(principal, RestitutionOrder), RestitutionOrder.id == order_id)
@@ -295,6 +336,10 @@ async def record_restitution_payment(
     if not rows:
         raise NotFound("RestitutionOrder", "orderId")
     order = rows[0]
+    if ref is not None:
+        on_file = await _recorded_receipt(db, order.id, ref, amount, paid_on)
+        if on_file is not None:
+            return PaymentRecorded(order.id, on_file, replayed=True)
     if order.status != RestitutionStatus.OPEN:
         raise Conflict("orderId", f"is {order.status}; payments go only to open orders")
     v.not_before("paidOn", paid, "the order date", order.ordered_on)
@@ -308,4 +353,4 @@ async def record_restitution_payment(
     if amount == balance:
         values["status"] = RestitutionStatus.PAID
     await db.execute(update(RestitutionOrder).where(RestitutionOrder.id == order.id).values(**values))
-    return order.id, payment.id
+    return PaymentRecorded(order.id, payment.id)

@@ -86,6 +86,18 @@ class Loaders:
     research_agreements_by_id: DataLoader[int, Any]
     research_extracts_by_agreement_id: DataLoader[int, Any]
 
+    def clear_all(self) -> None:
+        """Forget every cached row: called after each write, so what the operation reads next (the
+        write's own payload, a later mutation's) comes from the store as the write left it.
+
+        All of them, not the written row's alone: a write touches more than one row (a payment
+        changes its order, hours change their enrollment, an admission its person) and more than one
+        loader shows each row (by id, by parent, in a parent's page).
+        """
+        for name in self.__dataclass_fields__:
+            loader: DataLoader[Any, Any] = getattr(self, name)
+            loader.clear_all()
+
     @classmethod
     def build(cls, db: RequestDb, principal: Principal) -> Loaders:
         return cls(

@@ -3,6 +3,13 @@
 A mutation's resolver validates and writes through ``run_mutation``; the write returns the primary
 keys of what it touched, which are also what a retry with the same idempotency key gets back.
 A write that fails leaves nothing behind: its savepoint is rolled back.
+
+Rules such as "one open referral per person, partner and service" are checked by the write and
+enforced by the store (partial unique indexes, migration 0003): a request that loses a race to a
+concurrent one has its row refused, and its write runs again, now seeing the winner's row, so it
+answers with the rule's own typed error. After each write the request's loaders forget what they
+cached, so payloads (this mutation's and the next one's in the same operation) show the store as
+it is now.
 """
 
 from __future__ import annotations
@@ -59,6 +66,12 @@ IdempotencyKey = Annotated[
 
 Refs = dict[str, int]
 
+#: Runs of a write refused by a unique index before the refusal is answered as a plain CONFLICT.
+_ATTEMPTS = 3
+#: How the store names a reused idempotency key in its refusal (PostgreSQL: the constraint; SQLite:
+#: the table and columns).
+_IDEMPOTENCY_INDEX = "idempotency_records"
+
 
 @dataclass(frozen=True, slots=True)
 class Outcome:
@@ -103,7 +116,8 @@ async def run_mutation(
         return Outcome(None, [_as_error(exc)])
     digest = idempotency.request_hash(name, arguments)
     principal_key = ctx.principal.key
-    for _attempt in range(2):
+    refused: IntegrityError | None = None
+    for _attempt in range(_ATTEMPTS):
         try:
             if key is not None:
                 stored = await idempotency.recall(db, principal_key, key, name, digest)
@@ -114,30 +128,37 @@ async def run_mutation(
                 if key is not None:
                     idempotency.remember(db, principal_key, key, name, digest, refs)
                 await db.flush()
-            return Outcome(refs, [])
+        except idempotency.Replay as replay:
+            return Outcome(replay.refs, [], replayed=True)
         except (InvalidInput, NotFound, Conflict) as exc:
             return Outcome(None, [_as_error(exc)])
-        except IntegrityError:
-            if key is None:
-                return Outcome(
-                    None,
-                    [
-                        MutationError(
-                            code=MutationErrorCode.CONFLICT,
-                            field=None,
-                            message="conflicts with an existing record",
-                        )
-                    ],
-                )
-            # A concurrent retry with the same key won the race: return what it stored.
+        except IntegrityError as exc:
+            # The store refused a row that a concurrent request committed first: the same idempotency
+            # key, or a business rule's unique index (one open referral, one enrollment...). Its
+            # savepoint is gone; run again: the key's recall or the rule's own check now sees the
+            # committed row and answers as it does when the requests come one after the other.
+            refused = exc
             continue
+        # The write changed rows that this request's loaders may hold (an earlier field of the same
+        # operation read them): drop what they cached so every payload reads the store as it is now.
+        ctx.loaders.clear_all()
+        return Outcome(refs, [])
+    if refused is not None and _IDEMPOTENCY_INDEX in str(refused.orig):
+        return Outcome(
+            None,
+            [
+                MutationError(
+                    code=MutationErrorCode.CONFLICT,
+                    field="idempotencyKey",
+                    message="idempotencyKey is in use by a concurrent request",
+                )
+            ],
+        )
     return Outcome(
         None,
         [
             MutationError(
-                code=MutationErrorCode.CONFLICT,
-                field="idempotencyKey",
-                message="idempotencyKey is in use by a concurrent request",
+                code=MutationErrorCode.CONFLICT, field=None, message="conflicts with an existing record"
             )
         ],
     )

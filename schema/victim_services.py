@@ -11,6 +11,7 @@ from typing import Annotated
 import strawberry
 
 from auth.classes import FieldClass
+from resolvers import idempotency
 from resolvers import victim_services as writes
 from resolvers import victims as data
 from resolvers.models.victims import (
@@ -102,7 +103,12 @@ class RecordRestitutionPaymentInput:
     order_id: strawberry.ID
     amount: Decimal = strawberry.field(description="More than zero, at most the remaining balance.")
     paid_on: date | None = strawberry.field(default=None, description="Default today; not in the future.")
-    reference: str | None = strawberry.field(default=None, description="Up to 40 characters.")
+    reference: str | None = strawberry.field(
+        default=None,
+        description="The receipt's reference, up to 40 characters, recorded once per order: sending the "
+        "same receipt again (same amount) answers with the payment on file and replayed true; the same "
+        "reference with another amount or paidOn is refused as a CONFLICT.",
+    )
 
 
 @strawberry.type(description="The result of a write to a victim registration.")
@@ -339,7 +345,7 @@ class Mutation:
         ctx = info.context
 
         async def write() -> Refs:
-            order, payment = await writes.record_restitution_payment(
+            recorded = await writes.record_restitution_payment(
                 ctx.db,
                 ctx.principal,
                 from_global_id("RestitutionOrder", input.order_id, "orderId"),
@@ -348,7 +354,10 @@ class Mutation:
                 input.reference,
                 ctx.now.date(),
             )
-            return {"order": order, "payment": payment}
+            refs = {"order": recorded.order_id, "payment": recorded.payment_id}
+            if recorded.replayed:
+                raise idempotency.Replay(refs)
+            return refs
 
         outcome = await run_mutation(
             info, "recordRestitutionPayment", strawberry.asdict(input), idempotency_key, write

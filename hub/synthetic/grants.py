@@ -11,6 +11,7 @@ from hub.synthetic.calendar import at, between, days
 from hub.synthetic.context import Seeding
 from hub.synthetic.partners import REENTRY, RESEARCH
 from hub.synthetic.writer import Layout
+from resolvers.fiscal_notes import note_reference
 
 AWARDS = Layout(
     "federal_awards",
@@ -219,10 +220,12 @@ def write_fiscal_notes(ctx: Seeding, rng: Random) -> None:
         elif status == "in_progress":
             summary = "Draft: population impact under review by the research unit."
         chamber = rng.choice(("HB", "SB"))
+        # The reference follows the id, as a fiscal note requested through the hub gets it.
+        note_id = ctx.ids.take("fiscal_notes")
         ctx.batch.add(
             FISCAL_NOTES,
             (
-                ctx.ids.take("fiscal_notes"), f"FN-{requested.year}-{n + 1:04d}",
+                note_id, note_reference(requested.year, note_id),
                 f"{chamber} {rng.randrange(1, 2200)}", rng.choice(_BILLS), partner, requested, due, status,
                 *costs, summary, submitted_at, at(requested, rng), 1,
             ),

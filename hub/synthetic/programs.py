@@ -152,8 +152,9 @@ def write_enrollments(ctx: Seeding, rng: Random, life: Life) -> None:
             if length < 90:
                 continue
             count = rng.choices((0, 1, 2, 3), weights=(30, 35, 22, 13))[0] + (1 if length > 1100 else 0)
+            open_programs: set[int] = set()
             for _ in range(count):
-                _enroll(ctx, rng, life, stay, last_day)
+                _enroll(ctx, rng, life, stay, last_day, open_programs)
 
 
 def _choose(rng: Random, life: Life, offered: list[Spec]) -> Spec:
@@ -168,7 +169,11 @@ def _choose(rng: Random, life: Life, offered: list[Spec]) -> Spec:
     return rng.choices(offered, weights=weights)[0]
 
 
-def _enroll(ctx: Seeding, rng: Random, life: Life, stay: Stay, last_day: date) -> None:
+def _enroll(
+    ctx: Seeding, rng: Random, life: Life, stay: Stay, last_day: date, open_programs: set[int]
+) -> None:
+    """One enrollment in the stay; ``open_programs`` are the programs the person is still enrolled
+    in, since a person is enrolled in a program once at a time (the store's uq_enrollments_one_enrolled)."""
     enrolled = between(rng, stay.start + days(7), last_day - days(7))
     facility = next(f for d, f in reversed(stay.moves) if d <= enrolled)
     offered = ctx.programs.offered.get(facility)
@@ -187,6 +192,12 @@ def _enroll(ctx: Seeding, rng: Random, life: Life, stay: Stay, last_day: date) -
         status, ended = "enrolled", None
     else:
         status, ended = "withdrawn", stay.end
+    if status == "enrolled":
+        if spec.program_id in open_programs:
+            # Enrolled in it already: this one is a withdrawal, as of the seeding date (drawn this
+            # way, and not skipped, so the rest of the department stays what the seed gives).
+            status, ended = "withdrawn", ctx.as_of
+        open_programs.add(spec.program_id)
     enrollment_id = ctx.ids.take("enrollments")
     hours = Decimal("0.0")
     if spec.reparative:

@@ -191,14 +191,15 @@ def _restitution(ctx: Seeding, rng: Random, life: Life, case: Case, payee: int |
     paid = Decimal("0.00")
     day = case.sentenced_on + days(rng.randint(20, 60))
     pays_in_full = rng.random() < 0.3
-    for _ in range(rng.randint(0, 12)):
+    for n in range(rng.randint(0, 12)):
         if day > ctx.as_of or paid >= amount:
             break
         part = min(amount - paid, (amount * Decimal(rng.randint(3, 20)) / 100).quantize(Decimal("0.01")))
         if part <= 0:
             break
         paid += part
-        reference = f"RP-{order_id:06d}-{rng.randrange(1000):03d}"
+        # One receipt reference per payment of an order (uq_restitution_payments_order_reference).
+        reference = f"RP-{order_id:06d}-{n + 1:02d}{rng.randrange(1000):03d}"
         ctx.batch.add(
             PAYMENTS, (ctx.ids.take("restitution_payments"), order_id, day, part, reference, at(day, rng))
         )

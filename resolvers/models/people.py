@@ -309,6 +309,8 @@ class CustodyEvent(IdMixin, TimestampMixin, Base):
     __table_args__ = (
         one_of("kind", CustodyEventKind),
         Index("ix_custody_events_person_occurred", "person_id", "occurred_at"),
+        # The victims-first embargo looks up the events recorded in its last minutes (migration 0003).
+        Index("ix_custody_events_created_at", "created_at"),
     )
 
     person_id: Mapped[int] = mapped_column(ForeignKey("people.id"))

@@ -6,7 +6,7 @@ import enum
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import ForeignKey, Index, Integer, Numeric, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, Integer, Numeric, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from resolvers.models.base import (
@@ -109,6 +109,15 @@ class Enrollment(IdMixin, TimestampMixin, VersionMixin, Base):
         non_negative("reparative_hours"),
         Index("ix_enrollments_person_program", "person_id", "program_id"),
         Index("ix_enrollments_program_status", "program_id", "status"),
+        # One open enrollment per person and program, whoever writes concurrently (migration 0003).
+        Index(
+            "uq_enrollments_one_enrolled",
+            "person_id",
+            "program_id",
+            unique=True,
+            postgresql_where=text("status = 'enrolled'"),
+            sqlite_where=text("status = 'enrolled'"),
+        ),
     )
 
     person_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
@@ -139,6 +148,16 @@ class Referral(IdMixin, TimestampMixin, VersionMixin, Base):
         one_of("status", ReferralStatus),
         ordered("referred_on", "closed_on"),
         Index("ix_referrals_partner_status", "partner_id", "status"),
+        # One referral that is not closed per person, partner and service (migration 0003).
+        Index(
+            "uq_referrals_one_open",
+            "person_id",
+            "partner_id",
+            "service_type",
+            unique=True,
+            postgresql_where=text("status <> 'closed'"),
+            sqlite_where=text("status <> 'closed'"),
+        ),
     )
 
     person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)

@@ -10,7 +10,7 @@ import enum
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text
+from sqlalchemy import ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from resolvers.models.base import (
@@ -97,6 +97,15 @@ class VictimRegistration(IdMixin, TimestampMixin, VersionMixin, Base):
         one_of("status", RegistrationStatus),
         ordered("registered_on", "ended_on"),
         Index("ix_victim_registrations_person_status", "person_id", "status"),
+        # A registrant is actively registered to a person's case once (migration 0003).
+        Index(
+            "uq_victim_registrations_one_active",
+            "victim_id",
+            "person_id",
+            unique=True,
+            postgresql_where=text("status = 'active'"),
+            sqlite_where=text("status = 'active'"),
+        ),
     )
 
     victim_id: Mapped[int] = mapped_column(ForeignKey("victims.id"), index=True)
@@ -197,7 +206,11 @@ class RestitutionOrder(IdMixin, TimestampMixin, VersionMixin, Base):
 
 class RestitutionPayment(IdMixin, TimestampMixin, Base):
     __tablename__ = "restitution_payments"
-    __table_args__ = (positive("amount"),)
+    __table_args__ = (
+        positive("amount"),
+        # A receipt is recorded once per order: the natural key of a payment (migration 0003).
+        Index("uq_restitution_payments_order_reference", "order_id", "reference", unique=True),
+    )
 
     order_id: Mapped[int] = mapped_column(ForeignKey("restitution_orders.id"), index=True)
     paid_on: Mapped[date]

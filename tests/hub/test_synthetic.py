@@ -290,6 +290,31 @@ async def test_the_schema_is_whole_again_after_seeding(seeded: Seeded) -> None:
         assert await conn.run_sync(differences) == []
 
 
+async def test_seeded_fiscal_notes_have_the_references_the_hub_issues(seeded: Seeded) -> None:
+    """``FN-<year requested>-<id, six digits>``, as ``requestFiscalNote`` gives (it was a loop count)."""
+    notes = await rows(seeded.engine, "SELECT id, requested_on, reference FROM fiscal_notes")
+    assert notes
+    for note_id, requested_on, reference in notes:
+        year = requested_on.year if isinstance(requested_on, date) else int(str(requested_on)[:4])
+        assert reference == f"FN-{year}-{note_id:06d}"
+
+
+async def test_seeded_rows_keep_the_rules_the_store_enforces(seeded: Seeded) -> None:
+    """The partial unique indexes of migration 0003 hold on seeded data (on PostgreSQL they are
+    rebuilt after the load, on SQLite they refuse rows as they come; this says which rule broke)."""
+    assert not await rows(
+        seeded.engine,
+        "SELECT person_id, program_id FROM enrollments WHERE status = 'enrolled' "
+        "GROUP BY person_id, program_id HAVING count(*) > 1",
+    )
+    assert not await rows(
+        seeded.engine,
+        "SELECT order_id, reference FROM restitution_payments WHERE reference IS NOT NULL "
+        "GROUP BY order_id, reference HAVING count(*) > 1",
+    )
+    assert await one(seeded.engine, "SELECT count(*) FROM enrollments WHERE status = 'enrolled'") > 0
+
+
 async def test_a_second_seed_is_refused(seeded: Seeded) -> None:
     with pytest.raises(DepartmentExists) as refused:
         await seed_department(seeded.engine, scale=10, random_seed=SEED, progress=None)

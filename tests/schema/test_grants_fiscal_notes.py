@@ -3,7 +3,7 @@ once; a legislative office reads its own requests and every submitted note."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
@@ -50,7 +50,10 @@ async def test_a_legislative_office_requests_a_note_and_reads_it_back(
     assert payload["errors"] == []
     note = payload["fiscalNote"]
     assert note["billNumber"] == "HB 1234"
-    assert note["reference"].startswith("FN-")
+    # One format with the seeded notes: FN-<year>-<id, six digits> (tests/hub/test_synthetic.py).
+    note_id = await session.scalar(select(FiscalNote.id).where(FiscalNote.reference == note["reference"]))
+    assert note_id is not None
+    assert note["reference"] == f"FN-{date.today().year}-{note_id:06d}"
     assert note["status"] == "REQUESTED"
     assert note["requestedBy"] == partners[Audience.LEGISLATIVE].name
     staff = await post(gql, REQUEST, {"billNumber": "SB 7", "title": "Staff request", "dueOn": _due()})

@@ -3,12 +3,25 @@ on refusal, idempotency keys honoured."""
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime
+from types import SimpleNamespace
+from typing import cast
+
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from auth.principal import Principal
+from resolvers import reentry
 from resolvers.models.inquiries import Inquiry
 from resolvers.models.partners import Audience
+from resolvers.models.programs import Referral
+from resolvers.session import RequestDb
+from schema.context import Info
+from schema.loaders import Loaders
+from schema.mutations import MutationError, MutationErrorCode, run_mutation
 from tests.conftest import GraphQL
+from tests.factories.people import make_person
+from tests.factories.reentry import make_reentry_partner, make_referral
 
 SUBMIT = """
 mutation($input: SubmitInquiryInput!, $key: String) {
@@ -107,3 +120,46 @@ async def test_an_unknown_enum_value_fails_as_bad_input(gql: GraphQL) -> None:
     error = response.json()["errors"][0]
     assert error["extensions"]["code"] == "BAD_USER_INPUT"
     assert "Did you mean" not in error["message"]
+
+
+async def test_a_row_the_store_refuses_answers_the_rules_typed_error(
+    db: RequestDb, session: AsyncSession
+) -> None:
+    """The race a count check loses: another request's referral is committed between this one's
+    count and its insert. The unique index refuses the row; the write runs again and answers as a
+    request that came second does (the rule's own error), not a bare conflict or an internal error."""
+    person = await make_person(session)
+    partner = await make_reentry_partner(session)
+    await make_referral(session, person, partner, service_type="housing", status="accepted")
+    principal = Principal(audience=Audience.ADMIN, client_id="tests")
+    context = SimpleNamespace(db=db, principal=principal, loaders=Loaders.build(db, principal))
+    info = cast(Info, SimpleNamespace(context=context))
+    runs = 0
+    new = reentry.NewReferral(person.id, partner.id, "housing", date(2026, 1, 5), None)
+
+    async def write() -> dict[str, int]:
+        nonlocal runs
+        runs += 1
+        if runs == 1:  # the count saw nothing: the other request had not committed yet
+            db.add(Referral(person_id=person.id, partner_id=partner.id, service_type="housing",
+                            referred_on=date(2026, 1, 5), status="open"))  # fmt: skip
+            await db.flush()
+            return {"referral": 0}
+        return {"referral": await reentry.refer_person(db, principal, new, datetime.now(UTC))}
+
+    for key in (None, "race-1"):
+        runs = 0
+        outcome = await run_mutation(info, "referPerson", {"k": key}, key, write)
+        assert runs == 2
+        assert outcome.refs is None
+        assert outcome.errors == [
+            MutationError(
+                code=MutationErrorCode.CONFLICT,
+                field="partnerId",
+                message="partnerId the person already has an open referral to this partner for this service",
+            )
+        ]
+    open_referrals = await session.scalar(
+        select(func.count()).select_from(Referral).where(Referral.person_id == person.id)
+    )
+    assert open_referrals == 1

@@ -255,6 +255,29 @@ async def test_close_and_service_refusals(
     assert await rows(session) == before
 
 
+async def test_the_same_service_twice_is_refused_by_name(
+    gql: GraphQL, session: AsyncSession, partners: dict[Audience, Partner]
+) -> None:
+    """A delivery's key (referral, day, service, description) gave a bare CONFLICT with no field."""
+    person, _ = await make_inmate(session)
+    referral = await make_referral(session, person, partners[Audience.REENTRY])
+    service = {
+        "referralId": to_global_id("Referral", referral.id),
+        "deliveredOn": "2025-02-01",
+        "description": "Met",
+    }
+    first = await run(gql, SERVICE, "recordServiceDelivered", input=service)
+    assert first["errors"] == []
+    before = await rows(session)
+    again = await run(gql, SERVICE, "recordServiceDelivered", input=service)
+    only_error(again, "CONFLICT", "description", "already recorded on the referral for 2025-02-01")
+    assert await rows(session) == before
+    other_day = await run(
+        gql, SERVICE, "recordServiceDelivered", input={**service, "deliveredOn": "2025-02-02"}
+    )
+    assert other_day["errors"] == []
+
+
 async def test_consent_record_and_revoke(
     gql: GraphQL, session: AsyncSession, partners: dict[Audience, Partner]
 ) -> None:
