@@ -288,6 +288,7 @@ class GraphQLEndpoint:
                     if mutation:
                         await self._lock_first(session)
                     result = await executor.execute(prepared, variables, operation_name, context)
+                    await db.close()  # fields cancelled by a failed sibling may still be mid-statement
                     await self._settle(session, context, result, mutation, entry)
                 finally:
                     release_request(context)
