@@ -5,7 +5,9 @@ report, which are not even in its schema. No grants field answers it silently em
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -19,6 +21,7 @@ from tests.factories.grants import make_award, make_disbursement, make_report, m
 from tests.schema.test_victims import gid
 
 LEG = Audience.LEGISLATIVE
+README = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
 BG = Audience.BUDGET_GRANTS
 
 TOTALS = """query($id: ID!) {
@@ -110,3 +113,15 @@ def test_the_policy_gives_legislative_the_totals_and_nothing_of_the_detail() -> 
         assert schema.get_type(type_name) is None
     assert readable(LEG, "Query", "federalAwards")
     assert readable(LEG, "Query", "awardSpending")
+
+
+async def test_the_readme_award_totals_operation_answers_a_legislative_office(
+    gql: GraphQL, session: AsyncSession
+) -> None:
+    [operation] = [b for b in re.findall(r"```graphql\n(.*?)```", README, re.S) if "query AwardTotals" in b]
+    award = await make_award(session, award_number="L-README")
+    await make_disbursement(session, award, amount=Decimal("10.00"))
+    body = (await gql(operation, audience=LEG)).json()
+    assert "errors" not in body, body
+    assert "L-README" in [n["awardNumber"] for n in body["data"]["federalAwards"]["nodes"]]
+    assert "L-README" in [r["awardNumber"] for r in body["data"]["awardSpending"]]
