@@ -8,7 +8,9 @@ statement's parameters.
 
 from __future__ import annotations
 
+import ast
 import logging
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -17,6 +19,8 @@ from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 import resolvers.people
+from hub.db import create_engine
+from hub.settings import Settings
 from resolvers.models.audit import AuditEvent
 from resolvers.models.inquiries import Inquiry
 from resolvers.models.partners import Audience
@@ -169,3 +173,22 @@ async def test_a_failed_statement_in_a_read_is_a_clean_error_with_its_ledger_eve
     # The request after it is served as usual.
     ok = await gql("{ facilities { totalCount } }", audience=Audience.ADMIN)
     assert "errors" not in ok.json(), ok.text
+
+
+def test_every_engine_hides_statement_parameters(settings: Settings) -> None:
+    assert create_engine(settings).sync_engine.hide_parameters
+    root = Path(__file__).resolve().parents[2]
+    calls = []
+    for folder in ("hub", "migrations", "bench", "auth", "resolvers", "schema"):
+        for path in (root / folder).rglob("*.py"):
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "create_async_engine":
+                    hidden = any(
+                        k.arg == "hide_parameters"
+                        and isinstance(k.value, ast.Constant)
+                        and k.value.value is True
+                        for k in node.keywords
+                    )
+                    calls.append((f"{path.relative_to(root)}:{node.lineno}", hidden))
+    assert len(calls) >= 4
+    assert [where for where, hidden in calls if not hidden] == []
