@@ -172,8 +172,18 @@ def _victims(principal: Principal) -> ColumnElement[bool]:
     return true() if principal.audience is Audience.VICTIM_SERVICES else false()
 
 
+def _awards(principal: Principal) -> ColumnElement[bool]:
+    # Legislative offices read every award's identity and totals (the matrix's "totals"; the field
+    # policy leaves them only the GRANT_TOTALS fields); the totals count rows through
+    # ``aggregate_scope``, never by reading them.
+    if principal.audience in (Audience.BUDGET_GRANTS, Audience.ADMIN, Audience.LEGISLATIVE):
+        return true()
+    return false()
+
+
 def _grants(principal: Principal) -> ColumnElement[bool]:
-    # Legislative offices will read award totals through the field policy (a later issue).
+    # What hangs off an award (subawards and their recipients, disbursements and their payees,
+    # reports) is the grants unit's detail: no row of it is read by anyone else.
     return true() if principal.audience in (Audience.BUDGET_GRANTS, Audience.ADMIN) else false()
 
 
@@ -396,7 +406,7 @@ SCOPES: dict[type[Base], Scope] = {
     ProtectionCondition: _victims,
     RestitutionOrder: _victims,
     RestitutionPayment: _victims,
-    FederalAward: _grants,
+    FederalAward: _awards,
     Subaward: _grants,
     Disbursement: _grants,
     AwardReport: _grants,

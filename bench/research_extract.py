@@ -89,7 +89,9 @@ async def main(url: str, scale: int, reuse: bool) -> None:
             print(f"seeded {scale:,} people in {time.perf_counter() - started:.0f} s")
         # Planner statistics, as autovacuum would gather them on a store in service (an engine
         # without the hub's per-statement timeouts: ANALYZE of a large store takes longer).
-        maintenance = create_async_engine(normalize_database_url(url), isolation_level="AUTOCOMMIT")
+        maintenance = create_async_engine(
+            normalize_database_url(url), isolation_level="AUTOCOMMIT", hide_parameters=True
+        )
         try:
             async with maintenance.connect() as conn:
                 await conn.execute(text("ANALYZE"))

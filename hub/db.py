@@ -25,12 +25,16 @@ def create_engine(settings: Settings) -> AsyncEngine:
         engine = create_async_engine(
             settings.database_url,
             connect_args={"timeout": 30},
+            # A failed statement's parameters (names, free text) never reach an exception or a log.
+            hide_parameters=True,
         )
         _sqlite_pragmas(engine)
         return engine
     timeout_ms = settings.statement_timeout_ms
     return create_async_engine(
         settings.database_url,
+        # A failed statement's parameters (names, free text) never reach an exception or a log.
+        hide_parameters=True,
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_pool_size,
         # A connection the server dropped (a restart, a failover) is found by the ping at check-out

@@ -51,6 +51,7 @@ from schema.execution import (
     is_store_busy,
     is_store_failure,
 )
+from schema.input_text import scrub
 from schema.loaders import Loaders
 
 log = logging.getLogger("hub.graphql")
@@ -317,6 +318,7 @@ class GraphQLEndpoint:
                         },
                     ):
                         result = await executor.execute(prepared, variables, operation_name, context)
+                    await db.close()  # fields cancelled by a failed sibling may still be mid-statement
                     await self._settle(session, context, result, mutation, entry)
                 finally:
                     release_request(context)
@@ -364,10 +366,11 @@ class GraphQLEndpoint:
         operation_name = body.get("operationName")
         operation = prepared.operation(operation_name)
         entry.document_hash = prepared.digest
-        entry.operation_name = operation_name or (
-            operation.name.value if operation is not None and operation.name else None
+        entry.operation_name = scrub(
+            operation_name or (operation.name.value if operation is not None and operation.name else None)
         )
-        entry.variables = redact_variables(executor.graphql_schema, operation, body.get("variables"))
+        # A control character (refused below) must not reach the ledger's own columns either.
+        entry.variables = scrub(redact_variables(executor.graphql_schema, operation, body.get("variables")))
 
     async def _lock_first(self, session: AsyncSession) -> None:
         """On SQLite a mutation takes the write lock before it reads, as the ledger append will need it.
@@ -394,7 +397,9 @@ class GraphQLEndpoint:
         try:
             # A refused mutation's writes go. On SQLite a transaction that only read must end before the
             # ledger takes the write lock (a stale read snapshot cannot be upgraded to a writer).
-            if not keep and (mutation or session.get_bind().dialect.name != "postgresql"):
+            # On PostgreSQL a read that failed may have failed in a statement, which aborts the whole
+            # transaction: the ledger's event goes into a fresh one, never into a ledger outage.
+            if not keep and (mutation or result.errors or session.get_bind().dialect.name != "postgresql"):
                 await session.rollback()
             started = time.perf_counter()
             with self.tracer.start_as_current_span("ledger.append"):

@@ -44,7 +44,7 @@ def run_online() -> None:
     url = os.environ.get("HUB_DATABASE_URL", "sqlite+aiosqlite:///hub.db")
 
     async def _run() -> None:
-        engine = create_async_engine(url)
+        engine = create_async_engine(url, hide_parameters=True)
         async with engine.begin() as conn:
             await conn.run_sync(do_run_migrations)
         await engine.dispose()

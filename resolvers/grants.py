@@ -13,10 +13,13 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Row, Select, exists, func, select
 
+from auth.classes import FieldClass
+from auth.policy import grant
 from auth.principal import Principal
-from auth.scopes import row_scope
+from auth.scopes import aggregate_scope, row_scope
 from resolvers import validation as v
 from resolvers.batching import one_per_key, rows_by_id, rows_by_key
+from resolvers.errors import InvalidInput
 from resolvers.keys import key_in
 from resolvers.models.grants import AwardReport, Disbursement, FederalAward, Subaward
 from resolvers.pagination import Page, paginate
@@ -24,9 +27,10 @@ from resolvers.session import RequestDb
 
 
 def disbursed_on_award(principal: Principal) -> Any:
+    # A total counts rows the caller may not read one by one (a legislative office's award totals).
     return (
         select(func.coalesce(func.sum(Disbursement.amount), 0))
-        .where(row_scope(principal, Disbursement), Disbursement.award_id == FederalAward.id)
+        .where(aggregate_scope(principal, Disbursement), Disbursement.award_id == FederalAward.id)
         .scalar_subquery()
     )
 
@@ -34,7 +38,7 @@ def disbursed_on_award(principal: Principal) -> Any:
 def subawarded_on_award(principal: Principal) -> Any:
     return (
         select(func.coalesce(func.sum(Subaward.amount), 0))
-        .where(row_scope(principal, Subaward), Subaward.award_id == FederalAward.id)
+        .where(aggregate_scope(principal, Subaward), Subaward.award_id == FederalAward.id)
         .scalar_subquery()
     )
 
@@ -65,6 +69,12 @@ async def list_awards(
     if f.assistance_listing:
         conditions.append(FederalAward.assistance_listing == f.assistance_listing.strip())
     if f.reports_due_from or f.reports_due_to:
+        if not grant(principal.audience, FieldClass.GRANTS).readable:
+            # Refused rather than answered empty: award reports are not in this audience's agreement.
+            field = "reportsDueFrom" if f.reports_due_from else "reportsDueTo"
+            raise InvalidInput(
+                field, "is not available to your audience: award reports are the grants unit's"
+            )
         v.not_before("reportsDueTo", f.reports_due_to, "reportsDueFrom", f.reports_due_from)
         due = [
             AwardReport.award_id == FederalAward.id,

@@ -1,7 +1,8 @@
 """The request's database session, safe to share between concurrently resolving fields.
 
 Strawberry resolves sibling fields concurrently, and an ``AsyncSession`` must never be used by
-two tasks at once, so every statement of a request goes through one lock.
+two tasks at once, so every statement of a request goes through one lock, and the operation's end
+(``close``) waits for the statements still under way before the session is used for anything else.
 """
 
 from __future__ import annotations
@@ -16,12 +17,21 @@ from sqlalchemy.ext.asyncio import AsyncSession
 T = TypeVar("T")
 
 
+class RequestClosed(Exception):
+    """A statement asked for after the operation ended (by a field cancelled when a sibling failed)."""
+
+    def __init__(self) -> None:
+        super().__init__("the operation has ended; no more statements run in its session")
+
+
 class RequestDb:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
         self._lock = asyncio.Lock()
         #: Statements executed in this request (tests assert on it; loaders keep it flat).
         self.statements = 0
+        self._closed = False
+        self._running: set[asyncio.Future[Any]] = set()
 
     async def _locked(self, work: Callable[[], Awaitable[T]], *, counted: bool = True) -> T:
         """Run ``work`` alone on the session, to its end even if the field awaiting it is cancelled.
@@ -33,16 +43,34 @@ class RequestDb:
 
         async def alone() -> T:
             async with self._lock:
+                if self._closed:
+                    raise RequestClosed
                 if counted:
                     self.statements += 1
                 return await work()
 
+        if self._closed:
+            raise RequestClosed
         task = asyncio.ensure_future(alone())
+        self._running.add(task)
+        task.add_done_callback(self._running.discard)
         try:
             return await asyncio.shield(task)
         except asyncio.CancelledError:
             await asyncio.wait([task])
             raise
+
+    async def close(self) -> None:
+        """End the operation's use of the session: wait for the statements under way, refuse new ones.
+
+        graphql-core returns as soon as a non-null field fails, while the siblings it cancelled are
+        still finishing their statements (or a loader batch is about to start one). The caller ends
+        the transaction and appends to the ledger on the same session only after this, so nothing
+        else is ever using it then.
+        """
+        self._closed = True
+        while self._running:
+            await asyncio.wait(list(self._running))
 
     async def execute(self, statement: Executable, params: dict[str, Any] | None = None) -> Result[Any]:
         return await self._locked(lambda: self.session.execute(statement, params))

@@ -18,7 +18,7 @@ from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
 
 from auth.principal import Principal
-from auth.scopes import row_scope
+from auth.scopes import aggregate_scope, row_scope
 from resolvers.errors import InvalidInput
 from resolvers.models.grants import Disbursement, FederalAward, Subaward
 from resolvers.models.inquiries import Inquiry, InquiryResponse, InquiryStatus
@@ -171,16 +171,17 @@ class AwardSpending:
 
 
 async def award_spending(db: RequestDb, principal: Principal, status: str | None) -> list[AwardSpending]:
-    """Each award's amount against what is disbursed and subawarded, by award number."""
+    """Each award's amount against what is disbursed and subawarded, by award number (totals: a
+    legislative office counts rows it cannot read one by one)."""
     spent = (
         select(Disbursement.award_id, func.sum(Disbursement.amount).label("total"))
-        .where(row_scope(principal, Disbursement))
+        .where(aggregate_scope(principal, Disbursement))
         .group_by(Disbursement.award_id)
         .subquery()
     )
     subawarded = (
         select(Subaward.award_id, func.sum(Subaward.amount).label("total"))
-        .where(row_scope(principal, Subaward))
+        .where(aggregate_scope(principal, Subaward))
         .group_by(Subaward.award_id)
         .subquery()
     )
@@ -195,7 +196,7 @@ async def award_spending(db: RequestDb, principal: Principal, status: str | None
         )
         .outerjoin(spent, spent.c.award_id == FederalAward.id)
         .outerjoin(subawarded, subawarded.c.award_id == FederalAward.id)
-        .where(row_scope(principal, FederalAward))
+        .where(aggregate_scope(principal, FederalAward))
     )
     if status:
         stmt = stmt.where(FederalAward.status == status)

@@ -27,6 +27,7 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from resolvers.errors import Conflict, InvalidInput, NotFound
+from schema.input_text import refused_literals, refused_variables
 from schema.limits import LimitExceeded, Limits, check_shape, operation_cost
 
 #: Codes callers may rely on, in ``errors[].extensions.code``.
@@ -112,6 +113,9 @@ class Executor:
         errors = validate(self.graphql_schema, document, hide_suggestions=True)
         if errors:
             return Prepared(None, tuple(errors), VALIDATION_FAILED, digest)
+        refused = refused_literals(document)
+        if refused:
+            return Prepared(None, tuple(refused), BAD_USER_INPUT, digest)
         return Prepared(document, (), None, digest)
 
     def cost(self, prepared: Prepared, operation_name: str | None, variables: dict[str, Any] | None) -> int:
@@ -126,6 +130,9 @@ class Executor:
         context: Any,
     ) -> ExecutionResult:
         assert prepared.document is not None
+        refused = refused_variables(variables)
+        if refused:
+            return ExecutionResult(None, refused)
         result = graphql_execute(
             self.graphql_schema,
             prepared.document,

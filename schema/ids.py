@@ -7,18 +7,40 @@ import binascii
 
 from resolvers.errors import NotFound
 
+#: Every primary key the hub hands out fits a 32-bit signed integer column (PostgreSQL ``integer``).
+MAX_KEY = 2**31 - 1
+#: The key of a well-formed id that no row can have (zero, or past ``MAX_KEY``). Keys start at 1, so
+#: no row has it: every read finds nothing and every write answers NOT_FOUND, exactly as for an id that was never
+#: issued, and no statement ever carries a key the column cannot hold (PostgreSQL refused those with
+#: an internal error where SQLite found nothing).
+NO_ROW = -1  # truthy, unlike 0: callers test optional keys with ``if key``
+
 
 def to_global_id(type_name: str, pk: int) -> str:
     return base64.urlsafe_b64encode(f"{type_name}:{pk}".encode()).decode().rstrip("=")
 
 
-def from_global_id(type_name: str, global_id: str, field: str = "id") -> int:
-    """The primary key inside ``global_id``; a malformed id or one of another type is not found."""
+def key_of(type_name: str, global_id: str) -> int | None:
+    """The primary key inside ``global_id`` (``NO_ROW`` when no row can have it), or None when it is
+    not a well-formed id of ``type_name``."""
     try:
         raw = base64.urlsafe_b64decode((global_id + "=" * (-len(global_id) % 4)).encode()).decode()
-        kind, _, pk = raw.partition(":")
-        if kind != type_name or not pk.isdigit() or len(pk) > 18:
-            raise ValueError
-        return int(pk)
     except (ValueError, binascii.Error, UnicodeDecodeError):
-        raise NotFound(type_name, field) from None
+        return None
+    kind, _, pk = raw.partition(":")
+    # ASCII digits only: str.isdigit() also accepts "١٢٣" and "²", which int() reads or refuses.
+    if kind != type_name or not pk.isascii() or not pk.isdigit():
+        return None
+    if len(pk) > len(str(MAX_KEY)):
+        return NO_ROW
+    key = int(pk)
+    return key if 1 <= key <= MAX_KEY else NO_ROW
+
+
+def from_global_id(type_name: str, global_id: str, field: str = "id") -> int:
+    """The primary key inside ``global_id``; a malformed id or one of another type is not found, and
+    one whose key no row can have finds nothing."""
+    key = key_of(type_name, global_id)
+    if key is None:
+        raise NotFound(type_name, field)
+    return key

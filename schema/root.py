@@ -25,6 +25,7 @@ from schema import (
     statistics_admin,
     victim_services,
 )
+from schema.scalars import SCALAR_OVERRIDES
 
 QUERIES: tuple[type[Any], ...] = (
     people.Query,
@@ -56,4 +57,4 @@ MUTATIONS: tuple[type[Any], ...] = (
 def build_schema() -> strawberry.Schema:
     query = merge_types("Query", QUERIES)
     mutation = merge_types("Mutation", MUTATIONS)
-    return strawberry.Schema(query=query, mutation=mutation)
+    return strawberry.Schema(query=query, mutation=mutation, scalar_overrides=SCALAR_OVERRIDES)

@@ -23,7 +23,9 @@ async def recreate(raw_url: str) -> str:
         raise SystemExit(
             f"hub bench: refusing to re-create {name!r}; name a PostgreSQL database containing 'bench'"
         )
-    admin = create_async_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    admin = create_async_engine(
+        url.set(database="postgres"), isolation_level="AUTOCOMMIT", hide_parameters=True
+    )
     try:
         async with admin.connect() as conn:
             await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))

@@ -116,13 +116,13 @@ async def test_subawards_and_disbursements_lists(gql: GraphQL, session: AsyncSes
 
 
 async def test_grants_are_budget_grants_and_admin_only(gql: GraphQL, session: AsyncSession) -> None:
+    """Legislative offices read award totals only: tests/schema/test_grants_legislative.py."""
     award = await make_award(session)
     await make_disbursement(session, award)
     query = "{ federalAwards { totalCount } disbursements { totalCount } awardReports { totalCount } awardSpending { awardNumber } }"
     admin = (await gql(query, audience=Audience.ADMIN)).json()["data"]
     assert admin["federalAwards"]["totalCount"] >= 1
     for audience in (
-        Audience.LEGISLATIVE,
         Audience.VICTIM_SERVICES,
         Audience.RESEARCHER,
         Audience.CONSTITUENT_SERVICES,
