@@ -184,7 +184,7 @@ def create_app(
             max_age=600,
         )
     # Added last, so outermost: preflights and CORS refusals carry the request id and headers too.
-    app.add_middleware(RequestContextMiddleware)
+    app.add_middleware(RequestContextMiddleware, trusted_proxies=settings.trusted_proxies)
     app.state.settings = settings
     app.state.engine = engine
     app.state.executors = executors
