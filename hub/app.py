@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import gc
+import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import timedelta
@@ -151,7 +153,24 @@ def create_app(
             if await ensure_signing_key(session, identity.keys.policy):
                 await session.commit()
         await prepare_dummy_hash()
+        checkpoints = None
+        # The server's own engine only: an app built on a caller's engine (tests) shares its sessions.
+        if settings.checkpoint_interval_s > 0 and owns_engine:
+            from auth.ledger_checkpoints import emit_checkpoints
+
+            checkpoints = asyncio.create_task(
+                emit_checkpoints(
+                    sessions,
+                    identity.keys.signer,
+                    settings.checkpoint_interval_s,
+                    logging.getLogger("hub.ledger"),
+                )
+            )
         yield
+        if checkpoints is not None:
+            checkpoints.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await checkpoints
         if owns_engine:
             await engine.dispose()
 
