@@ -196,6 +196,10 @@ def _typename_recording(resolve: GraphQLFieldResolver) -> GraphQLFieldResolver:
         if not decided:
             subjects = SUBJECTS.get(get_named_type(info.return_type).name)
             decided.append(None if subjects is None else tuple((k, attrgetter(a)) for k, a in subjects))
+            if subjects is None:
+                # A field that never returns a subject gets its own resolver back in this audience's
+                # schema (graphql-core reads it at every call), so the check costs nothing from now on.
+                info.parent_type.fields[info.field_name].resolve = resolve
         if decided[0] is None:
             return value
         if is_awaitable(value):
