@@ -128,7 +128,7 @@ def _recording(
             record(source, info.context.disclosed)
         return value
 
-    def resolver(source: Any, info: GraphQLResolveInfo[Any], **args: Any) -> Any:
+    def resolver(source: Any, info: GraphQLResolveInfo[Any], /, **args: Any) -> Any:
         value = resolve(source, info, **args)
         if is_awaitable(value):
             return settle(value, source, info)
@@ -191,7 +191,7 @@ def _typename_recording(resolve: GraphQLFieldResolver) -> GraphQLFieldResolver:
         record(value, info)
         return value
 
-    def resolver(source: Any, info: GraphQLResolveInfo[Any], **args: Any) -> Any:
+    def resolver(source: Any, info: GraphQLResolveInfo[Any], /, **args: Any) -> Any:
         value = resolve(source, info, **args)
         if not decided:
             subjects = SUBJECTS.get(get_named_type(info.return_type).name)

@@ -25,6 +25,7 @@ from typing import Annotated, Any
 import strawberry
 from strawberry.scalars import JSON
 
+from auth.audit import SEALED_AUDIENCE
 from auth.classes import FieldClass
 from resolvers import ledger as data
 from schema.context import Info
@@ -54,7 +55,6 @@ Until = Annotated[datetime | None, strawberry.argument(description="Only events 
 
 #: The class that stays with victim services (see the module docstring).
 _VICTIMS = "victims"
-_VICTIM_SERVICES = "victim_services"
 
 
 def _shown(classes: list[str]) -> list[str]:
@@ -135,7 +135,7 @@ class AuditEvent:
     @classmethod
     def from_row(cls, row: Any, disclosures: list[Any] | None = None, *, sees_sealed: bool) -> AuditEvent:
         # A victim services event, for anyone else: nothing that could say whom it was about.
-        sealed = row.audience == _VICTIM_SERVICES and not sees_sealed
+        sealed = row.audience == SEALED_AUDIENCE and not sees_sealed
         return cls(
             pk=row.event_id if "event_id" in row._fields else row.id,
             partner_pk=row.partner_id,
