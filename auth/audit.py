@@ -13,6 +13,7 @@ connection committed in between, and SQLite cannot retry that for us).
 
 from __future__ import annotations
 
+import contextvars
 import hashlib
 import json
 from collections.abc import Iterable, Sequence
@@ -47,6 +48,20 @@ HASHED_FIELDS = (
     "detail",
 )
 
+#: Columns added after the chain began: hashed only when they hold a value, so every event written
+#: before them keeps its hash.
+HASHED_WHEN_PRESENT = ("correlation_id", "source_address")
+
+#: The audience whose disclosures are sealed from every other reader of the ledger.
+SEALED_AUDIENCE = "victim_services"
+
+#: Where the current request came from: (the caller's correlation id, its source address). Set by the
+#: HTTP middleware for each request, so every event written while serving it (a GraphQL request, a
+#: token, a failed sign-in, an extract) carries both without each writer passing them along.
+request_origin: contextvars.ContextVar[tuple[str | None, str | None]] = contextvars.ContextVar(
+    "request_origin", default=(None, None)
+)
+
 #: One disclosed record: (subject kind, subject id, the field classes shown).
 Disclosure = tuple[str, int, Sequence[str]]
 
@@ -63,6 +78,10 @@ def canonical(event: AuditEvent, disclosures: Iterable[Disclosure] = ()) -> byte
         if isinstance(value, datetime):
             value = value.astimezone(UTC).isoformat(timespec="microseconds")
         content[name] = value
+    for name in HASHED_WHEN_PRESENT:
+        value = getattr(event, name, None)
+        if value is not None:
+            content[name] = value
     content["disclosures"] = _disclosure_list(disclosures)
     return json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
@@ -97,11 +116,15 @@ async def record_event(
     detail: dict[str, Any] | None = None,
     disclosures: Sequence[Disclosure] = (),
     occurred_at: datetime | None = None,
+    correlation_id: str | None = None,
+    source_address: str | None = None,
 ) -> AuditEvent:
     """Append one event (and the records it disclosed) in ``session``'s transaction; the caller commits.
 
     The returned event is not in the session: read events back with a query.
     """
+    if correlation_id is None and source_address is None:
+        correlation_id, source_address = request_origin.get()
     await lock_ledger(session)
     previous = await session.scalar(select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1))
     event = AuditEvent(
@@ -120,10 +143,14 @@ async def record_event(
         authority=authority or None,
         detail=detail,
         prev_hash=previous or GENESIS,
+        correlation_id=correlation_id,
+        source_address=source_address,
     )
     event.hash = chain_hash(event.prev_hash, event, disclosures)
     # A Core INSERT ... RETURNING: the unit of work would cost more than the rest of the append.
-    values = {name: getattr(event, name) for name in (*HASHED_FIELDS, "prev_hash", "hash")}
+    values = {
+        name: getattr(event, name) for name in (*HASHED_FIELDS, *HASHED_WHEN_PRESENT, "prev_hash", "hash")
+    }
     event.id = (
         await session.execute(insert(AuditEvent).values(values).returning(AuditEvent.id))
     ).scalar_one()
@@ -136,6 +163,7 @@ async def record_event(
                     "subject_kind": kind_,
                     "subject_id": pk,
                     "field_classes": sorted(classes),
+                    "sealed": audience == SEALED_AUDIENCE,
                 }
                 for kind_, pk, classes in disclosures
             ],

@@ -133,7 +133,7 @@ async def events_in_order(
         session.expunge_all()
 
 
-async def _purge_anchors(session: AsyncSession) -> dict[str, int]:
+async def purge_anchors(session: AsyncSession) -> dict[str, int]:
     """anchor hash -> the last event id each purge removed (purge events are themselves chained)."""
     anchors: dict[str, int] = {}
     for detail in await session.scalars(select(AuditEvent.detail).where(AuditEvent.kind == "ledger.purge")):
@@ -149,7 +149,7 @@ async def verify(session: AsyncSession) -> Verification:
     async for event, disclosures in events_in_order(session):
         if previous is None:
             if event.prev_hash != GENESIS:
-                anchors = await _purge_anchors(session)
+                anchors = await purge_anchors(session)
                 through = anchors.get(event.prev_hash)
                 if through is None or through >= event.id:
                     return Verification(

@@ -40,6 +40,8 @@ FIELDS: dict[str, dict[str, FieldClass]] = {
         "id": F.LEDGER,
         "partnerId": F.LEDGER,
         "disclosures": F.LEDGER,
+        "correlationId": F.LEDGER,
+        "sourceAddress": F.LEDGER,
     },
     "AuditEventConnection": {
         "nodes": F.STRUCTURE,

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import gc
+import logging
 import os
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -171,7 +173,24 @@ def create_app(
         listener = None
         if settings.metrics_port and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
             listener = serve_metrics(settings.metrics_host, settings.metrics_port, metrics.registry)
+        checkpoints = None
+        # The server's own engine only: an app built on a caller's engine (tests) shares its sessions.
+        if settings.checkpoint_interval_s > 0 and owns_engine:
+            from auth.ledger_checkpoints import emit_checkpoints
+
+            checkpoints = asyncio.create_task(
+                emit_checkpoints(
+                    sessions,
+                    identity.keys.signer,
+                    settings.checkpoint_interval_s,
+                    logging.getLogger("hub.ledger"),
+                )
+            )
         yield
+        if checkpoints is not None:
+            checkpoints.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await checkpoints
         if listener is not None:
             listener.shutdown()
             listener.server_close()
@@ -209,7 +228,9 @@ def create_app(
             max_age=600,
         )
     # Added last, so outermost: preflights and CORS refusals carry the request id and headers too.
-    app.add_middleware(RequestContextMiddleware, metrics=metrics, tracer=tracer)
+    app.add_middleware(
+        RequestContextMiddleware, metrics=metrics, tracer=tracer, trusted_proxies=settings.trusted_proxies
+    )
     app.state.settings = settings
     app.state.engine = engine
     app.state.executors = executors

@@ -63,20 +63,34 @@ def check_port_free(host: str, port: int) -> None:
 
 
 async def _migrate(settings: Settings, revision: str) -> int:
-    from hub.db import create_engine, current_revision, describe_store, upgrade
+    from hub.db import (
+        create_engine,
+        current_revision,
+        describe_store,
+        grant_runtime_role,
+        migration_settings,
+        upgrade,
+    )
 
+    # As the tables' owner (HUB_MIGRATE_DATABASE_URL); the hub itself runs as the runtime role.
+    settings = migration_settings(settings)
     engine = create_engine(settings)
+    granted = None
     try:
         await _reachable(engine, settings)
         before = await current_revision(engine)
         await upgrade(engine, revision)
         after = await current_revision(engine)
+        if not settings.is_sqlite:
+            granted = await grant_runtime_role(engine, settings.runtime_role)
     finally:
         await engine.dispose()
     if before == after:
         print(f"{describe_store(settings)} is already at migration {after}")
     else:
         print(f"migrated {describe_store(settings)} from {before or 'empty'} to {after}")
+    if granted:
+        print(granted)
     return 0
 
 
@@ -203,7 +217,7 @@ def _serve(settings: Settings) -> int:
 
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
-    from hub.db import check_store, create_engine
+    from hub.db import check_runtime_role, check_store, create_engine
     from hub.tracing import TracingConfigError, exporter_name
 
     try:
@@ -221,6 +235,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         engine = create_engine(settings)
         try:
             await check_store(engine, settings)
+            await check_runtime_role(engine, settings)
         finally:
             await engine.dispose()
         return 0

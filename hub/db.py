@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import logging
+import sys
 from collections.abc import Callable
 from importlib import resources
 from typing import Any
@@ -15,7 +17,7 @@ from sqlalchemy import Connection, event
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
-from hub.errors import NotMigrated, StoreUnavailable
+from hub.errors import ConfigError, NotMigrated, StoreUnavailable
 from hub.settings import Settings
 
 
@@ -157,3 +159,111 @@ def reason(exc: BaseException) -> str:
     if isinstance(exc, TimeoutError) or "timeout" in first.lower():
         return "timed out"
     return first[:160]
+
+
+# --- least privilege on PostgreSQL --------------------------------------------------------------
+
+log = logging.getLogger("hub.db")
+
+#: The ledger's tables: the runtime role may add to them and read them, nothing else.
+LEDGER_TABLES = ("audit_events", "audit_disclosures")
+
+
+def migration_settings(settings: Settings) -> Settings:
+    """The settings `hub migrate` (and `hub audit purge`) connect with: the tables' owner."""
+    if settings.migrate_database_url is None:
+        return settings
+    return settings.model_copy(update={"database_url": settings.migrate_database_url})
+
+
+def _quoted(role: str) -> str:
+    # The setting's pattern allows only [a-z0-9_], so quoting is all it needs.
+    return '"' + role.replace('"', '""') + '"'
+
+
+async def grant_runtime_role(engine: AsyncEngine, role: str) -> str:
+    """As the tables' owner: create ``role`` (NOLOGIN) if it does not exist, and grant it only what
+    the hub needs: INSERT and SELECT on the ledger, the usual DML on the other tables, SELECT on the
+    migration state, the sequences. Returns what was done, for the command's output."""
+    from sqlalchemy import text
+
+    name = _quoted(role)
+    async with engine.begin() as conn:
+        me = await conn.scalar(text("SELECT current_user"))
+        if me == role:
+            raise ConfigError(
+                f"hub migrate runs as {role}, the runtime role (HUB_RUNTIME_ROLE): run it as the tables' owner "
+                "(HUB_MIGRATE_DATABASE_URL), and the hub as the runtime role"
+            )
+        created = False
+        if await conn.scalar(text("SELECT 1 FROM pg_roles WHERE rolname = :r"), {"r": role}) is None:
+            try:
+                async with conn.begin_nested():
+                    await conn.execute(text(f"CREATE ROLE {name} NOLOGIN"))
+                created = True
+            except DBAPIError as exc:
+                if "already exists" not in str(exc.orig):
+                    raise ConfigError(
+                        f"cannot create the runtime role {role} ({reason(exc)}); create it yourself "
+                        f"(CREATE ROLE {role} LOGIN PASSWORD '…') and run hub migrate again"
+                    ) from None
+        schema = await conn.scalar(text("SELECT current_schema()"))
+        target = _quoted(str(schema))
+        statements = [
+            f"GRANT USAGE ON SCHEMA {target} TO {name}",
+            f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA {target} TO {name}",
+            f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA {target} TO {name}",
+            f"REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON alembic_version FROM {name}",
+        ]
+        for table in LEDGER_TABLES:
+            statements.append(f"REVOKE UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER ON {table} FROM {name}")
+        for statement in statements:
+            await conn.execute(text(statement))
+    return (
+        f"{'created' if created else 'granted'} the runtime role {role}: INSERT and SELECT on "
+        f"{' and '.join(LEDGER_TABLES)}, SELECT, INSERT, UPDATE and DELETE on the other tables"
+        + ("; give it LOGIN and a password, or grant it to the hub's login role" if created else "")
+    )
+
+
+async def runtime_role_problem(engine: AsyncEngine) -> str | None:
+    """Why the hub's connection has more rights than it should (None when it has not), on PostgreSQL."""
+    if engine.dialect.name != "postgresql":
+        return None
+    from sqlalchemy import text
+
+    async with engine.connect() as conn:
+        row = (
+            await conn.execute(
+                text(
+                    "SELECT current_user, r.rolsuper, pg_has_role(current_user, c.relowner, 'MEMBER'), "
+                    "pg_get_userbyid(c.relowner) FROM pg_roles r, pg_class c "
+                    "WHERE r.rolname = current_user AND c.oid = 'audit_events'::regclass"
+                )
+            )
+        ).first()
+    if row is None:
+        return None
+    user, superuser, owner, owner_name = row
+    if superuser:
+        return f"the hub connects as {user}, a superuser"
+    if owner:
+        return f"the hub connects as {user}, which owns the tables (or may act as their owner, {owner_name})"
+    return None
+
+
+async def check_runtime_role(engine: AsyncEngine, settings: Settings) -> None:
+    """`hub serve` and `hub worker`: warn loudly (refuse with HUB_ENV=production) when the hub could
+    rewrite its own ledger (as the tables' owner it can disable the append-only triggers)."""
+    problem = await runtime_role_problem(engine)
+    if problem is None:
+        return
+    advice = (
+        f"{problem}: it could disable the ledger's triggers and rewrite it. Connect as the runtime role "
+        f"({settings.runtime_role}, which `hub migrate` grants) in HUB_DATABASE_URL, and run migrations "
+        "with HUB_MIGRATE_DATABASE_URL"
+    )
+    if settings.env == "production":
+        raise ConfigError(f"refusing to start with HUB_ENV=production: {advice}")
+    log.warning("LEAST PRIVILEGE: %s", advice)
+    print(f"WARNING: {advice}", file=sys.stderr)

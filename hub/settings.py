@@ -262,6 +262,28 @@ class Settings(BaseSettings):
         le=300,
         description="Longest a request waits for a free pooled connection before a 503 STORE_BUSY",
     )
+    trusted_proxies: list[str] = Field(
+        default_factory=list,
+        description='Proxies whose X-Forwarded-For is believed, as JSON addresses or CIDRs, e.g. ["10.0.0.0/8"] (default: none, the peer address is the source)',
+    )
+    env: Literal["development", "production"] = Field(
+        default="development",
+        description="production refuses to serve as the tables' owner or a superuser (see Disclosure ledger)",
+    )
+    migrate_database_url: str | None = Field(
+        default=None,
+        description="URL `hub migrate` connects with: the tables' owner (default: HUB_DATABASE_URL)",
+    )
+    runtime_role: str = Field(
+        default="hub_app",
+        pattern=r"^[a-z_][a-z0-9_]{0,62}$",
+        description="PostgreSQL role `hub serve` and `hub worker` connect as; `hub migrate` grants it only what the hub needs",
+    )
+    checkpoint_interval_s: int = Field(
+        default=900,
+        ge=0,
+        description="Seconds between signed ledger checkpoints `hub serve` writes to its log (0: none)",
+    )
 
     @field_validator("max_cost_by_audience")
     @classmethod
@@ -274,6 +296,30 @@ class Settings(BaseSettings):
         if any(cost < 1 for cost in value.values()):
             raise ValueError("HUB_MAX_COST_BY_AUDIENCE costs must be positive")
         return value
+
+    @field_validator("migrate_database_url")
+    @classmethod
+    def _migrate_database_url(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        try:
+            return normalize_database_url(value)
+        except ValueError as exc:
+            raise ValueError(str(exc).replace("HUB_DATABASE_URL", "HUB_MIGRATE_DATABASE_URL")) from None
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _trusted_proxies(cls, value: list[str]) -> list[str]:
+        import ipaddress
+
+        for entry in value:
+            try:
+                ipaddress.ip_network(entry.strip(), strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"HUB_TRUSTED_PROXIES entry {entry!r} is not an IP address or CIDR like 10.0.0.0/8"
+                ) from None
+        return [entry.strip() for entry in value]
 
     @field_validator("cors_origins")
     @classmethod

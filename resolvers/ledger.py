@@ -1,4 +1,17 @@
-"""Reads of the disclosure ledger for auditors (the admin audience): events and "who saw X"."""
+"""Reads of the disclosure ledger for auditors (the admin audience): events and "who saw X".
+
+The victim firewall holds here too. Whether victim services' requests touched a person is itself
+victim information, so for every reader but victim services:
+
+- a person filter (``auditEvents(personId:)``, ``whoSaw``) matches only unsealed disclosures
+  (``AuditDisclosure.sealed``: those made in victim services' requests), through a partial index
+  that holds no sealed row, so neither the answer, its count, its order nor its cost depends on them;
+- an event's disclosures leave the sealed ones out, and disclosures of the ``victims`` class alone;
+- victim services' events are shown only as "victim services made a request then" (``schema/ledger.py``
+  blanks everything person-specific).
+
+``hub audit export`` (the department's own file) keeps everything.
+"""
 
 from __future__ import annotations
 
@@ -7,17 +20,35 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, String, cast, select
+from sqlalchemy import ColumnElement, Row, String, cast, false, select
 
 from auth.principal import Principal
 from auth.scopes import row_scope
 from resolvers.batching import many_per_key
 from resolvers.models.audit import AuditDisclosure, AuditEvent
+from resolvers.models.partners import Audience
 from resolvers.pagination import Page, paginate
 from resolvers.session import RequestDb
 
 #: How the store holds a disclosure of the victims class alone (classes are stored sorted, as JSON).
 VICTIMS_ONLY = '["victims"]'
+
+
+def sees_sealed(principal: Principal) -> bool:
+    """Whether ``principal`` may see what victim services' requests disclosed."""
+    return principal.audience is Audience.VICTIM_SERVICES
+
+
+def _open(principal: Principal) -> list[ColumnElement[bool]]:
+    """The disclosures ``principal`` may match: all for victim services; else neither sealed ones nor
+    those of the victims class alone (the same predicate as the partial index, so it is used)."""
+    if sees_sealed(principal):
+        return []
+    return [
+        AuditDisclosure.sealed == false(),
+        cast(AuditDisclosure.field_classes, String) != VICTIMS_ONLY,
+    ]
+
 
 EVENT_COLUMNS = (
     AuditEvent.id,
@@ -36,6 +67,8 @@ EVENT_COLUMNS = (
     AuditEvent.detail,
     AuditEvent.prev_hash,
     AuditEvent.hash,
+    AuditEvent.correlation_id,
+    AuditEvent.source_address,
 )
 
 
@@ -70,7 +103,9 @@ def _conditions(principal: Principal, f: EventFilter) -> list[ColumnElement[bool
         conditions.append(
             AuditEvent.id.in_(
                 select(AuditDisclosure.event_id).where(
-                    AuditDisclosure.subject_kind == kind, AuditDisclosure.subject_id == pk
+                    AuditDisclosure.subject_kind == kind,
+                    AuditDisclosure.subject_id == pk,
+                    *_open(principal),
                 )
             )
         )
@@ -99,7 +134,7 @@ async def disclosures_by_event_id(
             AuditDisclosure.field_classes,
         )
         .join(AuditEvent, AuditEvent.id == AuditDisclosure.event_id)
-        .where(row_scope(principal, AuditEvent), AuditDisclosure.event_id.in_(list(keys)))
+        .where(row_scope(principal, AuditEvent), AuditDisclosure.event_id.in_(list(keys)), *_open(principal))
         .order_by(AuditDisclosure.event_id, AuditDisclosure.subject_kind, AuditDisclosure.subject_id)
     )
     return many_per_key(rows, "event_id", keys)
@@ -126,8 +161,7 @@ async def who_saw(
         .where(
             AuditDisclosure.subject_kind == kind,
             AuditDisclosure.subject_id == pk,
-            # A disclosure of nothing but the victims class stays with victim services (schema/ledger.py).
-            cast(AuditDisclosure.field_classes, String) != VICTIMS_ONLY,
+            *_open(principal),
             *_conditions(principal, f),
         )
     )

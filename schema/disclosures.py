@@ -7,6 +7,11 @@ with person-related fields that are not subjects are reached only through a subj
 records their class on the subject (``Person.identity`` records ``identity`` for the person);
 ``tests/auth/test_ledger_subjects.py`` checks that every such type is one or the other.
 
+A ``__typename``-only selection discloses something too: that the record exists and is in the caller's
+scope. Every field that returns a subject type therefore records ``structure`` for each object it
+returns when its selection asks for ``__typename`` (which has no resolver of its own to wrap), so
+"who looked up person X" is complete.
+
 Variables are recorded with their sensitive values removed (``redact_variables``): a value is kept
 only when its GraphQL type is an ID, a Boolean, an Int, a Float or an enum; every String and every
 other scalar (dates, money, free text, names, addresses) becomes ``"[redacted]"``. Input objects
@@ -20,6 +25,8 @@ from operator import attrgetter
 from typing import Any
 
 from graphql import (
+    FieldNode,
+    FragmentSpreadNode,
     GraphQLEnumType,
     GraphQLFieldResolver,
     GraphQLInputObjectType,
@@ -27,8 +34,11 @@ from graphql import (
     GraphQLNonNull,
     GraphQLResolveInfo,
     GraphQLSchema,
+    InlineFragmentNode,
     OperationDefinitionNode,
+    SelectionSetNode,
     default_field_resolver,
+    get_named_type,
     type_from_ast,
 )
 from graphql.pyutils import is_awaitable
@@ -118,7 +128,7 @@ def _recording(
             record(source, info.context.disclosed)
         return value
 
-    def resolver(source: Any, info: GraphQLResolveInfo[Any], **args: Any) -> Any:
+    def resolver(source: Any, info: GraphQLResolveInfo[Any], /, **args: Any) -> Any:
         value = resolve(source, info, **args)
         if is_awaitable(value):
             return settle(value, source, info)
@@ -129,17 +139,91 @@ def _recording(
     return resolver
 
 
+TYPENAME = "__typename"
+STRUCTURE = str(F.STRUCTURE)
+
+
+def _asks_typename(selections: SelectionSetNode | None, fragments: Mapping[str, Any], depth: int = 0) -> bool:
+    """Whether a selection set (through its fragments) selects ``__typename`` on the object itself."""
+    if selections is None or depth > 16:
+        return False
+    for node in selections.selections:
+        if isinstance(node, FieldNode):
+            if node.name.value == TYPENAME:
+                return True
+        elif isinstance(node, InlineFragmentNode):
+            if _asks_typename(node.selection_set, fragments, depth + 1):
+                return True
+        elif isinstance(node, FragmentSpreadNode):
+            fragment = fragments.get(node.name.value)
+            if fragment is not None and _asks_typename(fragment.selection_set, fragments, depth + 1):
+                return True
+    return False
+
+
+def _record_structure(value: Any, subjects: tuple[tuple[str, Any], ...], disclosed: Disclosed) -> None:
+    if value is None:
+        return
+    if isinstance(value, list | tuple):
+        for item in value:
+            _record_structure(item, subjects, disclosed)
+        return
+    for kind, get in subjects:
+        pk = get(value)
+        if pk is not None:
+            disclosed.setdefault((kind, pk), set()).add(STRUCTURE)
+
+
+def _typename_recording(resolve: GraphQLFieldResolver) -> GraphQLFieldResolver:
+    """Records ``structure`` for the subjects a field returns when ``__typename`` is asked of them."""
+    #: The subjects of the field's return type, decided at its first call (the type is fixed per field).
+    decided: list[tuple[tuple[str, Any], ...] | None] = []
+
+    def record(value: Any, info: GraphQLResolveInfo[Any]) -> None:
+        subjects = decided[0]
+        if subjects is not None and any(
+            _asks_typename(n.selection_set, info.fragments) for n in info.field_nodes
+        ):
+            _record_structure(value, subjects, info.context.disclosed)
+
+    async def settle(value: Any, info: GraphQLResolveInfo[Any]) -> Any:
+        value = await value
+        record(value, info)
+        return value
+
+    def resolver(source: Any, info: GraphQLResolveInfo[Any], /, **args: Any) -> Any:
+        value = resolve(source, info, **args)
+        if not decided:
+            subjects = SUBJECTS.get(get_named_type(info.return_type).name)
+            decided.append(None if subjects is None else tuple((k, attrgetter(a)) for k, a in subjects))
+            if subjects is None:
+                # A field that never returns a subject gets its own resolver back in this audience's
+                # schema (graphql-core reads it at every call), so the check costs nothing from now on.
+                info.parent_type.fields[info.field_name].resolve = resolve
+        if decided[0] is None:
+            return value
+        if is_awaitable(value):
+            return settle(value, info)
+        record(value, info)
+        return value
+
+    return resolver
+
+
 def record_disclosures(
     type_name: str, field_name: str, resolve: GraphQLFieldResolver | None
 ) -> GraphQLFieldResolver | None:
-    """``filter_schema``'s wrap hook: person-related fields of subject types record what they show."""
+    """``filter_schema``'s wrap hook: person-related fields of subject types record what they show,
+    and any field that returns subjects records ``structure`` when ``__typename`` is asked of them."""
+    wrapped = resolve
     subjects = SUBJECTS.get(type_name)
-    if subjects is None:
-        return resolve
-    cls = field_class(type_name, field_name)
-    if cls not in PERSON_CLASSES:
-        return resolve
-    return _recording(resolve or default_field_resolver, subjects, str(cls))
+    if subjects is not None:
+        cls = field_class(type_name, field_name)
+        if cls in PERSON_CLASSES:
+            wrapped = _recording(resolve or default_field_resolver, subjects, str(cls))
+    if type_name.startswith("__"):
+        return wrapped
+    return _typename_recording(wrapped or default_field_resolver)
 
 
 # --- variables --------------------------------------------------------------------------------------

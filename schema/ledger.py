@@ -1,10 +1,19 @@
 """The disclosure ledger for auditors (admin only): events, and every disclosure of one person.
 
 The disclosure matrix keeps everything about victims, even whether a registration exists, to victim
-services, and the admin audience is no exception: these reads leave out disclosures of victim
-records and the ``victims`` class of a person's disclosures, and the variables of victim services'
-requests. The ledger itself keeps all of it; ``hub audit export`` gives the department's auditors
-the whole record.
+services, and the admin audience is no exception. That victim services' requests touched a person is
+such a fact (victim services looks people up because of their victims), so for every reader but victim
+services (``resolvers/ledger.py``):
+
+- a person filter never matches a disclosure made to victim services, nor one of the ``victims`` class
+  alone; ``disclosures`` leave them out; ``fieldClasses`` never show ``victims``;
+- a victim services event is shown as "who, when, how it ended": its request and correlation ids,
+  operation name, document hash, variables, authority, detail and disclosures are null or empty.
+  The hash still chains it; it commits to the hub-minted request id (122 random bits) that is not
+  shown, so it cannot be used to test a guess of the content.
+
+The ledger itself keeps all of it; ``hub audit export`` gives the department's auditors the whole
+record.
 """
 
 from __future__ import annotations
@@ -16,6 +25,7 @@ from typing import Annotated, Any
 import strawberry
 from strawberry.scalars import JSON
 
+from auth.audit import SEALED_AUDIENCE
 from auth.classes import FieldClass
 from resolvers import ledger as data
 from schema.context import Info
@@ -45,7 +55,6 @@ Until = Annotated[datetime | None, strawberry.argument(description="Only events 
 
 #: The class that stays with victim services (see the module docstring).
 _VICTIMS = "victims"
-_VICTIM_SERVICES = "victim_services"
 
 
 def _shown(classes: list[str]) -> list[str]:
@@ -82,7 +91,15 @@ class AuditEvent:
     kind: str = classified(
         L, "graphql for a request; token.issued, auth.failed, client.*, key.* and ledger.purge."
     )
-    request_id: str | None = classified(L, "The request id the caller was given.")
+    request_id: str | None = classified(
+        L, "The request id the hub minted and gave the caller (X-Request-Id of the response)."
+    )
+    correlation_id: str | None = classified(
+        L, "The caller's own X-Request-Id, if it sent a valid one (printable, at most 128 characters)."
+    )
+    source_address: str | None = classified(
+        L, "The caller's address, as seen behind the hub's trusted proxies (HUB_TRUSTED_PROXIES)."
+    )
     client_id: str | None = classified(L, "The partner's client, for a partner's request.")
     staff_subject: str | None = classified(L, "The staff member (identity provider subject), for staff.")
     audience: str | None = classified(L, "The audience the caller acted as.")
@@ -116,24 +133,27 @@ class AuditEvent:
         ]
 
     @classmethod
-    def from_row(cls, row: Any, disclosures: list[Any] | None = None) -> AuditEvent:
+    def from_row(cls, row: Any, disclosures: list[Any] | None = None, *, sees_sealed: bool) -> AuditEvent:
+        # A victim services event, for anyone else: nothing that could say whom it was about.
+        sealed = row.audience == SEALED_AUDIENCE and not sees_sealed
         return cls(
             pk=row.event_id if "event_id" in row._fields else row.id,
             partner_pk=row.partner_id,
-            disclosure_rows=disclosures or [],
+            disclosure_rows=[] if sealed else (disclosures or []),
             occurred_at=row.occurred_at,
             kind=row.kind,
-            request_id=row.request_id,
+            request_id=None if sealed else row.request_id,
+            correlation_id=None if sealed else row.correlation_id,
+            source_address=row.source_address,
             client_id=row.client_id,
             staff_subject=row.staff_subject,
             audience=row.audience,
-            operation_name=row.operation_name,
-            document_hash=row.document_hash,
-            # Ids in victim services' variables may be victims' or registrations'.
-            variables=None if row.audience == _VICTIM_SERVICES else row.variables,
+            operation_name=None if sealed else row.operation_name,
+            document_hash=None if sealed else row.document_hash,
+            variables=None if sealed else row.variables,
             outcome=row.outcome,
-            authority=row.authority,
-            detail=row.detail,
+            authority=None if sealed else row.authority,
+            detail=None if sealed else row.detail,
             prev_hash=row.prev_hash,
             hash=row.hash,
         )
@@ -198,7 +218,8 @@ class Query:
         page = await data.list_events(ctx.db, ctx.principal, f, first, after)
         disclosures = await data.disclosures_by_event_id(ctx.db, ctx.principal, [r.id for r in page.rows])
         by_event = dict(zip([r.id for r in page.rows], disclosures, strict=True))
-        return connection(page, lambda row: AuditEvent.from_row(row, by_event[row.id]))
+        sealed = data.sees_sealed(ctx.principal)
+        return connection(page, lambda row: AuditEvent.from_row(row, by_event[row.id], sees_sealed=sealed))
 
     @resolves(
         L,
@@ -222,10 +243,11 @@ class Query:
         page = await data.who_saw(ctx.db, ctx.principal, subject, f, first, after)
         ids = [r.event_id for r in page.rows]
         by_event = dict(zip(ids, await data.disclosures_by_event_id(ctx.db, ctx.principal, ids), strict=True))
+        sealed = data.sees_sealed(ctx.principal)
         return connection(
             page,
             lambda row: RecordDisclosure(
                 field_classes=_shown(row.field_classes),
-                event=AuditEvent.from_row(row, by_event[row.event_id]),
+                event=AuditEvent.from_row(row, by_event[row.event_id], sees_sealed=sealed),
             ),
         )

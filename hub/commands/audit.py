@@ -1,12 +1,17 @@
 """``hub audit``: check the ledger's chain, export it for auditors, purge what retention allows.
 
-- ``hub audit verify``: walks the chain; exit 0 and the head hash when it holds, exit 1 naming the
-  first broken link (event id and what is wrong).
+- ``hub audit verify [--checkpoints FILE]``: walks the chain; exit 0 and the head hash when it holds,
+  exit 1 naming the first broken link (event id and what is wrong). With ``--checkpoints``, also
+  exit 1 naming the first signed checkpoint in FILE (its line) that the chain no longer extends: a
+  rewrite that recomputed the hashes passes the walk but not this.
+- ``hub audit checkpoint [--out FILE]``: the signed head of the chain as one JSON line, to standard
+  output or appended to FILE (``auth/ledger_checkpoints.py``).
 - ``hub audit export --format csv|jsonl [--since DATE] [--until DATE]``: every event with its
   disclosures, oldest first, streamed to standard output in batches.
 - ``hub audit purge --before DATE``: removes events older than DATE; refused unless DATE is at least
   365 days ago. The purge is itself an event carrying the hash of the last event removed, from which
-  ``verify`` then starts.
+  ``verify`` then starts. It deletes, which the runtime role may not: it connects as the tables'
+  owner (``HUB_MIGRATE_DATABASE_URL``, else ``HUB_DATABASE_URL``).
 """
 
 from __future__ import annotations
@@ -16,7 +21,8 @@ import asyncio
 import csv
 import sys
 from datetime import UTC, date, datetime
-from typing import Any, TextIO
+from pathlib import Path
+from typing import Any, TextIO, cast
 
 import orjson
 
@@ -29,6 +35,8 @@ EXPORT_COLUMNS = (
     "kind",
     "outcome",
     "request_id",
+    "correlation_id",
+    "source_address",
     "partner_id",
     "client_id",
     "staff_subject",
@@ -63,6 +71,8 @@ def _record(event: Any, disclosures: list[Any]) -> dict[str, Any]:
         "kind": event.kind,
         "outcome": event.outcome,
         "request_id": event.request_id,
+        "correlation_id": event.correlation_id,
+        "source_address": event.source_address,
         "partner_id": event.partner_id,
         "client_id": event.client_id,
         "staff_subject": event.staff_subject,
@@ -94,7 +104,7 @@ async def _with_session(settings: Settings, work: Any) -> int:
         await engine.dispose()
 
 
-async def _verify(session: Any) -> int:
+async def _verify(session: Any, checkpoints: tuple[Path, list[str]] | None = None) -> int:
     from auth.ledger import verify
 
     outcome = await verify(session)
@@ -103,7 +113,70 @@ async def _verify(session: Any) -> int:
         print(f"broken at event {event_id}: {what} ({outcome.events} events before it hold)", file=sys.stderr)
         return 1
     print(f"the chain holds: {outcome.events} events, head {outcome.head}")
+    if checkpoints is not None:
+        return await _verify_checkpoints(session, *checkpoints)
     return 0
+
+
+def _read_checkpoints(path: Path) -> tuple[Path, list[str]]:
+    try:
+        return path, path.read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        raise ConfigError(f"--checkpoints {path}: cannot be read ({exc.strerror or exc})") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"--checkpoints {path}: is not a text file of checkpoints") from None
+
+
+async def _verify_checkpoints(session: Any, path: Path, lines: list[str]) -> int:
+    from auth.ledger import purge_anchors
+    from auth.ledger_checkpoints import check_checkpoints
+
+    anchors = await purge_anchors(session)
+    report = await check_checkpoints(session, lines, max(anchors.values(), default=None))
+    if report.broken is not None:
+        line, what = report.broken
+        print(f"checkpoint at {path}:{line} does not hold: {what}", file=sys.stderr)
+        return 1
+    if report.checked == 0:
+        print(f"{path} holds no checkpoint of this hub's ledger", file=sys.stderr)
+        return 1
+    print(f"the chain extends all {report.checked} checkpoints in {path}")
+    return 0
+
+
+async def _checkpoint(session: Any, settings: Settings) -> str:
+    from auth.keys import KeyStore
+    from auth.ledger_checkpoints import checkpoint, checkpoint_line
+    from hub.commands.clients import key_policy
+
+    keys = KeyStore(cast(Any, lambda: _Borrowed(session)), key_policy(settings))
+    return checkpoint_line(await checkpoint(session, await keys.signer()))
+
+
+def _write_checkpoint(line: str, out: Path | None) -> int:
+    if out is None:
+        print(line)
+        return 0
+    try:
+        with out.open("a", encoding="utf-8") as sink:
+            sink.write(line + "\n")
+    except OSError as exc:
+        raise ConfigError(f"--out {out}: cannot be appended to ({exc.strerror or exc})") from None
+    print(f"checkpoint appended to {out}")
+    return 0
+
+
+class _Borrowed:
+    """The command's one session, lent to the key store as if from a session factory."""
+
+    def __init__(self, session: Any) -> None:
+        self.session = session
+
+    async def __aenter__(self) -> Any:
+        return self.session
+
+    async def __aexit__(self, *exc: object) -> None:
+        return None
 
 
 async def export(session: Any, out: TextIO, fmt: str, since: datetime | None, until: datetime | None) -> int:
@@ -150,7 +223,17 @@ async def _purge(session: Any, before: datetime) -> int:
 
 def cmd_audit(args: argparse.Namespace, settings: Settings) -> int:
     if args.audit_command == "verify":
-        return asyncio.run(_with_session(settings, _verify))
+        checkpoints = _read_checkpoints(args.checkpoints) if args.checkpoints else None
+        return asyncio.run(_with_session(settings, lambda session: _verify(session, checkpoints)))
+    if args.audit_command == "checkpoint":
+        lines: list[str] = []
+
+        async def sign(session: Any) -> int:
+            lines.append(await _checkpoint(session, settings))
+            return 0
+
+        asyncio.run(_with_session(settings, sign))
+        return _write_checkpoint(lines[0], args.out)
     if args.audit_command == "export":
 
         async def run(session: Any) -> int:
@@ -158,14 +241,28 @@ def cmd_audit(args: argparse.Namespace, settings: Settings) -> int:
             return 0
 
         return asyncio.run(_with_session(settings, run))
-    return asyncio.run(_with_session(settings, lambda session: _purge(session, args.before)))
+    from hub.db import migration_settings
+
+    # Deleting needs the tables' owner: the runtime role holds no DELETE on the ledger.
+    return asyncio.run(
+        _with_session(migration_settings(settings), lambda session: _purge(session, args.before))
+    )
 
 
 def register(sub: Any) -> None:
     p = sub.add_parser("audit", help="the disclosure ledger: verify its chain, export it, purge old events")
     commands = p.add_subparsers(dest="audit_command", required=True)
     v = commands.add_parser("verify", help="check the hash chain; name the first broken link (exit 1)")
+    v.add_argument(
+        "--checkpoints",
+        type=Path,
+        default=None,
+        help="a file of signed checkpoints (or the server's log): fail if the chain no longer extends one",
+    )
     v.set_defaults(handler=cmd_audit)
+    c = commands.add_parser("checkpoint", help="sign the chain's head; one JSON line to stdout or --out FILE")
+    c.add_argument("--out", type=Path, default=None, help="append the line to this file instead of stdout")
+    c.set_defaults(handler=cmd_audit)
     e = commands.add_parser("export", help="every event with its disclosures, for auditors, to stdout")
     e.add_argument("--format", choices=("csv", "jsonl"), default="jsonl", help="csv or JSON lines")
     e.add_argument("--since", type=_day, default=None, help="only events at or after this date (UTC)")

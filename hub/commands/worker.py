@@ -37,7 +37,7 @@ def _seconds(text: str) -> float:
 
 
 async def _work(settings: Settings, once: bool, batch: int | None, poll_s: float | None) -> int:
-    from hub.db import check_store, create_engine, session_factory
+    from hub.db import check_runtime_role, check_store, create_engine, session_factory
     from hub.logs import configure_logging
     from hub.metrics import WorkerMetrics, serve_metrics
     from hub.worker import Worker, config_from, senders_from
@@ -47,6 +47,7 @@ async def _work(settings: Settings, once: bool, batch: int | None, poll_s: float
     listener = None
     try:
         await check_store(engine, settings)
+        await check_runtime_role(engine, settings)
         metrics = WorkerMetrics() if settings.worker_metrics_port and not once else None
         try:
             worker = Worker(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, false, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from resolvers.models.base import Base, one_of
@@ -40,6 +40,10 @@ class AuditEvent(Base):
     detail: Mapped[dict[str, Any] | None]
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64), unique=True)
+    #: The caller's own ``X-Request-Id`` (validated), kept beside the id the hub minted.
+    correlation_id: Mapped[str | None] = mapped_column(String(128))
+    #: The caller's address as seen behind the trusted proxies (``HUB_TRUSTED_PROXIES``).
+    source_address: Mapped[str | None] = mapped_column(String(64))
 
 
 class AuditDisclosure(Base):
@@ -49,6 +53,16 @@ class AuditDisclosure(Base):
     __table_args__ = (
         one_of("subject_kind", ("person", "victim")),
         Index("ix_audit_disclosures_subject", "subject_kind", "subject_id"),
+        # What every reader but victim services may match: sealed rows are not even in this index,
+        # so a person filter costs the same whether or not victim services looked the person up.
+        Index(
+            "ix_audit_disclosures_open_subject",
+            "subject_kind",
+            "subject_id",
+            "event_id",
+            postgresql_where=text("sealed = false"),
+            sqlite_where=text("sealed = 0"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(LedgerId, primary_key=True, autoincrement=True)
@@ -56,3 +70,6 @@ class AuditDisclosure(Base):
     subject_kind: Mapped[str] = mapped_column(String(8))
     subject_id: Mapped[int] = mapped_column(Integer)
     field_classes: Mapped[list[str]]
+    #: A disclosure made to victim services: only victim services' ledger reads ever match it
+    #: (``resolvers/ledger.py``). Derived from the event's audience, which the hash covers.
+    sealed: Mapped[bool] = mapped_column(default=False, server_default=false())

@@ -31,9 +31,13 @@ async def test_every_response_has_a_request_id_and_security_headers(client: http
     assert response.headers["cache-control"] == "no-store"
 
 
-async def test_a_well_formed_request_id_is_kept(client: httpx.AsyncClient) -> None:
+async def test_a_callers_request_id_is_its_correlation_id_never_the_hubs_request_id(
+    client: httpx.AsyncClient,
+) -> None:
     response = await client.get("/healthz", headers={"X-Request-Id": "partner-abc-12345"})
-    assert response.headers["x-request-id"] == "partner-abc-12345"
+    assert response.headers["x-correlation-id"] == "partner-abc-12345"
+    assert response.headers["x-request-id"] != "partner-abc-12345"
+    assert len(response.headers["x-request-id"]) == 32
 
 
 async def test_graphql_needs_a_token(client: httpx.AsyncClient) -> None:
