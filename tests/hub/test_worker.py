@@ -316,8 +316,14 @@ async def test_partners_see_the_escape_once_the_worker_has_notified(rig: Rig) ->
 async def test_the_cli_runs_one_pass(
     rig: Rig, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    import logging
+
     from hub.cli import main
 
+    # The command points the root logger at this test's captured stderr; later tests must not log there.
+    root = logging.getLogger()
+    monkeypatch.setattr(root, "handlers", list(root.handlers))
+    monkeypatch.setattr(root, "level", root.level)
     await rig.event((("letter", None),))
     monkeypatch.setenv("HUB_DATABASE_URL", rig.url)
     # The command runs its own event loop, as it does from a terminal.
