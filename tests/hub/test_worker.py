@@ -230,6 +230,24 @@ async def test_a_text_message_is_sent_once_though_its_first_answer_was_lost(rig:
     assert [o for o, _ in await rig.attempts(n.id)] == ["temporary_failure", "delivered"]
 
 
+async def test_an_email_whose_reply_timed_out_is_resent_with_the_same_message_id(rig: Rig) -> None:
+    """The one duplicate a sender cannot avoid: the server kept the message but answered too late."""
+    await rig.event(email("a@example.org"))
+    rig.smtp.slow_reply_next = True
+    worker = rig.worker(smtp_timeout_s=1)
+    await worker.run_once()
+    [n] = await rig.notifications()
+    assert (n.status, n.last_error) == (
+        "pending",
+        f"the mail server at 127.0.0.1:{rig.smtp_port} did not answer within 1s",
+    )
+    rig.clock.advance(10)
+    await worker.run_once()
+    [n] = await rig.notifications()
+    assert n.status == "delivered"
+    assert [m.message_id for m in rig.smtp.received] == [f"<notification-{n.id}@victim-notification.hub>"] * 2
+
+
 async def test_a_number_the_gateway_refuses_fails_with_its_answer(rig: Rig) -> None:
     await rig.event((("sms", "555-000-1234"),))
     await rig.worker().run_once()
