@@ -52,6 +52,27 @@ log = logging.getLogger("hub.graphql")
 
 #: The request could not be recorded in the ledger, so it was not served (503).
 LEDGER_UNAVAILABLE = "LEDGER_UNAVAILABLE"
+#: A mutation's COMMIT was sent but its answer never came (the connection broke, or the request
+#: timed out during it): the write may or may not be in the store (503).
+COMMIT_OUTCOME_UNKNOWN = "COMMIT_OUTCOME_UNKNOWN"
+COMMIT_OUTCOME_UNKNOWN_MESSAGE = (
+    "the data store stopped answering while your change was being committed, so it may or may not "
+    "have been saved; retry with the same idempotencyKey (if it was saved, the retry answers with the "
+    "first result and writes nothing twice; an update retried with the version it read answers a "
+    "version conflict if it was saved), or read the record before writing again"
+)
+
+
+@dataclass(slots=True)
+class _Commit:
+    """Whether the operation's COMMIT was sent: a failure from then on leaves the write's fate unknown."""
+
+    started: bool = False
+
+
+def _commit_outcome_unknown() -> RequestRejected:
+    log.warning("commit outcome unknown", extra={"code": COMMIT_OUTCOME_UNKNOWN})
+    return RequestRejected(503, COMMIT_OUTCOME_UNKNOWN, COMMIT_OUTCOME_UNKNOWN_MESSAGE, {"Retry-After": "1"})
 
 
 def _outcome(result: ExecutionResult, entry: RequestEntry) -> str:
@@ -273,6 +294,7 @@ class GraphQLEndpoint:
         if resolved.register is not None and self.persisted is not None:
             await self._store_call(self.persisted.remember(principal, resolved.register, resolved.query))
         deadline = asyncio.timeout(self.request_timeout_s)
+        commit = _Commit()
         try:
             async with deadline, self.sessions() as session:
                 db = RequestDb(session)
@@ -287,10 +309,15 @@ class GraphQLEndpoint:
                     if mutation:
                         await self._lock_first(session)
                     result = await executor.execute(prepared, variables, operation_name, context)
-                    await self._settle(session, context, result, mutation, entry)
+                    await self._settle(session, context, result, mutation, entry, commit)
                 finally:
                     release_request(context)
         except Exception as exc:
+            # The COMMIT went out and no answer came back (a broken connection, or the request's
+            # time ran out during it): "nothing was written" would not be true.
+            unanswered = (isinstance(exc, TimeoutError) and deadline.expired()) or is_store_failure(exc)
+            if commit.started and mutation and unanswered and not isinstance(exc, RequestRejected):
+                raise _commit_outcome_unknown() from None
             # A driver's own TimeoutError (a connection that never came) is the store's, not ours.
             if isinstance(exc, TimeoutError) and deadline.expired():
                 raise RequestRejected(
@@ -355,11 +382,16 @@ class GraphQLEndpoint:
         result: ExecutionResult,
         mutation: bool,
         entry: RequestEntry,
+        commit: _Commit,
     ) -> None:
         """End the operation's transaction with its ledger event in it: no event, nothing served."""
         keep = mutation and not result.errors
         if not self.ledger.enabled:
-            await (session.commit() if keep else session.rollback())
+            if keep:
+                commit.started = True
+                await session.commit()
+            else:
+                await session.rollback()
             return
         try:
             # A refused mutation's writes go. On SQLite a transaction that only read must end before the
@@ -374,9 +406,19 @@ class GraphQLEndpoint:
                 authority=context.authority,
                 today=context.now.date(),
             )
+            commit.started = keep
             await session.commit()
-        except Exception:
-            log.exception("ledger write failed; the response is withheld")
+        except Exception as exc:
+            if commit.started and is_store_failure(exc):
+                entry.written = False
+                raise _commit_outcome_unknown() from None
+            if is_store_failure(exc):
+                log.warning(
+                    "ledger write failed: the store is unavailable; the response is withheld",
+                    extra={"code": LEDGER_UNAVAILABLE},
+                )
+            else:
+                log.exception("ledger write failed; the response is withheld")
             entry.written = False
             with contextlib.suppress(Exception):
                 await session.rollback()

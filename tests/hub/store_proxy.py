@@ -42,13 +42,19 @@ class Proxy:
             return
         self._writers |= {client_w, server_w}
 
+        cutting = False
+
         async def pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, inspect: bool) -> None:
+            nonlocal cutting
             with contextlib.suppress(OSError, asyncio.CancelledError):
                 while data := await reader.read(65536):
+                    if cutting:
+                        continue  # the server's answer is lost
                     writer.write(data)
                     await writer.drain()
                     if inspect and self.on_client_data is not None and self.on_client_data(data):
-                        await asyncio.sleep(0.2)  # the server acts on it; its answer is then lost
+                        cutting = True
+                        await asyncio.sleep(0.2)  # the server acts on it
                         client_w.transport.abort()
                         server_w.transport.abort()
                         return
