@@ -33,6 +33,7 @@ from hub.errors import HubError
 from hub.middleware import EXPOSED_HEADERS, RequestContextMiddleware
 from hub.research_extracts import extracts
 from hub.settings import Settings
+from hub.slow_clients import BodyDeadlineMiddleware
 from resolvers.models.partners import Audience
 from schema.audiences import audience_schemas
 from schema.execution import Executor
@@ -183,6 +184,8 @@ def create_app(
             expose_headers=list(EXPOSED_HEADERS),
             max_age=600,
         )
+    # Inside the request context (its 408 carries the request id); bounds the time a body may take.
+    app.add_middleware(BodyDeadlineMiddleware, timeout_s=settings.body_timeout_s)
     # Added last, so outermost: preflights and CORS refusals carry the request id and headers too.
     app.add_middleware(RequestContextMiddleware)
     app.state.settings = settings

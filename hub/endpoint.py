@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 import orjson
 from graphql import ExecutionResult, GraphQLError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import HTMLResponse, Response
 from strawberry.http.ides import get_graphql_ide_html
 
@@ -29,6 +29,7 @@ from auth.ledger_requests import (
 from auth.persisted import PersistedOperations, PersistedQueryRefused, Resolved
 from auth.principal import Principal, Unauthenticated
 from auth.rate_limits import RateLimited, RateLimiter
+from hub.slow_clients import BODY_TIMED_OUT, BODY_TIMEOUT, CLIENT_DISCONNECTED
 from resolvers.models.partners import Audience
 from resolvers.session import RequestDb
 from schema.context import Context
@@ -71,7 +72,6 @@ class _Commit:
 
 
 def _commit_outcome_unknown() -> RequestRejected:
-    log.warning("commit outcome unknown", extra={"code": COMMIT_OUTCOME_UNKNOWN})
     return RequestRejected(503, COMMIT_OUTCOME_UNKNOWN, COMMIT_OUTCOME_UNKNOWN_MESSAGE, {"Retry-After": "1"})
 
 
@@ -123,14 +123,12 @@ def release_request(context: Context) -> None:
 
 
 def _store_unavailable() -> RequestRejected:
-    log.warning("store unavailable")
     return RequestRejected(
         503, STORE_UNAVAILABLE, "the data store is unavailable; retry shortly", {"Retry-After": "1"}
     )
 
 
 def _store_busy() -> RequestRejected:
-    log.warning("no free store connection within the pool timeout")
     return RequestRejected(503, STORE_BUSY, "the hub is busy; retry shortly", {"Retry-After": "1"})
 
 
@@ -156,6 +154,16 @@ def _store_rejection(exc: BaseException) -> RequestRejected | None:
 _RETRY_CODES = frozenset({STORE_UNAVAILABLE, STORE_BUSY})
 
 
+def _code_of(response: Response) -> str | None:
+    """The code of a JSON error response's first error."""
+    try:
+        errors = orjson.loads(bytes(response.body)).get("errors") or [{}]
+        code = errors[0].get("extensions", {}).get("code")
+    except (orjson.JSONDecodeError, AttributeError, IndexError):
+        return None
+    return code if isinstance(code, str) else None
+
+
 @dataclass
 class GraphQLEndpoint:
     #: One executor per audience, each over that audience's own schema.
@@ -175,6 +183,14 @@ class GraphQLEndpoint:
         response = await self._handle(request, entry)
         if not entry.written and response.media_type == JSON:
             await self._record_unserved(entry, response)
+        if response.status_code in (503, 504) and response.media_type == JSON:
+            # One line per refusal, with its code: an outage must not fill the log with tracebacks.
+            code = _code_of(response)
+            log.warning(
+                "request refused: %s",
+                code,
+                extra={"code": code, "status": response.status_code, "ledgered": entry.written},
+            )
         return response
 
     async def _handle(self, request: Request, entry: RequestEntry) -> Response:
@@ -207,6 +223,16 @@ class GraphQLEndpoint:
             return json_response(
                 error_payload(exc.code, exc.message, request_id), 429, {"Retry-After": str(exc.retry_after)}
             )
+        except ClientDisconnect:
+            # The client stopped before its whole body arrived (the answer goes nowhere, but the
+            # ledger records it): gone (499), or out of time (408, already answered by the middleware).
+            if request.scope.get("state", {}).get(BODY_TIMED_OUT):
+                code, status, message = BODY_TIMEOUT, 408, "the request body did not arrive in time"
+            else:
+                code, status = CLIENT_DISCONNECTED, 499
+                message = "the client disconnected before sending the whole body"
+                log.info(message, extra={"code": code})
+            return json_response(error_payload(code, message, request_id), status)
         except Exception:
             # Whatever escaped is a bug: the caller gets its request id, never the exception.
             log.exception("request failed")
@@ -412,12 +438,7 @@ class GraphQLEndpoint:
             if commit.started and is_store_failure(exc):
                 entry.written = False
                 raise _commit_outcome_unknown() from None
-            if is_store_failure(exc):
-                log.warning(
-                    "ledger write failed: the store is unavailable; the response is withheld",
-                    extra={"code": LEDGER_UNAVAILABLE},
-                )
-            else:
+            if not is_store_failure(exc):  # an outage is logged once, as the refusal
                 log.exception("ledger write failed; the response is withheld")
             entry.written = False
             with contextlib.suppress(Exception):
@@ -432,11 +453,7 @@ class GraphQLEndpoint:
 
     async def _record_unserved(self, entry: RequestEntry, response: Response) -> None:
         """The event of a request that was refused or failed before (or instead of) being served."""
-        try:
-            errors = orjson.loads(bytes(response.body)).get("errors") or [{}]
-            code = errors[0].get("extensions", {}).get("code")
-        except (orjson.JSONDecodeError, AttributeError, IndexError):
-            code = None
+        code = _code_of(response)
         entry.detail["status"] = response.status_code
         if code:
             entry.detail["code"] = code
@@ -444,9 +461,11 @@ class GraphQLEndpoint:
             async with self.sessions() as session:
                 await self.ledger.append(session, entry, outcome_of_status(response.status_code, code))
                 await session.commit()
-        except Exception:
-            # Nothing is served on these paths; the failure itself must still be seen.
-            log.exception("ledger write failed for an unserved request")
+        except Exception as exc:
+            # Nothing is served on these paths; the failure itself must still be seen (an outage is
+            # seen in the refusal's own log line, which says whether it was ledgered).
+            if not is_store_failure(exc):
+                log.exception("ledger write failed for an unserved request")
 
     def _respond(self, result: ExecutionResult, request_id: str, cost: int) -> Response:
         payload: dict[str, Any] = {"data": result.data, "extensions": {"cost": cost, "requestId": request_id}}

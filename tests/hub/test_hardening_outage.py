@@ -54,13 +54,19 @@ async def proxied(settings: Settings, engine: AsyncEngine) -> AsyncIterator[tupl
 QUERY = {"query": "{ facilities(first: 1) { totalCount } }"}
 
 
-async def test_outage_answers_503_fast_and_the_hub_recovers(proxied: tuple[Proxy, httpx.AsyncClient]) -> None:
+async def test_outage_answers_503_fast_and_the_hub_recovers(
+    proxied: tuple[Proxy, httpx.AsyncClient], caplog: pytest.LogCaptureFixture
+) -> None:
+    import logging
+
     proxy, client = proxied
     before = await client.post("/graphql", json=QUERY)
     assert before.status_code == 200, before.text
     assert (await client.get("/readyz")).status_code == 200
 
     await proxy.down()
+    caplog.clear()
+    caplog.set_level(logging.INFO)
     for _ in range(3):
         started = time.monotonic()
         during = await client.post("/graphql", json=QUERY)
@@ -70,6 +76,10 @@ async def test_outage_answers_503_fast_and_the_hub_recovers(proxied: tuple[Proxy
         error = during.json()["errors"][0]
         assert error["extensions"]["code"] == "STORE_UNAVAILABLE"
         assert error["message"] == "the data store is unavailable; retry shortly"
+    # One line per refusal, with its code; no traceback (issue 14, item 23).
+    refusals = [r for r in caplog.records if r.name == "hub.graphql"]
+    assert [getattr(r, "code", None) for r in refusals] == ["STORE_UNAVAILABLE"] * 3
+    assert not [r for r in caplog.records if r.exc_info]
     ready = await client.get("/readyz")
     assert ready.status_code == 503
     assert ready.json()["status"] == "unavailable"
