@@ -45,7 +45,13 @@ async def serving(
     app = create_app(hub_settings, engine=engine, sessions=sessions, authenticate=staff)
     port = free_port()
     config = uvicorn.Config(
-        app, host="127.0.0.1", port=port, log_level="warning", lifespan="off", log_config=None
+        app,
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        lifespan="off",
+        log_config=None,
+        timeout_graceful_shutdown=2,  # a connection the hub failed to bound fails the test, not hangs it
     )
     configure(
         config,
@@ -110,6 +116,33 @@ async def test_headers_sent_a_byte_at_a_time_are_cut_off(
     [line] = [r for r in caplog.records if getattr(r, "code", None) == "HEADER_TIMEOUT"]
     assert line.levelno == logging.INFO
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info]
+
+
+async def test_the_next_request_on_a_kept_alive_connection_has_the_same_header_deadline(
+    settings: Settings, engine: AsyncEngine, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    async with serving(settings, engine, sessions, header_timeout_s=0.5, keep_alive_s=30) as port:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(b"GET /healthz HTTP/1.1\r\nHost: hub.test\r\n\r\n")
+        await writer.drain()
+        first = await reader.readuntil(b'{"status":"ok"}')
+        assert first.startswith(b"HTTP/1.1 200")
+        await asyncio.sleep(1.0)  # idle, within keep-alive: still open
+        started = time.monotonic()
+
+        async def trickle() -> None:
+            for byte in b"GET /healthz HTTP/1.1\r\nHost: hub.test\r\nX-Slow: " + b"a" * 100:
+                writer.write(bytes([byte]))
+                await writer.drain()
+                await asyncio.sleep(0.05)
+
+        sender = asyncio.create_task(trickle())
+        raw = await read_all(reader)
+        elapsed = time.monotonic() - started
+        sender.cancel()
+        writer.close()
+    assert elapsed < 1.5, elapsed
+    assert parse(raw)[0] == 408
 
 
 async def test_a_connection_that_never_sends_a_request_is_closed(
