@@ -38,6 +38,7 @@ from hub.metrics import HubMetrics, serve_metrics
 from hub.middleware import EXPOSED_HEADERS, RequestContextMiddleware
 from hub.research_extracts import extracts
 from hub.settings import Settings
+from hub.slow_clients import BodyDeadlineMiddleware
 from hub.tracing import instrument_engine, provider_from_environment, tracer_for
 from resolvers.models.partners import Audience
 from schema.audiences import audience_schemas
@@ -227,6 +228,8 @@ def create_app(
             expose_headers=list(EXPOSED_HEADERS),
             max_age=600,
         )
+    # Inside the request context (its 408 carries the request id); bounds the time a body may take.
+    app.add_middleware(BodyDeadlineMiddleware, timeout_s=settings.body_timeout_s)
     # Added last, so outermost: preflights and CORS refusals carry the request id and headers too.
     app.add_middleware(
         RequestContextMiddleware, metrics=metrics, tracer=tracer, trusted_proxies=settings.trusted_proxies

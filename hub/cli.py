@@ -180,6 +180,7 @@ def _serve(settings: Settings) -> int:
     import uvicorn
 
     from hub.logs import configure_logging
+    from hub.slow_clients import configure as configure_connections
 
     check_port_free(settings.host, settings.port)
     configure_logging(settings.log_level)
@@ -195,6 +196,12 @@ def _serve(settings: Settings) -> int:
         timeout_graceful_shutdown=10,
         lifespan="on",
         server_header=False,
+    )
+    configure_connections(
+        config,
+        header_timeout_s=settings.header_timeout_s,
+        max_connections=settings.max_connections,
+        keep_alive_s=settings.keep_alive_s,
     )
     server = uvicorn.Server(config)
     if settings.workers > 1:

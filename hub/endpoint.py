@@ -15,7 +15,7 @@ import orjson
 from graphql import ExecutionResult, GraphQLError
 from opentelemetry.trace import Tracer
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import HTMLResponse, Response
 from strawberry.http.ides import get_graphql_ide_html
 
@@ -33,6 +33,7 @@ from auth.principal import Principal, Unauthenticated
 from auth.rate_limits import RateLimited, RateLimiter
 from hub.logs import note_access
 from hub.metrics import HubMetrics
+from hub.slow_clients import BODY_TIMED_OUT, BODY_TIMEOUT, CLIENT_DISCONNECTED
 from hub.tracing import tracer_for
 from resolvers.models.partners import Audience
 from resolvers.session import RequestDb
@@ -58,6 +59,26 @@ log = logging.getLogger("hub.graphql")
 
 #: The request could not be recorded in the ledger, so it was not served (503).
 LEDGER_UNAVAILABLE = "LEDGER_UNAVAILABLE"
+#: A mutation's COMMIT was sent but its answer never came (the connection broke, or the request
+#: timed out during it): the write may or may not be in the store (503).
+COMMIT_OUTCOME_UNKNOWN = "COMMIT_OUTCOME_UNKNOWN"
+COMMIT_OUTCOME_UNKNOWN_MESSAGE = (
+    "the data store stopped answering while your change was being committed, so it may or may not "
+    "have been saved; retry with the same idempotencyKey (if it was saved, the retry answers with the "
+    "first result and writes nothing twice; an update retried with the version it read answers a "
+    "version conflict if it was saved), or read the record before writing again"
+)
+
+
+@dataclass(slots=True)
+class _Commit:
+    """Whether the operation's COMMIT was sent: a failure from then on leaves the write's fate unknown."""
+
+    started: bool = False
+
+
+def _commit_outcome_unknown() -> RequestRejected:
+    return RequestRejected(503, COMMIT_OUTCOME_UNKNOWN, COMMIT_OUTCOME_UNKNOWN_MESSAGE, {"Retry-After": "1"})
 
 
 def _outcome(result: ExecutionResult, entry: RequestEntry) -> str:
@@ -121,14 +142,12 @@ def release_request(context: Context) -> None:
 
 
 def _store_unavailable() -> RequestRejected:
-    log.warning("store unavailable")
     return RequestRejected(
         503, STORE_UNAVAILABLE, "the data store is unavailable; retry shortly", {"Retry-After": "1"}
     )
 
 
 def _store_busy() -> RequestRejected:
-    log.warning("no free store connection within the pool timeout")
     return RequestRejected(503, STORE_BUSY, "the hub is busy; retry shortly", {"Retry-After": "1"})
 
 
@@ -154,6 +173,16 @@ def _store_rejection(exc: BaseException) -> RequestRejected | None:
 _RETRY_CODES = frozenset({STORE_UNAVAILABLE, STORE_BUSY})
 
 
+def _code_of(response: Response) -> str | None:
+    """The code of a JSON error response's first error."""
+    try:
+        errors = orjson.loads(bytes(response.body)).get("errors") or [{}]
+        code = errors[0].get("extensions", {}).get("code")
+    except (orjson.JSONDecodeError, AttributeError, IndexError):
+        return None
+    return code if isinstance(code, str) else None
+
+
 @dataclass
 class GraphQLEndpoint:
     #: One executor per audience, each over that audience's own schema.
@@ -175,6 +204,14 @@ class GraphQLEndpoint:
         response = await self._handle(request, entry)
         if not entry.written and response.media_type == JSON:
             await self._record_unserved(entry, response)
+        if response.status_code in (503, 504) and response.media_type == JSON:
+            # One line per refusal, with its code: an outage must not fill the log with tracebacks.
+            code = _code_of(response)
+            log.warning(
+                "request refused: %s",
+                code,
+                extra={"code": code, "status": response.status_code, "ledgered": entry.written},
+            )
         _note_access(entry)
         return response
 
@@ -208,6 +245,16 @@ class GraphQLEndpoint:
             return json_response(
                 error_payload(exc.code, exc.message, request_id), 429, {"Retry-After": str(exc.retry_after)}
             )
+        except ClientDisconnect:
+            # The client stopped before its whole body arrived (the answer goes nowhere, but the
+            # ledger records it): gone (499), or out of time (408, already answered by the middleware).
+            if request.scope.get("state", {}).get(BODY_TIMED_OUT):
+                code, status, message = BODY_TIMEOUT, 408, "the request body did not arrive in time"
+            else:
+                code, status = CLIENT_DISCONNECTED, 499
+                message = "the client disconnected before sending the whole body"
+                log.info(message, extra={"code": code})
+            return json_response(error_payload(code, message, request_id), status)
         except Exception:
             # Whatever escaped is a bug: the caller gets its request id, never the exception.
             log.exception("request failed")
@@ -297,6 +344,7 @@ class GraphQLEndpoint:
         if resolved.register is not None and self.persisted is not None:
             await self._store_call(self.persisted.remember(principal, resolved.register, resolved.query))
         deadline = asyncio.timeout(self.request_timeout_s)
+        commit = _Commit()
         try:
             async with deadline, self.sessions() as session:
                 db = RequestDb(session)
@@ -319,10 +367,15 @@ class GraphQLEndpoint:
                     ):
                         result = await executor.execute(prepared, variables, operation_name, context)
                     await db.close()  # fields cancelled by a failed sibling may still be mid-statement
-                    await self._settle(session, context, result, mutation, entry)
+                    await self._settle(session, context, result, mutation, entry, commit)
                 finally:
                     release_request(context)
         except Exception as exc:
+            # The COMMIT went out and no answer came back (a broken connection, or the request's
+            # time ran out during it): "nothing was written" would not be true.
+            unanswered = (isinstance(exc, TimeoutError) and deadline.expired()) or is_store_failure(exc)
+            if commit.started and mutation and unanswered and not isinstance(exc, RequestRejected):
+                raise _commit_outcome_unknown() from None
             # A driver's own TimeoutError (a connection that never came) is the store's, not ours.
             if isinstance(exc, TimeoutError) and deadline.expired():
                 raise RequestRejected(
@@ -388,11 +441,16 @@ class GraphQLEndpoint:
         result: ExecutionResult,
         mutation: bool,
         entry: RequestEntry,
+        commit: _Commit,
     ) -> None:
         """End the operation's transaction with its ledger event in it: no event, nothing served."""
         keep = mutation and not result.errors
         if not self.ledger.enabled:
-            await (session.commit() if keep else session.rollback())
+            if keep:
+                commit.started = True
+                await session.commit()
+            else:
+                await session.rollback()
             return
         try:
             # A refused mutation's writes go. On SQLite a transaction that only read must end before the
@@ -411,13 +469,18 @@ class GraphQLEndpoint:
                     authority=context.authority,
                     today=context.now.date(),
                 )
+                commit.started = keep
                 await session.commit()
             if self.metrics is not None:
                 self.metrics.observe_append(time.perf_counter() - started, failed=False)
-        except Exception:
+        except Exception as exc:
             if self.metrics is not None:
                 self.metrics.observe_append(0.0, failed=True)
-            log.exception("ledger write failed; the response is withheld")
+            if commit.started and is_store_failure(exc):
+                entry.written = False
+                raise _commit_outcome_unknown() from None
+            if not is_store_failure(exc):  # an outage is logged once, as the refusal
+                log.exception("ledger write failed; the response is withheld")
             entry.written = False
             with contextlib.suppress(Exception):
                 await session.rollback()
@@ -431,11 +494,7 @@ class GraphQLEndpoint:
 
     async def _record_unserved(self, entry: RequestEntry, response: Response) -> None:
         """The event of a request that was refused or failed before (or instead of) being served."""
-        try:
-            errors = orjson.loads(bytes(response.body)).get("errors") or [{}]
-            code = errors[0].get("extensions", {}).get("code")
-        except (orjson.JSONDecodeError, AttributeError, IndexError):
-            code = None
+        code = _code_of(response)
         entry.detail["status"] = response.status_code
         if code:
             entry.detail["code"] = code
@@ -443,9 +502,11 @@ class GraphQLEndpoint:
             async with self.sessions() as session:
                 await self.ledger.append(session, entry, outcome_of_status(response.status_code, code))
                 await session.commit()
-        except Exception:
-            # Nothing is served on these paths; the failure itself must still be seen.
-            log.exception("ledger write failed for an unserved request")
+        except Exception as exc:
+            # Nothing is served on these paths; the failure itself must still be seen (an outage is
+            # seen in the refusal's own log line, which says whether it was ledgered).
+            if not is_store_failure(exc):
+                log.exception("ledger write failed for an unserved request")
 
     def _respond(self, result: ExecutionResult, request_id: str, cost: int) -> Response:
         payload: dict[str, Any] = {"data": result.data, "extensions": {"cost": cost, "requestId": request_id}}

@@ -65,6 +65,24 @@ class Settings(BaseSettings):
     statement_timeout_ms: int = Field(default=5000, ge=100, description="Per-statement timeout on PostgreSQL")
     request_timeout_s: float = Field(default=15.0, gt=0, description="Overall time a request may take")
     max_body_bytes: int = Field(default=2_000_000, ge=1024, description="Largest request body accepted")
+    header_timeout_s: float = Field(
+        default=10.0,
+        gt=0,
+        le=300,
+        description="Longest a client may take to send its request line and headers",
+    )
+    body_timeout_s: float = Field(
+        default=30.0, gt=0, le=3600, description="Longest a client may take to send its request body"
+    )
+    max_connections: int = Field(
+        default=1000,
+        ge=1,
+        le=100_000,
+        description="Open connections per `hub serve` process; more are refused",
+    )
+    keep_alive_s: float = Field(
+        default=5.0, gt=0, le=300, description="How long an idle kept-alive connection stays open"
+    )
     issuer: str = Field(
         default="http://127.0.0.1:8000",
         description="Public base URL of the hub: the `iss` of its tokens, whose `aud` is <issuer>/graphql (default: http://HOST:PORT)",

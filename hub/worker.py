@@ -5,15 +5,22 @@ A pass (``Worker.run_once``):
 1. hands back notifications whose worker stopped mid-delivery (lease expired), and fails those
    that used their attempts — one transaction;
 2. claims a batch of due notifications with a lease (``claimed_until``) — one transaction;
-3. sends each claimed notification with no transaction open, through its channel's adapter;
-4. records each attempt and the notification's next state, fenced on the lease — one transaction
-   per notification, shielded from cancellation so a stopping worker still records what it sent.
+3. stamps each claimed notification ``send_started_at`` (fenced on the lease) — one transaction
+   each; a notification whose stamp cannot be written is not sent;
+4. sends it with no transaction open, through its channel's adapter;
+5. records the attempt and the notification's next state, fenced on the lease — one transaction
+   per notification, shielded from cancellation so a stopping worker still records what it sent,
+   and retried with backoff while the store is unreachable (for up to the lease plus its grace).
 
 Guarantees (the README says the same): a delivered notification is never claimed again; a worker
-killed while sending leaves a claim that expires and is sent again, so nothing is lost. The window
-that stays at-least-once is a kill between the server accepting a message and step 4: then the
-message goes out a second time with the same idempotency key (SMTP Message-ID, gateway
-``Idempotency-Key``), which the gateway deduplicates and mail readers can recognise.
+killed or cut off from the store before step 3 committed sent nothing, and its claim is handed back
+when the lease ends; a claim stamped in step 3 whose outcome was never recorded is handed back only
+a further lease later (the grace), and a delivery recorded late still withdraws any claim that has
+not begun sending. The windows that stay at-least-once: a worker killed (or cut off from the store
+for longer than the grace) between the server accepting a message and step 5 committing, and a
+server that accepted the message but whose reply never arrived (a timeout). The message then goes
+out a second time with the same idempotency key (SMTP Message-ID, gateway ``Idempotency-Key``),
+which the gateway deduplicates and mail readers can recognise.
 """
 
 from __future__ import annotations
@@ -25,6 +32,7 @@ import hashlib
 import hmac
 import logging
 import secrets
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -42,6 +50,7 @@ from resolvers import delivery_queue as queue
 from resolvers.models.victims import Channel, NotificationStatus
 from resolvers.notifications import code_hash
 from resolvers.session import RequestDb
+from schema.execution import is_store_failure
 
 log = logging.getLogger("hub.worker")
 
@@ -61,6 +70,14 @@ class WorkerConfig:
     #: Signs acknowledgement codes, so every repeat of a notice carries the same code.
     ack_secret: bytes = field(default_factory=lambda: secrets.token_bytes(32))
     ack_url: str | None = None
+    #: Longest pause between two tries of recording an outcome while the store is unreachable.
+    record_retry_max_s: float = 2.0
+
+    @property
+    def grace(self) -> timedelta:
+        """How much longer than the lease a claim that began sending waits before it is handed back:
+        its worker may still be retrying the record of a delivery."""
+        return self.lease
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,10 +171,17 @@ class Worker:
         policy = self.config.policy
         async with self.sessions() as session, session.begin():
             db = RequestDb(session)
-            recovered = await queue.recover_expired(db, self.clock(), policy.max_attempts)
+            recovered = await queue.recover_expired(db, self.clock(), policy.max_attempts, self.config.grace)
             expired = await queue.expire_exhausted(db, self.clock(), policy.max_attempts)
-        if recovered:
-            log.warning("handed back %d notifications whose worker stopped mid-delivery", len(recovered))
+        if recovered.unsent:
+            log.warning("handed back %d claimed notifications that were never sent", len(recovered.unsent))
+        if recovered.unknown:
+            log.warning(
+                "handed back %d notifications whose worker stopped mid-delivery (outcome unknown)",
+                len(recovered.unknown),
+            )
+        # Records are retried until the claim could be handed to another worker (lease + grace).
+        deadline = time.monotonic() + (self.config.lease + self.config.grace).total_seconds()
         async with self.sessions() as session, session.begin():
             db = RequestDb(session)
             claims = await queue.claim(
@@ -167,7 +191,7 @@ class Worker:
             return PassReport(recovered=len(recovered), expired=len(expired))
         async with self.sessions() as session:
             facts = await queue.event_facts(RequestDb(session), [c.id for c in claims])
-        outcomes = await asyncio.gather(*(self._deliver(c, facts.get(c.id)) for c in claims))
+        outcomes = await asyncio.gather(*(self._deliver(c, facts.get(c.id), deadline) for c in claims))
         return PassReport(
             recovered=len(recovered),
             expired=len(expired),
@@ -177,7 +201,9 @@ class Worker:
             lost_lease=sum(1 for _, kept in outcomes if not kept),
         )
 
-    async def _deliver(self, item: queue.Claim, facts: queue.EventFacts | None) -> tuple[Sent, bool]:
+    async def _deliver(
+        self, item: queue.Claim, facts: queue.EventFacts | None, deadline: float
+    ) -> tuple[Sent, bool]:
         sender = self.senders.get(item.channel)
         if sender is None:
             sent = Sent.refused(f"no adapter for the {item.channel} channel")
@@ -185,11 +211,19 @@ class Worker:
             sent = Sent.refused("nothing to send: the notification has no event or no destination")
         else:
             code = self.ack_code(item.id) if item.requires_ack else None
-            if code is not None:
+            try:
                 async with self.sessions() as session, session.begin():
-                    kept = await queue.set_ack_code_hash(RequestDb(session), item, code_hash(code))
-                if not kept:
-                    return Sent.retry("lease lost before sending"), False
+                    kept = await queue.start_sending(
+                        RequestDb(session), item, self.clock(), code_hash(code) if code else None
+                    )
+            except Exception as exc:
+                if not is_store_failure(exc):
+                    raise
+                # Nothing has left: the claim is handed back when its lease ends, attempt uncounted.
+                log.warning("notification %d: the store is unreachable; not sent", item.id)
+                return Sent.retry("the store is unreachable; not sent"), False
+            if not kept:
+                return Sent.retry("lease lost before sending"), False
             url = f"{self.config.ack_url}?code={code}" if code and self.config.ack_url else None
             message = Outbound(
                 notification_id=item.id,
@@ -201,14 +235,54 @@ class Worker:
             )
             sent = await sender.send(message)
         # Once a message may have left, its record must be written even if the worker is stopping.
-        kept = await asyncio.shield(self._record(item, sent))
+        kept = await asyncio.shield(self._record(item, sent, deadline))
         return sent, kept
 
-    async def _record(self, item: queue.Claim, sent: Sent) -> bool:
-        async with self.sessions() as session, session.begin():
-            kept = await queue.record(
-                RequestDb(session), item, sent.outcome, sent.detail, self.clock(), self.config.policy
-            )
+    async def _record(self, item: queue.Claim, sent: Sent, deadline: float) -> bool:
+        """Record the attempt, retrying with backoff while the store is unreachable.
+
+        Giving up after one failure would leave the claim to expire and the message to be sent
+        again; the retries last until ``deadline``, when another worker may hand the claim back.
+        """
+        now = self.clock()  # the attempt's time: the same on every try, so a retry writes nothing twice
+        pause = 0.05
+        tries = 0
+        while True:
+            tries += 1
+            try:
+                async with self.sessions() as session, session.begin():
+                    kept = await queue.record(
+                        RequestDb(session),
+                        item,
+                        sent.outcome,
+                        sent.detail,
+                        now,
+                        self.config.policy,
+                        retried=tries > 1,
+                    )
+                break
+            except Exception as exc:
+                if not is_store_failure(exc):
+                    raise
+                if time.monotonic() + pause > deadline:
+                    log.error(
+                        "notification %d: could not record its %s attempt after %d tries (the store is "
+                        "unreachable); it will be handed back and sent again with the same idempotency key",
+                        item.id,
+                        sent.outcome,
+                        tries,
+                    )
+                    return False
+                if tries == 1:
+                    log.warning(
+                        "notification %d: recording its %s attempt failed (the store is unreachable); retrying",
+                        item.id,
+                        sent.outcome,
+                    )
+                await asyncio.sleep(pause)
+                pause = min(pause * 2, self.config.record_retry_max_s)
+        if tries > 1:
+            log.info("notification %d: %s attempt recorded after %d tries", item.id, sent.outcome, tries)
         if not kept:
             log.warning("notification %d: lease lost before the attempt was recorded", item.id)
         if self.metrics is not None:

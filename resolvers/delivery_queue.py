@@ -128,36 +128,64 @@ async def claim(db: RequestDb, now: datetime, lease: timedelta, batch: int, max_
     )
 
 
-async def recover_expired(db: RequestDb, now: datetime, max_attempts: int) -> list[int]:
-    """Hand back notifications whose worker stopped mid-delivery (its lease ran out).
+@dataclass(frozen=True, slots=True)
+class Recovered:
+    #: Claims whose lease ran out before their worker began sending: nothing left the hub.
+    unsent: list[int]
+    #: Claims whose worker began sending and never recorded the outcome within lease + grace.
+    unknown: list[int]
 
-    Whether that worker's message went out is unknown, so the attempt is recorded as such and the
-    notification is sent again (with the same idempotency key) unless it has used its attempts.
+    def __len__(self) -> int:
+        return len(self.unsent) + len(self.unknown)
+
+
+async def recover_expired(db: RequestDb, now: datetime, max_attempts: int, grace: timedelta) -> Recovered:
+    """Hand back notifications whose worker stopped or lost the store mid-delivery (lease expired).
+
+    A claim that never began sending (``send_started_at`` unset) is handed back as soon as its lease
+    runs out, and its attempt is not counted: nothing was sent. A claim that began sending may have
+    been delivered and its worker may still be retrying the record of it, so it waits ``grace``
+    longer; then its outcome is recorded as unknown and it is sent again (with the same idempotency
+    key) unless it has used its attempts.
     """
-    exhausted = Notification.attempts >= max_attempts
+    n = Notification
+    unsent_result = await db.execute(
+        update(n)
+        .where(n.claimed_until.is_not(None), n.claimed_until < now, n.send_started_at.is_(None))
+        .values(
+            claimed_until=None,
+            status=case((n.status == P.SENDING, P.PENDING), else_=n.status),
+            attempts=case((n.attempts > 0, n.attempts - 1), else_=0),
+            version=n.version + 1,
+        )
+        .returning(n.id)
+    )
+    unsent = sorted(r.id for r in unsent_result.all())
+    exhausted = n.attempts >= max_attempts
     result = await db.execute(
-        update(Notification)
+        update(n)
         .where(
             or_(
-                and_(Notification.claimed_until.is_not(None), Notification.claimed_until < now),
-                and_(Notification.status == P.SENDING, Notification.claimed_until.is_(None)),
+                and_(n.claimed_until.is_not(None), n.claimed_until < now - grace),
+                and_(n.status == P.SENDING, n.claimed_until.is_(None)),
             )
         )
         .values(
             claimed_until=None,
+            send_started_at=None,
             status=case(
                 (exhausted, P.FAILED),
-                (Notification.status == P.SENDING, P.PENDING),
-                else_=Notification.status,
+                (n.status == P.SENDING, P.PENDING),
+                else_=n.status,
             ),
             next_attempt_at=case((exhausted, None), else_=now),
             last_error=case(
                 (exhausted, "gave up: the worker stopped mid-delivery on the last allowed attempt"),
                 else_="the worker stopped mid-delivery; outcome unknown, sending again",
             ),
-            version=Notification.version + 1,
+            version=n.version + 1,
         )
-        .returning(Notification.id)
+        .returning(n.id)
     )
     ids = sorted(r.id for r in result.all())
     if ids:
@@ -174,7 +202,7 @@ async def recover_expired(db: RequestDb, now: datetime, max_attempts: int) -> li
                 ]
             )
         )
-    return ids
+    return Recovered(unsent=unsent, unknown=ids)
 
 
 async def expire_exhausted(db: RequestDb, now: datetime, max_attempts: int) -> list[int]:
@@ -209,12 +237,16 @@ async def expire_exhausted(db: RequestDb, now: datetime, max_attempts: int) -> l
     return sorted(r.id for r in result.all())
 
 
-async def set_ack_code_hash(db: RequestDb, item: Claim, digest: str) -> bool:
-    """Store the hash of the code this attempt will carry, before the message leaves."""
+async def start_sending(db: RequestDb, item: Claim, now: datetime, ack_digest: str | None) -> bool:
+    """Mark the claim as sending (and store the hash of the code it will carry) before the message
+    leaves; False if this worker has lost its lease. The caller commits before sending."""
+    values: dict[str, Any] = {"send_started_at": now}
+    if ack_digest is not None:
+        values["ack_code_hash"] = ack_digest
     result: Any = await db.execute(
         update(Notification)
         .where(Notification.id == item.id, Notification.claimed_until == item.claimed_until)
-        .values(ack_code_hash=digest)
+        .values(**values)
     )
     return bool(result.rowcount == 1)
 
@@ -226,9 +258,31 @@ async def record(
     detail: str,
     now: datetime,
     policy: RetryPolicy,
+    *,
+    retried: bool = False,
 ) -> bool:
-    """Write the attempt and move the notification on; False if this worker had lost its lease."""
+    """Write the attempt and move the notification on; False if this worker had lost its lease.
+
+    ``now`` is the attempt's time and stays the same when the caller retries after a store failure
+    (``retried``): an attempt row with that time and outcome means the earlier try committed though
+    its answer was lost, and nothing is written twice.
+
+    A delivery recorded after the lease was lost still counts when no other worker has begun
+    sending the notification since (handed back but not yet sent, or claimed and not yet stamped):
+    it is marked delivered and that claim is withdrawn, so its worker does not send it again.
+    """
     detail = detail[:MAX_ERROR]
+    if retried:
+        done = await db.scalar(
+            select(DeliveryAttempt.id).where(
+                DeliveryAttempt.notification_id == item.id,
+                DeliveryAttempt.attempted_at == now,
+                DeliveryAttempt.outcome == outcome,
+                DeliveryAttempt.detail == detail,
+            )
+        )
+        if done is not None:
+            return True
     await db.execute(
         insert(DeliveryAttempt).values(
             notification_id=item.id, attempted_at=now, outcome=outcome, detail=detail
@@ -255,12 +309,26 @@ async def record(
             "next_attempt_at": policy.retry_at(now, item.attempts),
             "last_error": detail,
         }
+    n = Notification
     result: Any = await db.execute(
-        update(Notification)
-        .where(Notification.id == item.id, Notification.claimed_until == item.claimed_until)
-        .values(**values, claimed_until=None, version=Notification.version + 1)
+        update(n)
+        .where(n.id == item.id, n.claimed_until == item.claimed_until)
+        .values(**values, claimed_until=None, send_started_at=None, version=n.version + 1)
     )
-    return bool(result.rowcount == 1)
+    if result.rowcount == 1:
+        return True
+    if outcome is not AttemptOutcome.DELIVERED:
+        return False
+    # Late, but the message did go out: keep anyone who has not started sending from sending again.
+    not_resent = and_(n.id == item.id, n.send_started_at.is_(None), n.attempts >= item.attempts)
+    if item.repeat:
+        still = and_(n.status == P.DELIVERED, n.acknowledged_at.is_(None))
+    else:
+        still = n.status.in_((P.PENDING, P.SENDING, P.FAILED))
+    late: Any = await db.execute(
+        update(n).where(not_resent, still).values(**values, claimed_until=None, version=n.version + 1)
+    )
+    return bool(late.rowcount == 1)
 
 
 # --- what a message says ------------------------------------------------------------------------------

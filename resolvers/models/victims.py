@@ -146,6 +146,8 @@ class Notification(IdMixin, TimestampMixin, VersionMixin, Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime | None]
     claimed_until: Mapped[datetime | None]
+    #: Set by the worker just before the message leaves; cleared when the outcome is recorded.
+    send_started_at: Mapped[datetime | None]
     requires_ack: Mapped[bool] = mapped_column(default=False)
     ack_code_hash: Mapped[str | None] = mapped_column(String(128))
     acknowledged_at: Mapped[datetime | None]

@@ -101,6 +101,8 @@ class SmtpSink:
         #: Set to make the next RCPT hang (the client is "mid-delivery"); ``stalled`` is set then.
         self.stall_next = False
         self.stalled = threading.Event()
+        #: Set to keep the next message but answer its DATA too late (the client times out).
+        self.slow_reply_next = False
 
     async def handle_RCPT(
         self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: list[str]
@@ -119,6 +121,9 @@ class SmtpSink:
         payload = mail.get_payload(decode=True)
         body = payload.decode() if isinstance(payload, bytes) else str(payload)
         self.received.append(Mail(list(envelope.rcpt_tos), str(mail["Message-ID"]), body))
+        if self.slow_reply_next:
+            self.slow_reply_next = False
+            await asyncio.sleep(2)
         return "250 Message accepted for delivery"
 
 
