@@ -59,7 +59,7 @@ def build_identity(settings: Settings, sessions: async_sessionmaker[AsyncSession
     )
     keys = KeyStore(sessions, policy)
     issuer = TokenIssuer(keys=keys, issuer=settings.issuer, ttl=policy.token_ttl)
-    access_tokens = AccessTokens(keys=keys, issuer=settings.issuer)
+    access_tokens = AccessTokens(keys=keys, issuer=settings.issuer, max_lifetime_s=settings.token_ttl_s)
     states = ClientStates(sessions, settings.client_status_cache_s)
     external = {
         config.issuer: ExternalIssuer(config, cache_s=settings.issuer_jwks_cache_s)
