@@ -17,7 +17,7 @@ from starlette.routing import Route
 
 from auth.bearer import AccessTokens, BearerAuthenticator, ClientStates
 from auth.client_auth import ClientAuthenticator
-from auth.clients import Lockout, prepare_dummy_hash
+from auth.clients import configure_pepper
 from auth.issuance import TokenIssuer
 from auth.issuers import ExternalIssuer
 from auth.keys import KeyPolicy, KeyStore, ensure_signing_key
@@ -26,6 +26,7 @@ from auth.oauth import OAuthEndpoints, endpoint_urls
 from auth.persisted import PersistedOperations
 from auth.rate_limits import RateLimiter
 from auth.scopes import configure_victim_embargo
+from auth.throttle import Throttle, ThrottlePolicy
 from hub.db import check_store, create_engine, session_factory
 from hub.delivery.acknowledgement import acknowledgements
 from hub.endpoint import Authenticator, GraphQLEndpoint
@@ -66,7 +67,15 @@ def build_identity(settings: Settings, sessions: async_sessionmaker[AsyncSession
         for config in settings.issuers
     }
     clients = ClientAuthenticator(
-        lockout=Lockout(settings.lockout_threshold, timedelta(seconds=settings.lockout_window_s)),
+        throttle=Throttle(
+            ThrottlePolicy(
+                client_after=settings.auth_throttle_after,
+                address_after=settings.auth_throttle_address_after,
+                max_s=settings.auth_throttle_max_s,
+                forget_s=settings.auth_throttle_forget_s,
+                global_per_minute=settings.auth_failures_per_minute,
+            )
+        ),
         assertion_audiences=[endpoint_urls(settings.issuer)["token"], settings.issuer],
     )
     return Identity(
@@ -115,6 +124,7 @@ def create_app(
         audience: Executor(schema, limits_for(settings, audience)) for audience, schema in schemas.items()
     }
     configure_victim_embargo(settings.victim_embargo_minutes)
+    configure_pepper(settings.secret_pepper.get_secret_value() if settings.secret_pepper else None)
     identity = build_identity(settings, sessions)
 
     graphql = GraphQLEndpoint(
@@ -150,7 +160,6 @@ def create_app(
         async with sessions() as session:
             if await ensure_signing_key(session, identity.keys.policy):
                 await session.commit()
-        await prepare_dummy_hash()
         yield
         if owns_engine:
             await engine.dispose()
