@@ -46,7 +46,8 @@ def source_address(request: Request) -> str:
     Behind a reverse proxy every request comes from the proxy, so one attacker would throttle every
     partner behind it: this is the one place to switch to the address seen behind trusted proxies.
     """
-    return request.client.host if request.client is not None else "unknown"
+    host = request.client.host if request.client is not None and request.client.host else "unknown"
+    return host[:64]
 
 
 def address_key(address: str) -> str:
