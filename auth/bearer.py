@@ -31,6 +31,9 @@ class AccessTokens:
 
     keys: KeyStore
     issuer: str
+    #: The longest lifetime the hub grants (``HUB_TOKEN_TTL_S``): a token of the hub's that claims a
+    #: longer one was not issued by this hub's rules and is refused.
+    max_lifetime_s: int = 86_400
 
     async def claims(self, token: str, *, now: float | None = None) -> dict[str, Any]:
         peeked = tokens.peek(token)
@@ -47,6 +50,7 @@ class AccessTokens:
             required=("exp", "iat", "jti", "sub", "client_id", PARTNER_CLAIM, AUDIENCE_CLAIM),
             iss=self.issuer,
             aud=resource_of(self.issuer),
+            max_lifetime_s=self.max_lifetime_s,
         )
         if not isinstance(claims[PARTNER_CLAIM], int) or claims[AUDIENCE_CLAIM] not in set(Audience):
             raise tokens.TokenError("the token is malformed")
@@ -185,9 +189,9 @@ def bearer_token(request: Request) -> str:
         raise Unauthenticated("invalid_request", "send exactly one Authorization header")
     scheme, _, token = headers[0].strip().partition(" ")
     if scheme.lower() != "bearer":
-        raise Unauthenticated(
-            "invalid_request", "use the Bearer scheme: Authorization: Bearer <access token>"
-        )
+        # RFC 6750 section 3.1: a request without bearer credentials (Basic, say) gets the bare
+        # challenge, 401 and no error code, like one without an Authorization header.
+        raise Unauthenticated("", "use the Bearer scheme: Authorization: Bearer <access token>")
     token = token.strip()
     if not token:
         raise Unauthenticated("invalid_request", "the Authorization header carries no token")

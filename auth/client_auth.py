@@ -2,8 +2,15 @@
 
 Three methods: HTTP Basic (``client_secret_basic``), form fields (``client_secret_post``) and a
 JWT signed with the client's registered key (``private_key_jwt``). A request uses exactly one.
-Whether a client id exists never changes the answer or its timing: an unknown id is checked
-against a dummy hash (or a dummy key), and a secret failure says only that authentication failed.
+Whether a client id exists never changes the answer: an unknown id is checked against a dummy
+HMAC (or a dummy key), and a secret failure says only that authentication failed. (Client ids are
+not secrets, they are in every token; a legacy argon2id hash, kept until its client's next success,
+does take longer to check.)
+
+Failures are throttled per source address (``auth.throttle``), checked before any work that costs
+anything; the client itself is never locked. The work is done in three steps so that concurrent
+requests on SQLite never fail with "database is locked": read (throttle counts, the client), commit;
+verify the credentials outside any transaction; then write, taking the write lock first.
 """
 
 from __future__ import annotations
@@ -28,7 +35,8 @@ from starlette.responses import JSONResponse
 
 from auth import tokens
 from auth.audit import record_event
-from auth.clients import Lockout, record_failure, secret_matches
+from auth.clients import SecretCheck, peppers, rehash, secret_matches
+from auth.throttle import Throttle, begin_write
 from resolvers.models.partners import Client, ClientStatus, Partner, RevokedToken
 
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
@@ -137,14 +145,23 @@ def _dummy_key() -> tokens.Key:
 
 @dataclass
 class ClientAuthenticator:
-    lockout: Lockout
+    throttle: Throttle
     #: Values a client assertion's ``aud`` may take: the token endpoint's URL and the issuer.
     assertion_audiences: list[str]
 
     async def authenticate(
-        self, session: AsyncSession, credentials: Credentials, request_id: str | None = None
+        self,
+        session: AsyncSession,
+        credentials: Credentials,
+        address: str,
+        request_id: str | None = None,
     ) -> tuple[Client, Partner]:
-        """The client and its partner, or ``OAuthError``; failures are committed before raising."""
+        """The client and its partner, with ``session`` in its write transaction for the caller to
+        write in and commit; or ``OAuthError`` (failures committed before raising), or
+        ``Throttled`` when this address must wait (nothing checked, nothing written)."""
+        client_id = credentials.client_id[:MAX_CLIENT_ID_CHARS]
+        # 1. Read: may this address try, and who is the client.
+        seen = await self.throttle.check(session, address, client_id)
         row = (
             await session.execute(
                 select(Client, Partner)
@@ -153,32 +170,46 @@ class ClientAuthenticator:
             )
         ).first()
         client, partner = (row[0], row[1]) if row else (None, None)
+        known = await peppers(session) if credentials.method != "private_key_jwt" else None
+        await session.commit()
+        # 2. Verify, with no transaction open.
+        check = SecretCheck(ok=False)
+        claims: dict[str, Any] | None = None
         if credentials.method == "private_key_jwt":
-            failure = await self._check_assertion(session, client, credentials)
+            failure, claims = self._check_assertion(client, credentials)
         else:
-            ok = await secret_matches(client.secret_hash if client else None, credentials.secret or "")
-            failure = None if ok else (AUTHENTICATION_FAILED, "wrong secret" if client else "unknown client")
+            assert known is not None
+            check = await secret_matches(
+                known, client.secret_hash if client else None, credentials.secret or ""
+            )
+            failure = (
+                None if check.ok else (AUTHENTICATION_FAILED, "wrong secret" if client else "unknown client")
+            )
+        # 3. Write, the write lock first.
+        await begin_write(session)
+        if failure is None and claims is not None:
+            assert client is not None
+            failure = await self._spend_assertion(session, client, claims)
         if failure is not None:
             described, reason = failure
-            await record_failure(
+            await self.throttle.failed(
                 session,
-                client,
-                attempted=credentials.client_id[:MAX_CLIENT_ID_CHARS],
+                seen,
                 reason=f"{credentials.method}: {reason}",
-                lockout=self.lockout,
+                partner_id=client.partner_id if client else None,
+                known_client=client is not None,
                 request_id=request_id,
             )
             await session.commit()
             raise OAuthError("invalid_client", described)
         assert client is not None
         assert partner is not None
+        await self.throttle.succeeded(session, seen)
+        if check.rehash and client.secret_hash is not None and credentials.secret:
+            await rehash(session, client.id, client.secret_hash, credentials.secret)
         # Only a caller holding the credentials learns why a known client is refused.
         refusal = None
-        if client.status == ClientStatus.LOCKED:
-            refusal = (
-                "the client is locked after repeated failed authentications; ask the department to unlock it"
-            )
-        elif client.status != ClientStatus.ACTIVE:
+        if client.status != ClientStatus.ACTIVE:
             refusal = "the client is disabled; ask the department to enable it"
         elif not partner.active:
             refusal = "the partner's access is suspended"
@@ -196,9 +227,9 @@ class ClientAuthenticator:
             raise OAuthError("invalid_client", refusal)
         return client, partner
 
-    async def _check_assertion(
-        self, session: AsyncSession, client: Client | None, credentials: Credentials
-    ) -> tuple[str, str] | None:
+    def _check_assertion(
+        self, client: Client | None, credentials: Credentials
+    ) -> tuple[tuple[str, str] | None, dict[str, Any] | None]:
         assert credentials.assertion is not None
         registered = client.public_jwk if client else None
         key = tokens.public_key(registered) if registered else _dummy_key()
@@ -216,12 +247,23 @@ class ClientAuthenticator:
             )
         except tokens.TokenError as exc:
             if client is None or registered is None:
-                return "client assertion: the token's signature does not verify", "no key or unknown client"
-            return f"client assertion: {exc.description}", exc.description
-        expires = claims["exp"]
-        if expires > now + MAX_ASSERTION_LIFETIME_S:
-            return f"client assertion: exp may be at most {MAX_ASSERTION_LIFETIME_S} s ahead", "exp too far"
-        assert client is not None
+                failure = (
+                    "client assertion: the token's signature does not verify",
+                    "no key or unknown client",
+                )
+                return failure, None
+            return (f"client assertion: {exc.description}", exc.description), None
+        if claims["exp"] > now + MAX_ASSERTION_LIFETIME_S:
+            failure = (
+                f"client assertion: exp may be at most {MAX_ASSERTION_LIFETIME_S} s ahead",
+                "exp too far",
+            )
+            return failure, None
+        return None, claims
+
+    async def _spend_assertion(
+        self, session: AsyncSession, client: Client, claims: dict[str, Any]
+    ) -> tuple[str, str] | None:
         # Replay: the assertion's jti is kept (hashed, so it cannot collide with an access token's
         # 32-hex-digit jti) among revoked tokens until it expires.
         marker = hashlib.sha256(f"assertion:{client.client_id}:{claims['jti']}".encode()).hexdigest()
@@ -229,7 +271,7 @@ class ClientAuthenticator:
             async with session.begin_nested():
                 session.add(
                     RevokedToken(
-                        jti=marker, client_pk=client.id, expires_at=datetime.fromtimestamp(expires, UTC)
+                        jti=marker, client_pk=client.id, expires_at=datetime.fromtimestamp(claims["exp"], UTC)
                     )
                 )
         except IntegrityError:

@@ -49,9 +49,13 @@ class TokenIssuer:
         *,
         now: int,
         request_id: str | None = None,
+        signer: tokens.SignerKey | None = None,
     ) -> IssuedToken:
-        """Sign a token for ``client`` and record the issuance in ``session`` (the caller commits)."""
-        signer = await self.keys.signer()
+        """Sign a token for ``client`` and record the issuance in ``session`` (the caller commits).
+
+        ``signer``: the key, read before ``session`` took the store's write lock (reading it may need
+        a connection of its own, which must not be waited for while holding the lock)."""
+        signer = signer or await self.keys.signer()
         jti = tokens.new_token_id()
         lifetime = int(self.ttl.total_seconds())
         scope = " ".join(scopes)

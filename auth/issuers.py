@@ -43,6 +43,12 @@ class IssuerConfig(BaseModel):
     required_acr: list[str] = Field(default_factory=list, description="`acr` must be one of these")
     required_amr: list[str] = Field(default_factory=list, description="`amr` must include all of these")
     algorithms: list[str] = Field(default_factory=lambda: ["RS256", "ES256"])
+    max_lifetime_s: int = Field(
+        default=3600,
+        ge=60,
+        le=86_400,
+        description="Longest token lifetime accepted (`exp` - `iat`, and `exp` - now), plus 30 s skew",
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> IssuerConfig:
@@ -139,6 +145,7 @@ class ExternalIssuer:
             required=("exp", "iat", "sub"),
             iss=self.config.issuer,
             aud=[self.config.audience],
+            max_lifetime_s=self.config.max_lifetime_s,
         )
         self._check_strength(claims)
         return Principal(

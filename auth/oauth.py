@@ -26,6 +26,7 @@ from auth.client_auth import AUTH_METHODS, ClientAuthenticator, OAuthError, read
 from auth.clients import DEFAULT_SCOPES
 from auth.issuance import TokenIssuer
 from auth.keys import KeyStore
+from auth.throttle import Throttled, source_address
 from resolvers.models.partners import Client, RevokedToken
 
 GRANT_TYPE = "client_credentials"
@@ -86,15 +87,27 @@ class OAuthEndpoints:
             if grant != GRANT_TYPE:
                 raise OAuthError("unsupported_grant_type", f"the hub grants only {GRANT_TYPE}")
             credentials = read_credentials(request.headers, form, self.max_assertion_chars)
+            # Read before the session below holds the store's write lock (it may need a connection).
+            signer = await self.keys.signer()
             async with self.sessions() as session:
-                client, partner = await self.clients.authenticate(session, credentials, request_id)
+                client, partner = await self.clients.authenticate(
+                    session, credentials, source_address(request), request_id
+                )
                 scopes = granted_scopes(client, form.get("scope"))
                 issued = await self.issuer.issue(
-                    session, client, partner, scopes, now=int(time.time()), request_id=request_id
+                    session,
+                    client,
+                    partner,
+                    scopes,
+                    now=int(time.time()),
+                    request_id=request_id,
+                    signer=signer,
                 )
                 await session.commit()
         except OAuthError as exc:
             return exc.response()
+        except Throttled as exc:
+            return throttled_response(exc)
         body: dict[str, Any] = {
             "access_token": issued.access_token,
             "token_type": "Bearer",
@@ -112,22 +125,31 @@ class OAuthEndpoints:
             if token is None:
                 raise OAuthError("invalid_request", "token is required")
             credentials = read_credentials(request.headers, form, self.max_assertion_chars)
+            # Verified before the session below holds the store's write lock (it may read keys).
+            claims = await self._claims(token)
             async with self.sessions() as session:
-                client, _partner = await self.clients.authenticate(session, credentials, request_id)
-                await self._revoke(session, client, token, request_id)
+                client, _partner = await self.clients.authenticate(
+                    session, credentials, source_address(request), request_id
+                )
+                if claims is not None:
+                    await self._revoke(session, client, claims, request_id)
                 await session.commit()
         except OAuthError as exc:
             return exc.response()
+        except Throttled as exc:
+            return throttled_response(exc)
         return Response(status_code=200, headers=NO_STORE)
 
-    async def _revoke(
-        self, session: AsyncSession, client: Client, token: str, request_id: str | None
-    ) -> None:
+    async def _claims(self, token: str) -> dict[str, Any] | None:
         try:
-            claims = await self.access_tokens.claims(token)
+            return await self.access_tokens.claims(token)
         except tokens.TokenError:
             # RFC 7009 section 2.2: an invalid, expired or foreign token is no error; nothing to revoke.
-            return
+            return None
+
+    async def _revoke(
+        self, session: AsyncSession, client: Client, claims: dict[str, Any], request_id: str | None
+    ) -> None:
         if claims["client_id"] != client.client_id:
             raise OAuthError("unauthorized_client", "the token was not issued to this client")
         jti: str = claims["jti"]
@@ -165,6 +187,15 @@ class OAuthEndpoints:
             },
             headers={"Cache-Control": "public, max-age=300"},
         )
+
+
+def throttled_response(exc: Throttled) -> JSONResponse:
+    """429 with ``Retry-After``: this address failed too often (for this client id, or at all)."""
+    return JSONResponse(
+        {"error": "temporarily_unavailable", "error_description": exc.description},
+        429,
+        headers={**NO_STORE, "Retry-After": str(exc.retry_after)},
+    )
 
 
 def granted_scopes(client: Client, requested: str | None) -> list[str]:

@@ -190,12 +190,15 @@ def verify(
     typ: str | None = None,
     now: float | None = None,
     required: Iterable[str] = ("exp", "iat"),
+    max_lifetime_s: int | None = None,
     **expected: Any,
 ) -> dict[str, Any]:
     """Check signature, header type and registered claims; return the claims.
 
     ``expected`` maps claim names to the one accepted value (``iss=...``) or, for ``aud``, also a list
-    of accepted values.
+    of accepted values. With ``max_lifetime_s``, a token that lives longer than its issuer may grant
+    (``exp - iat``, or ``exp - now``, beyond it plus the clock skew) is refused: a token that
+    validly carries ``exp`` far ahead would otherwise outlive every rotation and revocation window.
     """
     try:
         decoded = jwt.decode(token, key, algorithms=list(algorithms))
@@ -214,7 +217,25 @@ def verify(
         registry.validate(decoded.claims)
     except JoseError as exc:
         raise TokenError(_describe(exc)) from None
-    return dict(decoded.claims)
+    claims = dict(decoded.claims)
+    if max_lifetime_s is not None:
+        check_lifetime(claims, max_lifetime_s, now)
+    return claims
+
+
+def check_lifetime(claims: Mapping[str, Any], max_lifetime_s: int, now: float | None = None) -> None:
+    """Refuse a token whose ``exp`` lies further from its ``iat`` (or from now) than ``max_lifetime_s``
+    plus the tolerated skew. ``exp`` must be a number (the claim registry checked it)."""
+    expires = claims.get("exp")
+    if not isinstance(expires, int | float) or isinstance(expires, bool):
+        raise TokenError("the token's expiry is invalid")
+    current = now if now is not None else time.time()
+    issued = claims.get("iat")
+    starts = [current]
+    if isinstance(issued, int | float) and not isinstance(issued, bool):
+        starts.append(issued)
+    if any(expires - start > max_lifetime_s + LEEWAY_S for start in starts):
+        raise TokenError(f"the token's lifetime is longer than the {max_lifetime_s} s its issuer may grant")
 
 
 _CLAIM_FAILURES = {

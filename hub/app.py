@@ -21,7 +21,7 @@ from starlette.routing import Route
 
 from auth.bearer import AccessTokens, BearerAuthenticator, ClientStates
 from auth.client_auth import ClientAuthenticator
-from auth.clients import Lockout, prepare_dummy_hash
+from auth.clients import configure_pepper
 from auth.issuance import TokenIssuer
 from auth.issuers import ExternalIssuer
 from auth.keys import KeyPolicy, KeyStore, ensure_signing_key
@@ -30,6 +30,7 @@ from auth.oauth import OAuthEndpoints, endpoint_urls
 from auth.persisted import PersistedOperations
 from auth.rate_limits import RateLimiter
 from auth.scopes import configure_victim_embargo
+from auth.throttle import Throttle, ThrottlePolicy
 from hub.db import check_store, create_engine, session_factory
 from hub.delivery.acknowledgement import acknowledgements
 from hub.endpoint import Authenticator, GraphQLEndpoint
@@ -66,14 +67,22 @@ def build_identity(settings: Settings, sessions: async_sessionmaker[AsyncSession
     )
     keys = KeyStore(sessions, policy)
     issuer = TokenIssuer(keys=keys, issuer=settings.issuer, ttl=policy.token_ttl)
-    access_tokens = AccessTokens(keys=keys, issuer=settings.issuer)
+    access_tokens = AccessTokens(keys=keys, issuer=settings.issuer, max_lifetime_s=settings.token_ttl_s)
     states = ClientStates(sessions, settings.client_status_cache_s)
     external = {
         config.issuer: ExternalIssuer(config, cache_s=settings.issuer_jwks_cache_s)
         for config in settings.issuers
     }
     clients = ClientAuthenticator(
-        lockout=Lockout(settings.lockout_threshold, timedelta(seconds=settings.lockout_window_s)),
+        throttle=Throttle(
+            ThrottlePolicy(
+                client_after=settings.auth_throttle_after,
+                address_after=settings.auth_throttle_address_after,
+                max_s=settings.auth_throttle_max_s,
+                forget_s=settings.auth_throttle_forget_s,
+                global_per_minute=settings.auth_failures_per_minute,
+            )
+        ),
         assertion_audiences=[endpoint_urls(settings.issuer)["token"], settings.issuer],
     )
     return Identity(
@@ -128,6 +137,7 @@ def create_app(
         audience: Executor(schema, limits_for(settings, audience)) for audience, schema in schemas.items()
     }
     configure_victim_embargo(settings.victim_embargo_minutes)
+    configure_pepper(settings.secret_pepper.get_secret_value() if settings.secret_pepper else None)
     identity = build_identity(settings, sessions)
     metrics = HubMetrics()
     pool = engine.pool
@@ -168,7 +178,6 @@ def create_app(
         async with sessions() as session:
             if await ensure_signing_key(session, identity.keys.policy):
                 await session.commit()
-        await prepare_dummy_hash()
         # One process serves its own metrics; with several workers `hub serve` serves them all from
         # the multiprocess directory instead (hub/metrics.py).
         listener = None

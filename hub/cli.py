@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 
 from pydantic import ValidationError
 
+from auth.clients import configure_pepper
 from hub.errors import ConfigError, HubError
 from hub.settings import Settings
 
@@ -332,6 +333,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         settings = load_settings()
+        configure_pepper(settings.secret_pepper.get_secret_value() if settings.secret_pepper else None)
         handler: Handler = args.handler
         return handler(args, settings)
     except HubError as exc:

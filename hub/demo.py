@@ -52,9 +52,7 @@ async def register_demo_clients(session: AsyncSession) -> list[dict[str, Any]]:
             )
             secret = new.secret
         else:
-            if existing.status == ClientStatus.LOCKED:
-                await registry.unlock(session, client_id)
-            elif existing.status == ClientStatus.DISABLED:
+            if existing.status == ClientStatus.DISABLED:
                 await registry.enable(session, client_id)
             secret = (await registry.rotate_secret(session, client_id)).secret
         credentials.append(

@@ -119,11 +119,33 @@ class Settings(BaseSettings):
         le=60,
         description="How long a token's client status and revocation are cached: a disabled client's tokens stop within it",
     )
-    lockout_threshold: int = Field(
-        default=5, ge=1, le=100, description="Failed authentications that lock a client"
+    auth_throttle_after: int = Field(
+        default=5,
+        ge=1,
+        le=100,
+        description="Failed authentications of one client id from one address before that address waits",
     )
-    lockout_window_s: int = Field(
-        default=900, ge=60, le=86_400, description="Window in which failed authentications are counted"
+    auth_throttle_address_after: int = Field(
+        default=20,
+        ge=1,
+        le=10_000,
+        description="Failed authentications from one address, whatever the client ids, before it waits",
+    )
+    auth_throttle_max_s: int = Field(
+        default=900, ge=1, le=86_400, description="Longest wait; waits start at 1 s and double per failure"
+    )
+    auth_throttle_forget_s: int = Field(
+        default=3600, ge=60, le=604_800, description="Failures are forgotten this long after the last one"
+    )
+    auth_failures_per_minute: int = Field(
+        default=600,
+        ge=1,
+        description="Failed authentications per minute for the whole hub past which every failing address waits",
+    )
+    secret_pepper: SecretStr | None = Field(
+        default=None,
+        min_length=32,
+        description="Key of the HMAC that client secrets are stored as; unset: one the hub keeps in the store",
     )
     max_assertion_chars: int = Field(
         default=8192, ge=512, le=8192, description="Largest private_key_jwt client assertion accepted"

@@ -15,7 +15,8 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from auth import clients as registry
-from auth import keys, persisted
+from auth import keys, persisted, throttle
+from auth.audit import record_event
 from auth.rate_limits import set_client_limits
 from hub.db import check_store, create_engine, session_factory
 from hub.errors import HubError
@@ -136,9 +137,42 @@ async def clients_enable(session: AsyncSession, args: argparse.Namespace, settin
     print(f"client {args.client_id} enabled")
 
 
-async def clients_unlock(session: AsyncSession, args: argparse.Namespace, settings: Settings) -> None:
-    await registry.unlock(session, args.client_id)
-    print(f"client {args.client_id} unlocked; its failed attempts are cleared")
+async def clients_unthrottle(session: AsyncSession, args: argparse.Namespace, settings: Settings) -> None:
+    if args.client_id is None and args.address is None:
+        raise HubError("name a client id, an --address, or both")
+    if args.client_id is not None:
+        await registry.get_client(session, args.client_id)
+    removed = await throttle.clear(session, address=args.address, client_id=args.client_id)
+    await record_event(
+        session,
+        kind="auth.unthrottled",
+        client_id=args.client_id,
+        detail={"address": args.address, "counts_removed": removed},
+    )
+    target = " from ".join(part for part in (args.client_id, args.address) if part)
+    print(
+        f"failed authentications of {target} forgotten ({removed} count(s) removed); it may try again at once"
+    )
+
+
+async def clients_rehash(session: AsyncSession, args: argparse.Namespace, settings: Settings) -> None:
+    remaining = await registry.legacy_hashes(session)
+    if not remaining:
+        print("every client secret is stored as an HMAC under the current pepper; nothing to do")
+        return
+    if not args.rotate:
+        print(
+            f"{len(remaining)} client secret(s) are stored as argon2id or under an earlier pepper. A hash "
+            "cannot be converted without the secret, which the hub does not keep: each is replaced at its "
+            "client's next successful token request, or now with --rotate (new secrets, printed once)."
+        )
+        for client in remaining:
+            print(f"  {client.client_id}")
+        return
+    for client in remaining:
+        new = await registry.rotate_secret(session, client.client_id)
+        _show_secret(new.client.client_id, new.secret)
+    print(f"{len(remaining)} secret(s) rotated; the old secrets no longer authenticate")
 
 
 # --- persisted operations and per-client limits ---------------------------------------------------
@@ -285,11 +319,23 @@ def register(sub: Any) -> None:
         ("rotate-secret", clients_rotate, "issue a new secret (printed once); the old one stops at once"),
         ("disable", clients_disable, "refuse the client's tokens and token requests"),
         ("enable", clients_enable, "enable a disabled client"),
-        ("unlock", clients_unlock, "release a client locked after failed authentications"),
     ):
         p = clients.add_parser(action, help=text)
         p.add_argument("client_id")
         p.set_defaults(handler=_run(function))
+    p = clients.add_parser(
+        "unthrottle",
+        help="forget failed authentications of a client id and/or an address, so it need not wait",
+    )
+    p.add_argument("client_id", nargs="?", help="the client id (from every address unless --address)")
+    p.add_argument("--address", help="the source address")
+    p.set_defaults(handler=_run(clients_unthrottle))
+    p = clients.add_parser(
+        "rehash",
+        help="count secrets still stored as argon2id (or under an old pepper); --rotate replaces them",
+    )
+    p.add_argument("--rotate", action="store_true", help="issue new secrets for them now (printed once)")
+    p.set_defaults(handler=_run(clients_rehash))
     p = clients.add_parser(
         "persisted-only", help="run only the client's registered operations (on) or any (off)"
     )

@@ -1,7 +1,7 @@
 """Partners, their clients, signing keys and the request-control state shared between processes.
 
-Everything two hub processes must agree on (revoked tokens, lockouts, rate-limit windows,
-idempotency keys) lives here, in the store, never in process memory.
+Everything two hub processes must agree on (revoked tokens, authentication throttles, rate-limit
+windows, idempotency keys) lives here, in the store, never in process memory.
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from resolvers.models.base import Base, IdMixin, TimestampMixin, VersionMixin, non_negative, one_of
@@ -33,7 +33,8 @@ PARTNER_AUDIENCES = (Audience.LEGISLATIVE, Audience.REENTRY, Audience.RESEARCHER
 class ClientStatus(enum.StrEnum):
     ACTIVE = "active"
     DISABLED = "disabled"
-    LOCKED = "locked"
+    # "locked" (lockout after failed authentications) is gone since 0006_tokens: anyone who knew a
+    # client id could lock it. Failures are throttled per source address instead (AuthThrottle).
 
 
 class Partner(IdMixin, TimestampMixin, Base):
@@ -66,6 +67,8 @@ class Client(IdMixin, TimestampMixin, VersionMixin, Base):
     status: Mapped[str] = mapped_column(String(16), default=ClientStatus.ACTIVE)
     scopes: Mapped[str] = mapped_column(String(400), default="")
     public_jwk: Mapped[str | None] = mapped_column(Text)
+    # Retired with the lockout (0006_tokens): always 0 and NULL. Kept because dropping a column of a
+    # table other tables reference means rebuilding it on SQLite.
     failed_attempts: Mapped[int] = mapped_column(Integer, default=0)
     locked_at: Mapped[datetime | None]
     persisted_only: Mapped[bool] = mapped_column(default=False)
@@ -74,14 +77,31 @@ class Client(IdMixin, TimestampMixin, VersionMixin, Base):
     updated_at: Mapped[datetime | None]
 
 
-class AuthFailure(IdMixin, Base):
-    """Failed client authentications, counted in a sliding window for lockout."""
+class AuthThrottle(Base):
+    """Failed client authentications counted per source address, per (client id, source address) and
+    for the whole hub, and how long each must wait (``auth.throttle``). Shared by every process."""
 
-    __tablename__ = "auth_failures"
-    __table_args__ = (Index("ix_auth_failures_client_at", "client_pk", "at"),)
+    __tablename__ = "auth_throttles"
+    __table_args__ = (non_negative("failures"), non_negative("reported"))
 
-    client_pk: Mapped[int] = mapped_column(ForeignKey("clients.id", ondelete="CASCADE"))
-    at: Mapped[datetime]
+    #: ``a <address>``, ``c <address> <client id>`` or ``*`` (every failure of the hub).
+    key: Mapped[str] = mapped_column(String(160), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    #: Failures already counted in a ledger event (failed attempts are ledgered in aggregate).
+    reported: Mapped[int] = mapped_column(Integer, default=0)
+    first_failure_at: Mapped[datetime]
+    last_failure_at: Mapped[datetime] = mapped_column(index=True)
+    blocked_until: Mapped[datetime | None]
+
+
+class ServerSecret(TimestampMixin, Base):
+    """Secrets the hub generates for itself, such as the pepper of client-secret hashes when
+    ``HUB_SECRET_PEPPER`` is not set."""
+
+    __tablename__ = "server_secrets"
+
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    value: Mapped[bytes] = mapped_column(LargeBinary)
 
 
 class SigningKey(TimestampMixin, Base):

@@ -17,7 +17,7 @@ from tests.auth.conftest import basic, graphql
 from tests.factories.partners import make_partner
 
 
-def test_cli_registers_rotates_disables_and_unlocks(
+def test_cli_registers_rotates_disables_and_unthrottles(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.setenv("HUB_DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}")
@@ -38,8 +38,15 @@ def test_cli_registers_rotates_disables_and_unlocks(
     assert secret not in capsys.readouterr().out
     assert main(["clients", "disable", client_id]) == 0
     assert main(["clients", "enable", client_id]) == 0
-    assert main(["clients", "unlock", client_id]) == 1
-    assert "is not locked" in capsys.readouterr().err
+    capsys.readouterr()
+    with pytest.raises(SystemExit):  # the lockout is gone: nothing to unlock
+        main(["clients", "unlock", client_id])
+    assert main(["clients", "unthrottle", client_id, "--address", "10.0.0.9"]) == 0
+    assert "forgotten" in capsys.readouterr().out
+    assert main(["clients", "unthrottle"]) == 1
+    assert "name a client id" in capsys.readouterr().err
+    assert main(["clients", "rehash"]) == 0
+    assert "nothing to do" in capsys.readouterr().out
     assert main(["clients", "add", "--partner", "nobody"]) == 1
     assert capsys.readouterr().err.strip() == "hub: no partner 'nobody'; `hub partners list` shows them"
     assert main(["keys", "rotate"]) == 0

@@ -86,6 +86,8 @@ async def test_staff_token_maps_to_the_unit(app_with: AppWith, idp: LocalIdentit
         ({"department_unit": ["cs", "vs"]}, "several department units"),
         ({"exp": int(time.time()) - 600}, "expired"),
         ({"sub": None}, "'sub'"),
+        # Longer than the issuer's max_lifetime_s (default 3600 s).
+        ({"exp": int(time.time()) + 10**9}, "lifetime is longer than the 3600 s"),
     ],
 )
 async def test_staff_tokens_refused(
@@ -96,6 +98,26 @@ async def test_staff_tokens_refused(
         assert response.status_code == 401, response.text
         assert 'error="invalid_token"' in response.headers["www-authenticate"]
         assert message in response.json()["errors"][0]["message"]
+
+
+async def test_a_token_issued_long_before_its_expiry_is_refused(
+    app_with: AppWith, idp: LocalIdentityProvider
+) -> None:
+    now = int(time.time())
+    async with app_with(issuers=[config(idp)]) as (_app, http):
+        response = await graphql(http, idp.token(iat=now - 7200, exp=now + 300), "{ __typename }")
+        assert response.status_code == 401, response.text
+        assert "lifetime is longer" in response.json()["errors"][0]["message"]
+
+
+async def test_max_lifetime_is_configured_per_issuer(app_with: AppWith, idp: LocalIdentityProvider) -> None:
+    day = int(time.time()) + 86_000
+    async with app_with(issuers=[config(idp, max_lifetime_s=86_400)]) as (_app, http):
+        assert (await graphql(http, idp.token(exp=day), "{ __typename }")).status_code == 200
+    async with app_with(issuers=[config(idp, max_lifetime_s=120)]) as (_app, http):
+        assert (await graphql(http, idp.token(), "{ __typename }")).status_code == 401
+    with pytest.raises(ValidationError, match="max_lifetime_s"):
+        config(idp, max_lifetime_s=10**9)
 
 
 async def test_unconfigured_issuer_and_foreign_key(app_with: AppWith, idp: LocalIdentityProvider) -> None:

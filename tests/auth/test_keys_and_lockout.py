@@ -1,5 +1,5 @@
-"""Key rotation (old tokens keep verifying, expired keys are refused) and lockout after failed
-authentications (until an administrator unlocks the client)."""
+"""Key rotation (old tokens keep verifying, expired keys are refused) and secret rotation. Failed
+authentications are throttled, never locked: tests/auth/test_throttle.py."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from auth import clients as registry
 from auth import keys, tokens
 from resolvers.models.audit import AuditEvent
-from resolvers.models.partners import ClientStatus, SigningKey
+from resolvers.models.partners import SigningKey
 from tests.auth.conftest import AppWith, Registered, basic, error_of, graphql
 
 GRANT = {"grant_type": "client_credentials"}
@@ -77,58 +77,6 @@ async def test_es256_keys_and_encryption_at_rest(
         token = await _token(http, registered)
         assert tokens.peek(token).header["alg"] == "ES256"
         assert (await graphql(http, token, "{ __typename }")).status_code == 200
-
-
-async def test_lockout_after_five_failures_until_unlocked(
-    client: httpx.AsyncClient, session: AsyncSession, registered: Registered
-) -> None:
-    wrong = {"Authorization": basic(registered.client_id, "wrong")}
-    right = {"Authorization": basic(registered.client_id, registered.secret)}
-    for _ in range(4):
-        assert error_of(await client.post("/oauth/token", data=GRANT, headers=wrong)) == "invalid_client"
-    # Four failures: not yet locked.
-    assert (await client.post("/oauth/token", data=GRANT, headers=right)).status_code == 200
-    await client.post("/oauth/token", data=GRANT, headers=wrong)
-    await session.refresh(registered.client)
-    assert registered.client.status == ClientStatus.LOCKED
-    assert registered.client.locked_at is not None
-
-    locked = await client.post("/oauth/token", data=GRANT, headers=right)
-    assert locked.status_code == 401
-    assert "locked" in locked.json()["error_description"]
-    # Someone without the secret does not learn that the client is locked.
-    guess = await client.post("/oauth/token", data=GRANT, headers=wrong)
-    assert guess.json()["error_description"] == "client authentication failed"
-
-    await registry.unlock(session, registered.client_id)
-    await session.flush()
-    assert (await client.post("/oauth/token", data=GRANT, headers=right)).status_code == 200
-    kinds = list(
-        await session.scalars(select(AuditEvent.kind).where(AuditEvent.client_id == registered.client_id))
-    )
-    assert kinds.count("auth.failed") == 6
-    assert "client.locked" in kinds
-    assert "client.unlocked" in kinds
-
-
-async def test_failures_outside_the_window_do_not_count(
-    client: httpx.AsyncClient, session: AsyncSession, registered: Registered
-) -> None:
-    for _ in range(4):
-        await client.post(
-            "/oauth/token", data=GRANT, headers={"Authorization": basic(registered.client_id, "x")}
-        )
-    from resolvers.models.partners import AuthFailure
-
-    for failure in await session.scalars(
-        select(AuthFailure).where(AuthFailure.client_pk == registered.client.id)
-    ):
-        failure.at = datetime.now(UTC) - timedelta(minutes=16)
-    await session.flush()
-    await client.post("/oauth/token", data=GRANT, headers={"Authorization": basic(registered.client_id, "x")})
-    await session.refresh(registered.client)
-    assert registered.client.status == ClientStatus.ACTIVE
-    assert registered.client.failed_attempts == 1
 
 
 async def test_secret_rotation(
