@@ -174,7 +174,12 @@ async def test_typed_refusals_of_bad_approvals(gql: GraphQL, session: AsyncSessi
     cases: list[tuple[dict[str, Any], str, str, str]] = [
         ({"startsOn": "2027-01-01", "endsOn": "2026-06-01"}, "INVALID", "endsOn", "not be before startsOn"),
         ({"smallCellThreshold": 0}, "INVALID", "smallCellThreshold", "between 1 and"),
-        ({"tier": "RECORD", "smallCellThreshold": 1}, "INVALID", "smallCellThreshold", "k and must be at least 2"),
+        (
+            {"tier": "RECORD", "smallCellThreshold": 1},
+            "INVALID",
+            "smallCellThreshold",
+            "k and must be at least 2",
+        ),
         ({"grantedFields": ["race"]}, "INVALID", "grantedFields", "not requested: race"),
         ({"grantedFields": ["bogus"]}, "INVALID", "grantedFields", "unknown fields: bogus"),
         ({"endsOn": "2099-06-01"}, "INVALID", "endsOn", "IRB approval expires"),
