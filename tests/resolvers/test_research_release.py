@@ -95,7 +95,8 @@ def test_the_ladder_generalizes_before_it_suppresses() -> None:
 
 def test_a_lone_outlier_is_suppressed_rather_than_generalizing_everyone() -> None:
     # One woman among 50 men: withholding sex for everyone would cost more than leaving her out.
-    records: list[Key] = [("M",)] * 50 + [("F",)]
+    men: list[Key] = [("M",)] * 50
+    records = [*men, ("F",)]
     release = plan(Counter(records), (F.SEX,), 11)
     assert release.generalized == {}
     assert release.suppressed == 1
