@@ -146,7 +146,10 @@ class ResearchRecord:
 @strawberry.type(description="A page of de-identified records, in an order of the agreement's own.")
 class ResearchRecordConnection:
     nodes: list[ResearchRecord] = classified(FieldClass.STRUCTURE, "The records of this page.")
-    total_count: int = classified(FieldClass.STRUCTURE, "People in the cohort.")
+    total_count: int = classified(
+        FieldClass.STRUCTURE,
+        "Records in the release (the cohort less the records a k-anonymous release left out).",
+    )
     page_info: PageInfo = classified(FieldClass.STRUCTURE, "Cursors for the next page.")
 
 
