@@ -321,6 +321,9 @@ async def release_plan(session: AsyncSession, agreement: Agreement) -> Release:
     quasi-identifiers (counts only, no enrichment), then ``research_release.plan``."""
     fields = quasi_identifiers(agreement.fields)
     counts: Counter[Key] = Counter()
+    # One string object per distinct value (a cohort repeats its years, months and codes): the
+    # histogram then holds small tuples of shared strings, not seven new strings a person.
+    shared: dict[str | None, str | None] = {}
     if _postgres(session):
         await session.execute(text(f"SET LOCAL statement_timeout = {STREAM_TIMEOUT_MS}"))
     result = await session.stream(cohort_statement(agreement).execution_options(yield_per=BATCH * 5))
@@ -328,7 +331,7 @@ async def release_plan(session: AsyncSession, agreement: Agreement) -> Release:
         async for rows in result.partitions():
             for r in rows:
                 exact = _exact(r)
-                counts[tuple(exact[f] for f in fields)] += 1
+                counts[tuple(shared.setdefault(v, v) for v in (exact[f] for f in fields))] += 1
     finally:
         await result.close()
     return plan(counts, fields, agreement.k)

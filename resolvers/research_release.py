@@ -133,16 +133,25 @@ class Release:
     #: Released equivalence classes and their sizes (each at least k).
     classes: Mapping[Key, int] = field(repr=False)
     suppressed: int = 0
+    #: Per field, the released value of each exact value seen so far (a cohort repeats its values).
+    _memo: list[dict[Value, Value]] = field(default_factory=list, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if not self._memo:
+            self._memo.extend({} for _ in self.fields)
 
     @property
     def released(self) -> int:
         return self.cohort - self.suppressed
 
     def generalize(self, key: Key) -> Key:
-        return tuple(
-            LADDERS[f].rungs[level][1](value)
-            for f, level, value in zip(self.fields, self.levels, key, strict=True)
-        )
+        out = []
+        for i, value in enumerate(key):
+            seen = self._memo[i]
+            if value not in seen:
+                seen[value] = LADDERS[self.fields[i]].rungs[self.levels[i]][1](value)
+            out.append(seen[value])
+        return tuple(out)
 
     def apply(self, key: Key) -> Key | None:
         """The released values of a record whose exact quasi-identifiers are ``key``; None: suppressed."""
@@ -179,13 +188,16 @@ class Release:
         }
 
 
-def _histogram(
-    counts: Mapping[Key, int], fields: tuple[ResearchField, ...], levels: list[int]
-) -> Counter[Key]:
-    rungs = [LADDERS[f].rungs[level][1] for f, level in zip(fields, levels, strict=True)]
+def _climb(classes: Mapping[Key, int], i: int, rung: Rung) -> Counter[Key]:
+    """``classes`` with field ``i`` one rung up. The rungs of a ladder compose (a rung applied to the
+    rung below gives what it gives applied to the exact value), so each climb starts from the classes
+    of the step before, which shrink as the release generalizes, not from the whole cohort."""
+    memo: dict[Value, Value] = {}
     out: Counter[Key] = Counter()
-    for key, n in counts.items():
-        out[tuple(r(v) for r, v in zip(rungs, key, strict=True))] += n
+    for key, n in classes.items():
+        value = key[i]
+        up = memo[value] if value in memo else memo.setdefault(value, rung(value))
+        out[(*key[:i], up, *key[i + 1 :])] += n
     return out
 
 
@@ -197,15 +209,17 @@ def plan(counts: Mapping[Key, int], fields: tuple[ResearchField, ...], k: int) -
     cohort = sum(counts.values())
     budget = max(k - 1, int(cohort * SUPPRESSION_BUDGET))
     levels = [0] * len(fields)
+    classes: Mapping[Key, int] = counts
     while True:
-        classes = _histogram(counts, fields, levels)
         small = sum(n for n in classes.values() if n < k)
         climbable = [i for i, f in enumerate(fields) if levels[i] < LADDERS[f].top]
         if small <= budget or not climbable:
             break
 
         distinct = {i: len({key[i] for key in classes}) for i in climbable}
-        levels[max(climbable, key=lambda i: (distinct[i], -i))] += 1
+        chosen = max(climbable, key=lambda i: (distinct[i], -i))
+        levels[chosen] += 1
+        classes = _climb(classes, chosen, LADDERS[fields[chosen]].rungs[levels[chosen]][1])
     kept = {key: n for key, n in classes.items() if n >= k}
     return Release(
         k=k,
