@@ -279,7 +279,10 @@ async def _enrich(
         values = _exact(r)
         if release is not None and released is not None:
             values.update(zip(release.fields, released[n], strict=True))
-        year, age = _labels(agreement, values)
+        if release is None:  # the cohort as it is (aggregate tier, the research unit): exact labels
+            year, age = str(r.admitted_on.year), age_band(r.admitted_on.year - r.birth_year)
+        else:
+            year, age = _labels(agreement, values)
         record = Record(
             pseudonym=pseudonym(agreement.key, r.person_id),
             position=int(r.position),
