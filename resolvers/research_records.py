@@ -7,6 +7,11 @@ race, most serious offense class, admission and release as year and month, the k
 the programs completed during that custody, and whether they returned to custody within one and
 within three years of release (null while that much time has not passed). Never a name, DOC id,
 exact date or address: the statements below do not even select them.
+
+A record-tier agreement's records are released k-anonymously (``resolvers/research_release.py``):
+``release_plan`` counts the cohort's quasi-identifiers in one pass and chooses the generalization;
+``record_page`` and ``stream_records`` then show each record's generalized values and skip the
+records of classes still smaller than k.
 """
 
 from __future__ import annotations
@@ -40,7 +45,6 @@ STREAM_TIMEOUT_MS = 30 * 60 * 1000
 SEVERITY = {c.value: rank for rank, c in enumerate(OffenseClass, start=1)}
 CLASS_OF_RANK = {rank: name for name, rank in SEVERITY.items()}
 ONE_YEAR, THREE_YEARS = timedelta(days=365), timedelta(days=1096)
-QUASI_FIELDS = QUASI_IDENTIFIERS
 #: A statistics value that a released record does not pin down (a range across bands, withheld).
 UNKNOWN = "unknown"
 
@@ -289,7 +293,7 @@ async def _enrich(
             year_label=year,
             age_label=age,
         )
-        for f in QUASI_FIELDS:
+        for f in QUASI_IDENTIFIERS:
             if f in fields:
                 setattr(record, f.value, values[f])
         if ResearchField.PROGRAMS_COMPLETED in fields:
