@@ -106,7 +106,7 @@ async def main(url: str, scale: int, reuse: bool) -> None:
                 investigator="Bench", institution="Bench", irb_number="IRB-BENCH", irb_expires_on=date(2199, 1, 1),
                 purpose="Benchmark.", requested_fields=list(FIELD_NAMES), requested_cohort=cohort,
                 granted_fields=list(FIELD_NAMES), granted_cohort=cohort, starts_on=date(2000, 1, 1),
-                ends_on=date(2199, 1, 1), small_cell_threshold=11, status="approved",
+                ends_on=date(2199, 1, 1), small_cell_threshold=11, tier="record", status="approved",
                 pseudonym_key=secrets.token_bytes(32),
             )  # fmt: skip
             session.add(agreement)

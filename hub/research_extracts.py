@@ -4,11 +4,19 @@ The researcher's bearer token authenticates the request exactly as for ``/graphq
 recorded first (a ``research_extracts`` row and a ledger event naming the agreement, committed
 before the first byte), then the cohort streams from one server-side cursor in batches: the hub
 holds one batch at a time however large the cohort.
+
+Only a record-tier agreement has extracts (an aggregate-tier one is refused, 403
+``RECORDS_NOT_RELEASED``), and what streams is its k-anonymous release: one counting pass over the
+cohort's quasi-identifiers chooses the generalization (``resolvers/research_release.py``), then the
+records stream generalized, the records of classes still smaller than k left out. The release's
+metadata (k, quasi-identifiers, levels, counts) is in the response headers, the ledger event and the
+``research_extracts`` row. Enum values are written with their GraphQL names (``MALE``, ``FELONY_A``).
 """
 
 from __future__ import annotations
 
 import csv
+import enum
 import io
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
@@ -22,15 +30,17 @@ from auth.principal import Unauthenticated
 from hub.endpoint import Authenticator, error_payload, json_response
 from resolvers.errors import Conflict, NotFound
 from resolvers.models.partners import Audience
+from resolvers.models.people import FacilityKind, OffenseClass, Race, Sex
 from resolvers.models.research import ResearchExtract
 from resolvers.research_records import (
     Agreement,
     Record,
     agreement_in_force_by_id,
-    cohort_size,
+    release_plan,
     stream_records,
 )
-from resolvers.research_terms import FIELD_NAMES
+from resolvers.research_release import Release
+from resolvers.research_terms import FIELD_NAMES, RecordsNotReleased, enum_name
 from resolvers.session import RequestDb
 
 CSV = "text/csv; charset=utf-8"
@@ -40,11 +50,37 @@ def _columns(agreement: Agreement) -> list[str]:
     return ["pseudonym", *(f for f in FIELD_NAMES if f in agreement.fields)]
 
 
+#: Columns whose values are enums: written with their GraphQL names (MALE, BLACK, FELONY_A, INSTITUTION),
+#: the one vocabulary researchers see in GraphQL and in extracts alike.
+ENUM_COLUMNS: dict[str, type[enum.Enum]] = {
+    "sex": Sex,
+    "race": Race,
+    "offense_class": OffenseClass,
+    "facility_type": FacilityKind,
+}
+
+
+def release_headers(release: Release) -> dict[str, str]:
+    """The release's metadata as response headers (the same is in the ledger and the extract's row)."""
+    generalized = release.generalized
+    return {
+        "X-Record-Count": str(release.released),
+        "X-Release-K": str(release.k),
+        "X-Release-Quasi-Identifiers": ",".join(f.value for f in release.fields),
+        "X-Release-Generalized": ",".join(f"{f}={level}" for f, level in sorted(generalized.items())),
+        "X-Release-Cohort": str(release.cohort),
+        "X-Release-Suppressed": str(release.suppressed),
+    }
+
+
 def _row(record: Record, columns: list[str]) -> list[object]:
     out: list[object] = []
     for column in columns:
         value = getattr(record, column)
-        if isinstance(value, list):
+        kind = ENUM_COLUMNS.get(column)
+        if kind is not None and isinstance(value, str):
+            value = enum_name(kind, value)
+        elif isinstance(value, list):
             value = ";".join(value)
         elif isinstance(value, bool):
             value = "true" if value else "false"
@@ -87,13 +123,20 @@ def extracts(
                 return json_response(error_payload("NOT_FOUND", str(exc), request_id), 404)
             except Conflict as exc:
                 return json_response(error_payload("CONFLICT", exc.rule, request_id), 409)
+            try:
+                agreement.require_records("extract")
+            except RecordsNotReleased as exc:
+                return json_response(error_payload(exc.code, f"the {exc.field} {exc.rule}", request_id), 403)
             columns = _columns(agreement)
-            rows = await cohort_size(session, agreement)
+            release = await release_plan(session, agreement)
+            rows = release.released
+            metadata = release.metadata()
             extract = ResearchExtract(
                 agreement_id=agreement.id,
                 fields=columns[1:],
                 row_count=rows,
                 requested_by=principal.client_id or principal.subject or "unknown",
+                release=metadata,
             )
             session.add(extract)
             await session.flush()
@@ -109,6 +152,7 @@ def extracts(
                     "extract": extract.id,
                     "rows": rows,
                     "fields": columns[1:],
+                    "release": metadata,
                 },
             )
             await session.commit()
@@ -118,7 +162,7 @@ def extracts(
             writer = csv.writer(buffer, lineterminator="\n")
             writer.writerow(columns)
             async with sessions() as session:
-                async for batch in stream_records(session, agreement, now.date()):
+                async for batch in stream_records(session, agreement, now.date(), release=release):
                     for record in batch:
                         writer.writerow(_row(record, columns))
                     yield buffer.getvalue().encode()
@@ -133,8 +177,8 @@ def extracts(
             media_type=CSV,
             headers={
                 "Content-Disposition": f'attachment; filename="{filename}"',
-                "X-Record-Count": str(rows),
                 "Cache-Control": "no-store",
+                **release_headers(release),
             },
         )
 

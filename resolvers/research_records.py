@@ -7,12 +7,17 @@ race, most serious offense class, admission and release as year and month, the k
 the programs completed during that custody, and whether they returned to custody within one and
 within three years of release (null while that much time has not passed). Never a name, DOC id,
 exact date or address: the statements below do not even select them.
+
+A record-tier agreement's records are released k-anonymously (``resolvers/research_release.py``):
+``release_plan`` counts the cohort's quasi-identifiers in one pass and chooses the generalization;
+``record_page`` and ``stream_records`` then show each record's generalized values and skip the
+records of classes still smaller than k.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import AsyncGenerator, Sequence
+from collections import Counter, defaultdict
+from collections.abc import AsyncGenerator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
@@ -25,10 +30,11 @@ from auth.scopes import agreement_in_force, row_scope
 from resolvers.errors import Conflict, NotFound
 from resolvers.models.people import Charge, CustodyPeriod, Facility, OffenseClass, Person, Sentence
 from resolvers.models.programs import Enrollment, EnrollmentStatus, Program
-from resolvers.models.research import ResearchAgreement
+from resolvers.models.research import AgreementTier, ResearchAgreement
 from resolvers.pagination import check_page_size
 from resolvers.pseudonyms import decode_cursor, encode_cursor, order_key, pseudonym
-from resolvers.research_terms import Cohort, ResearchField, granted
+from resolvers.research_release import QUASI_IDENTIFIERS, Key, Release, plan, quasi_identifiers
+from resolvers.research_terms import Cohort, RecordsNotReleased, ResearchField, age_band, granted
 from resolvers.session import RequestDb
 
 #: People enriched (programs, returns) per statement when streaming a whole cohort.
@@ -39,6 +45,8 @@ STREAM_TIMEOUT_MS = 30 * 60 * 1000
 SEVERITY = {c.value: rank for rank, c in enumerate(OffenseClass, start=1)}
 CLASS_OF_RANK = {rank: name for name, rank in SEVERITY.items()}
 ONE_YEAR, THREE_YEARS = timedelta(days=365), timedelta(days=1096)
+#: A statistics value that a released record does not pin down (a range across bands, withheld).
+UNKNOWN = "unknown"
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,7 +58,22 @@ class Agreement:
     key: bytes
     fields: frozenset[ResearchField]
     cohort: Cohort
+    #: The aggregate tier's suppression threshold; the record tier's k.
     threshold: int
+    tier: AgreementTier = AgreementTier.RECORD
+
+    @property
+    def k(self) -> int:
+        return self.threshold
+
+    def require_records(self, field: str) -> None:
+        """Refuse to release records under an aggregate-tier agreement."""
+        if self.tier is not AgreementTier.RECORD:
+            raise RecordsNotReleased(
+                field,
+                f"is not released by agreement {self.reference}: it is an aggregate-tier agreement "
+                "(statistics only, no records or extracts)",
+            )
 
 
 async def agreement_in_force_by_id(
@@ -63,7 +86,7 @@ async def agreement_in_force_by_id(
     if not seen:
         raise NotFound("ResearchAgreement", "agreementId")
     found = await db.rows(
-        select(*columns, a.small_cell_threshold, a.pseudonym_key).where(
+        select(*columns, a.small_cell_threshold, a.tier, a.pseudonym_key).where(
             agreement_in_force(principal, today), a.id == agreement_id
         )
     )
@@ -86,6 +109,7 @@ async def agreement_in_force_by_id(
         fields=granted(row.granted_fields),
         cohort=Cohort.from_json(row.granted_cohort),
         threshold=row.small_cell_threshold,
+        tier=AgreementTier(row.tier),
     )
 
 
@@ -151,7 +175,7 @@ class Record:
 
     pseudonym: str
     position: int
-    birth_year: int | None = None
+    birth_year: str | None = None
     sex: str | None = None
     race: str | None = None
     offense_class: str | None = None
@@ -161,9 +185,10 @@ class Record:
     programs_completed: list[str] | None = None
     returned_1y: bool | None = None
     returned_3y: bool | None = None
-    #: For statistics only (age bands, years); never part of a record's output.
-    admission_year: int = 0
-    age_at_admission: int = 0
+    #: For statistics only (the YEAR and AGE_BAND values); never part of a record's output. In a
+    #: k-anonymous release they are read from the released values (a range, or unknown).
+    year_label: str = ""
+    age_label: str = ""
 
 
 def _month(day: date | None) -> str | None:
@@ -179,8 +204,61 @@ def _returned(index: Row[Any], later: Sequence[date], within: timedelta, today: 
     return False if released + within <= today else None
 
 
-async def _enrich(run: Any, agreement: Agreement, rows: Sequence[Row[Any]], today: date) -> list[Record]:
-    """Records for ``rows`` of the cohort statement: at most two more statements, whatever their number."""
+def _exact(r: Row[Any]) -> dict[ResearchField, str | None]:
+    """The quasi-identifiers of one row of the cohort statement, exactly."""
+    return {
+        ResearchField.BIRTH_YEAR: str(r.birth_year),
+        ResearchField.SEX: r.sex,
+        ResearchField.RACE: r.race,
+        ResearchField.OFFENSE_CLASS: CLASS_OF_RANK.get(r.severity),
+        ResearchField.ADMISSION_MONTH: _month(r.admitted_on),
+        ResearchField.RELEASE_MONTH: _month(r.released_on),
+        ResearchField.FACILITY_TYPE: r.facility_kind,
+    }
+
+
+def quasi_key(release: Release, r: Row[Any]) -> Key:
+    exact = _exact(r)
+    return tuple(exact[f] for f in release.fields)
+
+
+def _years_of(value: str | None) -> tuple[int, int] | None:
+    """The years a released year, month or range ("2019", "2019-04", "2015-2019") spans."""
+    if value is None:
+        return None
+    if len(value) == 9:
+        return int(value[:4]), int(value[5:])
+    return int(value[:4]), int(value[:4])
+
+
+def _labels(agreement: Agreement, values: Mapping[ResearchField, str | None]) -> tuple[str, str]:
+    """The YEAR and AGE_BAND values statistics read off a record (released values only)."""
+    cohort = agreement.cohort
+    admitted = (
+        _years_of(values[ResearchField.ADMISSION_MONTH])
+        if ResearchField.ADMISSION_MONTH in agreement.fields
+        else (cohort.admitted_from.year, cohort.admitted_to.year)
+    )
+    born = _years_of(values[ResearchField.BIRTH_YEAR])
+    if admitted is None:
+        return UNKNOWN, UNKNOWN
+    year = str(admitted[0]) if admitted[0] == admitted[1] else f"{admitted[0]}-{admitted[1]}"
+    if born is None:
+        return year, UNKNOWN
+    youngest, oldest = age_band(admitted[0] - born[1]), age_band(admitted[1] - born[0])
+    return year, youngest if youngest == oldest else UNKNOWN
+
+
+async def _enrich(
+    run: Any,
+    agreement: Agreement,
+    rows: Sequence[Row[Any]],
+    today: date,
+    released: Sequence[Key] | None = None,
+    release: Release | None = None,
+) -> list[Record]:
+    """Records for ``rows`` of the cohort statement: at most two more statements, whatever their number.
+    With a ``release``, each record shows its ``released`` quasi-identifier values instead of the exact."""
     fields = agreement.fields
     ids = [r.person_id for r in rows]
     programs: dict[int, list[tuple[date | None, str]]] = defaultdict(list)
@@ -201,27 +279,23 @@ async def _enrich(run: Any, agreement: Agreement, rows: Sequence[Row[Any]], toda
         for p in await run(periods):
             later[p.person_id].append(p.admitted_on)
     out = []
-    for r in rows:
+    for n, r in enumerate(rows):
+        values = _exact(r)
+        if release is not None and released is not None:
+            values.update(zip(release.fields, released[n], strict=True))
+        if release is None:  # the cohort as it is (aggregate tier, the research unit): exact labels
+            year, age = str(r.admitted_on.year), age_band(r.admitted_on.year - r.birth_year)
+        else:
+            year, age = _labels(agreement, values)
         record = Record(
             pseudonym=pseudonym(agreement.key, r.person_id),
             position=int(r.position),
-            admission_year=r.admitted_on.year,
-            age_at_admission=r.admitted_on.year - r.birth_year,
+            year_label=year,
+            age_label=age,
         )
-        if ResearchField.BIRTH_YEAR in fields:
-            record.birth_year = r.birth_year
-        if ResearchField.SEX in fields:
-            record.sex = r.sex
-        if ResearchField.RACE in fields:
-            record.race = r.race
-        if ResearchField.OFFENSE_CLASS in fields:
-            record.offense_class = CLASS_OF_RANK.get(r.severity)
-        if ResearchField.ADMISSION_MONTH in fields:
-            record.admission_month = _month(r.admitted_on)
-        if ResearchField.RELEASE_MONTH in fields:
-            record.release_month = _month(r.released_on)
-        if ResearchField.FACILITY_TYPE in fields:
-            record.facility_type = r.facility_kind
+        for f in QUASI_IDENTIFIERS:
+            if f in fields:
+                setattr(record, f.value, values[f])
         if ResearchField.PROGRAMS_COMPLETED in fields:
             end = r.released_on or today
             record.programs_completed = sorted(
@@ -242,51 +316,110 @@ class RecordPage:
     has_next_page: bool
     end_cursor: str | None
     start_cursor: str | None
+    release: Release
+
+
+def _postgres(session: AsyncSession) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
+
+
+async def release_plan(session: AsyncSession, agreement: Agreement) -> Release:
+    """The k-anonymous release of the agreement's cohort as it is now: one pass over the cohort's
+    quasi-identifiers (counts only, no enrichment), then ``research_release.plan``."""
+    fields = quasi_identifiers(agreement.fields)
+    counts: Counter[Key] = Counter()
+    # One string object per distinct value (a cohort repeats its years, months and codes): the
+    # histogram then holds small tuples of shared strings, not seven new strings a person.
+    shared: dict[str | None, str | None] = {}
+    if _postgres(session):
+        await session.execute(text(f"SET LOCAL statement_timeout = {STREAM_TIMEOUT_MS}"))
+    result = await session.stream(cohort_statement(agreement).execution_options(yield_per=BATCH * 5))
+    try:
+        async for rows in result.partitions():
+            for r in rows:
+                exact = _exact(r)
+                counts[tuple(shared.setdefault(v, v) for v in (exact[f] for f in fields))] += 1
+    finally:
+        await result.close()
+    return plan(counts, fields, agreement.k)
 
 
 async def record_page(
     db: RequestDb, agreement: Agreement, first: int | None, after: str | None, today: date
 ) -> RecordPage:
-    """One page of records, in the agreement's own order; cursors are sealed with its key."""
+    """One page of the agreement's k-anonymous release, in the agreement's own order; cursors are
+    sealed with its key. Records of suppressed classes are skipped, and ``total_count`` counts
+    the released records only."""
+    agreement.require_records("records")
     size = check_page_size(first)
-    cohort = cohort_statement(agreement).subquery("cohort")
-    total = int(await db.scalar(select(func.count()).select_from(cohort)) or 0)
-    stmt = select(cohort).order_by(cohort.c.position)
-    if after:
-        stmt = stmt.where(cohort.c.position > decode_cursor(agreement.key, after))
-    rows = list(await db.rows(stmt.limit(size + 1))) if size else []
-    records = await _enrich(db.rows, agreement, rows[:size], today)
+
+    async def work() -> tuple[Release, list[Row[Any]], list[Key]]:
+        release = await release_plan(db.session, agreement)
+        stmt = cohort_statement(agreement).subquery("cohort")
+        ordered = select(stmt).order_by(stmt.c.position)
+        if after:
+            ordered = ordered.where(stmt.c.position > decode_cursor(agreement.key, after))
+        kept: list[Row[Any]] = []
+        keys: list[Key] = []
+        if size:
+            result = await db.session.stream(ordered.execution_options(yield_per=max(2 * size, 100)))
+            try:
+                async for rows in result.partitions():
+                    for r in rows:
+                        key = release.apply(quasi_key(release, r))
+                        if key is not None:
+                            kept.append(r)
+                            keys.append(key)
+                    if len(kept) > size:
+                        break
+            finally:
+                await result.close()
+        return release, kept, keys
+
+    release, rows, keys = await db._locked(work)
+    records = await _enrich(db.rows, agreement, rows[:size], today, keys[:size], release)
     return RecordPage(
         records=records,
-        total_count=total,
+        total_count=release.released,
         has_next_page=len(rows) > size,
         end_cursor=encode_cursor(agreement.key, records[-1].position) if records else None,
         start_cursor=encode_cursor(agreement.key, records[0].position) if records else None,
+        release=release,
     )
 
 
-async def cohort_size(session: AsyncSession, agreement: Agreement) -> int:
-    cohort = cohort_statement(agreement).subquery("cohort")
-    return int(await session.scalar(select(func.count()).select_from(cohort)) or 0)
-
-
 async def stream_records(
-    session: AsyncSession, agreement: Agreement, today: date, batch: int = BATCH
+    session: AsyncSession,
+    agreement: Agreement,
+    today: date,
+    batch: int = BATCH,
+    release: Release | None = None,
 ) -> AsyncGenerator[list[Record], None]:
     """The whole cohort, ``batch`` records at a time, from one server-side cursor: memory stays flat
-    however large the cohort (PostgreSQL sorts it on the server; Python holds one batch)."""
+    however large the cohort (PostgreSQL sorts it on the server; Python holds one batch). With a
+    ``release``, only its released records, generalized as it says."""
     stmt = cohort_statement(agreement).order_by("position")
 
     async def run(statement: Any) -> Sequence[Row[Any]]:
         return (await session.execute(statement)).all()
 
-    if session.get_bind().dialect.name == "postgresql":
+    if _postgres(session):
         # PostgreSQL times a cursor's statement from its first fetch to its last, and the cursor
         # stays open while the client reads: the request's per-statement timeout cannot bound it.
         await session.execute(text(f"SET LOCAL statement_timeout = {STREAM_TIMEOUT_MS}"))
     result = await session.stream(stmt.execution_options(yield_per=batch))
     try:
         async for rows in result.partitions(batch):
-            yield await _enrich(run, agreement, rows, today)
+            if release is None:
+                yield await _enrich(run, agreement, rows, today)
+                continue
+            kept, keys = [], []
+            for r in rows:
+                key = release.apply(quasi_key(release, r))
+                if key is not None:
+                    kept.append(r)
+                    keys.append(key)
+            if kept:
+                yield await _enrich(run, agreement, kept, today, keys, release)
     finally:
         await result.close()

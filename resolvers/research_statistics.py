@@ -1,5 +1,8 @@
 """Statistics over an agreement's cohort: counts (and return rates) grouped by up to two granted
-dimensions, with every small cell suppressed for the researcher, complementary suppression included.
+dimensions. Under an aggregate-tier agreement every small cell is suppressed for the researcher,
+complementary suppression included. Under a record-tier agreement the researcher's statistics are
+counted over the k-anonymous release itself (the released records, as released), and nothing is
+suppressed: they reveal nothing that counting the records would not.
 
 Each count measure is its own table with its margins (``resolvers/suppression.py``); a rate is
 released only when both of its counts are. The research unit reads the same tables unsuppressed.
@@ -7,6 +10,7 @@ released only when both of its counts are. The research unit reads the same tabl
 
 from __future__ import annotations
 
+import enum
 from collections import Counter
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
@@ -14,12 +18,20 @@ from itertools import product
 
 from resolvers.errors import InvalidInput
 from resolvers.models.people import FacilityKind, OffenseClass, Race, Sex
-from resolvers.research_records import Agreement, Record
-from resolvers.research_terms import AGE_BANDS, DIMENSION_FIELD, Dimension, ResearchField, age_band
+from resolvers.research_records import UNKNOWN, Agreement, Record
+from resolvers.research_release import Release
+from resolvers.research_terms import AGE_BANDS, DIMENSION_FIELD, Dimension, ResearchField, enum_name
 from resolvers.suppression import is_small, suppress_grid, suppress_line
 
 MEASURES = ("people", "observed_1y", "returned_1y", "observed_3y", "returned_3y")
-UNKNOWN, NONE = "unknown", "none"
+NONE = "none"
+#: The enum of each dimension whose values are enum members: shown by their GraphQL names (MALE, FELONY_A).
+ENUMS: dict[Dimension, type[enum.Enum]] = {
+    Dimension.FACILITY_TYPE: FacilityKind,
+    Dimension.SEX: Sex,
+    Dimension.RACE: Race,
+    Dimension.OFFENSE_CLASS: OffenseClass,
+}
 
 #: One entry of a table: its dimension values (None: all, i.e. a margin) and its counts (None: hidden).
 Key = tuple[str | None, ...]
@@ -64,30 +76,34 @@ def check_dimensions(agreement: Agreement, dimensions: Sequence[Dimension]) -> t
 
 def _values(record: Record, dimension: Dimension) -> list[str]:
     if dimension is Dimension.YEAR:
-        return [str(record.admission_year)]
+        return [record.year_label]
     if dimension is Dimension.AGE_BAND:
-        return [age_band(record.age_at_admission)]
+        return [record.age_label]
     if dimension is Dimension.PROGRAM:
         return list(record.programs_completed or ()) or [NONE]
+    kind = ENUMS[dimension]
     value = {
         Dimension.FACILITY_TYPE: record.facility_type,
         Dimension.SEX: record.sex,
         Dimension.RACE: record.race,
         Dimension.OFFENSE_CLASS: record.offense_class,
     }[dimension]
-    return [value or UNKNOWN]
+    return [UNKNOWN if value is None else enum_name(kind, value)]
 
 
-def _domain(dimension: Dimension, agreement: Agreement) -> list[str]:
-    """Every value a dimension can take, so that a zero is shown as a zero rather than left out."""
+def _domain(dimension: Dimension, agreement: Agreement, release: Release | None) -> list[str]:
+    """Every value a dimension can take, so that a zero is shown as a zero rather than left out (over
+    a release that generalizes the dimension's field, only the values its records show)."""
+    if release is not None and DIMENSION_FIELD[dimension] in release.generalized_fields:
+        return []
     cohort = agreement.cohort
     return {
         Dimension.YEAR: [str(y) for y in range(cohort.admitted_from.year, cohort.admitted_to.year + 1)],
-        Dimension.FACILITY_TYPE: [k.value for k in FacilityKind],
-        Dimension.SEX: [s.value for s in Sex],
-        Dimension.RACE: [r.value for r in Race],
+        Dimension.FACILITY_TYPE: [k.name for k in FacilityKind],
+        Dimension.SEX: [s.name for s in Sex],
+        Dimension.RACE: [r.name for r in Race],
         Dimension.AGE_BAND: [name for name, _, _ in AGE_BANDS],
-        Dimension.OFFENSE_CLASS: [c.value for c in OffenseClass],
+        Dimension.OFFENSE_CLASS: [c.name for c in OffenseClass],
         Dimension.PROGRAM: [NONE],
     }[dimension]
 
@@ -97,14 +113,17 @@ async def tabulate(
     agreement: Agreement,
     dimensions: tuple[Dimension, ...],
     suppress: bool,
+    release: Release | None = None,
 ) -> Table:
+    """Count ``batches`` (the whole cohort, or a release's records: then ``release`` is that release,
+    and the counts are of what its records show)."""
     measures = ["people"]
     if ResearchField.RETURNED_1Y in agreement.fields:
         measures += ["observed_1y", "returned_1y"]
     if ResearchField.RETURNED_3Y in agreement.fields:
         measures += ["observed_3y", "returned_3y"]
     counts: dict[str, Counter[Key]] = {m: Counter() for m in measures}
-    seen: list[set[str]] = [set(_domain(d, agreement)) for d in dimensions]
+    seen: list[set[str]] = [set(_domain(d, agreement, release)) for d in dimensions]
     async for batch in batches:
         for record in batch:
             keys = list(product(*(_values(record, d) for d in dimensions)))

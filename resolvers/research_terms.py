@@ -10,6 +10,16 @@ from datetime import date
 from typing import Any
 
 from resolvers.errors import InvalidInput
+from resolvers.models.people import OffenseClass, Sex
+
+
+def enum_name(kind: type[enum.Enum], value: str) -> str:
+    """The GraphQL name of a stored enum value (``M`` -> ``MALE``, ``felony_a`` -> ``FELONY_A``): the one
+    vocabulary researchers see, in GraphQL and in CSV extracts alike. An unknown value is returned as is."""
+    try:
+        return kind(value).name
+    except ValueError:
+        return value
 
 
 class ResearchField(enum.StrEnum):
@@ -34,6 +44,12 @@ class NotGranted(InvalidInput):
     """A field of the research root that the agreement does not grant was asked for."""
 
     code = "FIELD_NOT_GRANTED"
+
+
+class RecordsNotReleased(InvalidInput):
+    """Records or an extract were asked for under an aggregate-tier agreement (statistics only)."""
+
+    code = "RECORDS_NOT_RELEASED"
 
 
 class Dimension(enum.StrEnum):
@@ -133,6 +149,17 @@ class Cohort:
             "facilities": list(self.facilities),
             "offense_classes": list(self.offense_classes),
             "sexes": list(self.sexes),
+        }
+
+    def to_input_json(self) -> dict[str, Any]:
+        """The cohort in the vocabulary of the cohort input (``admissionYearFrom``, ``FELONY_A``,
+        ``MALE``): what researchers read back as ``requestedCohort`` and ``grantedCohort``."""
+        return {
+            "admissionYearFrom": self.admitted_from.year,
+            "admissionYearTo": self.admitted_to.year,
+            "facilities": list(self.facilities),
+            "offenseClasses": [enum_name(OffenseClass, c) for c in self.offense_classes],
+            "sexes": [enum_name(Sex, s) for s in self.sexes],
         }
 
     @classmethod

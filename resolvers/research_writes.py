@@ -1,5 +1,5 @@
 """The research agreement workflow: a researcher submits a request; the research unit approves it
-(with the fields, cohort, dates and small-cell threshold it grants) or rejects it, and may revoke an
+(with the fields, cohort, dates, tier and small-cell threshold or k it grants) or rejects it, and may revoke an
 approved one; an approved agreement expires after its last day.
 
 submitted -> approved -> revoked | expired; submitted -> rejected. Every transition bumps the row's
@@ -24,13 +24,15 @@ from auth.scopes import row_scope
 from resolvers import validation as v
 from resolvers.errors import Conflict, InvalidInput, NotFound
 from resolvers.models.people import Facility
-from resolvers.models.research import AgreementStatus, ResearchAgreement
+from resolvers.models.research import AgreementStatus, AgreementTier, ResearchAgreement
 from resolvers.pseudonyms import new_key
 from resolvers.research_terms import Cohort, parse_fields
 from resolvers.session import RequestDb
 from resolvers.suppression import DEFAULT_THRESHOLD
 
 MAX_THRESHOLD = 1000
+#: The smallest k a record-tier release may have: k = 1 would release every record as it is.
+MIN_K = 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +57,7 @@ class Approval:
     ends_on: date
     small_cell_threshold: int | None
     note: str | None
+    tier: AgreementTier = AgreementTier.AGGREGATE
 
 
 def _decider(principal: Principal) -> str:
@@ -169,6 +172,10 @@ async def approve(db: RequestDb, principal: Principal, approval: Approval, now: 
     threshold = DEFAULT_THRESHOLD if approval.small_cell_threshold is None else approval.small_cell_threshold
     if not 1 <= threshold <= MAX_THRESHOLD:
         raise InvalidInput("smallCellThreshold", f"must be between 1 and {MAX_THRESHOLD} (got {threshold})")
+    if approval.tier is AgreementTier.RECORD and threshold < MIN_K:
+        raise InvalidInput(
+            "smallCellThreshold", f"is the record tier's k and must be at least {MIN_K} (got {threshold})"
+        )
     await _apply(
         db,
         row,
@@ -178,6 +185,7 @@ async def approve(db: RequestDb, principal: Principal, approval: Approval, now: 
         starts_on=approval.starts_on,
         ends_on=approval.ends_on,
         small_cell_threshold=threshold,
+        tier=approval.tier,
         pseudonym_key=new_key(),
         decided_at=now,
         decided_by=_decider(principal),
@@ -193,6 +201,7 @@ async def approve(db: RequestDb, principal: Principal, approval: Approval, now: 
         starts_on=approval.starts_on.isoformat(),
         ends_on=approval.ends_on.isoformat(),
         threshold=threshold,
+        tier=approval.tier.value,
     )
     return int(row.id)
 

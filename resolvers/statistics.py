@@ -2,7 +2,9 @@
 
 Every statistic adds ``aggregate_scope``: an audience counts the rows it could read, and
 legislative offices count every class but victims (the matrix's aggregates rule). Suppressing
-small cells for partners belongs to the field policy, not here.
+small cells for partners belongs to the field policy, not here; what it needs from here is
+``countable_by_rows``: whether a partner could count the same population row by row anyway (then
+nothing is suppressed, and the population is counted over exactly the rows it reads).
 """
 
 from __future__ import annotations
@@ -14,10 +16,13 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Integer, Row, cast, extract, func, select
 
+from auth.classes import FieldClass
+from auth.policy import MATRIX, Access
 from auth.principal import Principal
-from auth.scopes import aggregate_scope
+from auth.scopes import aggregate_scope, row_scope
 from resolvers.errors import InvalidInput
-from resolvers.models.people import Person
+from resolvers.models.partners import Audience
+from resolvers.models.people import Person, PersonStatus
 from resolvers.models.programs import (
     Enrollment,
     EnrollmentStatus,
@@ -44,11 +49,35 @@ class PopulationFilter:
     sex: str | None = None
 
 
+#: The statuses of the people a legislative office reads row by row: the public tier of
+#: ``auth/scopes.py`` (everyone not discharged). Its aggregates count discharged people too.
+LEGISLATIVE_ROW_STATUSES = frozenset(s.value for s in PersonStatus if s is not PersonStatus.DISCHARGED)
+#: The fields population statistics are broken down by (``POPULATION_DIMENSIONS``), as ``Person`` fields.
+POPULATION_FIELDS_CLASS = FieldClass.PUBLIC_PERSON
+
+
+def countable_by_rows(principal: Principal, f: PopulationFilter) -> bool:
+    """Whether ``principal`` could count this population row by row: every person it counts is a
+    row the audience reads, with every dimension (facility, status, sex, race: public-tier fields).
+    Then suppressing a cell protects nothing: ``people(status: ESCAPED) { totalCount }`` gives the
+    count away. Department units are not asked (they read every count anyway)."""
+    grant = MATRIX[POPULATION_FIELDS_CLASS].get(principal.audience)
+    if grant is None or grant.access not in (Access.ALL, Access.SCOPED):
+        return False
+    if principal.audience is Audience.LEGISLATIVE:
+        return set(f.statuses) <= LEGISLATIVE_ROW_STATUSES
+    # Every other audience's aggregates count only the rows it could read.
+    return True
+
+
 def _population_conditions(principal: Principal, f: PopulationFilter) -> list[ColumnElement[bool]]:
     if not f.statuses:
         raise InvalidInput("statuses", "must name at least one status")
+    # Counted row by row, a population is exactly the rows the audience reads (so a person under the
+    # victims-first embargo is not counted where the rows do not show them either).
+    scope = row_scope if principal.is_partner and countable_by_rows(principal, f) else aggregate_scope
     conditions: list[ColumnElement[bool]] = [
-        aggregate_scope(principal, Person),
+        scope(principal, Person),
         Person.status.in_(f.statuses),
     ]
     if f.facility_id is not None:

@@ -14,7 +14,8 @@ from strawberry.scalars import JSON
 
 from auth.classes import FieldClass
 from resolvers import research as data
-from resolvers.models.research import AgreementStatus
+from resolvers.models.research import AgreementStatus, AgreementTier
+from resolvers.research_terms import Cohort
 from schema.context import Info
 from schema.fields import classified, resolves
 from schema.ids import from_global_id, to_global_id
@@ -24,6 +25,17 @@ from schema.people import After, PageSize
 R = FieldClass.RESEARCH_AGREEMENTS
 
 strawberry.enum(AgreementStatus, description="Where a research agreement stands.")
+strawberry.enum(
+    AgreementTier,
+    name="ResearchTier",
+    description="What an agreement releases. AGGREGATE: statistics only, small cells suppressed. RECORD: "
+    "k-anonymous records and CSV extracts, and statistics counted over them.",
+)
+
+
+def _cohort(value: Any) -> Any:
+    """A stored cohort in the cohort input's vocabulary (admissionYearFrom, FELONY_A, MALE)."""
+    return None if value is None else Cohort.from_json(value).to_input_json()
 
 
 @strawberry.type(description="A data extract released under an agreement.")
@@ -32,6 +44,10 @@ class ResearchExtract:
     fields: list[str] = classified(R, "The fields it holds.")
     row_count: int = classified(R, "How many records it holds.")
     requested_by: str = classified(R, "Who asked for it.")
+    release: JSON | None = classified(
+        R,
+        "What its k-anonymous release generalized and suppressed (k, levels, counts); null for extracts released before releases were recorded.",
+    )
 
     @classmethod
     def from_row(cls, row: Any) -> ResearchExtract:
@@ -40,6 +56,7 @@ class ResearchExtract:
             fields=list(row.fields),
             row_count=row.row_count,
             requested_by=row.requested_by,
+            release=row.release,
         )
 
 
@@ -55,12 +72,21 @@ class ResearchAgreement:
     irb_expires_on: date = classified(R, "When the IRB approval expires.")
     purpose: str = classified(R, "Purpose of the study.")
     requested_fields: list[str] = classified(R, "Fields requested.")
-    requested_cohort: JSON = classified(R, "Cohort requested, e.g. admissions between two dates.")
+    requested_cohort: JSON = classified(
+        R,
+        "Cohort requested, with the cohort input's field names: admissionYearFrom, admissionYearTo, "
+        "facilities, offenseClasses, sexes.",
+    )
     granted_fields: list[str] | None = classified(R, "Fields granted, once approved.")
-    granted_cohort: JSON | None = classified(R, "Cohort granted, once approved.")
+    granted_cohort: JSON | None = classified(R, "Cohort granted, once approved (as requestedCohort).")
     starts_on: date | None = classified(R, "First day of access.")
     ends_on: date | None = classified(R, "Last day of access.")
-    small_cell_threshold: int = classified(R, "Counts below this are suppressed in statistics.")
+    tier: AgreementTier = classified(R, "AGGREGATE (statistics only) or RECORD (k-anonymous records).")
+    small_cell_threshold: int = classified(
+        R,
+        "AGGREGATE tier: counts from 1 to this minus 1 are suppressed. RECORD tier: the release's k (every "
+        "equivalence class holds at least this many records).",
+    )
     status: AgreementStatus = classified(R, "Submitted, approved, rejected, revoked or expired.")
     decided_at: datetime | None = classified(R, "When the department decided.")
     decided_by: str | None = classified(R, "Who decided.")
@@ -89,11 +115,12 @@ class ResearchAgreement:
             irb_expires_on=row.irb_expires_on,
             purpose=row.purpose,
             requested_fields=list(row.requested_fields),
-            requested_cohort=row.requested_cohort,
+            requested_cohort=_cohort(row.requested_cohort),
             granted_fields=None if row.granted_fields is None else list(row.granted_fields),
-            granted_cohort=row.granted_cohort,
+            granted_cohort=_cohort(row.granted_cohort),
             starts_on=row.starts_on,
             ends_on=row.ends_on,
+            tier=AgreementTier(row.tier),
             small_cell_threshold=row.small_cell_threshold,
             status=AgreementStatus(row.status),
             decided_at=row.decided_at,

@@ -18,10 +18,13 @@ from resolvers import research_records as records
 from resolvers import research_statistics as stats
 from resolvers.models.partners import Audience
 from resolvers.models.people import FacilityKind, OffenseClass, Race, Sex
+from resolvers.models.research import AgreementTier
 from resolvers.research_records import Agreement, Record
+from resolvers.research_release import Release
 from resolvers.research_terms import Dimension, NotGranted, ResearchField
 from schema import custody as _custody  # noqa: F401  (registers OffenseClass with Strawberry)
 from schema import people as _people  # noqa: F401  (registers Sex, Race and FacilityKind)
+from schema import research as _research  # noqa: F401  (registers ResearchTier)
 from schema.context import Info
 from schema.fields import classified, resolves
 from schema.ids import from_global_id
@@ -95,13 +98,18 @@ class ResearchRecord:
         RR,
         "The person under this agreement only: the same in all its records, unrelated to any other agreement's.",
     )
-    birth_year: int | None = classified(RR, "Year of birth.")
+    birth_year: str | None = classified(
+        RR, 'Year of birth ("1983"), or the range the release generalized it to ("1980-1984").'
+    )
     sex: Sex | None = classified(RR, "Sex as recorded at admission.")
     race: Race | None = classified(RR, "Race as recorded at admission.")
     offense_class: OffenseClass | None = classified(RR, "Most serious offense class of the person's charges.")
-    admission_month: str | None = classified(RR, "Index admission, as YYYY-MM.")
+    admission_month: str | None = classified(
+        RR, 'Index admission, as YYYY-MM, or as generalized by the release ("2019", "2015-2019").'
+    )
     release_month: str | None = classified(
-        RR, "Release from that custody, as YYYY-MM; null while in custody."
+        RR,
+        "Release from that custody, as YYYY-MM (or generalized like admissionMonth); null while in custody.",
     )
     facility_type: FacilityKind | None = classified(RR, "Kind of facility admitted to.")
     programs_completed: list[str] | None = classified(
@@ -138,7 +146,10 @@ class ResearchRecord:
 @strawberry.type(description="A page of de-identified records, in an order of the agreement's own.")
 class ResearchRecordConnection:
     nodes: list[ResearchRecord] = classified(FieldClass.STRUCTURE, "The records of this page.")
-    total_count: int = classified(FieldClass.STRUCTURE, "People in the cohort.")
+    total_count: int = classified(
+        FieldClass.STRUCTURE,
+        "Records in the release (the cohort less the records a k-anonymous release left out).",
+    )
     page_info: PageInfo = classified(FieldClass.STRUCTURE, "Cursors for the next page.")
 
 
@@ -190,19 +201,77 @@ class ResearchTable:
     entries: list[ResearchCell] = classified(RR, "Every cell and margin; a suppressed count is null.")
 
 
+@strawberry.type(description="The level one quasi-identifier is released at.")
+class ResearchGeneralization:
+    field: str = classified(RR, "The agreement's field name (e.g. birth_year).")
+    level: str = classified(
+        RR, "Its rung on the generalization ladder: year, month or exact; a range; or withheld."
+    )
+
+
+@strawberry.type(
+    description="What a record-tier agreement's k-anonymous release generalized and suppressed: every "
+    "combination of released quasi-identifier values is shared by at least k records."
+)
+class ResearchRelease:
+    k: int = classified(RR, "Every equivalence class of the release holds at least this many records.")
+    quasi_identifiers: list[str] = classified(
+        RR, "The granted fields the release treats as quasi-identifiers."
+    )
+    levels: list[ResearchGeneralization] = classified(RR, "The level each quasi-identifier is released at.")
+    generalized: list[str] = classified(RR, "The quasi-identifiers released at other than their exact level.")
+    cohort: int = classified(RR, "People in the cohort.")
+    released: int = classified(RR, "Records released.")
+    suppressed: int = classified(RR, "Records left out: their class was still smaller than k.")
+    classes: int = classified(RR, "Equivalence classes released.")
+    smallest_class: int | None = classified(RR, "Records in the smallest released class; null when none.")
+
+    @classmethod
+    def of(cls, release: Release) -> ResearchRelease:
+        return cls(
+            k=release.k,
+            quasi_identifiers=[f.value for f in release.fields],
+            levels=[ResearchGeneralization(field=f.value, level=release.level_of(f)) for f in release.fields],
+            generalized=sorted(release.generalized),
+            cohort=release.cohort,
+            released=release.released,
+            suppressed=release.suppressed,
+            classes=len(release.classes),
+            smallest_class=release.smallest_class,
+        )
+
+
 @strawberry.type(description="What an agreement in force gives access to.")
 class ResearchAccess:
     agreement: strawberry.Private[Agreement]
+
+    @resolves(
+        RR, "AGGREGATE: statistics only; RECORD: k-anonymous records, extracts and statistics over them."
+    )
+    def tier(self) -> AgreementTier:
+        return self.agreement.tier
+
+    @resolves(RR, "What the release generalized and suppressed; null under an aggregate-tier agreement.")
+    async def release(self, info: Info) -> ResearchRelease | None:
+        if self.agreement.tier is not AgreementTier.RECORD:
+            return None
+        db = info.context.db
+        release = await db._locked(lambda: records.release_plan(db.session, self.agreement))
+        return ResearchRelease.of(release)
 
     @resolves(RR, "The agreement's reference.")
     def reference(self) -> str:
         return self.agreement.reference
 
-    @resolves(RR, "The fields the agreement grants.")
+    @resolves(RR, "The fields the agreement grants (the vocabulary of grantedFields and of the CSV columns).")
     def granted_fields(self) -> list[str]:
         return sorted(f.value for f in self.agreement.fields)
 
-    @resolves(RR, "De-identified records of the cohort, with only the granted fields.")
+    @resolves(
+        RR,
+        "The k-anonymous release of the cohort's de-identified records, with only the granted fields "
+        "(refused with RECORDS_NOT_RELEASED under an aggregate-tier agreement).",
+    )
     async def records(
         self, info: Info, first: PageSize = None, after: After = None
     ) -> ResearchRecordConnection:
@@ -218,7 +287,11 @@ class ResearchAccess:
             ),
         )
 
-    @resolves(RR, "Counts and return rates grouped by up to two granted dimensions, small cells suppressed.")
+    @resolves(
+        RR,
+        "Counts and return rates grouped by up to two granted dimensions: small cells suppressed under an "
+        "aggregate-tier agreement; counted over the released records under a record-tier one.",
+    )
     async def statistics(
         self,
         info: Info,
@@ -230,13 +303,19 @@ class ResearchAccess:
         _refuse_ungranted(self.agreement, _selected(info.selected_fields, "entries"), MEASURE_FIELDS)
         dimensions = stats.check_dimensions(self.agreement, group_by)
         db = info.context.db
-        suppress = info.context.principal.audience is not Audience.RESEARCH_UNIT
+        researcher = info.context.principal.audience is not Audience.RESEARCH_UNIT
+        over_release = researcher and self.agreement.tier is AgreementTier.RECORD
         today = info.context.now.date()
 
         async def work() -> stats.Table:
             # The whole cohort streams through one server-side cursor, the request's session held for it.
+            if over_release:
+                # Counting the released records: nothing here that the records do not show already.
+                release = await records.release_plan(db.session, self.agreement)
+                batches = records.stream_records(db.session, self.agreement, today, release=release)
+                return await stats.tabulate(batches, self.agreement, dimensions, False, release)
             batches = records.stream_records(db.session, self.agreement, today)
-            return await stats.tabulate(batches, self.agreement, dimensions, suppress)
+            return await stats.tabulate(batches, self.agreement, dimensions, researcher)
 
         table = await db._locked(work)
         return ResearchTable(
@@ -245,8 +324,13 @@ class ResearchAccess:
             entries=[ResearchCell(entry=e, values=list(e.values)) for e in table.entries],
         )
 
-    @resolves(RR, "Where to download all records as CSV (GET, with your bearer token).")
-    def extract_url(self) -> str:
+    @resolves(
+        RR,
+        "Where to download the release as CSV (GET, with your bearer token); null under an aggregate-tier one.",
+    )
+    def extract_url(self) -> str | None:
+        if self.agreement.tier is not AgreementTier.RECORD:
+            return None
         return f"/research/extracts/{self.agreement.id}.csv"
 
 

@@ -11,13 +11,14 @@ import strawberry
 from auth.classes import FieldClass
 from resolvers import research_writes as data
 from resolvers.models.people import OffenseClass, Sex
+from resolvers.models.research import AgreementTier
 from resolvers.research_terms import Cohort
 from schema import custody as _custody  # noqa: F401  (registers OffenseClass with Strawberry)
 from schema.context import Info
 from schema.fields import classified, mutation
 from schema.ids import from_global_id
 from schema.mutations import IdempotencyKey, MutationError, Payload, Refs, run_mutation
-from schema.research import ResearchAgreement
+from schema.research import ResearchAgreement  # also registers ResearchTier
 
 R = FieldClass.RESEARCH_AGREEMENTS
 
@@ -79,8 +80,14 @@ class ApproveResearchAgreementInput:
     ends_on: date = strawberry.field(
         description="Not before startsOn, and not after the IRB approval expires."
     )
+    tier: AgreementTier = strawberry.field(
+        description="AGGREGATE: statistics only, small cells suppressed. RECORD: k-anonymous records and "
+        "extracts, with smallCellThreshold as k."
+    )
     small_cell_threshold: int | None = strawberry.field(
-        default=None, description="Counts below this are suppressed; 11 unless set; at least 1."
+        default=None,
+        description="AGGREGATE: counts below this are suppressed (at least 1). RECORD: the release's k "
+        "(at least 2). 11 unless set.",
     )
     note: str | None = strawberry.field(
         default=None, description="The decision's reasons, up to 500 characters."
@@ -158,6 +165,7 @@ class Mutation:
                 ends_on=input.ends_on,
                 small_cell_threshold=input.small_cell_threshold,
                 note=input.note,
+                tier=input.tier,
             )
             return {"researchAgreement": await data.approve(ctx.db, ctx.principal, approval, ctx.now)}
 

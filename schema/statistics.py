@@ -65,7 +65,8 @@ class RaceCount:
 
 @strawberry.type(
     description="The population, counted several ways; each breakdown is computed when asked for. For "
-    "partners, counts from 1 to 10 are suppressed (null), with complementary cells so none can be recovered."
+    "partners, counts from 1 to 10 are suppressed (null), with complementary cells so none can be recovered, "
+    "unless the partner reads every person counted row by row (then the counts are of exactly those rows)."
 )
 class PopulationStatistics:
     filter: strawberry.Private[data.PopulationFilter]
@@ -73,11 +74,11 @@ class PopulationStatistics:
     @resolves(FieldClass.AGGREGATES_PEOPLE, "People counted, all together; null when suppressed.")
     async def total(self, info: Info) -> int | None:
         total = await data.population_total(info.context.db, info.context.principal, self.filter)
-        return PopulationTables(suppressed_for(info.context.principal)).total(total)
+        return PopulationTables(suppressed_for(info.context.principal, self.filter)).total(total)
 
     @resolves(FieldClass.AGGREGATES_PEOPLE, "People per facility (offices for people under supervision).")
     async def by_facility(self, info: Info) -> list[FacilityCount]:
-        tables = PopulationTables(suppressed_for(info.context.principal))
+        tables = PopulationTables(suppressed_for(info.context.principal, self.filter))
         if tables.threshold is not None:
             # Partners: the per-facility counts are the margins of the sex-by-facility table, so that
             # they are suppressed consistently with bySex.
@@ -91,7 +92,7 @@ class PopulationStatistics:
     @resolves(FieldClass.AGGREGATES_PEOPLE, "People per status.")
     async def by_status(self, info: Info) -> list[StatusCount]:
         rows = await data.population_by(info.context.db, info.context.principal, self.filter, ["status"])
-        tables = PopulationTables(suppressed_for(info.context.principal))
+        tables = PopulationTables(suppressed_for(info.context.principal, self.filter))
         return [StatusCount(status=PersonStatus(k), count=c) for k, c in tables.line(rows, "status")]
 
     @resolves(
@@ -102,7 +103,7 @@ class PopulationStatistics:
         rows = await data.population_by(
             info.context.db, info.context.principal, self.filter, ["sex", "facility"]
         )
-        table = PopulationTables(suppressed_for(info.context.principal)).sex_by_facility(rows)
+        table = PopulationTables(suppressed_for(info.context.principal, self.filter)).sex_by_facility(rows)
         return [
             SexCount(
                 sex=Sex(sex),
@@ -115,7 +116,7 @@ class PopulationStatistics:
     @resolves(FieldClass.AGGREGATES_PEOPLE, "People per race.")
     async def by_race(self, info: Info) -> list[RaceCount]:
         rows = await data.population_by(info.context.db, info.context.principal, self.filter, ["race"])
-        tables = PopulationTables(suppressed_for(info.context.principal))
+        tables = PopulationTables(suppressed_for(info.context.principal, self.filter))
         return [RaceCount(race=Race(k), count=c) for k, c in tables.line(rows, "race")]
 
 

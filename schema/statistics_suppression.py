@@ -1,5 +1,9 @@
 """Small cells of the population statistics, suppressed for partners (legislative offices, reentry
-partners) at the department's threshold of 11; department units read every count.
+partners) at the department's threshold of 11 -- but only where suppression protects something: a
+population the partner could count row by row (every person counted is a row it reads, with every
+dimension; ``resolvers.statistics.countable_by_rows``) is not suppressed, since hiding the 6 escaped
+people of a table while ``people(status: ESCAPED) { totalCount }`` answers 6 would only pretend to
+protect them. Department units read every count.
 
 Each breakdown is a table with its total: per status and per race are one-dimensional; per sex, per
 facility and the sex-by-facility cells are one two-dimensional table and its margins, suppressed
@@ -13,14 +17,18 @@ from dataclasses import dataclass
 from typing import Any
 
 from auth.principal import Principal
+from resolvers.statistics import PopulationFilter, countable_by_rows
 from resolvers.suppression import DEFAULT_THRESHOLD, is_small, suppress_grid, suppress_line
 
 SUPPRESSED = "People; null when the count is suppressed (small cells, for partners)."
 
 
-def suppressed_for(principal: Principal) -> int | None:
-    """The threshold for ``principal``'s statistics; None for department units (no suppression)."""
-    return DEFAULT_THRESHOLD if principal.is_partner else None
+def suppressed_for(principal: Principal, population: PopulationFilter) -> int | None:
+    """The threshold for ``principal``'s statistics of ``population``; None (no suppression) for
+    department units, and for a partner that could count the same population row by row."""
+    if not principal.is_partner or countable_by_rows(principal, population):
+        return None
+    return DEFAULT_THRESHOLD
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,8 +1,9 @@
 """Research agreements in every status, and the extracts released under them.
 
 The first research team holds an approved agreement that is in force on the as-of date (the demo
-and the university scenario use it): 2018-2020 admissions, a small-cell threshold of 11, and a
-pseudonym key drawn from the seeded generator so that pseudonyms are stable between runs.
+and the university scenario use it): 2018-2020 admissions, record tier with k = 11, and a pseudonym
+key drawn from the seeded generator so that pseudonyms are stable between runs. The second team's
+approved agreement is aggregate tier (statistics only).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ AGREEMENTS = Layout(
     (
         "id", "reference", "partner_id", "title", "investigator", "institution", "irb_number", "irb_expires_on",
         "purpose", "requested_fields", "requested_cohort", "granted_fields", "granted_cohort", "starts_on",
-        "ends_on", "small_cell_threshold", "status", "pseudonym_key", "decided_at", "decided_by",
+        "ends_on", "small_cell_threshold", "tier", "status", "pseudonym_key", "decided_at", "decided_by",
         "decision_note", "created_at", "version",
     ),
 )  # fmt: skip
@@ -32,6 +33,9 @@ FIELDS = (
     "birth_year", "sex", "race", "offense_class", "admission_month", "release_month", "facility_type",
     "programs_completed", "returned_1y", "returned_3y",
 )  # fmt: skip
+
+#: The plan's agreements released as statistics only (the rest are record tier, k = 11).
+AGGREGATE_ONLY = frozenset({5})
 
 # (partner index, status, title, cohort years)
 _PLAN = (
@@ -80,7 +84,11 @@ def write_research(ctx: Seeding, rng: Random) -> None:
                     note = "Revoked after a data-handling incident; pseudonym key destroyed."
                 else:
                     key = rng.randbytes(32)
-                    note = "Approved with a small-cell threshold of 11."
+                    note = (
+                        "Approved for statistics only, small cells suppressed at 11."
+                        if n in AGGREGATE_ONLY
+                        else "Approved for k-anonymous records with k = 11."
+                    )
         investigator = f"Dr. {names.full_name(rng)}"
         ctx.batch.add(
             AGREEMENTS,
@@ -88,7 +96,7 @@ def write_research(ctx: Seeding, rng: Random) -> None:
                 agreement_id, f"RA-{submitted.year}-{agreement_id:04d}", partner_id, title, investigator,
                 institution, f"IRB-{rng.randrange(10**5):05d}", as_of + days(rng.randint(200, 900)),
                 f"{title}. Findings are reported only as aggregates.", requested, cohort, granted_fields,
-                granted_cohort, starts, ends, 11, status, key, decided_at, decided_by, note,
+                granted_cohort, starts, ends, 11, "aggregate" if n in AGGREGATE_ONLY else "record", status, key, decided_at, decided_by, note,
                 at(submitted, rng), 1,
             ),
         )  # fmt: skip

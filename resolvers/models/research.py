@@ -6,7 +6,7 @@ import enum
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Integer, LargeBinary, String, Text
+from sqlalchemy import ForeignKey, Integer, LargeBinary, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from resolvers.models.base import Base, IdMixin, TimestampMixin, VersionMixin, non_negative, one_of, ordered
@@ -20,10 +20,18 @@ class AgreementStatus(enum.StrEnum):
     EXPIRED = "expired"
 
 
+class AgreementTier(enum.StrEnum):
+    """What an agreement releases: statistics only, or k-anonymous records (and statistics over them)."""
+
+    AGGREGATE = "aggregate"
+    RECORD = "record"
+
+
 class ResearchAgreement(IdMixin, TimestampMixin, VersionMixin, Base):
     __tablename__ = "research_agreements"
     __table_args__ = (
         one_of("status", AgreementStatus),
+        one_of("tier", AgreementTier),
         ordered("starts_on", "ends_on"),
         non_negative("small_cell_threshold"),
     )
@@ -42,7 +50,11 @@ class ResearchAgreement(IdMixin, TimestampMixin, VersionMixin, Base):
     granted_cohort: Mapped[dict[str, Any] | None]
     starts_on: Mapped[date | None]
     ends_on: Mapped[date | None]
+    # The aggregate tier's suppression threshold, and the record tier's k (both "small" below it).
     small_cell_threshold: Mapped[int] = mapped_column(Integer, default=11)
+    tier: Mapped[str] = mapped_column(
+        String(16), default=AgreementTier.RECORD, server_default=text("'record'")
+    )
     status: Mapped[str] = mapped_column(String(16), index=True)
     # Key of this agreement's pseudonyms; destroyed (set to NULL) when the agreement ends.
     pseudonym_key: Mapped[bytes | None] = mapped_column(LargeBinary)
@@ -59,3 +71,5 @@ class ResearchExtract(IdMixin, TimestampMixin, Base):
     fields: Mapped[list[str]]
     row_count: Mapped[int] = mapped_column(Integer)
     requested_by: Mapped[str] = mapped_column(String(120))
+    # What the release generalized and suppressed (k, quasi-identifiers, levels, counts).
+    release: Mapped[dict[str, Any] | None]

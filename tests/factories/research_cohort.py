@@ -74,7 +74,9 @@ async def make_cohort(session: AsyncSession, size: int = 6) -> Cohort:
 async def make_cohort_agreement(
     session: AsyncSession, partner: Partner, cohort: Cohort | None, **overrides: Any
 ) -> ResearchAgreement:
-    """An approved agreement in force over ``cohort`` granting every field (override any column)."""
+    """An approved record-tier agreement in force over ``cohort`` granting every field (override any
+    column). Its k is 1 unless set, so that a cohort of a few people is released exactly as it is; the
+    tests of k-anonymity set k themselves."""
     values: dict[str, Any] = {
         "requested_fields": FIELDS,
         "granted_fields": FIELDS,
@@ -84,6 +86,8 @@ async def make_cohort_agreement(
         "ends_on": date(2099, 12, 31),
         "irb_expires_on": date(2099, 12, 31),
         "pseudonym_key": secrets.token_bytes(32),
+        "tier": "record",
+        "small_cell_threshold": 1,
     }
     values.update(overrides)
     return await make_agreement(session, partner, **values)

@@ -13,7 +13,7 @@ from tests.schema.test_victims import gid
 
 QUERY = """query($status: AgreementStatus) { researchAgreements(status: $status, first: 20) { totalCount nodes {
   id reference partner title investigator institution irbNumber irbExpiresOn purpose requestedFields requestedCohort
-  grantedFields grantedCohort startsOn endsOn smallCellThreshold status decidedAt decidedBy decisionNote version
+  grantedFields grantedCohort startsOn endsOn tier smallCellThreshold status decidedAt decidedBy decisionNote version
   extracts { fields rowCount requestedBy }
 } } }"""
 
@@ -28,7 +28,11 @@ async def test_the_research_unit_reads_every_field_of_the_agreement(
     assert "errors" not in body, body
     [node] = [n for n in body["data"]["researchAgreements"]["nodes"] if n["reference"] == agreement.reference]
     assert node["partner"] == partner.name
-    assert node["requestedCohort"] == {"admitted_from": "2018-01-01", "admitted_to": "2020-12-31"}
+    # The cohort input's vocabulary, not the stored one (admitted_from: "2018-01-01").
+    assert node["requestedCohort"] == {
+        "admissionYearFrom": 2018, "admissionYearTo": 2020, "facilities": [], "offenseClasses": [], "sexes": []
+    }  # fmt: skip
+    assert node["tier"] == "RECORD"
     assert node["grantedFields"] == ["sex", "icvc_completed", "returned_3y"]
     assert node["smallCellThreshold"] == 11
     assert node["extracts"] == [

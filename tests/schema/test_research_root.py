@@ -57,7 +57,7 @@ async def test_records_of_the_cohort_carry_only_de_identified_fields(
     first = next(n for n in nodes if n["programsCompleted"])
     assert first == {
         "pseudonym": first["pseudonym"],
-        "birthYear": 1980,
+        "birthYear": "1980",
         "sex": "MALE",
         "race": "WHITE",
         "offenseClass": "FELONY_C",
@@ -164,6 +164,8 @@ async def test_revocation_closes_access_on_the_next_request(
                     "grantedCohort": cohort_input,
                     "startsOn": "2020-01-01",
                     "endsOn": "2099-01-01",
+                    "tier": "RECORD",
+                    "smallCellThreshold": 2,
                 }
             },
             audience=Audience.RESEARCH_UNIT,

@@ -25,23 +25,25 @@ async def test_small_cells_are_suppressed_for_the_researcher_and_not_for_the_res
     gql: GraphQL, session: AsyncSession, partners: dict[Audience, Partner]
 ) -> None:
     cohort = await make_cohort(session, size=14)  # 7 men, 7 women
-    agreement = await make_cohort_agreement(session, partners[Audience.RESEARCHER], cohort)
+    agreement = await make_cohort_agreement(
+        session, partners[Audience.RESEARCHER], cohort, tier="aggregate", small_cell_threshold=11
+    )
     variables = {"id": gid("ResearchAgreement", agreement.id), "by": ["SEX"]}
     researcher = _entries((await gql(STATS, variables, audience=Audience.RESEARCHER)).json())
-    assert researcher[("M",)]["people"] is None
-    assert researcher[("F",)]["people"] is None
-    assert researcher[("U",)]["people"] == 0
+    assert researcher[("MALE",)]["people"] is None
+    assert researcher[("FEMALE",)]["people"] is None
+    assert researcher[("UNKNOWN",)]["people"] == 0
     assert researcher[(None,)]["people"] == 14
     for entry in researcher.values():
         for measure in ("people", "observed1Year", "returned1Year"):
             value = entry[measure]
             assert value is None or value == 0 or value >= 11, entry
     unit = _entries((await gql(STATS, variables, audience=Audience.RESEARCH_UNIT)).json())
-    assert unit[("M",)]["people"] == 7
-    assert unit[("F",)]["people"] == 7
-    assert unit[("M",)]["observed1Year"] == 7
-    assert unit[("M",)]["returned1Year"] == 3
-    assert unit[("M",)]["returnRate1Year"] == round(3 / 7, 4)
+    assert unit[("MALE",)]["people"] == 7
+    assert unit[("FEMALE",)]["people"] == 7
+    assert unit[("MALE",)]["observed1Year"] == 7
+    assert unit[("MALE",)]["returned1Year"] == 3
+    assert unit[("MALE",)]["returnRate1Year"] == round(3 / 7, 4)
 
 
 async def test_a_two_dimensional_table_has_margins_and_complementary_suppression(
@@ -49,7 +51,7 @@ async def test_a_two_dimensional_table_has_margins_and_complementary_suppression
 ) -> None:
     cohort = await make_cohort(session, size=30)
     agreement = await make_cohort_agreement(
-        session, partners[Audience.RESEARCHER], cohort, small_cell_threshold=3
+        session, partners[Audience.RESEARCHER], cohort, tier="aggregate", small_cell_threshold=3
     )
     variables = {"id": gid("ResearchAgreement", agreement.id), "by": ["SEX", "AGE_BAND"]}
     body = (await gql(STATS, variables, audience=Audience.RESEARCHER)).json()

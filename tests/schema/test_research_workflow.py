@@ -14,7 +14,7 @@ from resolvers.models.partners import Audience, Partner
 from tests.conftest import GraphQL
 from tests.factories.people import make_facility
 
-AGREEMENT = "errors { code field message } researchAgreement { id reference status version requestedFields requestedCohort grantedFields smallCellThreshold startsOn endsOn decidedBy decisionNote }"
+AGREEMENT = "errors { code field message } researchAgreement { id reference status version requestedFields requestedCohort grantedFields grantedCohort tier smallCellThreshold startsOn endsOn decidedBy decisionNote }"
 SUBMIT = f"mutation($input: SubmitResearchRequestInput!) {{ submitResearchRequest(input: $input) {{ {AGREEMENT} }} }}"
 APPROVE = f"mutation($input: ApproveResearchAgreementInput!) {{ approveResearchAgreement(input: $input) {{ {AGREEMENT} }} }}"
 REJECT = f"mutation($input: DecideResearchAgreementInput!) {{ rejectResearchAgreement(input: $input) {{ {AGREEMENT} }} }}"
@@ -44,6 +44,7 @@ def approval(agreement: dict[str, Any], **overrides: Any) -> dict[str, Any]:
         "grantedCohort": {"admissionYearFrom": 2018, "admissionYearTo": 2019},
         "startsOn": "2026-01-01",
         "endsOn": "2098-12-31",
+        "tier": "AGGREGATE",
     }
     values.update(overrides)
     return values
@@ -64,12 +65,18 @@ async def test_submit_approve_revoke_with_every_transition_in_the_ledger(
     assert agreement["status"] == "SUBMITTED"
     assert agreement["reference"].startswith("RA-")
     assert agreement["requestedFields"] == ["sex", "admission_month", "programs_completed", "returned_3y"]
-    assert agreement["requestedCohort"]["sexes"] == ["F"]
+    # The cohort reads back in the input's vocabulary: field names and enum names as given.
+    assert agreement["requestedCohort"]["sexes"] == ["FEMALE"]
+    assert agreement["requestedCohort"]["admissionYearFrom"] == 2018
     body = (await gql(APPROVE, {"input": approval(agreement)}, audience=Audience.RESEARCH_UNIT)).json()
     approved = body["data"]["approveResearchAgreement"]
     assert approved["errors"] == [], approved
     assert approved["researchAgreement"]["status"] == "APPROVED"
     assert approved["researchAgreement"]["smallCellThreshold"] == 11
+    assert approved["researchAgreement"]["tier"] == "AGGREGATE"
+    assert approved["researchAgreement"]["grantedCohort"] == {
+        "admissionYearFrom": 2018, "admissionYearTo": 2019, "facilities": [], "offenseClasses": [], "sexes": []
+    }  # fmt: skip
     assert approved["researchAgreement"]["grantedFields"] == ["sex", "returned_3y"]
     # The researcher sees its own request and its status.
     mine = (
@@ -98,6 +105,7 @@ async def test_submit_approve_revoke_with_every_transition_in_the_ledger(
     ]
     assert events[-2].detail is not None
     assert events[-2].detail["threshold"] == 11
+    assert events[-2].detail["tier"] == "aggregate"
 
 
 async def test_reject_and_invalid_transitions(gql: GraphQL) -> None:
@@ -166,6 +174,12 @@ async def test_typed_refusals_of_bad_approvals(gql: GraphQL, session: AsyncSessi
     cases: list[tuple[dict[str, Any], str, str, str]] = [
         ({"startsOn": "2027-01-01", "endsOn": "2026-06-01"}, "INVALID", "endsOn", "not be before startsOn"),
         ({"smallCellThreshold": 0}, "INVALID", "smallCellThreshold", "between 1 and"),
+        (
+            {"tier": "RECORD", "smallCellThreshold": 1},
+            "INVALID",
+            "smallCellThreshold",
+            "k and must be at least 2",
+        ),
         ({"grantedFields": ["race"]}, "INVALID", "grantedFields", "not requested: race"),
         ({"grantedFields": ["bogus"]}, "INVALID", "grantedFields", "unknown fields: bogus"),
         ({"endsOn": "2099-06-01"}, "INVALID", "endsOn", "IRB approval expires"),
@@ -191,11 +205,14 @@ async def test_typed_refusals_of_bad_approvals(gql: GraphQL, session: AsyncSessi
         assert rule in error["message"], (overrides, error)
     ok = (
         await gql(
-            APPROVE, {"input": approval(agreement, smallCellThreshold=5)}, audience=Audience.RESEARCH_UNIT
+            APPROVE,
+            {"input": approval(agreement, smallCellThreshold=5, tier="RECORD")},
+            audience=Audience.RESEARCH_UNIT,
         )
     ).json()["data"]["approveResearchAgreement"]
     assert ok["errors"] == []
     assert ok["researchAgreement"]["smallCellThreshold"] == 5
+    assert ok["researchAgreement"]["tier"] == "RECORD"
 
 
 async def test_an_expired_irb_approval_cannot_be_approved(gql: GraphQL, session: AsyncSession) -> None:
