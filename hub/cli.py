@@ -14,14 +14,15 @@ import logging
 import os
 import socket
 import sys
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 from pathlib import Path
 from typing import Any, NoReturn, TypeVar
 
 from pydantic import ValidationError
+from pydantic_settings import SettingsError
 
-from hub.errors import ConfigError, HubError
-from hub.settings import Settings
+from hub.errors import ConfigError, HubError, NotMigrated
+from hub.settings import Settings, explain_settings_error, unknown_variables
 
 log = logging.getLogger("hub.cli")
 
@@ -34,9 +35,20 @@ def load_settings(**overrides: Any) -> Settings:
         return Settings(**overrides)
     except ValidationError as exc:
         first = exc.errors()[0]
-        where = "HUB_" + str(first["loc"][0]).upper() if first.get("loc") else "settings"
+        loc = first.get("loc") or ()
+        where = "HUB_" + str(loc[0]).upper() if loc else "settings"
+        where += "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in loc[1:])
         message = str(first.get("ctx", {}).get("error") or first["msg"])
         raise ConfigError(f"{where}: {message}") from None
+    except SettingsError as exc:
+        raise ConfigError(explain_settings_error(exc)) from None
+
+
+def warn_unknown_variables(environ: Mapping[str, str]) -> None:
+    """A misspelled setting would otherwise be silently ignored: name it, and the closest setting."""
+    for name, closest in unknown_variables(environ):
+        hint = f"; did you mean {closest}?" if closest else " (the README's Configuration lists the settings)"
+        print(f"hub: warning: {name} is not a hub setting and is ignored{hint}", file=sys.stderr)
 
 
 def run_async(coro: Coroutine[Any, Any, T]) -> T:
@@ -56,6 +68,45 @@ def check_port_free(host: str, port: int) -> None:
             raise ConfigError(
                 f"cannot listen on {host}:{port} ({exc.strerror}); check HUB_HOST and HUB_PORT"
             ) from None
+
+
+# --- which store ------------------------------------------------------------------------------------
+
+#: Commands that never open the store.
+STORELESS = frozenset({"demo", "schema", "policy"})
+#: Commands that may create the store they are pointed at.
+CREATING = frozenset({"migrate"})
+
+
+def resolve_store(command: str, settings: Settings, environ: Mapping[str, str]) -> Settings:
+    """The store a command works on when HUB_DATABASE_URL is unset, and no empty ``./hub.db`` by accident.
+
+    In a checkout where ``make demo`` has run, ``HUB_DEMO_DIR/hub.db`` (``.hub-demo/hub.db``) is the
+    store, so the README's ``hub partners add`` registers the partner where the demo serves it; one
+    line on stderr says so. A command that needs a migrated SQLite store that does not exist says
+    what to do rather than leave an empty file behind.
+    """
+    if command in STORELESS:
+        return settings
+    if "HUB_DATABASE_URL" not in environ:
+        demo_store = Path(settings.demo_dir) / "hub.db"
+        if demo_store.is_file():
+            print(
+                f"hub: using the demo store {demo_store} (HUB_DATABASE_URL is unset; set it to use another store)",
+                file=sys.stderr,
+            )
+            return settings.model_copy(update={"database_url": f"sqlite+aiosqlite:///{demo_store.resolve()}"})
+    if settings.is_sqlite and command not in CREATING:
+        from sqlalchemy.engine import make_url
+
+        database = make_url(settings.database_url).database or ""
+        plain_file = database not in ("", ":memory:") and not database.startswith("file:")
+        if plain_file and not Path(database).exists():
+            raise NotMigrated(
+                f"there is no store at {database}: run `make demo` (or `hub demo`) for the demo store, "
+                "`hub migrate` to create an empty one there, or set HUB_DATABASE_URL to yours"
+            )
+    return settings
 
 
 # --- migrate ----------------------------------------------------------------------------------------
@@ -187,6 +238,8 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         return 0
 
     run_async(_check())
+    # uvicorn's factory reads the environment: hand it the store found here (the demo's, perhaps).
+    os.environ["HUB_DATABASE_URL"] = settings.database_url
     return _serve(settings)
 
 
@@ -230,13 +283,31 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="hub", description="Partner Data Hub")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    p = sub.add_parser("demo", help="migrate an SQLite store, seed it, register demo clients and serve")
+    p = sub.add_parser(
+        "demo",
+        help="migrate an SQLite store, seed it, register demo clients and serve",
+        description=(
+            "Migrate the SQLite store HUB_DEMO_DIR/hub.db (.hub-demo/hub.db), write a synthetic department "
+            "into it the first time, register one demo client per audience with fresh secrets (written to "
+            "HUB_DEMO_DIR/clients.json) and serve with GraphiQL on http://HUB_HOST:HUB_PORT. Later `hub` "
+            "commands run in the same directory use this store while HUB_DATABASE_URL is unset."
+        ),
+    )
     p.add_argument(
         "--scale", type=scale_arg, default=2000, help="people in the demo department (default 2000)"
     )
     p.set_defaults(handler=cmd_demo)
 
-    p = sub.add_parser("serve", help="serve the hub on HUB_DATABASE_URL (must be migrated)")
+    p = sub.add_parser(
+        "serve",
+        help="serve the hub on HUB_DATABASE_URL (must be migrated)",
+        description=(
+            "Serve the hub (GraphQL on /graphql, tokens on /oauth/token) on HUB_HOST:HUB_PORT with "
+            "HUB_WORKERS processes, against the store HUB_DATABASE_URL names. The store must be at the "
+            "latest migration: run `hub migrate` first (once per release). Every setting is a HUB_ "
+            "environment variable (see the README's Configuration)."
+        ),
+    )
     p.set_defaults(handler=cmd_serve)
 
     p = sub.add_parser("migrate", help="upgrade the store to the latest migration")
@@ -251,7 +322,20 @@ def build_parser() -> argparse.ArgumentParser:
 
     for register in _extensions():
         register(sub)
+    _describe(parser)
     return parser
+
+
+def _describe(parser: argparse.ArgumentParser) -> None:
+    """``hub X --help`` opens with the line ``hub --help`` shows for X, at every level."""
+    for action in parser._actions:
+        if not isinstance(action, argparse._SubParsersAction):
+            continue
+        helps = {choice.dest: choice.help for choice in action._choices_actions}
+        for name, child in action.choices.items():
+            if child.description is None and helps.get(name):
+                child.description = str(helps[name])[0].upper() + str(helps[name])[1:] + "."
+            _describe(child)
 
 
 def _extensions() -> Sequence[Callable[[Any], None]]:
@@ -265,7 +349,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        settings = load_settings()
+        warn_unknown_variables(os.environ)
+        settings = resolve_store(args.command, load_settings(), os.environ)
         handler: Handler = args.handler
         return handler(args, settings)
     except HubError as exc:
@@ -273,6 +358,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return exc.exit_code
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # The reader went away (`hub audit export | head`): stop quietly, as `cat` does. Python would
+        # complain again when it flushes stdout at exit, so stdout goes to /dev/null first.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -14,6 +14,7 @@ from typing import Any
 
 from hub.errors import ConfigError
 from hub.settings import Settings
+from hub.worker import PassReport
 
 
 def _positive_int(text: str) -> int:
@@ -36,6 +37,16 @@ def _seconds(text: str) -> float:
     return value
 
 
+def pass_summary(report: PassReport) -> str:
+    """What one pass did, in the words of the queue: a temporary failure is a retry scheduled."""
+    gave_up = report.failed - report.retrying + report.expired
+    return (
+        f"claimed {report.claimed}: delivered {report.delivered}, retries scheduled {report.retrying}, "
+        f"gave up on {gave_up} (attempts used up or refused for good); "
+        f"handed back {report.recovered} stopped mid-delivery"
+    )
+
+
 async def _work(settings: Settings, once: bool, batch: int | None, poll_s: float | None) -> int:
     from hub.db import check_store, create_engine, session_factory
     from hub.logs import configure_logging
@@ -55,10 +66,7 @@ async def _work(settings: Settings, once: bool, batch: int | None, poll_s: float
             raise ConfigError(f"HUB_NOTIFY_LEASE_S: {exc}") from None
         if once:
             report = await worker.run_once()
-            print(
-                f"claimed {report.claimed}: delivered {report.delivered}, failed {report.failed}; "
-                f"handed back {report.recovered} stopped mid-delivery, gave up on {report.expired}"
-            )
+            print(pass_summary(report))
             return 0
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
