@@ -534,3 +534,69 @@ async def test_the_readme_operation_answers(case: Example, demo: Demo) -> None:
     check = CHECKS.get(case.name)
     if check is not None:
         await check(demo, variables, body["data"])
+
+
+# --- the queries and sample answers of the shell examples ----------------------------------------------
+
+
+def _section(name: str) -> str:
+    text_ = README.read_text(encoding="utf-8")
+    return text_.split(f"<!-- section: {name} -->", 1)[1].split(f"<!-- /section: {name} -->", 1)[0]
+
+
+def test_the_shell_examples_query_something() -> None:
+    for name in ("demo", "partner-guide"):
+        assert re.findall(r"-d '(\{\"query\".*?\})'", _section(name)), name
+
+
+@pytest.mark.parametrize("name", ["demo", "partner-guide"])
+async def test_the_curl_queries_answer_the_samples_shown(name: str, demo: Demo) -> None:
+    section = _section(name)
+    for payload in re.findall(r"-d '(\{\"query\".*?\})'", section):
+        request = json.loads(payload)
+        response = await demo.client.post(
+            "/graphql",
+            json=request,
+            headers={"Authorization": f"Bearer {await demo.token(Audience.LEGISLATIVE)}"},
+        )
+        assert response.status_code == 200
+        assert_clean(response.json())
+        # A sample answer follows as a `# {...…` comment: the text before the ellipsis is what the
+        # demo department answers, byte for byte.
+        sample = re.search(re.escape(payload) + r"'\n(?:.*\n)*?# (\{\"data\".*)", section)
+        if sample:
+            shown = sample.group(1).split("…", 1)[0]
+            assert response.text.startswith(shown), (shown, response.text[:200])
+
+
+async def test_the_token_response_is_the_sample_shown(demo: Demo) -> None:
+    [sample] = re.findall(r"# (\{\"access_token\".*\})", _section("partner-guide"))
+    client_id, secret = demo.credentials[Audience.LEGISLATIVE]
+    response = await demo.client.post(
+        "/oauth/token", data={"grant_type": "client_credentials"}, auth=(client_id, secret)
+    )
+    assert response.status_code == 200
+    before, after = sample.split("…", 1)
+    assert response.text.startswith(before)
+    assert response.text.endswith(after)
+
+
+# --- the error table -----------------------------------------------------------------------------------
+
+
+def test_the_error_table_names_every_code_a_caller_can_get() -> None:
+    import hub.endpoint
+    import schema.execution
+    from schema.mutations import MutationErrorCode
+
+    hardening = _section("hardening")
+    table = hardening.split("| code | status | meaning |", 1)[1].split("\n\n", 1)[0]
+    named = set(re.findall(r"`([A-Z_]+)`", table))
+    codes = {member.name for member in MutationErrorCode}
+    for module in (schema.execution, hub.endpoint):
+        codes |= {
+            value
+            for key, value in vars(module).items()
+            if key.isupper() and isinstance(value, str) and re.fullmatch(r"[A-Z][A-Z_]+", value)
+        }
+    assert codes - named == set()

@@ -340,3 +340,35 @@ def test_policy_says_who_may_call_each_mutation(capsys: pytest.CaptureFixture[st
         assert {name for name, cells in table.items() if cells[audience.value] == "Y"} == callable_, audience
     assert table["recordCustodyEvent"]["admin"] == "Y"
     assert table["registerVictim"]["admin"] == "N"
+
+
+def test_the_partner_guide_commands_run_as_written_after_make_demo(tmp_path: Path) -> None:
+    """Step 1 of the README's partner guide, typed in a checkout where `make demo` has run."""
+    import re
+    import shlex
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    guide = readme.split("<!-- section: partner-guide -->", 1)[1]
+    block = guide.split("```sh\n", 1)[1].split("```", 1)[0]
+    _migrated_demo_store(tmp_path)
+
+    def masked(line: str) -> str:
+        return re.sub(r"\d+", "N", re.sub(r"[0-9a-f]{16}", "H", line.strip()))
+
+    commands: list[tuple[str, list[str]]] = []
+    for line in block.splitlines():
+        if line.startswith("hub "):
+            commands.append((line, []))
+        elif line.startswith("#"):
+            sample = line.lstrip("# ").split("<-", 1)[0].rstrip()
+            # "client_secret: 9XkQ…": the value is an illustration, the label is not.
+            commands[-1][1].append(sample.split("…", 1)[0].rsplit(" ", 1)[0] if "…" in sample else sample)
+    assert len(commands) == 2
+    for command, samples in commands:
+        result = run_hub(shlex.split(command)[1:], {}, tmp_path)
+        assert result.returncode == 0, (command, result.stderr)
+        assert result.stderr.startswith("hub: using the demo store .hub-demo/hub.db")
+        shown = [masked(line) for line in result.stdout.splitlines()]
+        for sample in samples:
+            assert any(line.startswith(masked(sample)) for line in shown), (sample, result.stdout)
+    assert not (tmp_path / "hub.db").exists()
