@@ -263,6 +263,12 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
         f"(GraphiQL in a browser; credentials in {demo_dir / 'clients.json'})",
         flush=True,
     )
+    if "HUB_DATABASE_URL" not in os.environ:
+        print(
+            "In another terminal here, `source .venv/bin/activate` and `hub partners list`, `hub clients add …` "
+            "work on this store.",
+            flush=True,
+        )
     # uvicorn's factory reads the environment: hand it the demo's store.
     os.environ["HUB_DATABASE_URL"] = settings.database_url
     os.environ["HUB_GRAPHIQL"] = "true"

@@ -4,6 +4,7 @@ a non-zero exit, never a traceback."""
 from __future__ import annotations
 
 import argparse
+import json
 import socket
 import subprocess
 import sys
@@ -371,4 +372,45 @@ def test_the_partner_guide_commands_run_as_written_after_make_demo(tmp_path: Pat
         shown = [masked(line) for line in result.stdout.splitlines()]
         for sample in samples:
             assert any(line.startswith(masked(sample)) for line in shown), (sample, result.stdout)
+    assert not (tmp_path / "hub.db").exists()
+
+
+def test_serve_in_the_checkout_serves_the_demo_store(tmp_path: Path) -> None:
+    """`hub serve` after `make demo`: its worker processes read the store from the environment, so
+    they must be handed the demo store too (not ./hub.db)."""
+    import time
+    import urllib.request
+
+    _migrated_demo_store(tmp_path)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen(
+        [sys.executable, "-m", "hub.cli", "serve"],
+        env={
+            "PATH": "/usr/bin:/bin",
+            "HOME": str(tmp_path),
+            "HUB_PORT": str(port),
+            "HUB_LOG_LEVEL": "warning",
+        },
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        answer = None
+        while time.monotonic() < deadline and answer is None:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=2) as response:
+                    answer = json.loads(response.read())
+            except OSError:
+                assert server.poll() is None, server.communicate()[1]
+                time.sleep(0.2)
+        assert answer == {"status": "ready"}
+    finally:
+        server.terminate()
+        _, stderr = server.communicate(timeout=30)
+    assert stderr.splitlines()[0].startswith("hub: using the demo store .hub-demo/hub.db")
     assert not (tmp_path / "hub.db").exists()
