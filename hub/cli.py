@@ -14,7 +14,7 @@ import logging
 import os
 import socket
 import sys
-from collections.abc import Callable, Coroutine, Mapping, Sequence
+from collections.abc import Callable, Coroutine, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, NoReturn, TypeVar
 
@@ -75,16 +75,15 @@ def check_port_free(host: str, port: int) -> None:
 #: Commands that never open the store.
 STORELESS = frozenset({"demo", "schema", "policy"})
 #: Commands that may create the store they are pointed at.
-CREATING = frozenset({"migrate"})
+CREATING = frozenset({"migrate", "demo"})
 
 
 def resolve_store(command: str, settings: Settings, environ: Mapping[str, str]) -> Settings:
-    """The store a command works on when HUB_DATABASE_URL is unset, and no empty ``./hub.db`` by accident.
+    """The store a command works on when HUB_DATABASE_URL is unset.
 
     In a checkout where ``make demo`` has run, ``HUB_DEMO_DIR/hub.db`` (``.hub-demo/hub.db``) is the
     store, so the README's ``hub partners add`` registers the partner where the demo serves it; one
-    line on stderr says so. A command that needs a migrated SQLite store that does not exist says
-    what to do rather than leave an empty file behind.
+    line on stderr says so.
     """
     if command in STORELESS:
         return settings
@@ -96,17 +95,56 @@ def resolve_store(command: str, settings: Settings, environ: Mapping[str, str]) 
                 file=sys.stderr,
             )
             return settings.model_copy(update={"database_url": f"sqlite+aiosqlite:///{demo_store.resolve()}"})
-    if settings.is_sqlite and command not in CREATING:
-        from sqlalchemy.engine import make_url
-
-        database = make_url(settings.database_url).database or ""
-        plain_file = database not in ("", ":memory:") and not database.startswith("file:")
-        if plain_file and not Path(database).exists():
-            raise NotMigrated(
-                f"there is no store at {database}: run `make demo` (or `hub demo`) for the demo store, "
-                "`hub migrate` to create an empty one there, or set HUB_DATABASE_URL to yours"
-            )
     return settings
+
+
+@contextlib.contextmanager
+def no_stray_store(command: str, settings: Settings) -> Iterator[None]:
+    """A command that needs a migrated SQLite store where there is no file leaves none behind.
+
+    SQLite creates the file it is asked to open; unless the command is ``hub migrate``, a file that
+    was not there before and holds nothing afterwards is removed, and "no hub schema" becomes what
+    to run. Commands that never open the store are not affected.
+    """
+    path = _sqlite_file(settings) if command not in CREATING else None
+    if path is None or path.exists():
+        yield
+        return
+    try:
+        yield
+    except NotMigrated:
+        raise NotMigrated(
+            f"there is no store at {path}: run `make demo` (or `hub demo`) for the demo store, "
+            "`hub migrate` to create an empty one there, or set HUB_DATABASE_URL to yours"
+        ) from None
+    finally:
+        if path.exists() and _holds_nothing(path):
+            for stray in (path, *(path.with_name(path.name + end) for end in ("-wal", "-shm", "-journal"))):
+                stray.unlink(missing_ok=True)
+
+
+def _sqlite_file(settings: Settings) -> Path | None:
+    if not settings.is_sqlite:
+        return None
+    from sqlalchemy.engine import make_url
+
+    database = make_url(settings.database_url).database or ""
+    if database in ("", ":memory:") or database.startswith("file:"):
+        return None
+    return Path(database)
+
+
+def _holds_nothing(path: Path) -> bool:
+    import sqlite3
+
+    if path.stat().st_size == 0:
+        return True
+    try:
+        with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as conn:
+            tables: int = conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
+            return tables == 0
+    except sqlite3.Error:
+        return False
 
 
 # --- migrate ----------------------------------------------------------------------------------------
@@ -358,7 +396,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         warn_unknown_variables(os.environ)
         settings = resolve_store(args.command, load_settings(), os.environ)
         handler: Handler = args.handler
-        return handler(args, settings)
+        with no_stray_store(args.command, settings):
+            return handler(args, settings)
     except HubError as exc:
         print(f"hub: {exc}", file=sys.stderr)
         return exc.exit_code

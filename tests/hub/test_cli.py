@@ -182,6 +182,14 @@ def test_no_store_says_what_to_do_and_creates_nothing(tmp_path: Path, command: l
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.parametrize("command", [["policy"], ["schema", "--audience", "legislative"]])
+def test_commands_without_a_store_need_none(tmp_path: Path, command: list[str]) -> None:
+    result = run_hub(command, {}, tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_an_empty_store_file_says_run_hub_migrate(tmp_path: Path) -> None:
     (tmp_path / "hub.db").touch()  # what an earlier version left behind
     line = one_clear_line(run_hub(["partners", "list"], {}, tmp_path))
