@@ -14,16 +14,17 @@ import logging
 import os
 import socket
 import sys
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Callable, Coroutine, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, NoReturn, TypeVar
 from urllib.parse import urlsplit
 
 from pydantic import ValidationError
+from pydantic_settings import SettingsError
 
 from auth.clients import configure_pepper
-from hub.errors import ConfigError, HubError
-from hub.settings import Settings
+from hub.errors import ConfigError, HubError, NotMigrated
+from hub.settings import Settings, explain_settings_error, unknown_variables
 
 log = logging.getLogger("hub.cli")
 
@@ -36,9 +37,20 @@ def load_settings(**overrides: Any) -> Settings:
         return Settings(**overrides)
     except ValidationError as exc:
         first = exc.errors()[0]
-        where = "HUB_" + str(first["loc"][0]).upper() if first.get("loc") else "settings"
+        loc = first.get("loc") or ()
+        where = "HUB_" + str(loc[0]).upper() if loc else "settings"
+        where += "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in loc[1:])
         message = str(first.get("ctx", {}).get("error") or first["msg"])
         raise ConfigError(f"{where}: {message}") from None
+    except SettingsError as exc:
+        raise ConfigError(explain_settings_error(exc)) from None
+
+
+def warn_unknown_variables(environ: Mapping[str, str]) -> None:
+    """A misspelled setting would otherwise be silently ignored: name it, and the closest setting."""
+    for name, closest in unknown_variables(environ):
+        hint = f"; did you mean {closest}?" if closest else " (the README's Configuration lists the settings)"
+        print(f"hub: warning: {name} is not a hub setting and is ignored{hint}", file=sys.stderr)
 
 
 def run_async(coro: Coroutine[Any, Any, T]) -> T:
@@ -58,6 +70,83 @@ def check_port_free(host: str, port: int) -> None:
             raise ConfigError(
                 f"cannot listen on {host}:{port} ({exc.strerror}); check HUB_HOST and HUB_PORT"
             ) from None
+
+
+# --- which store ------------------------------------------------------------------------------------
+
+#: Commands that never open the store.
+STORELESS = frozenset({"demo", "schema", "policy"})
+#: Commands that may create the store they are pointed at.
+CREATING = frozenset({"migrate", "demo"})
+
+
+def resolve_store(command: str, settings: Settings, environ: Mapping[str, str]) -> Settings:
+    """The store a command works on when HUB_DATABASE_URL is unset.
+
+    In a checkout where ``make demo`` has run, ``HUB_DEMO_DIR/hub.db`` (``.hub-demo/hub.db``) is the
+    store, so the README's ``hub partners add`` registers the partner where the demo serves it; one
+    line on stderr says so.
+    """
+    if command in STORELESS:
+        return settings
+    if "HUB_DATABASE_URL" not in environ:
+        demo_store = Path(settings.demo_dir) / "hub.db"
+        if demo_store.is_file():
+            print(
+                f"hub: using the demo store {demo_store} (HUB_DATABASE_URL is unset; set it to use another store)",
+                file=sys.stderr,
+            )
+            return settings.model_copy(update={"database_url": f"sqlite+aiosqlite:///{demo_store.resolve()}"})
+    return settings
+
+
+@contextlib.contextmanager
+def no_stray_store(command: str, settings: Settings) -> Iterator[None]:
+    """A command that needs a migrated SQLite store where there is no file leaves none behind.
+
+    SQLite creates the file it is asked to open; unless the command is ``hub migrate``, a file that
+    was not there before and holds nothing afterwards is removed, and "no hub schema" becomes what
+    to run. Commands that never open the store are not affected.
+    """
+    path = _sqlite_file(settings) if command not in CREATING else None
+    if path is None or path.exists():
+        yield
+        return
+    try:
+        yield
+    except NotMigrated:
+        raise NotMigrated(
+            f"there is no store at {path}: run `make demo` (or `hub demo`) for the demo store, "
+            "`hub migrate` to create an empty one there, or set HUB_DATABASE_URL to yours"
+        ) from None
+    finally:
+        if path.exists() and _holds_nothing(path):
+            for stray in (path, *(path.with_name(path.name + end) for end in ("-wal", "-shm", "-journal"))):
+                stray.unlink(missing_ok=True)
+
+
+def _sqlite_file(settings: Settings) -> Path | None:
+    if not settings.is_sqlite:
+        return None
+    from sqlalchemy.engine import make_url
+
+    database = make_url(settings.database_url).database or ""
+    if database in ("", ":memory:") or database.startswith("file:"):
+        return None
+    return Path(database)
+
+
+def _holds_nothing(path: Path) -> bool:
+    import sqlite3
+
+    if path.stat().st_size == 0:
+        return True
+    try:
+        with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as conn:
+            tables: int = conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
+            return tables == 0
+    except sqlite3.Error:
+        return False
 
 
 # --- migrate ----------------------------------------------------------------------------------------
@@ -249,6 +338,8 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         return 0
 
     run_async(_check())
+    # uvicorn's factory reads the environment: hand it the store found here (the demo's, perhaps).
+    os.environ["HUB_DATABASE_URL"] = settings.database_url
     return _serve(settings)
 
 
@@ -272,6 +363,12 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
         f"(GraphiQL in a browser; credentials in {demo_dir / 'clients.json'})",
         flush=True,
     )
+    if "HUB_DATABASE_URL" not in os.environ:
+        print(
+            "In another terminal here, `source .venv/bin/activate` and `hub partners list`, `hub clients add …` "
+            "work on this store.",
+            flush=True,
+        )
     # uvicorn's factory reads the environment: hand it the demo's store.
     os.environ["HUB_DATABASE_URL"] = settings.database_url
     os.environ["HUB_GRAPHIQL"] = "true"
@@ -292,13 +389,31 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="hub", description="Partner Data Hub")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    p = sub.add_parser("demo", help="migrate an SQLite store, seed it, register demo clients and serve")
+    p = sub.add_parser(
+        "demo",
+        help="migrate an SQLite store, seed it, register demo clients and serve",
+        description=(
+            "Migrate the SQLite store HUB_DEMO_DIR/hub.db (.hub-demo/hub.db), write a synthetic department "
+            "into it the first time, register one demo client per audience with fresh secrets (written to "
+            "HUB_DEMO_DIR/clients.json) and serve with GraphiQL on http://HUB_HOST:HUB_PORT. Later `hub` "
+            "commands run in the same directory use this store while HUB_DATABASE_URL is unset."
+        ),
+    )
     p.add_argument(
         "--scale", type=scale_arg, default=2000, help="people in the demo department (default 2000)"
     )
     p.set_defaults(handler=cmd_demo)
 
-    p = sub.add_parser("serve", help="serve the hub on HUB_DATABASE_URL (must be migrated)")
+    p = sub.add_parser(
+        "serve",
+        help="serve the hub on HUB_DATABASE_URL (must be migrated)",
+        description=(
+            "Serve the hub (GraphQL on /graphql, tokens on /oauth/token) on HUB_HOST:HUB_PORT with "
+            "HUB_WORKERS processes, against the store HUB_DATABASE_URL names. The store must be at the "
+            "latest migration: run `hub migrate` first (once per release). Every setting is a HUB_ "
+            "environment variable (see the README's Configuration)."
+        ),
+    )
     p.set_defaults(handler=cmd_serve)
 
     p = sub.add_parser("migrate", help="upgrade the store to the latest migration")
@@ -318,7 +433,20 @@ def build_parser() -> argparse.ArgumentParser:
 
     for register in _extensions():
         register(sub)
+    _describe(parser)
     return parser
+
+
+def _describe(parser: argparse.ArgumentParser) -> None:
+    """``hub X --help`` opens with the line ``hub --help`` shows for X, at every level."""
+    for action in parser._actions:
+        if not isinstance(action, argparse._SubParsersAction):
+            continue
+        helps = {choice.dest: choice.help for choice in action._choices_actions}
+        for name, child in action.choices.items():
+            if child.description is None and helps.get(name):
+                child.description = str(helps[name])[0].upper() + str(helps[name])[1:] + "."
+            _describe(child)
 
 
 def _extensions() -> Sequence[Callable[[Any], None]]:
@@ -332,15 +460,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        settings = load_settings()
+        warn_unknown_variables(os.environ)
+        settings = resolve_store(args.command, load_settings(), os.environ)
         configure_pepper(settings.secret_pepper.get_secret_value() if settings.secret_pepper else None)
         handler: Handler = args.handler
-        return handler(args, settings)
+        with no_stray_store(args.command, settings):
+            return handler(args, settings)
     except HubError as exc:
         print(f"hub: {exc}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # The reader went away (`hub audit export | head`): stop quietly, as `cat` does. Python would
+        # complain again when it flushes stdout at exit, so stdout goes to /dev/null first.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
 
 
 if __name__ == "__main__":  # pragma: no cover

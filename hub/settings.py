@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import difflib
+import json
+import re
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
@@ -368,3 +372,42 @@ class Settings(BaseSettings):
             if origin != "*" and not origin.startswith(("https://", "http://")):
                 raise ValueError(f"HUB_CORS_ORIGINS entry {origin!r} is not an origin like https://host")
         return [origin.rstrip("/") for origin in value]
+
+
+# --- the environment a person wrote: unknown variables, malformed values --------------------------
+
+#: Variables with the prefix that are not settings but are read by the test suite and the benchmarks.
+NOT_SETTINGS_PREFIXES = ("HUB_TEST_", "HUB_BENCH_")
+
+
+def setting_names() -> list[str]:
+    """Every environment variable the hub reads, e.g. ``HUB_DATABASE_URL``."""
+    return sorted(f"HUB_{name.upper()}" for name in Settings.model_fields)
+
+
+def unknown_variables(environ: Mapping[str, str]) -> list[tuple[str, str | None]]:
+    """``HUB_`` variables that name no setting, each with the closest setting's name (or None)."""
+    known = setting_names()
+    unknown = []
+    for name in sorted(environ):
+        upper = name.upper()
+        if not upper.startswith("HUB_") or upper in known or upper.startswith(NOT_SETTINGS_PREFIXES):
+            continue
+        close = difflib.get_close_matches(upper, known, n=1, cutoff=0.75)
+        unknown.append((name, close[0] if close else None))
+    return unknown
+
+
+def explain_settings_error(exc: Exception) -> str:
+    """One line for a value pydantic-settings could not even parse (malformed JSON in a list setting)."""
+    match = re.search(r'field "(\w+)"', str(exc))
+    variable = f"HUB_{match.group(1).upper()}" if match else "a HUB_ setting"
+    cause = exc.__cause__
+    detail = f" ({cause})" if isinstance(cause, json.JSONDecodeError) else ""
+    example = {
+        "HUB_CORS_ORIGINS": '["https://portal.example.gov"]',
+        "HUB_ISSUERS": '[{"issuer": "https://login.example.gov", "jwks_url": "…", …}]',
+        "HUB_MAX_COST_BY_AUDIENCE": '{"researcher": 200000}',
+    }.get(variable)
+    hint = f", e.g. {example}" if example else ""
+    return f"{variable} is not valid JSON{detail}; write it as JSON{hint}"

@@ -86,8 +86,11 @@ class PassReport:
     expired: int = 0
     claimed: int = 0
     delivered: int = 0
+    #: Not delivered this time: retries scheduled plus those given up on.
     failed: int = 0
     lost_lease: int = 0
+    #: Of ``failed``: temporary failures that will be tried again (``failed - retrying`` were given up).
+    retrying: int = 0
 
 
 def senders_from(settings: Settings) -> dict[str, Sender]:
@@ -199,6 +202,11 @@ class Worker:
             delivered=sum(1 for sent, _ in outcomes if sent.outcome == "delivered"),
             failed=sum(1 for sent, _ in outcomes if sent.outcome != "delivered"),
             lost_lease=sum(1 for _, kept in outcomes if not kept),
+            retrying=sum(
+                1
+                for c, (sent, _) in zip(claims, outcomes, strict=True)
+                if sent.outcome == "temporary_failure" and c.attempts < policy.max_attempts
+            ),
         )
 
     async def _deliver(
@@ -318,7 +326,11 @@ class Worker:
                     log.warning("could not read the queue for the metrics: %s", type(exc).__name__)
             if report.claimed:
                 log.info(
-                    "delivered %d, failed %d of %d claimed", report.delivered, report.failed, report.claimed
+                    "delivered %d of %d claimed; %d retries scheduled, %d given up",
+                    report.delivered,
+                    report.claimed,
+                    report.retrying,
+                    report.failed - report.retrying,
                 )
                 continue
             with contextlib.suppress(TimeoutError):

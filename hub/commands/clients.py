@@ -297,7 +297,13 @@ def register(sub: Any) -> None:
     partners = _group(sub, "partners", "register and list partners")
     p = partners.add_parser("add", help="register a partner")
     p.add_argument("--name", required=True, help="the partner's name (unique)")
-    p.add_argument("--audience", required=True, choices=[a.value for a in Audience], metavar="AUDIENCE")
+    p.add_argument(
+        "--audience",
+        required=True,
+        choices=[a.value for a in Audience],
+        metavar="AUDIENCE",
+        help="what the partner's tokens may see, one of: " + ", ".join(a.value for a in Audience),
+    )
     p.add_argument("--email", help="contact e-mail")
     p.add_argument("--district", help="legislative district or counties served")
     p.set_defaults(handler=_run(partners_add))
@@ -358,7 +364,16 @@ def register(sub: Any) -> None:
     p.set_defaults(handler=_run(operations_list))
 
     signing = _group(sub, "keys", "token signing keys")
-    p = signing.add_parser("rotate", help="add a signing key; the old one verifies until its tokens expire")
+    p = signing.add_parser(
+        "rotate",
+        help="add a signing key; the old one verifies until its tokens expire",
+        description=(
+            "Add a new signing key (HUB_SIGNING_ALG, encrypted with HUB_KEY_PASSPHRASE if set) that signs "
+            "every token from now on. The previous key is retired: it keeps verifying the tokens it signed "
+            "until they expire (HUB_TOKEN_TTL_S plus HUB_KEY_CACHE_S), then it is gone. Private keys never "
+            "leave the store."
+        ),
+    )
     p.set_defaults(handler=_run(keys_rotate))
     p = signing.add_parser("list", help="list signing keys (public data only)")
     p.set_defaults(handler=_run(keys_list))

@@ -202,14 +202,39 @@ def policy_markdown() -> str:
     return "\n".join(lines) + "\n"
 
 
+def mutations_markdown() -> str:
+    """Who may call each mutation, from the mutation rules of ``auth/policy_fields.py``."""
+    from auth.policy_fields import MUTATIONS
+
+    audiences = list(Audience)
+    lines = [
+        "| mutation | writes | " + " | ".join(a.value for a in audiences) + " |",
+        "|---|---|" + "---|" * len(audiences),
+    ]
+    for name in sorted(MUTATIONS):
+        cls, callers = MUTATIONS[name]
+        marks = " | ".join("Y" if a in callers else "N" for a in audiences)
+        lines.append(f"| {name} | {cls.value} | {marks} |")
+    return "\n".join(lines) + "\n"
+
+
 def cmd_policy(args: argparse.Namespace, settings: Settings) -> int:
     print(policy_markdown(), end="")
+    print()
+    print("Who may call each mutation (Y: may call it; row scopes then limit it to the caller's rows):")
+    print()
+    print(mutations_markdown(), end="")
     return 0
 
 
 def register(sub: Any) -> None:
     p = sub.add_parser("schema", help="print the GraphQL schema (SDL) an audience sees")
-    p.add_argument("--audience", type=_audience, help="the audience (default: the full, unfiltered schema)")
+    p.add_argument(
+        "--audience",
+        type=_audience,
+        metavar="{" + ",".join(a.value for a in Audience) + "}",
+        help="the audience (default: the full, unfiltered schema)",
+    )
     p.add_argument(
         "--all", action="store_true", help=f"write every audience's SDL to --write (default {SDL_DIR})"
     )
@@ -222,5 +247,8 @@ def register(sub: Any) -> None:
     p.add_argument("--write", metavar="PATH", help="write to PATH instead of printing")
     p.set_defaults(handler=cmd_schema)
 
-    p = sub.add_parser("policy", help="print the disclosure matrix (markdown) from the policy table")
+    p = sub.add_parser(
+        "policy",
+        help="print the disclosure matrix and who may call each mutation (markdown), from the policy table",
+    )
     p.set_defaults(handler=cmd_policy)

@@ -14,6 +14,7 @@ from typing import Any
 
 from hub.errors import ConfigError
 from hub.settings import Settings
+from hub.worker import PassReport
 
 
 def _positive_int(text: str) -> int:
@@ -34,6 +35,16 @@ def _seconds(text: str) -> float:
     if not 0 < value <= 3600:
         raise argparse.ArgumentTypeError(f"must be more than 0 and at most 3600 seconds (got {text})")
     return value
+
+
+def pass_summary(report: PassReport) -> str:
+    """What one pass did, in the words of the queue: a temporary failure is a retry scheduled."""
+    gave_up = report.failed - report.retrying + report.expired
+    return (
+        f"claimed {report.claimed}: delivered {report.delivered}, retries scheduled {report.retrying}, "
+        f"gave up on {gave_up} (attempts used up or refused for good); "
+        f"handed back {report.recovered} stopped mid-delivery"
+    )
 
 
 async def _work(settings: Settings, once: bool, batch: int | None, poll_s: float | None) -> int:
@@ -62,10 +73,7 @@ async def _work(settings: Settings, once: bool, batch: int | None, poll_s: float
             listener = serve_metrics(settings.metrics_host, settings.worker_metrics_port, metrics.registry)
         if once:
             report = await worker.run_once()
-            print(
-                f"claimed {report.claimed}: delivered {report.delivered}, failed {report.failed}; "
-                f"handed back {report.recovered} stopped mid-delivery, gave up on {report.expired}"
-            )
+            print(pass_summary(report))
             return 0
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()

@@ -352,7 +352,7 @@ async def test_the_cli_runs_one_pass(
     monkeypatch.setenv("HUB_DATABASE_URL", rig.url)
     # The command runs its own event loop, as it does from a terminal.
     assert await asyncio.to_thread(main, ["worker", "--once", "--batch", "5"]) == 0
-    assert "claimed 1: delivered 1, failed 0" in capsys.readouterr().out
+    assert "claimed 1: delivered 1, retries scheduled 0, gave up on 0" in capsys.readouterr().out
     with pytest.raises(SystemExit) as usage:
         main(["worker", "--batch", "0"])
     assert usage.value.code == 2
@@ -592,3 +592,20 @@ async def test_the_store_cut_off_mid_batch_sends_each_email_once(rig: Rig) -> No
         # (a stamp whose commit answer was lost is recorded "outcome unknown" before it is sent)
         assert [o for o, _ in await rig.attempts(n.id)][-1:] == ["delivered"]
         assert [o for o, _ in await rig.attempts(n.id)].count("delivered") == 1
+
+
+async def test_the_cli_calls_a_temporary_failure_a_retry_scheduled(
+    rig: Rig, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from hub.cli import main
+
+    await rig.event(email("a@example.org"))
+    monkeypatch.setenv("HUB_DATABASE_URL", rig.url)
+    monkeypatch.setenv("HUB_SMTP_PORT", str(free_port()))  # the mail server is down
+    monkeypatch.setenv("HUB_SMTP_SECURITY", "none")
+    assert await asyncio.to_thread(main, ["worker", "--once"]) == 0
+    out = capsys.readouterr().out
+    assert "claimed 1: delivered 0, retries scheduled 1, gave up on 0" in out
+    assert "failed" not in out
+    [n] = await rig.notifications()
+    assert (n.status, n.attempts) == ("pending", 1)
