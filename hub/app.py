@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import contextlib
 import gc
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from starlette.applications import Starlette
-from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import Route, request_response
+from starlette.types import Receive, Scope, Send
 
 from auth.bearer import AccessTokens, BearerAuthenticator, ClientStates
 from auth.client_auth import ClientAuthenticator
@@ -30,6 +30,7 @@ from hub.db import check_store, create_engine, session_factory
 from hub.delivery.acknowledgement import acknowledgements
 from hub.endpoint import Authenticator, GraphQLEndpoint
 from hub.errors import HubError
+from hub.http_errors import EXCEPTION_HANDLERS, JSONCORSMiddleware
 from hub.middleware import EXPOSED_HEADERS, RequestContextMiddleware
 from hub.research_extracts import extracts
 from hub.settings import Settings
@@ -83,6 +84,17 @@ def build_identity(settings: Settings, sessions: async_sessionmaker[AsyncSession
             max_assertion_chars=settings.max_assertion_chars,
         ),
     )
+
+
+class AnyMethod:
+    """A request/response endpoint as an ASGI app, so its route passes every method through
+    (a function endpoint's route takes only the methods it lists and answers others itself)."""
+
+    def __init__(self, endpoint: Callable[[Request], Awaitable[Response]]) -> None:
+        self.app = request_response(endpoint)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.app(scope, receive, send)
 
 
 def limits_for(settings: Settings, audience: Audience) -> Limits:
@@ -157,7 +169,8 @@ def create_app(
 
     app = Starlette(
         routes=[
-            Route("/graphql", graphql.handle, methods=["GET", "POST"]),
+            # Every method reaches the endpoint, which answers what it does not take with a JSON 405.
+            Route("/graphql", AnyMethod(graphql.handle)),
             Route("/oauth/token", identity.oauth.token, methods=["POST"]),
             Route("/oauth/revoke", identity.oauth.revoke, methods=["POST"]),
             Route("/.well-known/jwks.json", identity.oauth.jwks, methods=["GET"]),
@@ -172,11 +185,12 @@ def create_app(
             ),
         ],
         lifespan=lifespan,
+        exception_handlers=EXCEPTION_HANDLERS,
     )
     if settings.cors_origins:
         # Without HUB_CORS_ORIGINS no CORS header is sent at all: browsers keep other sites out.
         app.add_middleware(
-            CORSMiddleware,
+            JSONCORSMiddleware,
             allow_origins=settings.cors_origins,
             allow_methods=["POST"],
             allow_headers=["Authorization", "Content-Type", "X-Request-Id"],

@@ -239,6 +239,17 @@ class GraphQLEndpoint:
         def answer(payload: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
             return json_response(payload, status, headers, media)
 
+        if request.method not in ("GET", "POST"):
+            allowed = "GET, POST" if self.graphiql else "POST"
+            return answer(
+                error_payload(
+                    "METHOD_NOT_ALLOWED",
+                    f"{request.method} is not allowed on /graphql; send GraphQL operations with POST",
+                    request_id,
+                ),
+                405,
+                {"Allow": allowed},
+            )
         if request.method == "GET":
             if self.graphiql and "text/html" in request.headers.get("accept", ""):
                 return HTMLResponse(get_graphql_ide_html())

@@ -6,8 +6,15 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
 
+from hub.app import create_app
 from hub.endpoint import GRAPHQL_RESPONSE, response_media_type
+from hub.settings import Settings
 from resolvers.models.partners import Audience
 from tests.conftest import Mint
 
@@ -165,3 +172,134 @@ async def test_a_null_for_a_non_null_variable_says_null(client: httpx.AsyncClien
     assert error["extensions"]["variable"] == "id"
     assert "None" not in error["message"]
     assert "null" in error["message"]
+
+
+# --- every response of every route: JSON with a code and the request id, and the security headers --
+
+
+NO_CONTENT_POLICY = "default-src 'none'; frame-ancestors 'none'"
+
+
+def assert_hub_error(response: httpx.Response, status: int, code: str) -> dict[str, Any]:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith("application/json"), response.headers
+    error: dict[str, Any] = response.json()["errors"][0]
+    assert error["extensions"]["code"] == code
+    assert error["extensions"]["requestId"] == response.headers["x-request-id"]
+    assert response.headers["x-content-type-options"] == "nosniff"
+    assert response.headers["x-frame-options"] == "DENY"
+    assert response.headers["cache-control"] == "no-store"
+    assert response.headers["content-security-policy"] == NO_CONTENT_POLICY
+    return error
+
+
+async def test_an_unknown_path_is_a_json_404(client: httpx.AsyncClient) -> None:
+    for method in ("GET", "POST", "DELETE"):
+        error = assert_hub_error(await client.request(method, "/nowhere"), 404, "NOT_FOUND")
+        assert "/nowhere" in error["message"]
+
+
+@pytest.mark.parametrize("method", ["HEAD", "PUT", "PATCH", "DELETE", "OPTIONS"])
+async def test_other_methods_on_graphql_are_a_json_405_allowing_post(
+    client: httpx.AsyncClient, method: str
+) -> None:
+    response = await client.request(method, "/graphql")
+    assert response.status_code == 405
+    assert response.headers["allow"] == "POST"
+    assert response.headers["content-type"] == "application/json"
+    assert response.headers["content-security-policy"] == NO_CONTENT_POLICY
+    if method != "HEAD":  # a HEAD response has no body to read
+        assert_hub_error(response, 405, "METHOD_NOT_ALLOWED")
+
+
+async def test_a_wrong_method_on_another_route_is_a_json_405_with_its_allow(
+    client: httpx.AsyncClient,
+) -> None:
+    response = await client.get("/oauth/token")
+    error = assert_hub_error(response, 405, "METHOD_NOT_ALLOWED")
+    assert response.headers["allow"] == "POST"
+    assert "GET is not allowed on /oauth/token" in error["message"]
+    put = await client.put("/healthz")
+    assert_hub_error(put, 405, "METHOD_NOT_ALLOWED")
+    assert set(put.headers["allow"].split(", ")) == {"GET", "HEAD"}
+
+
+async def test_an_exception_no_route_caught_is_a_json_500_with_the_headers(app: Starlette) -> None:
+    async def boom(request: Request) -> Response:
+        raise RuntimeError('File "/work/main/hub/app.py": database is locked')
+
+    app.router.routes.append(Route("/boom", boom, methods=["POST"]))
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://hub.test") as client:
+        response = await client.post("/boom")
+    error = assert_hub_error(response, 500, "INTERNAL_SERVER_ERROR")
+    assert "quote the request id" in error["message"]
+    assert "locked" not in response.text
+    assert "File" not in response.text
+
+
+async def test_a_refused_cors_preflight_is_json_and_an_allowed_one_still_passes(
+    settings: Settings, engine: AsyncEngine, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    changed = Settings.model_validate(
+        {**settings.model_dump(), "cors_origins": ["https://portal.example.gov"]}
+    )
+    app = create_app(changed, engine=engine, sessions=sessions)
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://hub.test"
+    ) as client:
+        refused = await client.options(
+            "/graphql", headers={"Origin": "https://evil.example", "Access-Control-Request-Method": "POST"}
+        )
+        error = assert_hub_error(refused, 400, "CORS_REFUSED")
+        assert "origin" in error["message"]
+        assert "access-control-allow-origin" not in refused.headers
+        allowed = await client.options(
+            "/graphql",
+            headers={"Origin": "https://portal.example.gov", "Access-Control-Request-Method": "POST"},
+        )
+        assert allowed.status_code == 200
+        assert allowed.headers["access-control-allow-origin"] == "https://portal.example.gov"
+        # An OPTIONS that is not a preflight is a method /graphql does not take.
+        plain = await client.options("/graphql")
+        assert_hub_error(plain, 405, "METHOD_NOT_ALLOWED")
+
+
+# --- Content-Security-Policy: on every response but GraphiQL's page ----------------------------------
+
+
+async def test_every_html_and_json_route_carries_the_content_security_policy(
+    client: httpx.AsyncClient, mint: Mint
+) -> None:
+    token = await mint()
+    responses = {
+        "ack form": await client.get("/notifications/ack?code=abc"),
+        "ack refused": await client.post("/notifications/ack"),
+        "ack unknown": await client.post("/notifications/ack", data={"code": "garbage"}),
+        "healthz": await client.get("/healthz"),
+        "jwks": await client.get("/.well-known/jwks.json"),
+        "metadata": await client.get("/.well-known/oauth-authorization-server"),
+        "token refused": await client.post("/oauth/token", data={"grant_type": "client_credentials"}),
+        "graphql": await send(client, token, "{ __typename }"),
+        "graphql get": await client.get("/graphql", headers={"Accept": "text/html"}),  # GraphiQL is off
+        "not found": await client.get("/nowhere"),
+    }
+    for name, response in responses.items():
+        assert response.headers.get("content-security-policy") == NO_CONTENT_POLICY, name
+    assert responses["ack form"].headers["content-type"].startswith("text/html")
+
+
+async def test_only_the_graphiql_page_goes_without_the_policy(
+    settings: Settings, engine: AsyncEngine, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    changed = Settings.model_validate({**settings.model_dump(), "graphiql": True})
+    app = create_app(changed, engine=engine, sessions=sessions)
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://hub.test"
+    ) as client:
+        page = await client.get("/graphql", headers={"Accept": "text/html"})
+        assert page.status_code == 200
+        assert "graphiql" in page.text.lower()
+        assert "content-security-policy" not in page.headers
+        ack = await client.get("/notifications/ack?code=abc")
+        assert ack.headers["content-security-policy"] == NO_CONTENT_POLICY
