@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
+import orjson
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from starlette.applications import Starlette
@@ -16,7 +17,10 @@ from hub.app import create_app
 from hub.endpoint import GRAPHQL_RESPONSE, response_media_type
 from hub.settings import Settings
 from resolvers.models.partners import Audience
+from schema.ids import to_global_id
 from tests.conftest import Mint
+from tests.factories.people import make_inmate
+from tests.factories.programs import make_offering, make_program
 
 APOLLO_ACCEPT = "application/graphql-response+json,application/json;q=0.9"
 
@@ -303,3 +307,104 @@ async def test_only_the_graphiql_page_goes_without_the_policy(
         assert "content-security-policy" not in page.headers
         ack = await client.get("/notifications/ack?code=abc")
         assert ack.headers["content-security-policy"] == NO_CONTENT_POLICY
+
+
+# --- messages: GraphQL's words, and a malformed id answers as an unknown one ------------------------
+
+UNKNOWN_PERSON = to_global_id("Person", 987_654)
+UNKNOWN_FACILITY = to_global_id("Facility", 987_654)
+MALFORMED = ["x", "", "!!!", to_global_id("Facility", 1), "UGVyc29uOmFiYw"]  # the last: "Person:abc"
+
+
+def without_request_id(body: dict[str, Any]) -> dict[str, Any]:
+    text = orjson.dumps(body).decode()
+    for request_id in {e["extensions"]["requestId"] for e in body.get("errors", [])} | {
+        body.get("extensions", {}).get("requestId")
+    }:
+        if request_id:
+            text = text.replace(request_id, "<id>")
+    loaded: dict[str, Any] = orjson.loads(text)
+    return loaded
+
+
+@pytest.mark.parametrize(
+    ("query", "unknown"),
+    [
+        ("query($id: ID!) { person(id: $id) { docId } }", UNKNOWN_PERSON),
+        ("query($id: ID!) { facility(id: $id) { name } }", UNKNOWN_FACILITY),
+        ("query($id: ID) { inquiries(subjectPersonId: $id) { totalCount } }", UNKNOWN_PERSON),
+        ("query($id: ID) { people(facilityId: $id) { totalCount } }", UNKNOWN_FACILITY),
+        ("query($id: ID) { enrollments(personId: $id) { totalCount } }", UNKNOWN_PERSON),
+    ],
+)
+async def test_a_malformed_id_answers_exactly_as_a_well_formed_unknown_one(
+    client: httpx.AsyncClient, mint: Mint, query: str, unknown: str
+) -> None:
+    token = await mint()
+    expected = without_request_id((await send(client, token, query, {"id": unknown})).json())
+    assert "errors" not in expected, expected
+    for malformed in MALFORMED:
+        answered = without_request_id((await send(client, token, query, {"id": malformed})).json())
+        assert answered == expected, (malformed, answered)
+
+
+async def test_a_malformed_filter_id_does_not_null_the_whole_response(
+    client: httpx.AsyncClient, mint: Mint
+) -> None:
+    # Before: the non-null `inquiries` failed with NOT_FOUND and took `data` (and `facilities`) with it.
+    response = await send(
+        client, await mint(), '{ inquiries(subjectPersonId: "x") { totalCount } facilities { totalCount } }'
+    )
+    body = response.json()
+    assert body["data"]["inquiries"] == {"totalCount": 0}
+    assert body["data"]["facilities"] is not None
+    assert "errors" not in body
+
+
+async def test_a_write_with_a_malformed_id_answers_as_one_with_an_unknown_id(
+    client: httpx.AsyncClient, mint: Mint, session: AsyncSession
+) -> None:
+    program = await make_program(session)
+    person, facility = await make_inmate(session)
+    offering = await make_offering(session, program, facility, capacity=5)
+    mutation = """mutation($input: EnrolPersonInput!) {
+      enrolPerson(input: $input) { enrollment { id } errors { code field message } } }"""
+    token = await mint(Audience.PROGRAMS)
+
+    async def enrol(person_id: str) -> dict[str, Any]:
+        variables = {
+            "input": {
+                "personId": person_id,
+                "offeringId": to_global_id("ProgramOffering", offering.id),
+                "enrolledOn": "2024-02-01",
+            }
+        }
+        return without_request_id((await send(client, token, mutation, variables)).json())
+
+    unknown = await enrol(UNKNOWN_PERSON)
+    assert unknown["data"]["enrolPerson"]["errors"][0]["code"] == "NOT_FOUND", unknown
+    for malformed in MALFORMED:
+        assert await enrol(malformed) == unknown, malformed
+    assert person.id  # the person exists; only the ids sent were wrong
+
+
+@pytest.mark.parametrize(
+    ("query", "variables"),
+    [
+        ("{ person(id: null) { docId } }", None),
+        ("query($id: ID!) { person(id: $id) { docId } }", {"id": None}),
+        (
+            "query($s: [PersonStatus!]) { populationStatistics(statuses: $s) { __typename } }",
+            {"s": ["INCARCERATED", None]},
+        ),
+        ("{ populationStatistics(statuses: [INCARCERATED, null]) { __typename } }", None),
+    ],
+)
+async def test_no_python_none_in_any_message(
+    client: httpx.AsyncClient, mint: Mint, query: str, variables: dict[str, Any] | None
+) -> None:
+    body = (await send(client, await mint(), query, variables)).json()
+    assert body["errors"], body
+    for error in body["errors"]:
+        assert "None" not in error["message"], error["message"]
+        assert "null" in error["message"], error["message"]
