@@ -137,7 +137,9 @@ def create_app(
         request_timeout_s=settings.request_timeout_s,
         graphiql=settings.graphiql,
         ledger=ledger,
-        persisted=PersistedOperations(sessions),
+        persisted=PersistedOperations(
+            sessions, max_per_client=settings.apq_max_per_client, expire_days=settings.apq_expire_days
+        ),
         rate_limits=RateLimiter(
             sessions,
             requests_per_minute=settings.rate_requests_per_minute,
