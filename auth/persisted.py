@@ -5,6 +5,12 @@ A client registers its operations ahead (``hub clients operations add`` with a m
 use (APQ: the hash with the query registers it). A client set to persisted-only runs nothing but
 its registered operations and cannot register new ones by APQ: its operations change only through
 the department. Documents are immutable by their hash, so a process may keep what it has found.
+
+What a client registers itself through APQ is bounded: at most ``apq_max_per_client`` entries (a new
+one past it pushes out the client's least recently used one), and an entry unused for
+``apq_expire_days`` is dropped (the client's own on each registration, everyone's at most once an
+hour per process). ``last_used_at`` is written at most once a day per entry and process. Operations
+the department registered from a manifest are neither counted nor dropped.
 """
 
 from __future__ import annotations
@@ -12,13 +18,13 @@ from __future__ import annotations
 import hashlib
 import re
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
-from sqlalchemy import select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -32,6 +38,10 @@ HASH_MISMATCH = "PERSISTED_QUERY_HASH_MISMATCH"
 REQUIRED = "PERSISTED_QUERY_REQUIRED"
 
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
+#: How stale a registered entry's ``last_used_at`` may get (one write per entry per process per day).
+TOUCH_INTERVAL = timedelta(days=1)
+#: How often a process drops every client's expired APQ entries (on a registration).
+SWEEP_INTERVAL = timedelta(hours=1)
 
 
 class PersistedQueryRefused(Exception):
@@ -100,21 +110,66 @@ async def registered(session: AsyncSession, client_pk: int | None, sha256: str) 
     )
 
 
-async def register(session: AsyncSession, client_pk: int | None, operations: Mapping[str, str]) -> int:
-    """Add operations for a client; ones it already has are left as they are. Returns how many were new."""
+async def register(
+    session: AsyncSession, client_pk: int | None, operations: Mapping[str, str], *, apq: bool = False
+) -> int:
+    """Add operations for a client; ones it already has are left as they are. Returns how many were new.
+
+    ``apq``: registered by the client's own request (bounded), not from the department's manifest."""
     dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     added = 0
     for sha, document in operations.items():
         stmt = (
             insert(PersistedOperation)
-            .values(client_pk=client_pk, sha256=sha, document=document)
+            .values(client_pk=client_pk, sha256=sha, document=document, apq=apq)
             .on_conflict_do_nothing(index_elements=[PersistedOperation.client_pk, PersistedOperation.sha256])
             .returning(PersistedOperation.id)
         )
         if (await session.execute(stmt)).first() is not None:
             added += 1
     return added
+
+
+Dropped = list[tuple[int | None, str]]
+
+
+async def expire_unused(
+    session: AsyncSession, now: datetime, days: int, client_pk: int | None = None
+) -> Dropped:
+    """Drop APQ entries unused for ``days`` (one client's, or everyone's); the (client, hash) of each."""
+    cutoff = now - timedelta(days=days)
+    stmt = delete(PersistedOperation).where(
+        PersistedOperation.apq.is_(True), PersistedOperation.last_used_at < cutoff
+    )
+    if client_pk is not None:
+        stmt = stmt.where(PersistedOperation.client_pk == client_pk)
+    rows = await session.execute(stmt.returning(PersistedOperation.client_pk, PersistedOperation.sha256))
+    return [(row[0], row[1]) for row in rows]
+
+
+async def keep_within_quota(session: AsyncSession, client_pk: int, quota: int) -> Dropped:
+    """Drop the client's least recently used APQ entries past ``quota``; the (client, hash) of each."""
+    count = await session.scalar(
+        select(func.count())
+        .select_from(PersistedOperation)
+        .where(PersistedOperation.client_pk == client_pk, PersistedOperation.apq.is_(True))
+    )
+    excess = int(count or 0) - quota
+    if excess <= 0:
+        return []
+    oldest = (
+        select(PersistedOperation.id)
+        .where(PersistedOperation.client_pk == client_pk, PersistedOperation.apq.is_(True))
+        .order_by(PersistedOperation.last_used_at, PersistedOperation.id)
+        .limit(excess)
+    )
+    rows = await session.execute(
+        delete(PersistedOperation)
+        .where(PersistedOperation.id.in_(oldest.scalar_subquery()))
+        .returning(PersistedOperation.client_pk, PersistedOperation.sha256)
+    )
+    return [(row[0], row[1]) for row in rows]
 
 
 async def list_operations(session: AsyncSession, client_pk: int) -> list[PersistedOperation]:
@@ -140,24 +195,60 @@ class PersistedOperations:
 
     sessions: async_sessionmaker[AsyncSession]
     cache_size: int = 4096
+    #: APQ entries a client may register itself (``HUB_APQ_MAX_PER_CLIENT``).
+    max_per_client: int = 1000
+    #: Days an APQ entry is kept unused (``HUB_APQ_EXPIRE_DAYS``).
+    expire_days: int = 30
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC)
     _found: OrderedDict[tuple[int | None, str], str] = field(default_factory=OrderedDict)
+    #: When this process last wrote each entry's ``last_used_at``.
+    _touched: dict[tuple[int, str], datetime] = field(default_factory=dict)
+    _swept: datetime | None = None
 
     async def lookup(self, principal: Principal, sha256: str) -> str | None:
         key = (principal.client_pk, sha256)
         found = self._found.get(key)
         if found is not None:
             self._found.move_to_end(key)
+            await self._touch(principal.client_pk, sha256)
             return found
         async with self.sessions() as session:
             document = await registered(session, principal.client_pk, sha256)
         if document is not None:
             self._keep(key, document)
+            await self._touch(principal.client_pk, sha256)
         return document
 
     def _keep(self, key: tuple[int | None, str], document: str) -> None:
         self._found[key] = document
         if len(self._found) > self.cache_size:
-            self._found.popitem(last=False)
+            evicted, _ = self._found.popitem(last=False)
+            if evicted[0] is not None:
+                self._touched.pop((evicted[0], evicted[1]), None)
+
+    def _forget(self, key: tuple[int | None, str]) -> None:
+        """A dropped entry leaves this process's cache too (other processes' caches keep theirs until
+        they fill up: documents are immutable by their hash, so what they answer stays right)."""
+        self._found.pop(key, None)
+        if key[0] is not None:
+            self._touched.pop((key[0], key[1]), None)
+
+    async def _touch(self, client_pk: int | None, sha256: str) -> None:
+        """Record that a client's entry ran, at most once a day per entry in this process."""
+        if client_pk is None:
+            return
+        now = self.clock()
+        last = self._touched.get((client_pk, sha256))
+        if last is not None and now - last < TOUCH_INTERVAL:
+            return
+        self._touched[(client_pk, sha256)] = now
+        async with self.sessions() as session:
+            await session.execute(
+                update(PersistedOperation)
+                .where(PersistedOperation.client_pk == client_pk, PersistedOperation.sha256 == sha256)
+                .values(last_used_at=now)
+            )
+            await session.commit()
 
     async def resolve(self, principal: Principal, body: Mapping[str, Any]) -> Resolved:
         query = body.get("query")
@@ -205,9 +296,20 @@ class PersistedOperations:
         (another process answers PersistedQueryNotFound once, and the front-end resends the query).
         """
         if principal.client_pk is not None:
+            now = self.clock()
             async with self.sessions() as session:
-                await register(session, principal.client_pk, {sha256: query})
+                if self._swept is None or now - self._swept >= SWEEP_INTERVAL:
+                    # Clients that stopped registering have their unused entries dropped too.
+                    self._swept = now
+                    dropped = await expire_unused(session, now, self.expire_days)
+                else:
+                    dropped = await expire_unused(session, now, self.expire_days, principal.client_pk)
+                await register(session, principal.client_pk, {sha256: query}, apq=True)
+                dropped += await keep_within_quota(session, principal.client_pk, self.max_per_client)
                 await session.commit()
+            for key in dropped:
+                self._forget(key)
+            self._touched[(principal.client_pk, sha256)] = now
         self._keep((principal.client_pk, sha256), query)
 
 

@@ -7,17 +7,17 @@ import contextlib
 import gc
 import logging
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
 from opentelemetry.sdk.trace import TracerProvider
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from starlette.applications import Starlette
-from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import Route, request_response
+from starlette.types import Receive, Scope, Send
 
 from auth.bearer import AccessTokens, BearerAuthenticator, ClientStates
 from auth.client_auth import ClientAuthenticator
@@ -35,6 +35,7 @@ from hub.db import check_store, create_engine, session_factory
 from hub.delivery.acknowledgement import acknowledgements
 from hub.endpoint import Authenticator, GraphQLEndpoint
 from hub.errors import HubError
+from hub.http_errors import EXCEPTION_HANDLERS, JSONCORSMiddleware
 from hub.metrics import HubMetrics, serve_metrics
 from hub.middleware import EXPOSED_HEADERS, RequestContextMiddleware
 from hub.research_extracts import extracts
@@ -101,6 +102,17 @@ def build_identity(settings: Settings, sessions: async_sessionmaker[AsyncSession
     )
 
 
+class AnyMethod:
+    """A request/response endpoint as an ASGI app, so its route passes every method through
+    (a function endpoint's route takes only the methods it lists and answers others itself)."""
+
+    def __init__(self, endpoint: Callable[[Request], Awaitable[Response]]) -> None:
+        self.app = request_response(endpoint)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.app(scope, receive, send)
+
+
 def limits_for(settings: Settings, audience: Audience) -> Limits:
     """The limits one audience's operations run under (``HUB_MAX_*``, the cost per audience)."""
     return Limits(
@@ -151,7 +163,9 @@ def create_app(
         request_timeout_s=settings.request_timeout_s,
         graphiql=settings.graphiql,
         ledger=ledger,
-        persisted=PersistedOperations(sessions),
+        persisted=PersistedOperations(
+            sessions, max_per_client=settings.apq_max_per_client, expire_days=settings.apq_expire_days
+        ),
         rate_limits=RateLimiter(
             sessions,
             requests_per_minute=settings.rate_requests_per_minute,
@@ -211,7 +225,8 @@ def create_app(
 
     app = Starlette(
         routes=[
-            Route("/graphql", graphql.handle, methods=["GET", "POST"]),
+            # Every method reaches the endpoint, which answers what it does not take with a JSON 405.
+            Route("/graphql", AnyMethod(graphql.handle)),
             Route("/oauth/token", identity.oauth.token, methods=["POST"]),
             Route("/oauth/revoke", identity.oauth.revoke, methods=["POST"]),
             Route("/.well-known/jwks.json", identity.oauth.jwks, methods=["GET"]),
@@ -226,11 +241,12 @@ def create_app(
             ),
         ],
         lifespan=lifespan,
+        exception_handlers=EXCEPTION_HANDLERS,
     )
     if settings.cors_origins:
         # Without HUB_CORS_ORIGINS no CORS header is sent at all: browsers keep other sites out.
         app.add_middleware(
-            CORSMiddleware,
+            JSONCORSMiddleware,
             allow_origins=settings.cors_origins,
             allow_methods=["POST"],
             allow_headers=["Authorization", "Content-Type", "X-Request-Id"],

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
@@ -40,6 +41,7 @@ from resolvers.session import RequestDb
 from schema.context import Context
 from schema.disclosures import redact_variables
 from schema.execution import (
+    BAD_USER_INPUT,
     INTERNAL,
     STATEMENT_TIMEOUT,
     STORE_BUSY,
@@ -109,21 +111,78 @@ Authenticator = Callable[[Request], Awaitable[Principal]]
 _T = TypeVar("_T")
 
 JSON = "application/json"
+#: GraphQL over HTTP's own media type: request errors answer 400 with it, 200 with ``application/json``.
+GRAPHQL_RESPONSE = "application/graphql-response+json"
+_MEDIA_TYPES = (GRAPHQL_RESPONSE, JSON)
+
+
+def response_media_type(accept: str) -> str:
+    """The media type to answer in: the client's most preferred of the two the hub speaks.
+
+    No ``Accept`` header, ``*/*``, or only types the hub does not speak: ``application/json`` (as the
+    GraphQL-over-HTTP spec asks of servers for clients from before its media type). On a tie the
+    spec's own type wins.
+    """
+    best, best_q = JSON, 0.0
+    for part in accept.split(","):
+        media, *params = (p.strip() for p in part.split(";"))
+        media = media.lower()
+        q = 1.0
+        for param in params:
+            name, _, value = param.partition("=")
+            if name.strip().lower() == "q":
+                try:
+                    q = float(value)
+                except ValueError:
+                    q = 0.0
+        if media in _MEDIA_TYPES and q > 0 and (q > best_q or (q == best_q and media == GRAPHQL_RESPONSE)):
+            best, best_q = media, q
+    return best
 
 
 class RequestRejected(Exception):
-    """The HTTP request itself is wrong: answered with ``status`` and one error."""
+    """The HTTP request itself is wrong: answered with ``status`` and one error.
 
-    def __init__(self, status: int, code: str, message: str, headers: dict[str, str] | None = None) -> None:
+    ``request_error``: a GraphQL request error (the document or its variables, found before execution);
+    its status follows the media type: 400 for ``application/graphql-response+json``, 200 for JSON.
+    """
+
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        headers: dict[str, str] | None = None,
+        *,
+        request_error: bool = False,
+        extensions: dict[str, Any] | None = None,
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.code = code
         self.message = message
         self.headers = headers or {}
+        self.request_error = request_error
+        self.extensions = extensions or {}
 
 
-def json_response(payload: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    return Response(orjson.dumps(payload), status_code=status, media_type=JSON, headers=headers)
+class RequestErrors(Exception):
+    """GraphQL request errors (parse, validation, limits, variables): nothing ran, so no ``data``."""
+
+    def __init__(self, errors: list[dict[str, Any]]) -> None:
+        super().__init__(errors[0]["message"] if errors else "request error")
+        self.errors = errors
+
+
+def request_error_status(media_type: str) -> int:
+    """GraphQL over HTTP: 400 for a request error under its own media type, 200 under JSON."""
+    return 400 if media_type == GRAPHQL_RESPONSE else 200
+
+
+def json_response(
+    payload: Any, status: int = 200, headers: dict[str, str] | None = None, media_type: str = JSON
+) -> Response:
+    return Response(orjson.dumps(payload), status_code=status, media_type=media_type, headers=headers)
 
 
 def error_payload(code: str, message: str, request_id: str) -> dict[str, Any]:
@@ -169,6 +228,23 @@ def _store_rejection(exc: BaseException) -> RequestRejected | None:
     return None
 
 
+#: graphql-core's variable coercion messages: "Variable '$input' has invalid value at .a[0]: …".
+_VARIABLE_IN_MESSAGE = re.compile(r"^Variable '\$(\w+)' has invalid value(?: at ((?:\.\w+|\[\d+\])+))?: ")
+#: graphql-core writes Python's None and echoes the input as a Python repr ("…, found: {'a': None}.").
+_PYTHON_NONE = re.compile(r"\bnot to be None\b")
+_FOUND_REPR = re.compile(r",? found: .*$", re.DOTALL)
+
+
+def plain_message(message: str) -> str:
+    """graphql-core's message in GraphQL's words: ``null`` for None, without the Python repr of the
+    input it echoes (which may also carry what the caller sent)."""
+    message = _PYTHON_NONE.sub("not to be null", message)
+    cut = _FOUND_REPR.sub("", message)
+    if cut != message and not cut.endswith("."):
+        cut += "."
+    return cut
+
+
 #: Codes answered 503 with Retry-After when every error of a result carries one of them.
 _RETRY_CODES = frozenset({STORE_UNAVAILABLE, STORE_BUSY})
 
@@ -202,7 +278,7 @@ class GraphQLEndpoint:
         """Answer one request and record it in the ledger (an operation that ran records itself)."""
         entry = RequestEntry(request.state.request_id)
         response = await self._handle(request, entry)
-        if not entry.written and response.media_type == JSON:
+        if not entry.written and response.media_type in _MEDIA_TYPES:
             await self._record_unserved(entry, response)
         if response.status_code in (503, 504) and response.media_type == JSON:
             # One line per refusal, with its code: an outage must not fill the log with tracebacks.
@@ -217,10 +293,26 @@ class GraphQLEndpoint:
 
     async def _handle(self, request: Request, entry: RequestEntry) -> Response:
         request_id: str = request.state.request_id
+        media = response_media_type(request.headers.get("accept", ""))
+
+        def answer(payload: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+            return json_response(payload, status, headers, media)
+
+        if request.method not in ("GET", "POST"):
+            allowed = "GET, POST" if self.graphiql else "POST"
+            return answer(
+                error_payload(
+                    "METHOD_NOT_ALLOWED",
+                    f"{request.method} is not allowed on /graphql; send GraphQL operations with POST",
+                    request_id,
+                ),
+                405,
+                {"Allow": allowed},
+            )
         if request.method == "GET":
             if self.graphiql and "text/html" in request.headers.get("accept", ""):
                 return HTMLResponse(get_graphql_ide_html())
-            return json_response(
+            return answer(
                 error_payload("METHOD_NOT_ALLOWED", "send GraphQL operations with POST", request_id),
                 405,
                 {"Allow": "POST"},
@@ -228,21 +320,26 @@ class GraphQLEndpoint:
         try:
             principal = entry.principal = await self._authenticate(request)
             body = await self._read_body(request)
-            return await self._run(request_id, principal, body, entry)
+            return await self._run(request_id, principal, body, entry, media)
         except Unauthenticated as exc:
-            return json_response(
+            return answer(
                 error_payload(
                     "UNAUTHENTICATED" if exc.status == 401 else "BAD_REQUEST", exc.description, request_id
                 ),
                 exc.status,
                 {"WWW-Authenticate": exc.www_authenticate},
             )
+        except RequestErrors as exc:
+            return answer({"errors": exc.errors}, request_error_status(media))
         except RequestRejected as exc:
-            return json_response(error_payload(exc.code, exc.message, request_id), exc.status, exc.headers)
+            payload = error_payload(exc.code, exc.message, request_id)
+            payload["errors"][0]["extensions"].update(exc.extensions)
+            status = request_error_status(media) if exc.request_error else exc.status
+            return answer(payload, status, exc.headers)
         except PersistedQueryRefused as exc:
-            return json_response(error_payload(exc.code, exc.message, request_id), exc.status)
+            return answer(error_payload(exc.code, exc.message, request_id), exc.status)
         except RateLimited as exc:
-            return json_response(
+            return answer(
                 error_payload(exc.code, exc.message, request_id), 429, {"Retry-After": str(exc.retry_after)}
             )
         except ClientDisconnect:
@@ -258,7 +355,7 @@ class GraphQLEndpoint:
         except Exception:
             # Whatever escaped is a bug: the caller gets its request id, never the exception.
             log.exception("request failed")
-            return json_response(
+            return answer(
                 error_payload(INTERNAL, "internal error; quote the request id to the department", request_id),
                 500,
             )
@@ -309,7 +406,7 @@ class GraphQLEndpoint:
         return body
 
     async def _run(
-        self, request_id: str, principal: Principal, body: dict[str, Any], entry: RequestEntry
+        self, request_id: str, principal: Principal, body: dict[str, Any], entry: RequestEntry, media: str
     ) -> Response:
         executor = self.executors[principal.audience]
         resolved = await self._store_call(self._resolve(principal, body))
@@ -319,20 +416,24 @@ class GraphQLEndpoint:
         operation_name = body.get("operationName")
         variables = body.get("variables")
         runnable = prepared.code is None and prepared.operation(operation_name) is not None
-        cost = executor.cost(prepared, operation_name, variables) if runnable else 0
+        # The cost is that of the values execution will run with: the variables as graphql-core coerces
+        # them, the operation's defaults applied (a default `$n: Int = 100` or `100.0` costs 100).
+        coerced = executor.coerce(prepared, operation_name, variables) if runnable else None
+        cost = executor.cost(prepared, operation_name, coerced) if not isinstance(coerced, list | None) else 0
         note_access(cost=cost)
         # Every request counts against the client's rate; only an operation that will run spends cost.
         await self._store_call(self._charge(principal, cost if cost <= executor.limits.max_cost else 0))
         if prepared.code is not None:
-            errors = [self._format(e, prepared.code, request_id) for e in prepared.errors]
-            return json_response({"errors": errors}, 400)
+            raise RequestErrors([self._format(e, prepared.code, request_id) for e in prepared.errors])
         if prepared.operation(operation_name) is None:
             message = (
                 f"no operation named {operation_name!r} in the document"
                 if operation_name
                 else "the document has several operations; name one in `operationName`"
             )
-            raise RequestRejected(400, "BAD_REQUEST", message)
+            raise RequestRejected(400, "BAD_REQUEST", message, request_error=True)
+        if isinstance(coerced, list):
+            raise RequestErrors([self._variable_error(e, request_id) for e in coerced])
         mutation = is_mutation(prepared, operation_name)
         if cost > executor.limits.max_cost:
             raise RequestRejected(
@@ -340,6 +441,8 @@ class GraphQLEndpoint:
                 "COST_EXCEEDED",
                 f"the operation costs {cost:,}; the limit for your audience is {executor.limits.max_cost:,} "
                 "(ask for smaller pages or fewer nested lists)",
+                request_error=True,
+                extensions={"cost": cost, "maxCost": executor.limits.max_cost},
             )
         if resolved.register is not None and self.persisted is not None:
             await self._store_call(self.persisted.remember(principal, resolved.register, resolved.query))
@@ -387,7 +490,7 @@ class GraphQLEndpoint:
             if rejection is not None:
                 raise rejection from None
             raise
-        return self._respond(result, request_id, cost)
+        return self._respond(result, request_id, cost, media)
 
     async def _resolve(self, principal: Principal, body: dict[str, Any]) -> Resolved:
         if self.persisted is None:
@@ -508,16 +611,27 @@ class GraphQLEndpoint:
             if not is_store_failure(exc):
                 log.exception("ledger write failed for an unserved request")
 
-    def _respond(self, result: ExecutionResult, request_id: str, cost: int) -> Response:
+    def _respond(self, result: ExecutionResult, request_id: str, cost: int, media: str) -> Response:
         payload: dict[str, Any] = {"data": result.data, "extensions": {"cost": cost, "requestId": request_id}}
         if result.errors:
             payload["errors"] = [self._format(e, error_code(e), request_id) for e in result.errors]
             codes = {err["extensions"]["code"] for err in payload["errors"]}
             if codes <= _RETRY_CODES:
-                return json_response(payload, 503, {"Retry-After": "1"})
+                return json_response(payload, 503, {"Retry-After": "1"}, media)
             if codes == {STATEMENT_TIMEOUT}:
-                return json_response(payload, 504)
-        return json_response(payload)
+                return json_response(payload, 504, None, media)
+        return json_response(payload, 200, None, media)
+
+    def _variable_error(self, error: GraphQLError, request_id: str) -> dict[str, Any]:
+        """A variable that does not coerce to its type: BAD_USER_INPUT naming the variable in
+        ``extensions.variable`` and, in ``extensions.field``, the place in it (``input.personId``)."""
+        formatted = self._format(error, BAD_USER_INPUT, request_id)
+        match = _VARIABLE_IN_MESSAGE.match(error.message)
+        if match is not None:
+            name, inner = match.group(1), match.group(2) or ""
+            formatted["extensions"]["variable"] = name
+            formatted["extensions"]["field"] = name + inner
+        return formatted
 
     def _format(self, error: GraphQLError, code: str, request_id: str) -> dict[str, Any]:
         if code == INTERNAL:
@@ -530,7 +644,7 @@ class GraphQLEndpoint:
         elif code == STATEMENT_TIMEOUT:
             message = STATEMENT_TIMEOUT_MESSAGE
         else:
-            message = error.message
+            message = plain_message(error.message)
         formatted: dict[str, Any] = {"message": message}
         if error.locations:
             formatted["locations"] = [{"line": loc.line, "column": loc.column} for loc in error.locations]

@@ -46,6 +46,12 @@ SECURITY_HEADERS = {
 }
 #: For every response but GraphiQL's page (demo mode), which loads its scripts from a CDN.
 NO_CONTENT_POLICY = "default-src 'none'; frame-ancestors 'none'"
+GRAPHIQL_PATH = "/graphql"
+
+
+def is_graphiql_page(path: str, content_type: str) -> bool:
+    """The one response without a Content-Security-Policy: the HTML of ``/graphql`` (GraphiQL)."""
+    return path == GRAPHIQL_PATH and content_type.startswith("text/html")
 
 
 #: Response headers a browser client may read (with ``HUB_CORS_ORIGINS``).
@@ -148,7 +154,7 @@ class RequestContextMiddleware:
                     headers["X-Correlation-Id"] = correlation
                 for name, value in SECURITY_HEADERS.items():
                     headers.setdefault(name, value)
-                if not headers.get("content-type", "").startswith("text/html"):
+                if not is_graphiql_page(scope["path"], headers.get("content-type", "")):
                     headers.setdefault("Content-Security-Policy", NO_CONTENT_POLICY)
             await send(message)
 

@@ -290,6 +290,18 @@ class Settings(BaseSettings):
         ge=0,
         description="Total operation cost a client may spend per minute unless its own limit is set (0: no limit)",
     )
+    apq_max_per_client: int = Field(
+        default=1000,
+        ge=1,
+        le=1_000_000,
+        description="Operations a client may register itself through APQ; past it, its least recently used one goes",
+    )
+    apq_expire_days: int = Field(
+        default=30,
+        ge=1,
+        le=3650,
+        description="Days an operation registered through APQ is kept unused before it is dropped",
+    )
     cors_origins: list[str] = Field(
         default_factory=list,
         description='Browser origins allowed to call the hub, as JSON, e.g. ["https://portal.example.gov"] (default: none)',

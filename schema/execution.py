@@ -23,12 +23,13 @@ from graphql import (
     validate,
 )
 from graphql import execute as graphql_execute
+from graphql.execution.values import VariableValues
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from resolvers.errors import Conflict, InvalidInput, NotFound
 from schema.input_text import refused_literals, refused_variables
-from schema.limits import LimitExceeded, Limits, check_shape, operation_cost
+from schema.limits import LimitExceeded, Limits, check_shape, coerce_variables, operation_cost
 
 #: Codes callers may rely on, in ``errors[].extensions.code``.
 PARSE_FAILED = "GRAPHQL_PARSE_FAILED"
@@ -118,9 +119,19 @@ class Executor:
             return Prepared(None, tuple(refused), BAD_USER_INPUT, digest)
         return Prepared(document, (), None, digest)
 
-    def cost(self, prepared: Prepared, operation_name: str | None, variables: dict[str, Any] | None) -> int:
+    def coerce(
+        self, prepared: Prepared, operation_name: str | None, variables: dict[str, Any] | None
+    ) -> VariableValues | list[GraphQLError]:
+        """The operation's variables as execution will coerce them (defaults applied), or the errors
+        that stop it before it runs."""
+        operation = prepared.operation(operation_name)
+        assert operation is not None
+        return coerce_variables(self.graphql_schema, operation, variables)
+
+    def cost(self, prepared: Prepared, operation_name: str | None, coerced: VariableValues) -> int:
+        """The operation's cost under its *coerced* variable values (``coerce``)."""
         assert prepared.document is not None
-        return operation_cost(self.graphql_schema, prepared.document, operation_name, variables)
+        return operation_cost(self.graphql_schema, prepared.document, operation_name, coerced)
 
     async def execute(
         self,

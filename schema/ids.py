@@ -5,8 +5,6 @@ from __future__ import annotations
 import base64
 import binascii
 
-from resolvers.errors import NotFound
-
 #: Every primary key the hub hands out fits a 32-bit signed integer column (PostgreSQL ``integer``).
 MAX_KEY = 2**31 - 1
 #: The key of a well-formed id that no row can have (zero, or past ``MAX_KEY``). Keys start at 1, so
@@ -38,9 +36,9 @@ def key_of(type_name: str, global_id: str) -> int | None:
 
 
 def from_global_id(type_name: str, global_id: str, field: str = "id") -> int:
-    """The primary key inside ``global_id``; a malformed id or one of another type is not found, and
-    one whose key no row can have finds nothing."""
+    """The primary key inside ``global_id``. A malformed id, one of another type, or one whose key no
+    row can have is ``NO_ROW``: it answers exactly as a well-formed id that was never issued (null, an
+    empty list, NOT_FOUND from a write), so the answer does not tell a caller which ids are
+    well-formed."""
     key = key_of(type_name, global_id)
-    if key is None:
-        raise NotFound(type_name, field)
-    return key
+    return NO_ROW if key is None else key

@@ -7,6 +7,7 @@ default 20); a plain list multiplies by ``LIST_SIZE``.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,24 +17,26 @@ from graphql import (
     FragmentDefinitionNode,
     FragmentSpreadNode,
     GraphQLError,
+    GraphQLField,
     GraphQLList,
     GraphQLNonNull,
     GraphQLObjectType,
     GraphQLSchema,
     InlineFragmentNode,
-    IntValueNode,
     OperationDefinitionNode,
     OperationType,
     SelectionSetNode,
-    VariableNode,
     Visitor,
     get_named_type,
     visit,
 )
+from graphql.execution.values import VariableValues, get_argument_values, get_variable_values
 
 #: What a plain (bounded) list under one parent is assumed to hold.
 LIST_SIZE = 10
 DEFAULT_PAGE = 20
+#: Coercion errors reported for one request's variables before the rest are left unchecked.
+MAX_VARIABLE_ERRORS = 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,17 +118,34 @@ def check_shape(document: DocumentNode, limits: Limits) -> LimitExceeded | None:
     return None
 
 
-def _page_size(node: FieldNode, variables: dict[str, Any]) -> int:
-    for arg in node.arguments or ():
-        if arg.name.value != "first":
-            continue
-        if isinstance(arg.value, IntValueNode):
-            return max(0, int(arg.value.value))
-        if isinstance(arg.value, VariableNode):
-            value = variables.get(arg.value.name.value)
-            if isinstance(value, int):
-                return max(0, value)
+def _page_size(field: GraphQLField, node: FieldNode, variables: VariableValues) -> int:
+    """The ``first`` a connection field will run with: literal, variable or default, coerced as
+    execution coerces it (``variables`` are the operation's coerced variable values)."""
+    first = field.args.get("first")
+    if first is None:
+        return DEFAULT_PAGE
+    try:
+        only_first = GraphQLField(field.type, args={"first": first})
+        value = get_argument_values(only_first, node, variables).get("first")
+    except GraphQLError:
+        return DEFAULT_PAGE  # execution refuses the field the same way; nothing below it runs
+    if isinstance(value, int):
+        return max(0, value)
     return DEFAULT_PAGE
+
+
+def coerce_variables(
+    schema: GraphQLSchema, operation: OperationDefinitionNode, raw: dict[str, Any] | None
+) -> VariableValues | list[GraphQLError]:
+    """The operation's variable values as execution will see them (defaults applied, values coerced),
+    or the coercion errors: graphql-core's ``get_variable_values``, the function ``execute`` calls."""
+    return get_variable_values(
+        schema,
+        operation.variable_definitions or (),
+        raw or {},
+        max_errors=MAX_VARIABLE_ERRORS,
+        hide_suggestions=True,
+    )
 
 
 def _is_connection(type_: Any) -> bool:
@@ -147,11 +167,16 @@ def operation_cost(
     schema: GraphQLSchema,
     document: DocumentNode,
     operation_name: str | None,
-    variables: dict[str, Any] | None,
+    variables: VariableValues | Mapping[str, Any] | None,
 ) -> int:
-    """The static cost of the operation that will run, before it runs."""
+    """The static cost of the operation that will run, before it runs.
+
+    ``variables`` are the *coerced* values (``coerce_variables``, or a mapping of values already
+    coerced), never the request's raw ones: those lack the operation's defaults.
+    """
     fragments = _fragments(document)
-    variables = variables or {}
+    if not isinstance(variables, VariableValues):
+        variables = VariableValues({}, dict(variables or {}))
     ops = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
     op = next((o for o in ops if operation_name is None or (o.name and o.name.value == operation_name)), None)
     if op is None:
@@ -177,7 +202,7 @@ def operation_cost(
                     continue  # __typename and introspection: free
                 below = cost(sel.selection_set, field.type, seen)
                 if _is_connection(field.type):
-                    below *= _page_size(sel, variables)
+                    below *= _page_size(field, sel, variables)
                 elif _is_list(field.type) and not _is_connection(named):
                     # A connection's own `nodes` list is the page already counted above.
                     below *= LIST_SIZE

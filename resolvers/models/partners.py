@@ -9,7 +9,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint, false, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from resolvers.models.base import Base, IdMixin, TimestampMixin, VersionMixin, non_negative, one_of
@@ -126,11 +126,19 @@ class RevokedToken(Base):
 
 class PersistedOperation(IdMixin, TimestampMixin, Base):
     __tablename__ = "persisted_operations"
-    __table_args__ = (UniqueConstraint("client_pk", "sha256"),)
+    __table_args__ = (
+        UniqueConstraint("client_pk", "sha256"),
+        Index("ix_persisted_operations_apq_used", "apq", "last_used_at"),
+    )
 
     client_pk: Mapped[int | None] = mapped_column(ForeignKey("clients.id", ondelete="CASCADE"), index=True)
     sha256: Mapped[str] = mapped_column(String(64), index=True)
     document: Mapped[str] = mapped_column(Text)
+    #: Registered by the client itself through APQ (counted against its quota, dropped when unused),
+    #: not from a manifest by the department (kept until the department removes it).
+    apq: Mapped[bool] = mapped_column(default=False, server_default=false())
+    #: When a request last ran it (kept to the day: a process writes it at most once a day per entry).
+    last_used_at: Mapped[datetime] = mapped_column(server_default=text("CURRENT_TIMESTAMP"))
 
 
 class RateWindow(Base):

@@ -36,13 +36,20 @@ def hub(settings: Settings, engine: AsyncEngine, sessions: async_sessionmaker[As
     return build
 
 
+GRAPHQL_RESPONSE = "application/graphql-response+json"
+
+
 async def post(
-    client: httpx.AsyncClient, token: str, query: str, variables: dict[str, Any] | None = None
+    client: httpx.AsyncClient,
+    token: str,
+    query: str,
+    variables: dict[str, Any] | None = None,
+    accept: str = "application/json",
 ) -> httpx.Response:
     return await client.post(
         "/graphql",
         json={"query": query, "variables": variables},
-        headers={"Authorization": f"Bearer {token}"},
+        headers={"Authorization": f"Bearer {token}", "Accept": accept},
     )
 
 
@@ -108,8 +115,11 @@ async def test_each_limit_at_its_edge_over_http(
         accepted = await post(client, token, at_limit)
         assert accepted.status_code == 200, accepted.text
         assert "errors" not in accepted.json()
-        refused = await post(client, token, past_limit)
+        refused = await post(client, token, past_limit, accept=GRAPHQL_RESPONSE)
+    # A request error: 400 under GraphQL over HTTP's media type (200 under application/json).
     assert refused.status_code == 400
+    assert refused.headers["content-type"] == GRAPHQL_RESPONSE
+    assert "data" not in refused.json()
     error = refused.json()["errors"][0]
     assert error["extensions"]["code"] == code
     assert named in error["message"]
@@ -129,7 +139,8 @@ async def test_the_default_limits_are_the_issues(settings: Settings) -> None:
 
 async def test_duplicate_directives_are_refused(gql: GraphQL) -> None:
     response = await gql("{ __typename @skip(if: false) @skip(if: false) }")
-    assert response.status_code == 400
+    assert response.status_code == 200  # a request error, answered as application/json
+    assert "data" not in response.json()
     assert code_of(response) == "GRAPHQL_VALIDATION_FAILED"
     assert "skip" in response.json()["errors"][0]["message"]
 
@@ -154,7 +165,7 @@ async def test_cost_per_audience_at_its_edge(hub: Hub, mint: Mint) -> None:
         accepted = await post(client, legislative, query, {"n": 5})
         assert accepted.status_code == 200, accepted.text
         assert accepted.json()["extensions"]["cost"] == 16
-        refused = await post(client, legislative, query, {"n": 6})
+        refused = await post(client, legislative, query, {"n": 6}, accept=GRAPHQL_RESPONSE)
         # Another audience keeps HUB_MAX_COST.
         other = await post(client, admin, query, {"n": 6})
     assert refused.status_code == 400
@@ -429,7 +440,8 @@ MISSPELLED = [
 async def test_no_suggestion_in_any_error_for_any_audience(gql: GraphQL, audience: Audience) -> None:
     for query in MISSPELLED:
         response = await gql(query, audience=audience)
-        assert response.status_code == 400, query
+        assert response.status_code == 200, query
+        assert "data" not in response.json(), query
         assert code_of(response) == "GRAPHQL_VALIDATION_FAILED"
         assert "did you mean" not in response.text.lower(), response.text
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -13,10 +14,12 @@ import httpx
 import orjson
 import pytest
 import pytest_asyncio
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from auth.persisted import ManifestError, parse_manifest
+from auth.persisted import ManifestError, PersistedOperations, parse_manifest
+from auth.persisted import register as persisted_register
+from auth.principal import Principal
 from hub.app import create_app
 from hub.cli import main
 from hub.commands.clients import clients_persisted_only, operations_add
@@ -287,3 +290,130 @@ def test_the_cli_registers_lists_and_locks_down(
     assert "1,200 requests and no limit cost per minute" in capsys.readouterr().out
     assert main(["clients", "operations", "add", client_id, str(tmp_path / "missing.json")]) == 1
     assert "cannot read the manifest" in capsys.readouterr().err
+
+
+# --- the APQ registry is bounded: a quota per client, and unused entries expire -------------------------
+
+
+def numbered(n: int) -> str:
+    return f"{{ facilities(first: {n}) {{ totalCount }} }}"
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def small_quota(
+    settings: Settings, engine: AsyncEngine, sessions: async_sessionmaker[AsyncSession]
+) -> AsyncIterator[httpx.AsyncClient]:
+    changed = Settings.model_validate(
+        {**settings.model_dump(), "apq_max_per_client": 3, "apq_expire_days": 7}
+    )
+    app = create_app(changed, engine=engine, sessions=sessions)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://hub.test") as c:
+        yield c
+
+
+async def test_a_client_registers_at_most_its_quota_and_the_least_recently_used_goes(
+    small_quota: httpx.AsyncClient, mint: Mint, session: AsyncSession, partner_clients: dict[Audience, Client]
+) -> None:
+    # Before: every distinct hash with its query was a permanent row, without bound.
+    token = await mint(Audience.LEGISLATIVE)
+    client = partner_clients[Audience.LEGISLATIVE]
+    for n in range(1, 4):
+        assert (
+            await send(small_quota, token, query=numbered(n), extensions=apq(sha(numbered(n))))
+        ).status_code == 200
+    # Last used: the first one an hour ago, the second five days ago, the third three days ago.
+    for n, age in ((1, timedelta(hours=1)), (2, timedelta(days=5)), (3, timedelta(days=3))):
+        await session.execute(
+            update(PersistedOperation)
+            .where(PersistedOperation.client_pk == client.id, PersistedOperation.sha256 == sha(numbered(n)))
+            .values(last_used_at=datetime.now(UTC) - age)
+        )
+    await send(small_quota, token, query=numbered(4), extensions=apq(sha(numbered(4))))
+    assert set(await registered(session, client)) == {sha(numbered(n)) for n in (1, 3, 4)}
+    # The one pushed out answers PersistedQueryNotFound; the client resends it with its query.
+    assert (
+        code_of(await send(small_quota, token, extensions=apq(sha(numbered(2)))))
+        == "PERSISTED_QUERY_NOT_FOUND"
+    )
+    resent = await send(small_quota, token, query=numbered(2), extensions=apq(sha(numbered(2))))
+    assert resent.status_code == 200
+    assert len(await registered(session, client)) == 3
+
+
+async def test_unused_apq_entries_expire_but_manifest_operations_stay(
+    small_quota: httpx.AsyncClient,
+    mint: Mint,
+    session: AsyncSession,
+    partners: dict[Audience, Partner],
+) -> None:
+    partner = partners[Audience.LEGISLATIVE]
+    client = await make_client(session, partner)
+    token = await mint(client=client, partner=partner)
+    await persisted_register(session, client.id, {sha(OTHER): OTHER})  # the department's manifest
+    await send(small_quota, token, query=QUERY, extensions=apq(sha(QUERY)))
+    assert set(await registered(session, client)) == {sha(QUERY), sha(OTHER)}
+    # Eight days without use (HUB_APQ_EXPIRE_DAYS is 7 here): the next registration drops it.
+    await session.execute(
+        update(PersistedOperation)
+        .where(PersistedOperation.client_pk == client.id)
+        .values(last_used_at=datetime.now(UTC) - timedelta(days=8))
+    )
+    third = numbered(7)
+    await send(small_quota, token, query=third, extensions=apq(sha(third)))
+    assert set(await registered(session, client)) == {sha(OTHER), sha(third)}
+
+
+async def test_another_clients_expired_entries_are_swept_too(
+    sessions: async_sessionmaker[AsyncSession], session: AsyncSession, partners: dict[Audience, Partner]
+) -> None:
+    dormant = await make_client(session, partners[Audience.REENTRY])
+    active = await make_client(session, partners[Audience.REENTRY])
+    await persisted_register(session, dormant.id, {sha(QUERY): QUERY}, apq=True)
+    await session.execute(
+        update(PersistedOperation)
+        .where(PersistedOperation.client_pk == dormant.id)
+        .values(last_used_at=datetime.now(UTC) - timedelta(days=31))
+    )
+    operations = PersistedOperations(sessions, expire_days=30)
+    principal = Principal(
+        audience=Audience.REENTRY,
+        partner_id=active.partner_id,
+        client_id=active.client_id,
+        client_pk=active.id,
+    )
+    await operations.remember(principal, sha(OTHER), OTHER)
+    assert await registered(session, dormant) == []
+    assert await registered(session, active) == [sha(OTHER)]
+
+
+async def test_use_is_recorded_at_most_once_a_day_per_entry(
+    sessions: async_sessionmaker[AsyncSession], session: AsyncSession, partners: dict[Audience, Partner]
+) -> None:
+    client = await make_client(session, partners[Audience.REENTRY])
+    await persisted_register(session, client.id, {sha(QUERY): QUERY}, apq=True)
+    long_ago = datetime(2026, 1, 1, tzinfo=UTC)
+    await session.execute(update(PersistedOperation).values(last_used_at=long_ago))
+    now = [datetime(2026, 6, 1, 12, tzinfo=UTC)]
+    operations = PersistedOperations(sessions, clock=lambda: now[0])
+    principal = Principal(
+        audience=Audience.REENTRY,
+        partner_id=client.partner_id,
+        client_id=client.client_id,
+        client_pk=client.id,
+    )
+
+    async def last_used() -> datetime:
+        value = await session.scalar(
+            select(PersistedOperation.last_used_at).where(PersistedOperation.client_pk == client.id)
+        )
+        assert value is not None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value
+
+    assert await operations.lookup(principal, sha(QUERY)) == QUERY
+    assert await last_used() == now[0]
+    now[0] += timedelta(hours=5)
+    await operations.lookup(principal, sha(QUERY))
+    assert await last_used() == datetime(2026, 6, 1, 12, tzinfo=UTC)  # not written again the same day
+    now[0] += timedelta(days=1)
+    await operations.lookup(principal, sha(QUERY))
+    assert await last_used() == now[0]

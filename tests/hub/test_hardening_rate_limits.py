@@ -129,8 +129,10 @@ async def test_refused_and_invalid_requests_count_but_spend_no_cost(
     client = await make_client(session, partner)
     token = await mint(client=client, partner=partner)
     async with hub(max_cost=10) as http:
-        assert (await post(http, token, "{ nope }")).status_code == 400
-        assert (await post(http, token)).status_code == 400  # COST_EXCEEDED: costs 16
+        invalid = await post(http, token, "{ nope }")
+        assert invalid.json()["errors"][0]["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
+        too_costly = await post(http, token)  # costs 16
+        assert too_costly.json()["errors"][0]["extensions"]["code"] == "COST_EXCEEDED"
     window = await session.scalar(select(RateWindow).where(RateWindow.client_pk == client.id))
     assert window is not None
     assert (window.requests, window.cost) == (2, 0)
@@ -161,3 +163,21 @@ async def test_staff_are_not_rate_limited(sessions: async_sessionmaker[AsyncSess
     staff = Principal(Audience.VICTIM_SERVICES, subject="staff-1")
     for _ in range(3):
         assert await limiter.charge(staff, 100) is None
+
+
+async def test_the_cost_budget_is_charged_the_cost_of_the_variables_defaults(
+    hub: Hub, mint: Mint, session: AsyncSession, partners: dict[Audience, Partner]
+) -> None:
+    # `$n: Int = 100` runs 100-row pages: it costs (and is charged) 201, not the 41 of a 20-row page.
+    partner = partners[Audience.LEGISLATIVE]
+    client = await make_client(session, partner, cost_per_minute=300)
+    token = await mint(client=client, partner=partner)
+    query = "query($n: Int = 100) { facilities(first: $n) { nodes { name } } }"
+    async with hub() as http:
+        first = await post(http, token, query)
+        assert first.status_code == 200, first.text
+        assert first.json()["extensions"]["cost"] == 201
+        assert_limited(await post(http, token, query), "300 cost per minute")
+    window = await session.scalar(select(RateWindow).where(RateWindow.client_pk == client.id))
+    assert window is not None
+    assert window.cost == 402
