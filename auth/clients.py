@@ -167,6 +167,12 @@ def _dummy_key() -> bytes:
     return secrets.token_bytes(32)
 
 
+@functools.cache
+def _dummy_expected() -> str:
+    # Computed once: an unknown id then costs one HMAC and one comparison, as a wrong secret does.
+    return _digest(_dummy_key(), "-")
+
+
 async def secret_matches(known: Peppers, secret_hash: str | None, secret: str) -> SecretCheck:
     """Verify ``secret`` against the stored hash. With no hash (unknown client, or one without a
     secret) an HMAC is computed and compared anyway, so the answer takes as long either way."""
@@ -178,7 +184,7 @@ async def secret_matches(known: Peppers, secret_hash: str | None, secret: str) -
     if secret_hash is not None and pepper is None:
         log.warning("a client secret hash uses a pepper this hub does not have", extra={"pepper_id": pid})
     computed = _digest(pepper or _dummy_key(), secret)
-    ok = hmac.compare_digest(computed, expected if pepper is not None else _digest(_dummy_key(), "-"))
+    ok = hmac.compare_digest(computed, expected if pepper is not None else _dummy_expected())
     ok = ok and pepper is not None
     return SecretCheck(ok, rehash=ok and pid != known.current)
 
