@@ -4,14 +4,21 @@ provider becomes a ``Principal``, or the request is refused with RFC 6750's ``WW
 A partner token is also checked against the store on every request, behind a cache of a few
 seconds: a disabled, locked or suspended client, or a revoked token, stops working within that
 time in every process, because every process reads the same rows.
+
+A token's signature is verified once per process, not once per request: its verified claims are
+kept (by a hash of the token) until it expires, and at most ``HUB_KEY_CACHE_S`` — the time in which
+a retired signing key leaves every process's key cache anyway — so a key taken out of service stops
+its tokens no later than it would without this cache. Revocation and client status are not cached
+here (they are the short status cache above).
 """
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
 
 from sqlalchemy import exists, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -34,8 +41,29 @@ class AccessTokens:
     #: The longest lifetime the hub grants (``HUB_TOKEN_TTL_S``): a token of the hub's that claims a
     #: longer one was not issued by this hub's rules and is refused.
     max_lifetime_s: int = 86_400
+    clock: Callable[[], float] = time.time
+    #: sha256(token) → (claims, when the entry stops counting): tokens already verified here.
+    _verified: dict[bytes, tuple[dict[str, Any], float]] = field(default_factory=dict, repr=False)
+
+    MAX_VERIFIED: ClassVar[int] = 50_000
 
     async def claims(self, token: str, *, now: float | None = None) -> dict[str, Any]:
+        """The token's verified claims; a token seen before in this process skips the signature."""
+        if now is not None:  # an explicit time (tests of expiry): always the full check
+            return await self._verify(token, now)
+        digest = hashlib.sha256(token.encode()).digest()
+        at = self.clock()
+        cached = self._verified.get(digest)
+        if cached is not None and at < cached[1]:
+            return cached[0]
+        claims = await self._verify(token, at)
+        until = min(float(claims["exp"]), at + self.keys.policy.cache_s)
+        if len(self._verified) >= self.MAX_VERIFIED:
+            self._verified.clear()
+        self._verified[digest] = (claims, until)
+        return claims
+
+    async def _verify(self, token: str, now: float | None) -> dict[str, Any]:
         peeked = tokens.peek(token)
         found = await self.keys.verification_key(peeked.kid)
         if found is None:
