@@ -170,6 +170,7 @@ def create_app(
             sessions,
             requests_per_minute=settings.rate_requests_per_minute,
             cost_per_minute=settings.rate_cost_per_minute,
+            flush_interval_s=settings.rate_flush_ms / 1000,
         ),
         metrics=metrics,
         tracer=tracer,
@@ -211,6 +212,9 @@ def create_app(
                 )
             )
         yield
+        if graphql.rate_limits is not None:
+            with contextlib.suppress(Exception):  # the store may be gone at shutdown
+                await graphql.rate_limits.flush()
         if checkpoints is not None:
             checkpoints.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -264,6 +268,7 @@ def create_app(
     app.state.executors = executors
     app.state.identity = identity
     app.state.metrics = metrics
+    app.state.rate_limits = graphql.rate_limits
     #: Takes the SQL statement spans off an engine the app does not own (tests share one engine).
     app.state.uninstrument_engine = uninstrument
     return app

@@ -290,6 +290,12 @@ class Settings(BaseSettings):
         ge=0,
         description="Total operation cost a client may spend per minute unless its own limit is set (0: no limit)",
     )
+    rate_flush_ms: int = Field(
+        default=200,
+        ge=0,
+        le=5000,
+        description="How often a process adds its pending rate counts to the store; 0: every request is written at once",
+    )
     apq_max_per_client: int = Field(
         default=1000,
         ge=1,

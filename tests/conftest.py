@@ -40,7 +40,9 @@ def tmp_store_dir() -> Iterator[Path]:
 
 @pytest.fixture(scope="session")
 def settings(tmp_store_dir: Path) -> Settings:
-    return Settings(database_url=_test_database_url(tmp_store_dir), issuer="http://hub.test")
+    # Rate counts written with every request: a flush in the background would outlive the test's
+    # rolled-back transaction. tests/auth/test_rate_batching.py tests the batched counting itself.
+    return Settings(database_url=_test_database_url(tmp_store_dir), issuer="http://hub.test", rate_flush_ms=0)
 
 
 @pytest.fixture(scope="session")
