@@ -21,13 +21,26 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
+CHECK = "language IN ('en', 'es')"
+
+
 def upgrade() -> None:
-    with op.batch_alter_table("victims", schema=None) as batch:
-        batch.add_column(sa.Column("language", sa.String(length=2), server_default="en", nullable=False))
-        batch.create_check_constraint(op.f("ck_victims_language_valid"), "language IN ('en', 'es')")
+    if op.get_bind().dialect.name == "sqlite":
+        # A plain ADD COLUMN (SQLite accepts a column CHECK there): a batch copy of the table would
+        # drop ``victims``, which registrations and restitution orders reference.
+        op.execute(
+            "ALTER TABLE victims ADD COLUMN language VARCHAR(2) DEFAULT 'en' NOT NULL "
+            f"CONSTRAINT ck_victims_language_valid CHECK ({CHECK})"
+        )
+        return
+    op.add_column("victims", sa.Column("language", sa.String(length=2), server_default="en", nullable=False))
+    op.create_check_constraint(op.f("ck_victims_language_valid"), "victims", CHECK)
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("victims", schema=None) as batch:
-        batch.drop_constraint(op.f("ck_victims_language_valid"), type_="check")
-        batch.drop_column("language")
+    if op.get_bind().dialect.name == "sqlite":
+        # The column's own CHECK goes with it.
+        op.execute("ALTER TABLE victims DROP COLUMN language")
+        return
+    op.drop_constraint(op.f("ck_victims_language_valid"), "victims", type_="check")
+    op.drop_column("victims", "language")
