@@ -772,6 +772,7 @@ FIELDS: dict[str, dict[str, FieldClass]] = {
         "city": F.VICTIMS,
         "state": F.VICTIMS,
         "postalCode": F.VICTIMS,
+        "language": F.VICTIMS,
         "version": F.VICTIMS,
         "id": F.VICTIMS,
         "registrations": F.VICTIMS,

@@ -137,6 +137,15 @@ def config_from(settings: Settings, *, batch: int | None = None, poll_s: float |
     )
 
 
+#: The setting that configures each channel, named when it is missing.
+CHANNEL_SETTING = {
+    Channel.EMAIL: "HUB_SMTP_HOST",
+    Channel.SMS: "HUB_SMS_GATEWAY_URL",
+    Channel.PHONE: "HUB_SMS_GATEWAY_URL",
+    Channel.LETTER: None,
+}
+
+
 def _idempotency_key(item: queue.Claim) -> str:
     # Retries of one delivery share a key (a receiver can drop the copy); a repeat awaiting an
     # acknowledgement is a new call and gets its own.
@@ -159,6 +168,7 @@ class Worker:
         self.config = config or WorkerConfig()
         self.clock = clock
         self.metrics = metrics
+        compose.templates()  # a template file with a missing key or an unknown placeholder stops us here
         slowest = max((s.timeout_s for s in senders.values()), default=0.0)
         if self.config.lease.total_seconds() < 2 * slowest:
             raise ValueError(
@@ -169,6 +179,38 @@ class Worker:
     def ack_code(self, notification_id: int) -> str:
         mac = hmac.new(self.config.ack_secret, f"ack:{notification_id}".encode(), hashlib.sha256).digest()
         return f"{notification_id}.{base64.b32encode(mac[:10]).decode().lower()}"
+
+    def channels(self) -> dict[str, bool]:
+        """Whether each channel can send: an adapter is there and its setting is set."""
+        return {
+            channel.value: channel.value in self.senders
+            and bool(getattr(self.senders[channel.value], "configured", True))
+            for channel in Channel
+        }
+
+    async def announce(self) -> dict[str, int]:
+        """At start: log each channel and whether it is configured, and warn (with a count, never a
+        registrant) when active registrations prefer a channel that is not. Answers those counts."""
+        configured = self.channels()
+        log.info(
+            "notification channels: %s",
+            ", ".join(
+                f"{channel} {'configured' if ok else 'NOT configured'}" for channel, ok in configured.items()
+            ),
+        )
+        async with self.sessions() as session:
+            wanted = await queue.preferred_channels(RequestDb(session))
+        stranded = {c: n for c, n in sorted(wanted.items()) if n and not configured.get(c, False)}
+        for channel, count in stranded.items():
+            setting = CHANNEL_SETTING.get(Channel(channel)) if channel in CHANNEL_SETTING else None
+            log.warning(
+                "%d active registration(s) prefer the %s channel, which is not configured%s: those "
+                "notices cannot be delivered until it is",
+                count,
+                channel,
+                f" (set {setting})" if setting else "",
+            )
+        return stranded
 
     async def run_once(self) -> PassReport:
         policy = self.config.policy

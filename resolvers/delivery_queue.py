@@ -24,7 +24,11 @@ from resolvers.models.victims import (
     AttemptOutcome,
     DeliveryAttempt,
     Notification,
+    NotificationPreference,
     NotificationStatus,
+    RegistrationStatus,
+    Victim,
+    VictimRegistration,
 )
 from resolvers.notifications import MAX_ERROR
 from resolvers.session import RequestDb
@@ -345,6 +349,8 @@ class EventFacts:
     to_facility: str | None
     hearing_at: datetime | None
     decision: str | None
+    #: The registrant's language (ISO 639-1): the notice is written from its templates.
+    language: str = "en"
 
 
 async def event_facts(db: RequestDb, ids: Sequence[int]) -> dict[int, EventFacts]:
@@ -363,8 +369,11 @@ async def event_facts(db: RequestDb, ids: Sequence[int]) -> dict[int, EventFacts
             target.name.label("to_facility"),
             ParoleHearing.scheduled_for,
             ParoleHearing.decision,
+            Victim.language,
         )
         .join(CustodyEvent, CustodyEvent.id == Notification.custody_event_id)
+        .join(VictimRegistration, VictimRegistration.id == Notification.registration_id)
+        .join(Victim, Victim.id == VictimRegistration.victim_id)
         .join(Person, Person.id == CustodyEvent.person_id)
         .outerjoin(origin, origin.id == CustodyEvent.facility_id)
         .outerjoin(target, target.id == CustodyEvent.to_facility_id)
@@ -382,9 +391,22 @@ async def event_facts(db: RequestDb, ids: Sequence[int]) -> dict[int, EventFacts
             to_facility=r.to_facility,
             hearing_at=r.scheduled_for,
             decision=r.decision,
+            language=r.language,
         )
         for r in rows
     }
+
+
+async def preferred_channels(db: RequestDb) -> dict[str, int]:
+    """How many active registrations prefer each channel (active preferences), in one statement."""
+    p = NotificationPreference
+    rows = await db.rows(
+        select(p.channel, func.count(func.distinct(p.registration_id)).label("total"))
+        .join(VictimRegistration, VictimRegistration.id == p.registration_id)
+        .where(p.active.is_(True), VictimRegistration.status == RegistrationStatus.ACTIVE)
+        .group_by(p.channel)
+    )
+    return {r.channel: int(r.total) for r in rows}
 
 
 # --- the queue as the worker's metrics report it -------------------------------------------------------

@@ -20,6 +20,7 @@ from resolvers.models.people import ParoleHearing, Person, Sentence
 from resolvers.models.victims import (
     Channel,
     ImpactStatement,
+    Language,
     NotificationPreference,
     RegistrationStatus,
     RestitutionOrder,
@@ -65,6 +66,7 @@ class NewVictim:
     city: str | None = None
     state: str | None = None
     postal_code: str | None = None
+    language: str = Language.EN.value
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,6 +113,15 @@ def _preferences(prefs: tuple[NewPreference, ...], victim: Any) -> list[tuple[st
     return cleaned
 
 
+def _language(code: str) -> str:
+    """An ISO 639-1 code of a language the notices are written in."""
+    cleaned = code.strip().lower()
+    if cleaned not in {lang.value for lang in Language}:
+        supported = ", ".join(lang.value for lang in Language)
+        raise InvalidInput("victim.language", f"must be one of {supported} (an ISO 639-1 code)")
+    return cleaned
+
+
 def _new_victim(new: NewVictim) -> Victim:
     email = v.optional_text("victim.email", new.email, max_length=254)
     phone = v.optional_text("victim.phone", new.phone, max_length=20)
@@ -127,6 +138,7 @@ def _new_victim(new: NewVictim) -> Victim:
         city=v.optional_text("victim.city", new.city, max_length=80),
         state=None if state is None else state.upper(),
         postal_code=v.optional_text("victim.postalCode", new.postal_code, max_length=10),
+        language=_language(new.language),
     )
 
 

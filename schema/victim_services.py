@@ -61,6 +61,9 @@ class NewVictimInput:
     city: str | None = None
     state: str | None = strawberry.field(default=None, description="Two-letter code.")
     postal_code: str | None = None
+    language: str = strawberry.field(
+        default="en", description="Language of the notices (ISO 639-1): en (default) or es."
+    )
 
 
 @strawberry.input(description="Register a victim (on file or new) to a person's case.")
@@ -270,6 +273,7 @@ class Mutation:
                     city=n.city,
                     state=n.state,
                     postal_code=n.postal_code,
+                    language=n.language,
                 )
             new = writes.NewRegistration(
                 person_id=from_global_id("Person", input.person_id, "personId"),

@@ -55,6 +55,7 @@ class Victim:
     city: str | None = classified(V, "City.")
     state: str | None = classified(V, "Two-letter state code.")
     postal_code: str | None = classified(V, "Postal code.")
+    language: str = classified(V, "Language notices are written in (ISO 639-1): en or es.")
     version: int = classified(V, "Send this back with an update; a stale version is refused.")
 
     @resolves(V, "Opaque global id.")
@@ -84,6 +85,7 @@ class Victim:
             city=row.city,
             state=row.state,
             postal_code=row.postal_code,
+            language=row.language,
             version=row.version,
         )
 

@@ -49,6 +49,7 @@ def pass_summary(report: PassReport) -> str:
 
 async def _work(settings: Settings, once: bool, batch: int | None, poll_s: float | None) -> int:
     from hub.db import check_runtime_role, check_store, create_engine, session_factory
+    from hub.delivery.messages import TemplateError
     from hub.logs import configure_logging
     from hub.metrics import WorkerMetrics, serve_metrics
     from hub.worker import Worker, config_from, senders_from
@@ -67,8 +68,11 @@ async def _work(settings: Settings, once: bool, batch: int | None, poll_s: float
                 config_from(settings, batch=batch, poll_s=poll_s),
                 metrics=metrics,
             )
+        except TemplateError as exc:
+            raise ConfigError(f"notification templates: {exc}") from None
         except ValueError as exc:
             raise ConfigError(f"HUB_NOTIFY_LEASE_S: {exc}") from None
+        await worker.announce()
         if metrics is not None and settings.worker_metrics_port:
             listener = serve_metrics(settings.metrics_host, settings.worker_metrics_port, metrics.registry)
         if once:

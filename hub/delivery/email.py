@@ -24,6 +24,11 @@ class SmtpSender:
     password: str | None = None
     timeout_s: float = 20.0
 
+    @property
+    def configured(self) -> bool:
+        """Whether an SMTP host is set (HUB_SMTP_HOST)."""
+        return bool(self.host.strip())
+
     def compose(self, message: Outbound) -> EmailMessage:
         mail = EmailMessage()
         mail["From"] = self.sender

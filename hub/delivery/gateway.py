@@ -24,6 +24,11 @@ class GatewaySender:
     timeout_s: float = 10.0
     client: httpx.AsyncClient | None = None
 
+    @property
+    def configured(self) -> bool:
+        """Whether a gateway URL is set (HUB_SMS_GATEWAY_URL)."""
+        return bool(self.url)
+
     async def send(self, message: Outbound) -> Sent:
         if not self.url:
             return Sent.retry("no messaging gateway is configured (set HUB_SMS_GATEWAY_URL)")

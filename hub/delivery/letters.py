@@ -15,6 +15,8 @@ from hub.delivery import Outbound, Sent
 @dataclass(frozen=True, slots=True)
 class PrintQueue:
     timeout_s: float = 1.0
+    #: The print queue is in the store: always there.
+    configured: bool = True
 
     async def send(self, message: Outbound) -> Sent:
         return Sent.delivered(f"queued for printing, to {message.destination}")

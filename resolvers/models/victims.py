@@ -31,6 +31,14 @@ class RegistrantKind(enum.StrEnum):
     GUARDIAN = "guardian"
 
 
+class Language(enum.StrEnum):
+    """The languages a registrant can be notified in (ISO 639-1); each has a template file in
+    ``hub/delivery/templates/``."""
+
+    EN = "en"
+    ES = "es"
+
+
 class RegistrationStatus(enum.StrEnum):
     ACTIVE = "active"
     INACTIVE = "inactive"
@@ -75,6 +83,7 @@ class Victim(IdMixin, TimestampMixin, VersionMixin, Base):
     __tablename__ = "victims"
     __table_args__ = (
         one_of("kind", RegistrantKind),
+        one_of("language", Language),
         Index("ix_victims_last_first", "last_name", "first_name"),
     )
 
@@ -87,6 +96,8 @@ class Victim(IdMixin, TimestampMixin, VersionMixin, Base):
     city: Mapped[str | None] = mapped_column(String(80))
     state: Mapped[str | None] = mapped_column(String(2))
     postal_code: Mapped[str | None] = mapped_column(String(10))
+    #: The language notices are written in (migration 0009).
+    language: Mapped[str] = mapped_column(String(2), default=Language.EN, server_default=Language.EN.value)
 
 
 class VictimRegistration(IdMixin, TimestampMixin, VersionMixin, Base):

@@ -13,6 +13,7 @@ from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email import message_from_bytes
+from email.header import decode_header, make_header
 from pathlib import Path
 from typing import Any
 
@@ -90,6 +91,8 @@ class Mail:
     recipients: list[str]
     message_id: str
     body: str
+    #: Decoded (a subject in Spanish travels RFC 2047-encoded).
+    subject: str = ""
 
 
 class SmtpSink:
@@ -120,7 +123,8 @@ class SmtpSink:
         mail = message_from_bytes(envelope.content)
         payload = mail.get_payload(decode=True)
         body = payload.decode() if isinstance(payload, bytes) else str(payload)
-        self.received.append(Mail(list(envelope.rcpt_tos), str(mail["Message-ID"]), body))
+        subject = str(make_header(decode_header(str(mail["Subject"] or ""))))
+        self.received.append(Mail(list(envelope.rcpt_tos), str(mail["Message-ID"]), body, subject))
         if self.slow_reply_next:
             self.slow_reply_next = False
             await asyncio.sleep(2)

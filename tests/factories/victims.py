@@ -88,10 +88,11 @@ async def make_registration(
     preferences: tuple[tuple[str, str | None], ...] = (("email", "reg@example.org"),),
     **overrides: Any,
 ) -> VictimRegistration:
-    victim = victim or await make_victim(session)
+    if victim is None and "victim_id" not in overrides:
+        victim = await make_victim(session)
     person = person or await make_person(session)
     values: dict[str, Any] = {
-        "victim_id": victim.id,
+        "victim_id": victim.id if victim is not None else None,
         "person_id": person.id,
         "relationship": "victim",
         "status": "active",

@@ -9,20 +9,20 @@ from pathlib import Path
 
 import pytest
 from alembic.script import ScriptDirectory
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from hub.db import alembic_config, downgrade, upgrade
 from resolvers.models.grants import FiscalNote
 from resolvers.models.programs import Enrollment, Referral
-from resolvers.models.victims import RestitutionPayment, VictimRegistration
+from resolvers.models.victims import RestitutionPayment, Victim, VictimRegistration
 from tests.factories.grants import make_fiscal_note
 from tests.factories.people import make_person
 from tests.factories.programs import make_enrollment, make_program
 from tests.factories.reentry import make_reentry_partner, make_referral
 from tests.factories.stores import fresh_store
-from tests.factories.victims import make_payment, make_registration, make_restitution_order, make_victim
+from tests.factories.victims import make_payment, make_registration, make_restitution_order
 
 
 def _before_integrity() -> str:
@@ -46,8 +46,17 @@ async def test_rows_against_the_new_rules_are_resolved_then_indexed(tmp_path: Pa
             ]
             program = await make_program(s)
             enrollments = [await make_enrollment(s, person, program) for _ in range(2)]
-            victim = await make_victim(s)
-            registrations = [await make_registration(s, victim=victim, person=person) for _ in range(2)]
+            # The registrant as the store before 0003 holds it (the model maps later columns, such
+            # as 0009's language).
+            victim_id = (
+                await s.execute(
+                    text(
+                        "INSERT INTO victims (kind, first_name, last_name) "
+                        "VALUES ('victim', 'Vera', 'Seeded') RETURNING id"
+                    )
+                )
+            ).scalar_one()
+            registrations = [await make_registration(s, victim_id=victim_id, person=person) for _ in range(2)]
             order = await make_restitution_order(s, person)
             payments = [
                 await make_payment(s, order, reference=ref, amount=Decimal("10.00"))
@@ -60,6 +69,9 @@ async def test_rows_against_the_new_rules_are_resolved_then_indexed(tmp_path: Pa
         await upgrade(engine)
 
         async with sessions() as s:
+            # 0009: a registrant on file (referenced by registrations) is English, and stays on file.
+            assert (await s.get(Victim, victim_id)) is not None
+            assert (await s.scalar(select(Victim.language).where(Victim.id == victim_id))) == "en"
             referral_rows = {r.id: r for r in await s.scalars(select(Referral))}
             assert referral_rows[referrals[0].id].status == "open"
             duplicate = referral_rows[referrals[1].id]

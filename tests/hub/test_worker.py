@@ -7,6 +7,7 @@ rolled-back transaction. They run on SQLite and, with HUB_TEST_DATABASE_URL, on 
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -40,7 +41,7 @@ from tests.factories.notifications import (
     worker_store,
 )
 from tests.factories.people import make_inmate
-from tests.factories.victims import make_registration
+from tests.factories.victims import make_registration, make_victim
 
 Prefs = tuple[tuple[str, str | None], ...]
 
@@ -79,12 +80,16 @@ class Rig:
         settings = self.settings(**overrides)
         return Worker(self.sessions, senders_from(settings), config_from(settings), clock=self.clock)
 
-    async def event(self, *preferences: Prefs, kind: CustodyEventKind = CustodyEventKind.ESCAPE) -> int:
-        """A person with one registration per ``preferences``, and a custody event, both committed."""
+    async def event(
+        self, *preferences: Prefs, kind: CustodyEventKind = CustodyEventKind.ESCAPE, language: str = "en"
+    ) -> int:
+        """A person with one registration per ``preferences`` (registrants speaking ``language``), and
+        a custody event, both committed."""
         async with self.sessions() as s:
             person, _ = await make_inmate(s)
             for prefs in preferences:
-                await make_registration(s, person=person, preferences=prefs)
+                victim = await make_victim(s, language=language)
+                await make_registration(s, victim=victim, person=person, preferences=prefs)
             await s.commit()
         async with self.sessions() as s:
             event = NewCustodyEvent(
@@ -335,6 +340,72 @@ async def test_partners_see_the_escape_after_the_embargo_not_when_the_worker_has
     later = datetime.now(UTC) + timedelta(minutes=VICTIM_EMBARGO.minutes + 1)
     monkeypatch.setattr(VICTIM_EMBARGO, "clock", lambda: later)
     assert await visible()
+
+
+async def test_a_spanish_speaking_registrant_gets_the_notice_in_spanish(rig: Rig) -> None:
+    await rig.event(email("es@example.org"), language="es")
+    await rig.event(email("en@example.org"), language="en")
+    report = await rig.worker().run_once()
+    assert (report.claimed, report.delivered) == (2, 2)
+    mail = {m.recipients[0]: m for m in rig.smtp.received}
+    notices = {n.destination: n for n in await rig.notifications()}
+
+    spanish = mail["es@example.org"]
+    assert spanish.subject.startswith("Oficina de Servicios a Víctimas: aviso sobre ")
+    assert spanish.body.startswith("Le escribe la Oficina de Servicios a Víctimas.")
+    assert " se fugó de " in spanish.body
+    assert "Llame al 911 si está en peligro." in spanish.body
+    assert f"Referencia: aviso {notices['es@example.org'].id}." in spanish.body
+    assert "escaped" not in spanish.body
+    # The same Message-ID scheme whatever the language.
+    assert spanish.message_id == f"<notification-{notices['es@example.org'].id}@victim-notification.hub>"
+
+    english = mail["en@example.org"]
+    assert english.subject.startswith("Office of Victim Services: notice about ")
+    assert english.body.startswith("This is the Office of Victim Services.")
+    assert " escaped from " in english.body
+    assert "Call 911 if you are in danger." in english.body
+    assert f"Reference: notification {notices['en@example.org'].id}." in english.body
+    assert english.message_id == f"<notification-{notices['en@example.org'].id}@victim-notification.hub>"
+
+
+async def test_the_worker_says_at_start_which_channels_are_configured(
+    rig: Rig, caplog: pytest.LogCaptureFixture
+) -> None:
+    await rig.event(email("a@example.org"), (("sms", "573-555-0101"),), (("sms", "573-555-0102"),))
+    await rig.event((("phone", "573-555-0103"),), (("letter", None),))
+    # An inactive registration's preference does not count.
+    async with rig.sessions() as s:
+        person, _ = await make_inmate(s)
+        await make_registration(s, person=person, status="inactive", preferences=(("sms", "573-555-0104"),))
+        await s.commit()
+
+    caplog.set_level(logging.INFO, logger="hub.worker")
+    stranded = await rig.worker(sms_gateway_url=None).announce()
+    assert stranded == {"phone": 1, "sms": 2}
+    lines = [r.getMessage() for r in caplog.records if r.name == "hub.worker"]
+    assert (
+        "notification channels: email configured, sms NOT configured, letter configured, "
+        "phone NOT configured" in lines
+    )
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert any(
+        w.startswith(
+            "2 active registration(s) prefer the sms channel, which is not configured (set HUB_SMS_GATEWAY_URL)"
+        )
+        for w in warnings
+    )
+    assert any(w.startswith("1 active registration(s) prefer the phone channel") for w in warnings)
+    assert not any("email" in w or "letter" in w for w in warnings)
+    # Never a registrant: no address or number appears.
+    assert not any("573-555" in line or "@example.org" in line for line in lines)
+
+    caplog.clear()
+    assert await rig.worker().announce() == {}
+    assert "notification channels: email configured, sms configured, letter configured, phone configured" in [
+        r.getMessage() for r in caplog.records
+    ]
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING and r.name == "hub.worker"]
 
 
 async def test_the_cli_runs_one_pass(

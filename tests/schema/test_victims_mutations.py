@@ -91,6 +91,38 @@ async def test_register_a_new_victim_with_a_sentence(gql: GraphQL, session: Asyn
     assert await counts(session) == (before[0] + 1, before[1] + 1, before[2] + 2)
 
 
+LANGUAGE = """
+mutation($input: RegisterVictimInput!) {
+  registerVictim(input: $input) {
+    registration { victim { id language } }
+    errors { code field message }
+  }
+}
+"""
+
+
+@pytest.mark.parametrize(
+    ("given", "stored"), [({"language": "es"}, "es"), ({"language": "ES"}, "es"), ({}, "en")]
+)
+async def test_register_a_victim_in_their_language(
+    gql: GraphQL, session: AsyncSession, given: dict[str, object], stored: str
+) -> None:
+    person = await make_person(session)
+    variables = {
+        "input": {
+            "personId": gid("Person", person.id),
+            "relationship": "victim",
+            "victim": _new_victim(**given),
+            "preferences": [{"channel": "EMAIL", "destination": "vera@example.org"}],
+        }
+    }
+    payload = (await gql(LANGUAGE, variables, audience=VS)).json()["data"]["registerVictim"]
+    assert payload["errors"] == []
+    assert payload["registration"]["victim"]["language"] == stored
+    victim = (await session.scalars(select(Victim).order_by(Victim.id.desc()).limit(1))).one()
+    assert victim.language == stored
+
+
 async def test_register_a_victim_on_file_and_replay_with_the_same_key(
     gql: GraphQL, session: AsyncSession
 ) -> None:
@@ -139,6 +171,8 @@ def _refusals() -> list[Any]:
         ({"victim": _new_victim(lastName="y" * 61)}, "INVALID", "victim.lastName", "at most 60 characters"),
         ({"victim": _new_victim(email="nope@")}, "INVALID", "victim.email", "must look like an email"),
         ({"victim": None}, "INVALID", "victimId", "either victimId"),
+        ({"victim": _new_victim(language="fr")}, "INVALID", "victim.language", "must be one of en, es"),
+        ({"victim": _new_victim(language="")}, "INVALID", "victim.language", "ISO 639-1"),
     ]
 
 
