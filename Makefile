@@ -54,7 +54,7 @@ bench-seed: $(STAMP)
 	HUB_DATABASE_URL="$(HUB_BENCH_DATABASE_URL)" $(BIN)/hub migrate
 	HUB_DATABASE_URL="$(HUB_BENCH_DATABASE_URL)" $(TIME_V) $(BIN)/hub seed --scale $(BENCH_SCALE) --quiet
 
-# The benchmark of README (Performance): the hub, hand-written SQL and PostGraphile v5 side by side on a
+# The benchmark of docs/performance.md: the hub, hand-written SQL and PostGraphile v5 side by side on a
 # PostgreSQL database it creates (127.0.0.1:5432, user postgres). BENCH_ARGS passes options to
 # bench/run.py (e.g. BENCH_ARGS="--reseed --duration 10"); ~12 minutes with the defaults.
 bench: $(STAMP)

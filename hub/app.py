@@ -283,7 +283,7 @@ def tune_collector(settings: Settings) -> None:
     """Freeze the start-up heap and collect the young generation less often.
 
     Once the app is built, its schema, types and modules live as long as the process: frozen, the
-    cyclic collector stops walking them on every full pass. Measured in README (Performance).
+    cyclic collector stops walking them on every full pass. Measured in docs/performance.md.
     """
     if not settings.gc_tuning:
         return

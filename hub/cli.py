@@ -49,7 +49,7 @@ def load_settings(**overrides: Any) -> Settings:
 def warn_unknown_variables(environ: Mapping[str, str]) -> None:
     """A misspelled setting would otherwise be silently ignored: name it, and the closest setting."""
     for name, closest in unknown_variables(environ):
-        hint = f"; did you mean {closest}?" if closest else " (the README's Configuration lists the settings)"
+        hint = f"; did you mean {closest}?" if closest else " (docs/configuration.md lists the settings)"
         print(f"hub: warning: {name} is not a hub setting and is ignored{hint}", file=sys.stderr)
 
 
@@ -411,7 +411,7 @@ def build_parser() -> argparse.ArgumentParser:
             "Serve the hub (GraphQL on /graphql, tokens on /oauth/token) on HUB_HOST:HUB_PORT with "
             "HUB_WORKERS processes, against the store HUB_DATABASE_URL names. The store must be at the "
             "latest migration: run `hub migrate` first (once per release). Every setting is a HUB_ "
-            "environment variable (see the README's Configuration)."
+            "environment variable (see docs/configuration.md)."
         ),
     )
     p.set_defaults(handler=cmd_serve)

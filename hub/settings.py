@@ -156,7 +156,7 @@ class Settings(BaseSettings):
     )
     issuers: list[IssuerConfig] = Field(
         default_factory=list,
-        description="The department's identity providers for staff sign-in, as a JSON list (see the README)",
+        description="The department's identity providers for staff sign-in, as a JSON list (see docs/configuration.md)",
     )
     issuer_jwks_cache_s: float = Field(
         default=300.0, ge=0, le=86_400, description="How long an identity provider's fetched keys are cached"

@@ -18,7 +18,6 @@ import json
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -31,9 +30,8 @@ from hub.app import create_app
 from hub.demo import prepare_demo
 from resolvers.models.partners import Audience
 from schema.ids import to_global_id
+from tests import docs
 from tests.factories.stores import fresh_store
-
-README = Path(__file__).resolve().parents[1] / "README.md"
 
 #: The audience of blocks in sections whose blocks carry no `# as:` line, by operation (or first field).
 AUDIENCE_OF = {
@@ -67,9 +65,8 @@ def _name(block: str) -> str:
 
 
 def readme_examples() -> list[Example]:
-    text_ = README.read_text(encoding="utf-8")
     found: list[Example] = []
-    for section, body in re.findall(r"<!-- section: ([\w-]+) -->(.*?)<!-- /section: \1 -->", text_, re.S):
+    for section, body in docs.sections():
         for block in re.findall(r"```graphql\n(.*?)```", body, re.S):
             name = _name(block)
             marked = re.search(r"^\s*# as: (\w+)\s*$", block, re.M)
@@ -503,8 +500,7 @@ async def _revoked(demo: Demo, variables: dict[str, Any], data: dict[str, Any]) 
 
 
 def _section(name: str) -> str:
-    text_ = README.read_text(encoding="utf-8")
-    return text_.split(f"<!-- section: {name} -->", 1)[1].split(f"<!-- /section: {name} -->", 1)[0]
+    return docs.section(name)
 
 
 def test_the_shell_examples_query_something() -> None:

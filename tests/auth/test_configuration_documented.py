@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 from hub.settings import Settings
-
-README = Path(__file__).resolve().parents[2] / "README.md"
+from tests import docs
 
 
 def test_every_setting_is_in_the_configuration_table() -> None:
-    text = README.read_text(encoding="utf-8")
-    section = text.split("<!-- section: configuration -->")[1].split("<!-- /section: configuration -->")[0]
+    section = docs.section("configuration")
     documented = set(re.findall(r"^\| `(HUB_[A-Z0-9_]+)` \|", section, flags=re.MULTILINE))
     expected = {f"HUB_{name.upper()}" for name in Settings.model_fields}
     assert documented == expected, {"undocumented": expected - documented, "stale": documented - expected}

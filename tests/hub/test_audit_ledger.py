@@ -16,6 +16,7 @@ from resolvers.models.audit import AuditDisclosure, AuditEvent
 from resolvers.models.inquiries import Inquiry
 from resolvers.models.partners import Audience, Client, Partner
 from schema.ids import to_global_id
+from tests import docs
 from tests.conftest import GraphQL
 from tests.factories.people import make_inmate
 from tests.factories.reentry import make_consent, make_referral
@@ -280,15 +281,13 @@ async def test_only_the_admin_audience_reads_the_ledger(gql: GraphQL) -> None:
 
 
 def test_the_readme_operations_validate_against_the_admin_schema() -> None:
-    from pathlib import Path
 
     from graphql import parse, validate
 
     from schema.audiences import audience_schema
     from schema.root import build_schema
 
-    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
-    section = readme.split("<!-- section: ledger -->", 1)[1].split("<!-- /section: ledger -->", 1)[0]
+    section = docs.section("ledger")
     blocks = [part.split("```", 1)[0] for part in section.split("```graphql")[1:]]
     assert len(blocks) == 2
     schema = audience_schema(build_schema(), Audience.ADMIN)

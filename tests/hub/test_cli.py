@@ -15,6 +15,7 @@ import pytest
 from hub.cli import build_parser, main
 from hub.settings import Settings
 from resolvers.models.partners import Audience
+from tests import docs
 
 
 def run_hub(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -352,12 +353,11 @@ def test_policy_says_who_may_call_each_mutation(capsys: pytest.CaptureFixture[st
 
 
 def test_the_partner_guide_commands_run_as_written_after_make_demo(tmp_path: Path) -> None:
-    """Step 1 of the README's partner guide, typed in a checkout where `make demo` has run."""
+    """Step 1 of the partner guide (docs/partners.md), typed in a checkout where `make demo` has run."""
     import re
     import shlex
 
-    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
-    guide = readme.split("<!-- section: partner-guide -->", 1)[1]
+    guide = docs.section("partner-guide")
     block = guide.split("```sh\n", 1)[1].split("```", 1)[0]
     _migrated_demo_store(tmp_path)
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import re
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -16,12 +15,13 @@ from auth.policy import readable
 from resolvers.models.partners import Audience
 from schema.audiences import audience_schemas
 from schema.root import build_schema
+from tests import docs
 from tests.conftest import GraphQL
 from tests.factories.grants import make_award, make_disbursement, make_report, make_subaward
 from tests.schema.test_victims import gid
 
 LEG = Audience.LEGISLATIVE
-README = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+README = docs.section("cookbook")
 BG = Audience.BUDGET_GRANTS
 
 TOTALS = """query($id: ID!) {

@@ -4,23 +4,22 @@ operations are valid against the schema, so a partner who copies one gets no val
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 from graphql import parse, validate
 
 from schema.limits import Limits, operation_cost
 from schema.root import build_schema
+from tests import docs
 
-HEADINGS = ("### Victims", "### Inquiries", "### Grants and fiscal notes", "### Research agreements")
+HEADINGS = ("Victims", "Inquiries", "Grants and fiscal notes", "Research agreements")
 
 
 def _operations() -> list[tuple[str, str]]:
-    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
-    section = readme.split("<!-- section: cookbook -->")[1].split("<!-- /section: cookbook -->")[0]
+    section = docs.section("cookbook")
     found = []
-    for part in re.split(r"(?m)^(?=### )", section):
-        heading = part.splitlines()[0].strip() if part.strip() else ""
+    for part in re.split(r"(?m)^(?=#{2,3} )", section):
+        heading = part.splitlines()[0].lstrip("#").strip() if part.strip() else ""
         if heading in HEADINGS:
             found += [(heading, block) for block in re.findall(r"```graphql\n(.*?)```", part, re.S)]
     return found

@@ -7,7 +7,6 @@ from __future__ import annotations
 import re
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, select
@@ -17,6 +16,7 @@ from resolvers.models.inquiries import Inquiry
 from resolvers.models.partners import Audience
 from resolvers.models.victims import RestitutionPayment
 from schema.ids import to_global_id
+from tests import docs
 from tests.conftest import GraphQL
 from tests.factories.inquiries import make_inquiry
 from tests.factories.people import make_facility, make_person
@@ -26,8 +26,7 @@ from tests.factories.victims import make_registration, make_restitution_order
 
 def readme_operation(name: str) -> str:
     """The cookbook's ``mutation <name>(...)`` block, exactly as the README prints it."""
-    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
-    section = readme.split("<!-- section: cookbook -->")[1].split("<!-- /section: cookbook -->")[0]
+    section = docs.section("cookbook")
     blocks: list[str] = [
         b for b in re.findall(r"```graphql\n(.*?)```", section, re.S) if f"mutation {name}(" in b
     ]

@@ -4,21 +4,20 @@ validates against the schema the hub serves."""
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 from graphql import parse, validate
 
 from schema.root import build_schema
+from tests import docs
 
-README = Path(__file__).resolve().parents[2] / "README.md"
-HEADING = "### People, custody, programs and reentry"
+HEADING = "People, custody, programs and reentry"
 
 
 def _operations() -> list[str]:
-    text = README.read_text()
-    section = text.split("<!-- section: cookbook -->", 1)[1].split("<!-- /section: cookbook -->", 1)[0]
-    ours = section.split(HEADING, 1)[1].split("\n### ", 1)[0]
+    section = docs.section("cookbook")
+    ours = re.split(rf"(?m)^#{{2,3}} {HEADING}\n", section, maxsplit=1)[1]
+    ours = re.split(r"(?m)^#{2,3} ", ours, maxsplit=1)[0]
     return re.findall(r"```graphql\n(.*?)```", ours, flags=re.S)
 
 

@@ -4,18 +4,17 @@ research unit's schema (whichever it is written for)."""
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 from graphql import parse, validate
 
 from resolvers.models.partners import Audience
 from schema.audiences import audience_schema
 from schema.root import build_schema
+from tests import docs
 
 
 def test_every_example_of_the_research_section_validates() -> None:
-    readme = (Path(__file__).parents[2] / "README.md").read_text()
-    section = readme.split("<!-- section: research -->", 1)[1].split("<!-- /section: research -->", 1)[0]
+    section = docs.section("research")
     blocks = re.findall(r"```graphql\n(.*?)```", section, flags=re.DOTALL)
     assert len(blocks) >= 3
     schema = build_schema()
