@@ -280,7 +280,7 @@ class GraphQLEndpoint:
         response = await self._handle(request, entry)
         if not entry.written and response.media_type in _MEDIA_TYPES:
             await self._record_unserved(entry, response)
-        if response.status_code in (503, 504) and response.media_type == JSON:
+        if response.status_code in (503, 504) and response.media_type in _MEDIA_TYPES:
             # One line per refusal, with its code: an outage must not fill the log with tracebacks.
             code = _code_of(response)
             log.warning(
