@@ -31,7 +31,7 @@ from auth.persisted import PersistedOperations
 from auth.rate_limits import RateLimiter
 from auth.scopes import configure_victim_embargo
 from auth.throttle import Throttle, ThrottlePolicy
-from hub.db import check_store, create_engine, session_factory
+from hub.db import ReadReplica, check_store, create_engine, session_factory
 from hub.delivery.acknowledgement import acknowledgements
 from hub.endpoint import Authenticator, GraphQLEndpoint
 from hub.errors import HubError
@@ -154,6 +154,9 @@ def create_app(
     metrics = HubMetrics()
     pool = engine.pool
     metrics.track_pool(lambda: int(getattr(pool, "checkedout", lambda: 0)()))
+    # Queries read from HUB_READ_DATABASE_URL's streaming replica when it is close enough; everything
+    # else (and the ledger event of every query) stays on the primary (docs/operations.md).
+    replica = ReadReplica.from_settings(settings, engine, metrics)
 
     graphql = GraphQLEndpoint(
         executors=executors,
@@ -174,6 +177,7 @@ def create_app(
         ),
         metrics=metrics,
         tracer=tracer,
+        replica=replica,
     )
 
     async def healthz(request: Request) -> Response:
@@ -184,7 +188,11 @@ def create_app(
             await check_store(engine, settings, within=1.0)
         except HubError as exc:
             return JSONResponse({"status": "unavailable", "reason": str(exc)}, status_code=503)
-        return JSONResponse({"status": "ready"})
+        if replica is None:
+            return JSONResponse({"status": "ready"})
+        # A replica that is down or behind is not an outage: queries read from the primary meanwhile.
+        await replica.current()
+        return JSONResponse({"status": "ready", "replica": replica.describe()})
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -226,6 +234,8 @@ def create_app(
             tracer_provider.shutdown()  # flushes the spans still batched
         if owns_engine:
             await engine.dispose()
+        if replica is not None:
+            await replica.engine.dispose()
 
     app = Starlette(
         routes=[
@@ -269,6 +279,7 @@ def create_app(
     app.state.identity = identity
     app.state.metrics = metrics
     app.state.rate_limits = graphql.rate_limits
+    app.state.replica = replica
     #: Takes the SQL statement spans off an engine the app does not own (tests share one engine).
     app.state.uninstrument_engine = uninstrument
     return app

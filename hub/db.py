@@ -3,22 +3,30 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import math
 import sys
-from collections.abc import Callable
+import time
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
 from importlib import resources
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, event
+from sqlalchemy import Connection, event, text
 from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 from hub.errors import ConfigError, NotMigrated, StoreUnavailable
 from hub.settings import Settings
+
+if TYPE_CHECKING:
+    from hub.metrics import HubMetrics
 
 
 def create_engine(settings: Settings) -> AsyncEngine:
@@ -32,9 +40,20 @@ def create_engine(settings: Settings) -> AsyncEngine:
         )
         _sqlite_pragmas(engine)
         return engine
+    return _postgres_engine(settings, settings.database_url, "partner-data-hub")
+
+
+def create_read_engine(settings: Settings) -> AsyncEngine | None:
+    """The engine for the streaming replica queries read from (``HUB_READ_DATABASE_URL``), if any."""
+    if settings.read_database_url is None:
+        return None
+    return _postgres_engine(settings, settings.read_database_url, "partner-data-hub-reads")
+
+
+def _postgres_engine(settings: Settings, url: str, application_name: str) -> AsyncEngine:
     timeout_ms = settings.statement_timeout_ms
     return create_async_engine(
-        settings.database_url,
+        url,
         # A failed statement's parameters (names, free text) never reach an exception or a log.
         hide_parameters=True,
         pool_size=settings.db_pool_size,
@@ -51,7 +70,7 @@ def create_engine(settings: Settings) -> AsyncEngine:
             "command_timeout": timeout_ms / 1000 + 1,
             "server_settings": {
                 "statement_timeout": str(timeout_ms),
-                "application_name": "partner-data-hub",
+                "application_name": application_name,
             },
         },
     )
@@ -185,8 +204,6 @@ async def grant_runtime_role(engine: AsyncEngine, role: str) -> str:
     """As the tables' owner: create ``role`` (NOLOGIN) if it does not exist, and grant it only what
     the hub needs: INSERT and SELECT on the ledger, the usual DML on the other tables, SELECT on the
     migration state, the sequences. Returns what was done, for the command's output."""
-    from sqlalchemy import text
-
     name = _quoted(role)
     async with engine.begin() as conn:
         me = await conn.scalar(text("SELECT current_user"))
@@ -230,8 +247,6 @@ async def runtime_role_problem(engine: AsyncEngine) -> str | None:
     """Why the hub's connection has more rights than it should (None when it has not), on PostgreSQL."""
     if engine.dialect.name != "postgresql":
         return None
-    from sqlalchemy import text
-
     async with engine.connect() as conn:
         row = (
             await conn.execute(
@@ -267,3 +282,202 @@ async def check_runtime_role(engine: AsyncEngine, settings: Settings) -> None:
         raise ConfigError(f"refusing to start with HUB_ENV=production: {advice}")
     log.warning("LEAST PRIVILEGE: %s", advice)
     print(f"WARNING: {advice}", file=sys.stderr)
+
+
+# --- the read replica ---------------------------------------------------------------------------
+
+#: Where a GraphQL query reads, and why (the ``reason`` label of ``hub_query_reads``, hub/metrics.py):
+#: the replica, or the primary because of the client's own recent mutation, a replica too far
+#: behind, down, not a standby at all, or not measured yet.
+REPLICA = "replica"
+RECENT_WRITE = "recent_write"
+LAGGING = "lagging"
+REPLICA_DOWN = "replica_down"
+REPLICA_BUSY = "replica_busy"
+NOT_STANDBY = "not_standby"
+UNCHECKED = "unchecked"
+
+#: One statement on the replica: is it a standby, has it replayed the primary's WAL position read
+#: just before, and how old is the newest transaction it replayed (the lag while it is behind).
+_REPLICA_PROBE = text(
+    "SELECT pg_is_in_recovery(), pg_last_wal_replay_lsn() >= CAST(CAST(:lsn AS text) AS pg_lsn), "
+    "EXTRACT(EPOCH FROM clock_timestamp() - pg_last_xact_replay_timestamp())"
+)
+_PRIMARY_POSITION = text("SELECT CAST(pg_current_wal_lsn() AS text)")
+
+
+@dataclass(frozen=True, slots=True)
+class ReplicaState:
+    """The replica as a process last measured it."""
+
+    #: Seconds of the primary's commits the replica may not have replayed (None: unknown).
+    lag_s: float | None
+    #: ``REPLICA`` when queries may read from it, otherwise why not.
+    reason: str
+    #: ``time.monotonic()`` of the measurement.
+    checked_at: float
+
+
+class ReadReplica:
+    """Chooses where a GraphQL query reads: the streaming replica (``HUB_READ_DATABASE_URL``) or the primary.
+
+    Mutations, the ledger, rate counts, token and client state and persisted operations always use
+    the primary; only the query's own reads move. A query reads from the primary instead when its
+    client sent a mutation to this process within ``read_after_write_s``, when the replica's lag is
+    over ``max_lag_s``, and when the replica is down or is not a standby: a replica never fails a
+    read. The lag is measured at most every ``check_s`` by the request that finds the measurement
+    stale (two one-row statements: the primary's WAL position, then the replica's replay of it), so
+    a query reads data at most ``max_lag_s + check_s`` old (docs/operations.md, "Read replicas").
+    """
+
+    def __init__(
+        self,
+        primary: AsyncEngine,
+        replica: AsyncEngine,
+        *,
+        max_lag_s: float,
+        check_s: float,
+        read_after_write_s: float,
+        probe_timeout_s: float = 2.0,
+        metrics: HubMetrics | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.primary = primary
+        self.engine = replica
+        self.sessions = session_factory(replica)
+        self.max_lag_s = max_lag_s
+        self.check_s = check_s
+        self.read_after_write_s = read_after_write_s
+        self.probe_timeout_s = probe_timeout_s
+        self.metrics = metrics
+        self.clock = clock
+        self.state = ReplicaState(None, UNCHECKED, -math.inf)
+        self._probing = False
+        #: Client key -> the monotonic time until which its queries read from the primary.
+        self._wrote: dict[str, float] = {}
+        self._warned = False
+
+    @classmethod
+    def from_settings(
+        cls, settings: Settings, primary: AsyncEngine, metrics: HubMetrics | None = None
+    ) -> ReadReplica | None:
+        engine = create_read_engine(settings)
+        if engine is None:
+            return None
+        return cls(
+            primary,
+            engine,
+            max_lag_s=settings.replica_max_lag_s,
+            check_s=settings.replica_check_s,
+            read_after_write_s=settings.read_after_write_s,
+            probe_timeout_s=settings.db_connect_timeout_s + 1.0,
+            metrics=metrics,
+        )
+
+    @contextlib.asynccontextmanager
+    async def reads(self, primary: AsyncSession, key: str, mutation: bool) -> AsyncIterator[AsyncSession]:
+        """The session an operation reads in: ``primary`` (the request's own, where its ledger event
+        goes) for a mutation or when the replica may not serve, else a replica session of its own."""
+        if mutation:
+            try:
+                yield primary
+            finally:  # from the end of the mutation (committed or not), its client reads the primary
+                self.wrote(key)
+            return
+        where = await self.route(key)
+        session = self.sessions() if where == REPLICA else None
+        if session is not None:
+            try:
+                # The pool's ping at check-out finds a replica that went down since the last measurement.
+                await session.connection()
+            except Exception as exc:  # noqa: BLE001 - whatever keeps the replica from answering: the primary reads
+                with contextlib.suppress(Exception):
+                    await session.close()
+                session = None
+                if isinstance(exc, PoolTimeout):
+                    where = REPLICA_BUSY  # busy, not down: the next query tries it again
+                else:
+                    where = REPLICA_DOWN
+                    self._set(ReplicaState(None, REPLICA_DOWN, self.clock()))
+        if self.metrics is not None:
+            self.metrics.observe_read(where)
+        if session is None:
+            yield primary
+            return
+        async with session:
+            yield session
+
+    async def route(self, key: str) -> str:
+        """``REPLICA``, or why a query of ``key``'s should read from the primary."""
+        if self.read_after_write_s > 0:
+            until = self._wrote.get(key)
+            if until is not None and self.clock() < until:
+                return RECENT_WRITE
+        return (await self.current()).reason
+
+    def wrote(self, key: str) -> None:
+        """``key``'s client sent a mutation: its queries read from the primary for a while."""
+        if self.read_after_write_s <= 0:
+            return
+        now = self.clock()
+        if len(self._wrote) >= 10_000:  # bounded: clients whose window has passed are forgotten
+            self._wrote = {k: until for k, until in self._wrote.items() if until > now}
+        self._wrote[key] = now + self.read_after_write_s
+
+    async def current(self) -> ReplicaState:
+        """The latest measurement, measured again first when it is older than ``check_s`` (one
+        request measures; the others meanwhile go by the previous measurement)."""
+        if self.clock() - self.state.checked_at < self.check_s or self._probing:
+            return self.state
+        self._probing = True
+        try:
+            self._set(await self.measure())
+        finally:
+            self._probing = False
+        return self.state
+
+    async def measure(self) -> ReplicaState:
+        """Measure the replica's lag now (each call: two statements)."""
+        try:
+            async with asyncio.timeout(self.probe_timeout_s):
+                async with self.primary.connect() as conn:
+                    position = await conn.scalar(_PRIMARY_POSITION)
+        except Exception:  # noqa: BLE001 - measured again at the next check
+            # The primary's outage answers the request itself; the replica is measured next time.
+            return ReplicaState(None, UNCHECKED, self.clock())
+        started = self.clock()
+        try:
+            async with asyncio.timeout(self.probe_timeout_s):
+                async with self.engine.connect() as conn:
+                    standby, caught_up, behind_s = (
+                        await conn.execute(_REPLICA_PROBE, {"lsn": position})
+                    ).one()
+        except Exception as exc:  # noqa: BLE001 - a replica that does not answer is down
+            log.warning("the read replica is unavailable (%s); queries read from the primary", reason(exc))
+            return ReplicaState(None, REPLICA_DOWN, self.clock())
+        now = self.clock()
+        if not standby:
+            if not self._warned:
+                self._warned = True
+                log.warning(
+                    "HUB_READ_DATABASE_URL is not a standby (pg_is_in_recovery() is false): "
+                    "queries read from the primary"
+                )
+            return ReplicaState(None, NOT_STANDBY, now)
+        if caught_up:
+            # It had replayed everything the primary had written before the probe began.
+            lag: float = now - started
+        elif behind_s is None:
+            return ReplicaState(None, LAGGING, now)  # nothing replayed since it started
+        else:
+            lag = max(0.0, float(behind_s))
+        return ReplicaState(lag, REPLICA if lag <= self.max_lag_s else LAGGING, now)
+
+    def _set(self, state: ReplicaState) -> None:
+        self.state = state
+        if self.metrics is not None:
+            self.metrics.observe_replica(state.lag_s, usable=state.reason == REPLICA)
+
+    def describe(self) -> dict[str, Any]:
+        """For ``/readyz``: where queries read and the lag last measured."""
+        return {"reads": self.state.reason, "lagSeconds": self.state.lag_s, "maxLagSeconds": self.max_lag_s}

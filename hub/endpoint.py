@@ -32,6 +32,7 @@ from auth.ledger_requests import (
 from auth.persisted import PersistedOperations, PersistedQueryRefused, Resolved
 from auth.principal import Principal, Unauthenticated
 from auth.rate_limits import RateLimited, RateLimiter
+from hub.db import ReadReplica
 from hub.logs import note_access
 from hub.metrics import HubMetrics
 from hub.slow_clients import BODY_TIMED_OUT, BODY_TIMEOUT, CLIENT_DISCONNECTED
@@ -273,6 +274,8 @@ class GraphQLEndpoint:
     rate_limits: RateLimiter | None = None
     metrics: HubMetrics | None = None
     tracer: Tracer = field(default_factory=lambda: tracer_for(None))
+    #: Where queries read (``HUB_READ_DATABASE_URL``); None: in the request's own primary session.
+    replica: ReadReplica | None = None
 
     async def handle(self, request: Request) -> Response:
         """Answer one request and record it in the ledger (an operation that ran records itself)."""
@@ -449,8 +452,12 @@ class GraphQLEndpoint:
         deadline = asyncio.timeout(self.request_timeout_s)
         commit = _Commit()
         try:
-            async with deadline, self.sessions() as session:
-                db = RequestDb(session)
+            async with (
+                deadline,
+                self.sessions() as session,
+                self._reads(session, principal, mutation) as reads,
+            ):
+                db = RequestDb(reads)
                 context = Context(
                     db=db,
                     principal=principal,
@@ -491,6 +498,15 @@ class GraphQLEndpoint:
                 raise rejection from None
             raise
         return self._respond(result, request_id, cost, media)
+
+    def _reads(
+        self, session: AsyncSession, principal: Principal, mutation: bool
+    ) -> contextlib.AbstractAsyncContextManager[AsyncSession]:
+        """The session the operation reads in: ``session`` (the primary's, which the ledger event is
+        appended and committed in) or, for a query, a replica's (hub/db.py ``ReadReplica``)."""
+        if self.replica is None:
+            return contextlib.nullcontext(session)
+        return self.replica.reads(session, principal.key, mutation)
 
     async def _resolve(self, principal: Principal, body: dict[str, Any]) -> Resolved:
         if self.persisted is None:

@@ -9,6 +9,7 @@ prometheus_client's multiprocess files (``PROMETHEUS_MULTIPROC_DIR``, which ``hu
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import threading
@@ -110,6 +111,26 @@ class HubMetrics:
             multiprocess_mode="livesum",
         )
 
+        self.query_reads = Counter(
+            "hub_query_reads",
+            "GraphQL queries by where they read: reason replica, or why the primary (recent_write, "
+            "lagging, replica_down, replica_busy, not_standby, unchecked). Only with HUB_READ_DATABASE_URL.",
+            ["reason"],
+            registry=r,
+        )
+        self.replica_lag = Gauge(
+            "hub_replica_lag_seconds",
+            "The read replica's lag as last measured (at most every HUB_REPLICA_CHECK_S); NaN while unknown.",
+            registry=r,
+            multiprocess_mode="livemax",
+        )
+        self.replica_usable = Gauge(
+            "hub_replica_usable",
+            "1 while queries may read from the replica (up, a standby, within HUB_REPLICA_MAX_LAG_S), else 0.",
+            registry=r,
+            multiprocess_mode="livemin",
+        )
+
     def observe_request(
         self,
         *,
@@ -137,6 +158,13 @@ class HubMetrics:
             self.ledger_failures.inc()
         else:
             self.ledger_appends.observe(seconds)
+
+    def observe_read(self, reason: str) -> None:
+        self.query_reads.labels(reason).inc()
+
+    def observe_replica(self, lag_s: float | None, *, usable: bool) -> None:
+        self.replica_lag.set(math.nan if lag_s is None else lag_s)
+        self.replica_usable.set(1 if usable else 0)
 
     def track_pool(self, checked_out: Callable[[], int]) -> None:
         """Report ``checked_out()`` as the pool gauge, read as each request ends (a gauge read at

@@ -341,6 +341,28 @@ class Settings(BaseSettings):
         pattern=r"^[a-z_][a-z0-9_]{0,62}$",
         description="PostgreSQL role `hub serve` and `hub worker` connect as; `hub migrate` grants it only what the hub needs",
     )
+    read_database_url: str | None = Field(
+        default=None,
+        description="A PostgreSQL streaming replica GraphQL queries read from (unset: everything on HUB_DATABASE_URL)",
+    )
+    replica_max_lag_s: float = Field(
+        default=2.0,
+        ge=0,
+        le=3600,
+        description="Queries read from the primary while the replica is further behind than this",
+    )
+    replica_check_s: float = Field(
+        default=1.0,
+        gt=0,
+        le=60,
+        description="How often a process measures the replica's lag (and retries a replica that was down)",
+    )
+    read_after_write_s: float = Field(
+        default=5.0,
+        ge=0,
+        le=3600,
+        description="A client's queries this long after its own mutation read from the primary (per process; 0: off)",
+    )
     checkpoint_interval_s: int = Field(
         default=900,
         ge=0,
@@ -368,6 +390,37 @@ class Settings(BaseSettings):
             return normalize_database_url(value)
         except ValueError as exc:
             raise ValueError(str(exc).replace("HUB_DATABASE_URL", "HUB_MIGRATE_DATABASE_URL")) from None
+
+    @field_validator("read_database_url")
+    @classmethod
+    def _read_database_url(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        try:
+            url = normalize_database_url(value)
+        except ValueError as exc:
+            raise ValueError(str(exc).replace("HUB_DATABASE_URL", "HUB_READ_DATABASE_URL")) from None
+        if not url.startswith("postgresql"):
+            raise ValueError(
+                "HUB_READ_DATABASE_URL must be a PostgreSQL streaming replica (postgresql+asyncpg://)"
+            )
+        return url
+
+    @model_validator(mode="after")
+    def _replica_settings(self) -> Settings:
+        if self.read_database_url is None:
+            return self
+        if self.is_sqlite:
+            raise ValueError("HUB_READ_DATABASE_URL needs HUB_DATABASE_URL to be its PostgreSQL primary")
+        bound = self.replica_max_lag_s + self.replica_check_s
+        if 0 < self.read_after_write_s < bound:
+            # Past the window a query may go to a replica up to max lag + one check interval behind.
+            raise ValueError(
+                f"HUB_READ_AFTER_WRITE_S ({self.read_after_write_s:g}) must be 0 or at least "
+                f"HUB_REPLICA_MAX_LAG_S + HUB_REPLICA_CHECK_S ({bound:g}), or a client's query after its "
+                "own mutation could read a replica that has not replayed it yet"
+            )
+        return self
 
     @field_validator("trusted_proxies")
     @classmethod
