@@ -355,7 +355,8 @@ class ReadReplica:
         self._probing = False
         #: Client key -> the monotonic time until which its queries read from the primary.
         self._wrote: dict[str, float] = {}
-        self._warned = False
+        #: Why the replica was last found unusable, for the log line.
+        self._why = ""
 
     @classmethod
     def from_settings(
@@ -398,6 +399,7 @@ class ReadReplica:
                     where = REPLICA_BUSY  # busy, not down: the next query tries it again
                 else:
                     where = REPLICA_DOWN
+                    self._why = reason(exc)
                     self._set(ReplicaState(None, REPLICA_DOWN, self.clock()))
         if self.metrics is not None:
             self.metrics.observe_read(where)
@@ -453,16 +455,11 @@ class ReadReplica:
                         await conn.execute(_REPLICA_PROBE, {"lsn": position})
                     ).one()
         except Exception as exc:  # noqa: BLE001 - a replica that does not answer is down
-            log.warning("the read replica is unavailable (%s); queries read from the primary", reason(exc))
+            self._why = reason(exc)
             return ReplicaState(None, REPLICA_DOWN, self.clock())
         now = self.clock()
         if not standby:
-            if not self._warned:
-                self._warned = True
-                log.warning(
-                    "HUB_READ_DATABASE_URL is not a standby (pg_is_in_recovery() is false): "
-                    "queries read from the primary"
-                )
+            self._why = "pg_is_in_recovery() is false"
             return ReplicaState(None, NOT_STANDBY, now)
         if caught_up:
             # It had replayed everything the primary had written before the probe began.
@@ -474,6 +471,14 @@ class ReadReplica:
         return ReplicaState(lag, REPLICA if lag <= self.max_lag_s else LAGGING, now)
 
     def _set(self, state: ReplicaState) -> None:
+        # One line when queries move off the replica or back, not one per measurement.
+        if state.reason not in (self.state.reason, UNCHECKED):
+            if state.reason == REPLICA:
+                if self.state.reason != UNCHECKED:
+                    log.warning("queries read from the replica again (lag %.3f s)", state.lag_s or 0.0)
+            else:
+                detail = f"lag {state.lag_s:.1f} s" if state.lag_s is not None else self._why
+                log.warning("queries read from the primary: the replica is %s (%s)", state.reason, detail)
         self.state = state
         if self.metrics is not None:
             self.metrics.observe_replica(state.lag_s, usable=state.reason == REPLICA)

@@ -63,15 +63,20 @@ class StreamingPair:
     primary_port: int
     replica_port: int
     bin_dir: Path
+    #: PostgreSQL's own durability settings (fsync, full-page writes) and buffers, for a benchmark;
+    #: the tests' pair goes without.
+    durable: bool = False
 
     @classmethod
-    def create(cls) -> StreamingPair:
+    def create(cls, *, durable: bool = False) -> StreamingPair:
         bin_dir = server_binaries()
         assert bin_dir is not None, unavailable_reason()
         root = Path(tempfile.mkdtemp(prefix="hub-replica-"))
         if os.geteuid() == 0:
             shutil.chown(root, "postgres", "postgres")
-        return cls(root=root, primary_port=free_port(), replica_port=free_port(), bin_dir=bin_dir)
+        return cls(
+            root=root, primary_port=free_port(), replica_port=free_port(), bin_dir=bin_dir, durable=durable
+        )
 
     def url(self, database: str, *, replica: bool = False, driver: str = "postgresql+asyncpg") -> str:
         port = self.replica_port if replica else self.primary_port
@@ -96,10 +101,12 @@ class StreamingPair:
                         "wal_level = replica",
                         "max_wal_senders = 4",
                         "max_connections = 200",
-                        # Throw-away data: durability is not what is tested.
-                        "fsync = off",
-                        "full_page_writes = off",
-                        "shared_buffers = 64MB",
+                        *(
+                            ["shared_buffers = 128MB"]
+                            # Throw-away data: durability is not what is tested.
+                            if self.durable
+                            else ["fsync = off", "full_page_writes = off", "shared_buffers = 64MB"]
+                        ),
                         # The replica reports its replay often, so pg_stat_replication is current.
                         "wal_receiver_status_interval = 1s",
                         "hot_standby_feedback = on",

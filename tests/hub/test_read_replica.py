@@ -10,6 +10,7 @@ the primary and not to one on the replica.
 from __future__ import annotations
 
 import asyncio
+import logging
 import math
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import Any
@@ -255,7 +256,9 @@ async def test_a_replica_further_behind_than_the_bound_is_not_read(pair: Streami
     assert app.state.metrics.registry.get_sample_value("hub_replica_usable") == 1
 
 
-async def test_a_replica_that_goes_down_falls_back_to_the_primary(pair: StreamingPair, hub: Build) -> None:
+async def test_a_replica_that_goes_down_falls_back_to_the_primary(
+    pair: StreamingPair, hub: Build, caplog: pytest.LogCaptureFixture
+) -> None:
     proxy = Proxy("127.0.0.1", pair.replica_port)
     await proxy.up()
     through = f"postgresql+asyncpg://postgres@127.0.0.1:{proxy.port}/{DATABASE}"
@@ -266,6 +269,7 @@ async def test_a_replica_that_goes_down_falls_back_to_the_primary(pair: Streamin
         assert _reads(app, REPLICA) == 1
 
         await proxy.down()
+        caplog.set_level(logging.WARNING, logger="hub.db")
         assert await _count(client, "reader") == expected  # served, from the primary
         assert await _count(client, "reader") == expected
         assert _reads(app, REPLICA_DOWN) == 2
@@ -278,6 +282,11 @@ async def test_a_replica_that_goes_down_falls_back_to_the_primary(pair: Streamin
         app.state.replica.check_s = 0.001  # the next query measures again, and finds it back
         await _count(client, "reader")
         assert _reads(app, REPLICA) == 2
+        # One line as queries moved to the primary and one as they came back, not one per query.
+        lines = [r.getMessage() for r in caplog.records if r.name == "hub.db"]
+        assert len(lines) == 2, lines
+        assert lines[0].startswith("queries read from the primary: the replica is replica_down (")
+        assert lines[1].startswith("queries read from the replica again")
     finally:
         await proxy.down()
 
