@@ -365,6 +365,8 @@ class ReadReplica:
         engine = create_read_engine(settings)
         if engine is None:
             return None
+        if metrics is not None:
+            metrics.track_replica()
         return cls(
             primary,
             engine,

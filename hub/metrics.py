@@ -111,25 +111,10 @@ class HubMetrics:
             multiprocess_mode="livesum",
         )
 
-        self.query_reads = Counter(
-            "hub_query_reads",
-            "GraphQL queries by where they read: reason replica, or why the primary (recent_write, "
-            "lagging, replica_down, replica_busy, not_standby, unchecked). Only with HUB_READ_DATABASE_URL.",
-            ["reason"],
-            registry=r,
-        )
-        self.replica_lag = Gauge(
-            "hub_replica_lag_seconds",
-            "The read replica's lag as last measured (at most every HUB_REPLICA_CHECK_S); NaN while unknown.",
-            registry=r,
-            multiprocess_mode="livemax",
-        )
-        self.replica_usable = Gauge(
-            "hub_replica_usable",
-            "1 while queries may read from the replica (up, a standby, within HUB_REPLICA_MAX_LAG_S), else 0.",
-            registry=r,
-            multiprocess_mode="livemin",
-        )
+        #: The read replica's metrics, registered by ``track_replica`` (only with HUB_READ_DATABASE_URL).
+        self.query_reads: Counter | None = None
+        self.replica_lag: Gauge | None = None
+        self.replica_usable: Gauge | None = None
 
     def observe_request(
         self,
@@ -159,12 +144,40 @@ class HubMetrics:
         else:
             self.ledger_appends.observe(seconds)
 
+    def track_replica(self) -> None:
+        """Register the replica's metrics: a hub without one exports none (not a misleading 0)."""
+        if self.query_reads is not None:
+            return
+        r = self.registry
+        self.query_reads = Counter(
+            "hub_query_reads",
+            "GraphQL queries by where they read: reason replica, or why the primary (recent_write, "
+            "lagging, replica_down, replica_busy, not_standby, unchecked). Only with HUB_READ_DATABASE_URL.",
+            ["reason"],
+            registry=r,
+        )
+        self.replica_lag = Gauge(
+            "hub_replica_lag_seconds",
+            "The read replica's lag as last measured (at most every HUB_REPLICA_CHECK_S); NaN while unknown.",
+            registry=r,
+            multiprocess_mode="livemax",
+        )
+        self.replica_usable = Gauge(
+            "hub_replica_usable",
+            "1 while queries may read from the replica (up, a standby, within HUB_REPLICA_MAX_LAG_S), else 0.",
+            registry=r,
+            multiprocess_mode="livemin",
+        )
+        self.replica_lag.set(math.nan)  # not measured yet
+
     def observe_read(self, reason: str) -> None:
-        self.query_reads.labels(reason).inc()
+        if self.query_reads is not None:
+            self.query_reads.labels(reason).inc()
 
     def observe_replica(self, lag_s: float | None, *, usable: bool) -> None:
-        self.replica_lag.set(math.nan if lag_s is None else lag_s)
-        self.replica_usable.set(1 if usable else 0)
+        if self.replica_lag is not None and self.replica_usable is not None:
+            self.replica_lag.set(math.nan if lag_s is None else lag_s)
+            self.replica_usable.set(1 if usable else 0)
 
     def track_pool(self, checked_out: Callable[[], int]) -> None:
         """Report ``checked_out()`` as the pool gauge, read as each request ends (a gauge read at

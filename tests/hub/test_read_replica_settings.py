@@ -59,3 +59,26 @@ def test_read_after_write_may_be_off_or_cover_the_lag_bound() -> None:
         database_url=PRIMARY, read_database_url=REPLICA, replica_max_lag_s=1, replica_check_s=0.5
     )
     assert covered.read_after_write_s == 5
+
+
+def test_the_replica_metrics_exist_only_with_a_replica() -> None:
+    import math
+
+    from prometheus_client import CollectorRegistry
+
+    from hub.metrics import HubMetrics
+
+    metrics = HubMetrics(CollectorRegistry())
+    metrics.observe_read("replica")  # no replica: nothing to count, nothing exported
+    metrics.observe_replica(0.5, usable=True)
+    names = {family.name for family in metrics.registry.collect()}
+    assert not {n for n in names if "replica" in n or "query_reads" in n}
+
+    metrics.track_replica()
+    metrics.track_replica()  # once is enough; twice is harmless
+    assert math.isnan(metrics.registry.get_sample_value("hub_replica_lag_seconds") or 0.0)
+    metrics.observe_read("lagging")
+    metrics.observe_replica(3.5, usable=False)
+    assert metrics.registry.get_sample_value("hub_query_reads_total", {"reason": "lagging"}) == 1
+    assert metrics.registry.get_sample_value("hub_replica_lag_seconds") == 3.5
+    assert metrics.registry.get_sample_value("hub_replica_usable") == 0
