@@ -403,6 +403,10 @@ class ReadReplica:
                     where = REPLICA_DOWN
                     self._why = reason(exc)
                     self._set(ReplicaState(None, REPLICA_DOWN, self.clock()))
+            except BaseException:  # cancelled (the request's time ran out): the connection goes back
+                with contextlib.suppress(Exception):
+                    await session.close()
+                raise
         if self.metrics is not None:
             self.metrics.observe_read(where)
         if session is None:
