@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
-from sqlalchemy import ColumnElement, and_, exists, false, func, or_, select, true
+from sqlalchemy import ColumnElement, and_, bindparam, exists, false, func, or_, select, true
 from sqlalchemy.orm import InstrumentedAttribute
 
 from auth.principal import Principal
@@ -141,12 +141,20 @@ def _not_under_victim_embargo() -> ColumnElement[bool]:
     # once per statement (ix_custody_events_created_at keeps it a short range scan). The time is
     # when the hub recorded the event, not when it occurred: a late entry of an old release is news
     # to the victims too.
-    cutoff = VICTIM_EMBARGO.clock() - timedelta(minutes=VICTIM_EMBARGO.minutes)
+    # The cutoff is computed when the statement runs, not when it is built: a compiled plan
+    # (schema/compiled) keeps its statement for many requests.
+    cutoff = bindparam(
+        "embargo_cutoff", callable_=_embargo_cutoff, type_=CustodyEvent.created_at.type, unique=True
+    )
     return Person.id.not_in(
         select(CustodyEvent.person_id).where(
             CustodyEvent.created_at > cutoff, CustodyEvent.kind.in_(EMBARGOED_KINDS)
         )
     )
+
+
+def _embargo_cutoff() -> datetime:
+    return VICTIM_EMBARGO.clock() - timedelta(minutes=VICTIM_EMBARGO.minutes)
 
 
 def _reference(principal: Principal) -> ColumnElement[bool]:

@@ -48,7 +48,7 @@ class PeopleFilter:
     release_to: date | None = None
 
 
-def _people_conditions(f: PeopleFilter) -> list[ColumnElement[bool]]:
+def people_conditions(f: PeopleFilter) -> list[ColumnElement[bool]]:
     conditions: list[ColumnElement[bool]] = []
     if f.name is not None:
         name = f.name.strip()
@@ -92,7 +92,7 @@ def _people_conditions(f: PeopleFilter) -> list[ColumnElement[bool]]:
 async def list_people(
     db: RequestDb, principal: Principal, f: PeopleFilter, first: int | None, after: str | None
 ) -> Page[Row[Any]]:
-    stmt = select(*Person.__table__.columns).where(row_scope(principal, Person), *_people_conditions(f))
+    stmt = select(*Person.__table__.columns).where(row_scope(principal, Person), *people_conditions(f))
     c = Person.__table__.c
     return await paginate(db, stmt, [c.last_name, c.first_name, c.id], first=first, after=after)
 

@@ -10,19 +10,29 @@ import strawberry
 from auth.classes import FieldClass
 
 SENSITIVITY = "sensitivity"
+#: Where the compiled path reads the field (``schema/compiled/sources.py``); absent: the column by rule.
+SOURCE = "source"
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def classified(cls: FieldClass, description: str, **kwargs: Any) -> Any:
-    """A Strawberry attribute field tagged with its sensitivity class."""
-    return strawberry.field(description=description, metadata={SENSITIVITY: cls}, **kwargs)
+def _metadata(cls: FieldClass, source: object | None) -> dict[str, object]:
+    return {SENSITIVITY: cls} if source is None else {SENSITIVITY: cls, SOURCE: source}
 
 
-def resolves(cls: FieldClass, description: str, **kwargs: Any) -> Callable[[F], F]:
-    """Decorates a resolver as a Strawberry field tagged with its sensitivity class."""
+def classified(cls: FieldClass, description: str, *, source: object | None = None, **kwargs: Any) -> Any:
+    """A Strawberry attribute field tagged with its sensitivity class (and, where it is not the
+    column of the same name, where the compiled path reads it)."""
+    return strawberry.field(description=description, metadata=_metadata(cls, source), **kwargs)
+
+
+def resolves(
+    cls: FieldClass, description: str, *, source: object | None = None, **kwargs: Any
+) -> Callable[[F], F]:
+    """Decorates a resolver as a Strawberry field tagged with its sensitivity class; ``source``
+    declares how the compiled path computes the same value in SQL (none: the resolver path answers)."""
     decorator: Callable[[F], F] = strawberry.field(
-        description=description, metadata={SENSITIVITY: cls}, **kwargs
+        description=description, metadata=_metadata(cls, source), **kwargs
     )
     return decorator
 

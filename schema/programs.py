@@ -10,8 +10,10 @@ import strawberry
 
 from auth.classes import FieldClass
 from resolvers import programs as data
+from resolvers.models import programs as models
 from resolvers.models.programs import EnrollmentStatus, OfferingStatus, ProgramCategory
 from resolvers.parent_pages import ChildPage
+from schema.compiled.sources import GlobalId, One, table
 from schema.context import Info
 from schema.fields import classified, mutation, resolves
 from schema.ids import from_global_id, to_global_id
@@ -24,6 +26,7 @@ strawberry.enum(OfferingStatus, description="Whether an offering takes enrollmen
 strawberry.enum(EnrollmentStatus, description="Enrolled, completed or withdrawn.")
 
 
+@table(models.Program)
 @strawberry.type(description="A program of the department's catalog.")
 class Program:
     pk: strawberry.Private[int]
@@ -34,7 +37,7 @@ class Program:
     reparative: bool = classified(FieldClass.REFERENCE, "Whether participants log reparative hours.")
     gender_responsive: bool = classified(FieldClass.REFERENCE, "A gender-responsive program for women.")
 
-    @resolves(FieldClass.REFERENCE, "Opaque global id.")
+    @resolves(FieldClass.REFERENCE, "Opaque global id.", source=GlobalId("Program"))
     def id(self) -> strawberry.ID:
         return strawberry.ID(to_global_id("Program", self.pk))
 
@@ -73,6 +76,7 @@ async def _program(info: Info, pk: int) -> Program | None:
     return None if row is None else Program.from_row(row)
 
 
+@table(models.ProgramOffering)
 @strawberry.type(description="A program offered at one site for a stretch of time.")
 class ProgramOffering:
     pk: strawberry.Private[int]
@@ -83,15 +87,15 @@ class ProgramOffering:
     capacity: int = classified(FieldClass.REFERENCE, "Places.")
     status: OfferingStatus = classified(FieldClass.REFERENCE, "Planned, open or closed.")
 
-    @resolves(FieldClass.REFERENCE, "Opaque global id.")
+    @resolves(FieldClass.REFERENCE, "Opaque global id.", source=GlobalId("ProgramOffering"))
     def id(self) -> strawberry.ID:
         return strawberry.ID(to_global_id("ProgramOffering", self.pk))
 
-    @resolves(FieldClass.REFERENCE, "The program offered.")
+    @resolves(FieldClass.REFERENCE, "The program offered.", source=One("Program", "program_id"))
     async def program(self, info: Info) -> Program | None:
         return await _program(info, self.program_pk)
 
-    @resolves(FieldClass.REFERENCE, "The site.")
+    @resolves(FieldClass.REFERENCE, "The site.", source=One("Facility", "facility_id"))
     async def facility(self, info: Info) -> Facility | None:
         row = await info.context.loaders.facilities_by_id.load(self.facility_pk)
         return None if row is None else Facility.from_row(row)
@@ -120,6 +124,7 @@ class ReparativeActivity:
         return cls(performed_on=row.performed_on, hours=row.hours, description=row.description)
 
 
+@table(models.Enrollment)
 @strawberry.type(description="A person's participation in a program.")
 class Enrollment:
     pk: strawberry.Private[int]
@@ -132,22 +137,26 @@ class Enrollment:
     reparative_hours: Decimal = classified(FieldClass.PROGRAMS, "Reparative hours logged in total.")
     version: int = classified(FieldClass.PROGRAMS, "Send this back with an update; a stale one is refused.")
 
-    @resolves(FieldClass.PROGRAMS, "Opaque global id.")
+    @resolves(FieldClass.PROGRAMS, "Opaque global id.", source=GlobalId("Enrollment"))
     def id(self) -> strawberry.ID:
         return strawberry.ID(to_global_id("Enrollment", self.pk))
 
-    @resolves(FieldClass.PROGRAMS, "The program.")
+    @resolves(FieldClass.PROGRAMS, "The program.", source=One("Program", "program_id"))
     async def program(self, info: Info) -> Program | None:
         return await _program(info, self.program_pk)
 
-    @resolves(FieldClass.PROGRAMS, "The offering (site and dates), when enrolled in one.")
+    @resolves(
+        FieldClass.PROGRAMS,
+        "The offering (site and dates), when enrolled in one.",
+        source=One("ProgramOffering", "offering_id"),
+    )
     async def offering(self, info: Info) -> ProgramOffering | None:
         if self.offering_pk is None:
             return None
         row = await info.context.loaders.offerings_by_id.load(self.offering_pk)
         return None if row is None else ProgramOffering.from_row(row)
 
-    @resolves(FieldClass.PUBLIC_PERSON, "The participant.")
+    @resolves(FieldClass.PUBLIC_PERSON, "The participant.", source=One("Person", "person_id"))
     async def person(self, info: Info) -> Person | None:
         row = await info.context.loaders.people_by_id.load(self.person_pk)
         return None if row is None else Person.from_row(row)
