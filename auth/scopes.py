@@ -14,6 +14,8 @@ from datetime import UTC, date, datetime, timedelta
 from sqlalchemy import ColumnElement, and_, exists, false, func, or_, select, true
 from sqlalchemy.orm import InstrumentedAttribute
 
+from auth.classes import FieldClass
+from auth.policy import grant
 from auth.principal import Principal
 from resolvers.models.base import Base
 from resolvers.models.grants import (
@@ -244,7 +246,7 @@ def _of_people(principal: Principal, person_id: Column) -> ColumnElement[bool]:
     return person_id.in_(select(Person.id).where(_people(principal)))
 
 
-def _consented(principal: Principal, person_id: Column, category: str) -> ColumnElement[bool]:
+def _consented(principal: Principal, person_id: Column, category: ConsentCategory) -> ColumnElement[bool]:
     """An active consent of the person lets the calling reentry partner read ``category``."""
     today = func.current_date()
     return exists(
@@ -259,6 +261,18 @@ def _consented(principal: Principal, person_id: Column, category: str) -> Column
             Consent.expires_on >= today,
         )
     )
+
+
+def _under_consent(principal: Principal, person_id: Column, cls: FieldClass) -> ColumnElement[bool]:
+    """The matrix's condition for ``principal`` reading ``cls`` of the person: under an active consent
+    for the class's category where the grant is "C" (the category is stated once, in ``MATRIX``),
+    always where the class is readable without one, never where it is not."""
+    granted = grant(principal.audience, cls)
+    if granted.consent is not None:
+        if principal.partner_id is None:
+            return false()
+        return _consented(principal, person_id, granted.consent)
+    return true() if granted.readable else false()
 
 
 def _person_rows(person_id: Column) -> Scope:
@@ -284,7 +298,7 @@ def _aliases(principal: Principal) -> ColumnElement[bool]:
     if principal.audience is Audience.REENTRY and principal.partner_id is not None:
         return and_(
             _of_people(principal, PersonAlias.person_id),
-            _consented(principal, PersonAlias.person_id, ConsentCategory.IDENTITY),
+            _under_consent(principal, PersonAlias.person_id, FieldClass.IDENTITY),
         )
     return false()
 
@@ -304,11 +318,11 @@ def _health_needs(principal: Principal) -> ColumnElement[bool]:
             or_(
                 and_(
                     HealthNeed.kind == ConsentCategory.SUBSTANCE_USE,
-                    _consented(principal, HealthNeed.person_id, ConsentCategory.SUBSTANCE_USE),
+                    _under_consent(principal, HealthNeed.person_id, FieldClass.SUBSTANCE_USE),
                 ),
                 and_(
                     HealthNeed.kind != ConsentCategory.SUBSTANCE_USE,
-                    _consented(principal, HealthNeed.person_id, ConsentCategory.HEALTH),
+                    _under_consent(principal, HealthNeed.person_id, FieldClass.HEALTH),
                 ),
             ),
         )
@@ -324,7 +338,7 @@ def _participation(person_id: Column) -> Scope:
         if principal.audience is Audience.REENTRY and principal.partner_id is not None:
             return and_(
                 _of_people(principal, person_id),
-                _consented(principal, person_id, ConsentCategory.PROGRAMS),
+                _under_consent(principal, person_id, FieldClass.PROGRAMS),
             )
         return false()
 
