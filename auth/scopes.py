@@ -39,6 +39,7 @@ from resolvers.models.people import (
     ParoleHearing,
     Person,
     PersonAlias,
+    PersonIdentity,
     PersonStatus,
     Sentence,
     SupervisionPeriod,
@@ -275,6 +276,30 @@ def _under_consent(principal: Principal, person_id: Column, cls: FieldClass) -> 
     return true() if granted.readable else false()
 
 
+def _person_class(person_id: Column, cls: FieldClass) -> Scope:
+    """Rows that are one class of a person's record and nothing else: wherever the person is visible,
+    under the matrix's cell for that class (a "C" cell: under a consent for its category)."""
+
+    def scope(principal: Principal) -> ColumnElement[bool]:
+        if not grant(principal.audience, cls).readable:
+            return false()
+        if principal.audience in _DEPARTMENT_PEOPLE:
+            # Every person is visible: the person condition would be a no-op semi-join.
+            return _under_consent(principal, person_id, cls)
+        return and_(_of_people(principal, person_id), _under_consent(principal, person_id, cls))
+
+    return scope
+
+
+#: Date of birth, address and phone (``Person.identity``). Not ``Person.age``, which is the public
+#: record's and is read through the person's own scope (``resolvers.people.birth_dates_by_person_id``).
+_identities = _person_class(PersonIdentity.person_id, FieldClass.IDENTITY)
+
+#: SSN, FBI and state ids, held in the same rows as the identity: a scope of their own, by their own
+#: cell of the matrix (admin's alone), so that opening the identity never opens them.
+identifiers_scope = _person_class(PersonIdentity.person_id, FieldClass.IDENTIFIERS)
+
+
 def _person_rows(person_id: Column) -> Scope:
     """Custody records in the public tier or the release class: wherever the person is visible."""
 
@@ -392,6 +417,7 @@ SCOPES: dict[type[Base], Scope] = {
     Facility: _reference,
     Inquiry: _inquiries,
     PersonAlias: _aliases,
+    PersonIdentity: _identities,
     Sentence: _person_rows(Sentence.person_id),
     Charge: _charges,
     CustodyPeriod: _person_rows(CustodyPeriod.person_id),
@@ -449,6 +475,7 @@ __all__ = [
     "aggregate_scope",
     "agreement_in_force",
     "configure_victim_embargo",
+    "identifiers_scope",
     "row_scope",
     "scoped",
 ]

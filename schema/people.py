@@ -150,8 +150,8 @@ class Person:
 
     @resolves(FieldClass.PUBLIC_PERSON, "Age in whole years today.")
     async def age(self, info: Info) -> int | None:
-        identity = await info.context.loaders.identities_by_person_id.load(self.pk)
-        return None if identity is None else _age(identity.birth_date, info.context.now.date())
+        born = await info.context.loaders.birth_dates_by_person_id.load(self.pk)
+        return None if born is None else _age(born, info.context.now.date())
 
     @resolves(
         FieldClass.PUBLIC_PERSON,
