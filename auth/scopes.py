@@ -236,7 +236,8 @@ def _research_extracts(principal: Principal) -> ColumnElement[bool]:
 # --- People, custody, programs and reentry -------------------------------------------------------
 # Rows that hang off a person are reachable exactly when the person is, narrowed by what the
 # audience may read of that class at all; "C" cells of the matrix (a reentry partner reading under
-# consent) are a per-person condition, so they are row scopes too.
+# consent) are a per-person condition, so they are row scopes too, naming the category the matrix
+# names (``_under_consent``).
 
 
 #: A model's column, as its mapped attribute.
