@@ -12,6 +12,7 @@ import strawberry
 from auth.classes import FieldClass
 from resolvers import custody as data
 from resolvers.models import people as models_people
+from resolvers.models.partners import Audience
 from resolvers.models.people import (
     AdmissionType,
     ConductOutcome,
@@ -373,6 +374,7 @@ class Mutation:
         FieldClass.PUBLIC_PERSON,
         "Record an admission, transfer, release, escape, return, death, or a parole hearing scheduled "
         "or decided; the person's status, facility and periods follow in the same transaction.",
+        audiences=(Audience.ADMIN,),
     )
     async def record_custody_event(
         self,

@@ -135,6 +135,7 @@ class Facility:
         )
 
 
+@table(models.PersonIdentity)
 @strawberry.type(description="Identity details of a person: date of birth, address and phone.")
 class PersonIdentity:
     birth_date: date = classified(FieldClass.IDENTITY, "Date of birth.")
@@ -190,8 +191,8 @@ class Person:
 
     @resolves(FieldClass.PUBLIC_PERSON, "Age in whole years today.", source=Computed(_age_sql))
     async def age(self, info: Info) -> int | None:
-        identity = await info.context.loaders.identities_by_person_id.load(self.pk)
-        return None if identity is None else _age(identity.birth_date, info.context.now.date())
+        born = await info.context.loaders.birth_dates_by_person_id.load(self.pk)
+        return None if born is None else _age(born, info.context.now.date())
 
     @resolves(
         FieldClass.PUBLIC_PERSON,
@@ -205,7 +206,11 @@ class Person:
         row = await info.context.loaders.facilities_by_id.load(self.facility_pk)
         return None if row is None else Facility.from_row(row)
 
-    @resolves(FieldClass.IDENTITY, "Date of birth, address and phone.")
+    @resolves(
+        FieldClass.IDENTITY,
+        "Date of birth, address and phone.",
+        source=One("PersonIdentity", "id", target_key="person_id"),
+    )
     async def identity(self, info: Info) -> PersonIdentity | None:
         row = await info.context.loaders.identities_by_person_id.load(self.pk)
         return None if row is None else PersonIdentity.from_row(row)

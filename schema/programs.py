@@ -11,6 +11,7 @@ import strawberry
 from auth.classes import FieldClass
 from resolvers import programs as data
 from resolvers.models import programs as models
+from resolvers.models.partners import Audience
 from resolvers.models.programs import EnrollmentStatus, OfferingStatus, ProgramCategory
 from resolvers.parent_pages import ChildPage
 from schema.compiled.sources import GlobalId, One, table
@@ -307,7 +308,11 @@ async def _end(
 
 @strawberry.type
 class Mutation:
-    @mutation(FieldClass.PROGRAMS, "Enrol a person in a program or one of its offerings.")
+    @mutation(
+        FieldClass.PROGRAMS,
+        "Enrol a person in a program or one of its offerings.",
+        audiences=(Audience.PROGRAMS, Audience.ADMIN),
+    )
     async def enrol_person(
         self, info: Info, input: EnrolPersonInput, idempotency_key: IdempotencyKey = None
     ) -> EnrollmentPayload:
@@ -325,19 +330,31 @@ class Mutation:
         outcome = await run_mutation(info, "enrolPerson", strawberry.asdict(input), idempotency_key, write)
         return await _enrollment_payload(info, outcome)
 
-    @mutation(FieldClass.PROGRAMS, "Record that a person completed the program of an open enrollment.")
+    @mutation(
+        FieldClass.PROGRAMS,
+        "Record that a person completed the program of an open enrollment.",
+        audiences=(Audience.PROGRAMS, Audience.ADMIN),
+    )
     async def complete_enrollment(
         self, info: Info, input: EndEnrollmentInput, idempotency_key: IdempotencyKey = None
     ) -> EnrollmentPayload:
         return await _end(info, "completeEnrollment", input, idempotency_key, EnrollmentStatus.COMPLETED)
 
-    @mutation(FieldClass.PROGRAMS, "Record that a person withdrew from an open enrollment.")
+    @mutation(
+        FieldClass.PROGRAMS,
+        "Record that a person withdrew from an open enrollment.",
+        audiences=(Audience.PROGRAMS, Audience.ADMIN),
+    )
     async def withdraw_enrollment(
         self, info: Info, input: EndEnrollmentInput, idempotency_key: IdempotencyKey = None
     ) -> EnrollmentPayload:
         return await _end(info, "withdrawEnrollment", input, idempotency_key, EnrollmentStatus.WITHDRAWN)
 
-    @mutation(FieldClass.PROGRAMS, "Log hours of reparative work on an enrollment.")
+    @mutation(
+        FieldClass.PROGRAMS,
+        "Log hours of reparative work on an enrollment.",
+        audiences=(Audience.PROGRAMS, Audience.ADMIN),
+    )
     async def record_reparative_hours(
         self,
         info: Info,

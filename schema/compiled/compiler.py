@@ -391,13 +391,13 @@ def compile_object(
                 raise NotCompilable(f"{type_name}.{name}: no table for {source.target}")
             child = child_model.__table__.alias()
             key_expr = alias.c[source.key] if isinstance(source.key, str) else source.key(level, alias)
-            where = and_(child.c.id == key_expr, level.scope(child_model, child))
+            where = and_(child.c[source.target_key] == key_expr, level.scope(child_model, child))
             inner = compile_object(level, child_type, field_nodes, child, child_model, depth + 1)
             pairs.append((key, level.dialect.nested(level.dialect.one(inner.value, child, where, alias))))
             present = exists(select(literal(1)).select_from(child).where(where).correlate(alias))
             if recorded:
                 record(str(cls), present)
-            kept, apart = _fold(inner.entries, child, {"id": key_expr}, where, alias)
+            kept, apart = _fold(inner.entries, child, {source.target_key: key_expr}, where, alias)
             folded += kept
             nested = disclosure(level, apart, inner.extras)
             if nested is not None:

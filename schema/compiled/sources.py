@@ -60,10 +60,12 @@ class Computed:
 
 @dataclass(frozen=True, slots=True)
 class One:
-    """One row of ``target`` (a ``@table`` type) whose ``id`` equals ``key`` of this row, in scope."""
+    """One row of ``target`` (a ``@table`` type) whose ``target_key`` column (its ``id``) equals
+    ``key`` of this row, in scope."""
 
     target: str
     key: str | Build
+    target_key: str = "id"
 
 
 @dataclass(frozen=True, slots=True)

@@ -181,6 +181,8 @@ HEARING: Spec = [
 PERSON_SPEC: Spec = [
     *leaves("docId firstName middleName lastName sex race status version age"),
     ("facility", FACILITY),
+    ("identity", leaves("birthDate addressLine city county state postalCode phone")),
+    ("identifiers", leaves("ssn fbiNumber stateId")),
     (
         "sentences",
         [
