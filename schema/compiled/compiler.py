@@ -16,6 +16,7 @@ A child's subjects are folded into the parent's row when they are the rows the r
 from __future__ import annotations
 
 import enum
+import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -79,17 +80,61 @@ class NotCompilable(Exception):
 # --- the two stores' JSON functions ------------------------------------------------------------------
 
 
+#: A key of a JSON object, its value, and whether the value is JSON already (an object or a list).
+Pair = tuple[str, ColumnElement[Any], bool]
+
+
 @dataclass(frozen=True, slots=True)
 class Dialect:
-    """PostgreSQL (json_build_object, json_agg) or SQLite (json_object, json_group_array)."""
+    """The response's JSON text: on PostgreSQL written by concatenation (``to_json`` for each value,
+    ``string_agg`` for lists) so it is as compact as the resolver path's (``json_build_object`` puts
+    spaces around every ``:``); on SQLite ``json_object`` and ``json_group_array``, compact already.
+    The ledger's disclosure arrays, never sent to a caller, use the JSON functions on both."""
 
     postgres: bool
 
-    def obj(self, pairs: list[tuple[str, ColumnElement[Any]]]) -> ColumnElement[Any]:
-        args: list[Any] = []
-        for key, value in pairs:
-            args += [literal(key, String), value]
-        return func.json_build_object(*args) if self.postgres else func.json_object(*args)
+    def obj(self, pairs: list[Pair]) -> ColumnElement[Any]:
+        """A JSON object (text on PostgreSQL); keys are bound parameters like every other value."""
+        if not self.postgres:
+            args: list[Any] = []
+            for key, value, _ in pairs:
+                args += [literal(key, String), value]
+            return func.json_object(*args)
+        text_: ColumnElement[Any] | None = None
+        for i, (key, value, piece) in enumerate(pairs):
+            prefix = literal(("{" if i == 0 else ",") + json.dumps(key) + ":", String)
+            part = prefix.concat(value if piece else self._json_text(value))
+            text_ = part if text_ is None else text_.concat(part)
+        assert text_ is not None
+        return text_.concat("}")
+
+    def _json_text(self, value: ColumnElement[Any]) -> ColumnElement[Any]:
+        return func.coalesce(cast(func.to_json(value), Text), "null")
+
+    def data_one(
+        self, element: ColumnElement[Any], child: FromClause, where: ColumnElement[bool], parent: FromClause
+    ) -> ColumnElement[Any]:
+        """A related object as a value of ``obj`` (null when there is none in scope)."""
+        found = self.one(element, child, where, parent)
+        return func.coalesce(found, "null") if self.postgres else func.json(found)
+
+    def data_many(
+        self,
+        element: ColumnElement[Any],
+        child: FromClause,
+        where: ColumnElement[bool],
+        order: list[ColumnElement[Any]],
+        parent: FromClause,
+        *,
+        objects: bool,
+    ) -> ColumnElement[Any]:
+        """Related rows as a JSON list, a value of ``obj`` (objects, or scalars with ``objects=False``)."""
+        if not self.postgres:
+            return func.json(self.many(element, child, where, order, parent, objects=objects))
+        item = element if objects else self._json_text(element)
+        joined = func.string_agg(item, aggregate_order_by(literal_column("','"), *order))
+        inner = select(func.coalesce(literal("[", String).concat(joined).concat("]"), "[]"))
+        return inner.select_from(child).where(where).correlate(parent).scalar_subquery()
 
     def arr(self, items: Iterable[ColumnElement[Any]]) -> ColumnElement[Any]:
         items = list(items)
@@ -122,8 +167,9 @@ class Dialect:
             text_ = seconds.concat(micro).concat("+00:00")
         return case((at.is_(None), None), else_=text_)
 
-    def text(self, json: ColumnElement[Any]) -> ColumnElement[Any]:
-        return cast(json, Text) if self.postgres else json
+    def text(self, json_value: ColumnElement[Any]) -> ColumnElement[Any]:
+        """A JSON function's value (a disclosure array) as text."""
+        return cast(json_value, Text) if self.postgres else json_value
 
     def many(
         self,
@@ -347,7 +393,7 @@ def compile_object(
     own = [Entry(kind, pk) for kind, pk in subjects]
     folded: list[Entry] = []
     extras: list[ColumnElement[Any]] = []
-    pairs: list[tuple[str, ColumnElement[Any]]] = []
+    pairs: list[Pair] = []
 
     def record(cls: str, condition: ColumnElement[bool] | None) -> None:
         for entry in own:
@@ -356,7 +402,7 @@ def compile_object(
     for key, field_nodes in fields.items():
         name = field_nodes[0].name.value
         if name == TYPENAME:
-            pairs.append((key, literal(type_name, String)))
+            pairs.append((key, literal(type_name, String), False))
             record(STRUCTURE, None)
             continue
         gfield = gtype.fields.get(name)
@@ -381,7 +427,7 @@ def compile_object(
             else:
                 expr = alias.c[source.name] if isinstance(source, Column) else source.build(level, alias)
                 value = scalar(level, expr, named)
-            pairs.append((key, value))
+            pairs.append((key, value, False))
             if recorded:
                 record(str(cls), None if non_null else expr.is_not(None))
         elif isinstance(source, One):
@@ -393,7 +439,7 @@ def compile_object(
             key_expr = alias.c[source.key] if isinstance(source.key, str) else source.key(level, alias)
             where = and_(child.c[source.target_key] == key_expr, level.scope(child_model, child))
             inner = compile_object(level, child_type, field_nodes, child, child_model, depth + 1)
-            pairs.append((key, level.dialect.nested(level.dialect.one(inner.value, child, where, alias))))
+            pairs.append((key, level.dialect.data_one(inner.value, child, where, alias), True))
             present = exists(select(literal(1)).select_from(child).where(where).correlate(alias))
             if recorded:
                 record(str(cls), present)
@@ -423,8 +469,8 @@ def compile_object(
             if source.where is not None:
                 where = and_(where, source.where(child))
             order = [child.c[o] for o in source.order]
-            many = level.dialect.many(element, child, where, order, alias, objects=source.scalar is None)
-            pairs.append((key, level.dialect.nested(many)))
+            many = level.dialect.data_many(element, child, where, order, alias, objects=source.scalar is None)
+            pairs.append((key, many, True))
             if recorded:
                 record(str(cls), None)  # a list is never null: even an empty one is disclosed
             kept, apart = _fold(entries, child, {source.fk: alias.c.id}, where, alias)

@@ -184,7 +184,7 @@ class CompiledReads:
         plan.scope = level.scope(root.model, alias)
         if root.order is None:
             inner = compile_object(level, root.type_name, plan.nodes, alias, root.model)
-            plan.objects[plan.key] = Nodes(level.dialect.text(inner.value), _text(level, inner))
+            plan.objects[plan.key] = Nodes(inner.value, _text(level, inner))
         else:
             connection = gfield.type.of_type if isinstance(gfield.type, GraphQLNonNull) else gfield.type
             if not isinstance(connection, GraphQLObjectType):
@@ -195,7 +195,7 @@ class CompiledReads:
                 plan.shape[key] = fname
                 if fname == "nodes":
                     inner = compile_object(level, root.type_name, nodes, alias, root.model)
-                    plan.objects[key] = Nodes(level.dialect.text(inner.value), _text(level, inner))
+                    plan.objects[key] = Nodes(inner.value, _text(level, inner))
                 elif fname == "pageInfo":
                     info = collect("PageInfo", (n.selection_set for n in nodes), level)
                     shape = {k: ns[0].name.value for k, ns in info.items()}
