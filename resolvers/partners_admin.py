@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Row, Select, select
+from sqlalchemy import Row, select
 
 from auth.principal import Principal
 from auth.scopes import row_scope
@@ -18,7 +18,7 @@ from resolvers.models.partners import Client, Partner
 from resolvers.pagination import Page, paginate
 from resolvers.session import RequestDb
 
-PARTNER_COLUMNS = (
+PARTNER_COLUMNS: tuple[Any, ...] = (
     Partner.id,
     Partner.name,
     Partner.audience,
@@ -26,7 +26,7 @@ PARTNER_COLUMNS = (
     Partner.active,
     Partner.created_at,
 )
-CLIENT_COLUMNS = (
+CLIENT_COLUMNS: tuple[Any, ...] = (
     Client.id,
     Client.client_id,
     Client.partner_id,
@@ -52,7 +52,7 @@ async def list_partners(
         conditions.append(Partner.audience == audience)
     if active is not None:
         conditions.append(Partner.active == active)
-    stmt: Select[Any] = select(*PARTNER_COLUMNS).where(*conditions)
+    stmt = select(*PARTNER_COLUMNS).where(*conditions)
     return await paginate(db, stmt, [Partner.__table__.c.id], first=first, after=after)
 
 
@@ -63,7 +63,7 @@ async def list_clients(
     conditions = [row_scope(principal, Client), row_scope(principal, Partner)]
     if partner_id is not None:
         conditions.append(Client.partner_id == partner_id)
-    stmt: Select[Any] = select(*CLIENT_COLUMNS).join(Partner, Partner.id == Client.partner_id).where(*conditions)
+    stmt = select(*CLIENT_COLUMNS).join(Partner, Partner.id == Client.partner_id).where(*conditions)
     return await paginate(db, stmt, [Client.__table__.c.id], first=first, after=after)
 
 
