@@ -372,6 +372,9 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     # uvicorn's factory reads the environment: hand it the demo's store.
     os.environ["HUB_DATABASE_URL"] = settings.database_url
     os.environ["HUB_GRAPHIQL"] = "true"
+    if settings.is_demo_store:
+        # The console's demo sign-in: only on the demo's own store (hub/settings.py refuses it elsewhere).
+        os.environ["HUB_CONSOLE_DEMO_SIGNIN"] = "true"
     return _serve(settings)
 
 

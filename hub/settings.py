@@ -161,6 +161,19 @@ class Settings(BaseSettings):
     issuer_jwks_cache_s: float = Field(
         default=300.0, ge=0, le=86_400, description="How long an identity provider's fetched keys are cached"
     )
+    console: bool = Field(
+        default=True, description="Serve the department's console on /console (docs/console.md)"
+    )
+    console_session_timeout_s: int = Field(
+        default=900,
+        ge=60,
+        le=43_200,
+        description="Idle seconds after which a console session ends (the sign-in's token lifetime bounds it too)",
+    )
+    console_demo_signin: bool = Field(
+        default=False,
+        description="The console's demo sign-in: `hub demo` sets it; refused unless the store is the demo's own",
+    )
 
     @field_validator("database_url")
     @classmethod
@@ -190,6 +203,27 @@ class Settings(BaseSettings):
         if len(names) != len(set(names)):
             raise ValueError("HUB_ISSUERS names the same issuer twice")
         return value
+
+    @model_validator(mode="after")
+    def _demo_signin_only_on_the_demo_store(self) -> Settings:
+        # The demo sign-in hands anyone a staff token: it exists on the store `hub demo` made, nowhere
+        # else (the console checks the store's own demo marker again before each demo sign-in).
+        if self.console_demo_signin and not self.is_demo_store:
+            raise ValueError(
+                "HUB_CONSOLE_DEMO_SIGNIN is for `hub demo` only: the store must be the demo's "
+                f"{Path(self.demo_dir) / 'hub.db'} (SQLite), not {make_url(self.database_url).render_as_string()}"
+            )
+        return self
+
+    @property
+    def is_demo_store(self) -> bool:
+        """Whether the store is the SQLite file ``hub demo`` makes in ``HUB_DEMO_DIR``."""
+        if not self.is_sqlite:
+            return False
+        database = make_url(self.database_url).database
+        if not database or database == ":memory:":
+            return False
+        return Path(database).resolve() == (Path(self.demo_dir) / "hub.db").resolve()
 
     @property
     def passphrase(self) -> str | None:
