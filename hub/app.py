@@ -255,7 +255,12 @@ def create_app(
         app.mount(
             "/console",
             build_console(
-                settings, hub=lambda: app, keys=identity.keys, issuer=identity.issuer, sessions=sessions
+                settings,
+                hub=lambda: app,
+                keys=identity.keys,
+                issuer=identity.issuer,
+                sessions=sessions,
+                verifiers=identity.authenticate.issuers,
             ),
         )
     if settings.cors_origins:

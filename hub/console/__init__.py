@@ -13,7 +13,7 @@ behind https, an idle timeout (``HUB_CONSOLE_SESSION_TIMEOUT_S``) and sign-out.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -26,6 +26,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp
 
 from auth.issuance import TokenIssuer
+from auth.issuers import ExternalIssuer
 from auth.keys import KeyStore
 from hub.console import views
 from hub.console.api import ConsoleApi
@@ -44,8 +45,10 @@ def build_console(
     keys: KeyStore,
     issuer: TokenIssuer,
     sessions: async_sessionmaker[AsyncSession],
+    verifiers: Mapping[str, ExternalIssuer] | None = None,
 ) -> ASGIApp:
-    """The console app; ``hub`` returns the app that mounts it (the API it calls in-process)."""
+    """The console app; ``hub`` returns the app that mounts it (the API it calls in-process);
+    ``verifiers`` check the staff tokens of ``HUB_ISSUERS`` (the API's own)."""
     console = Console(
         settings,
         api=ConsoleApi(hub, settings.issuer),
@@ -53,10 +56,18 @@ def build_console(
         issuer=issuer,
         db_sessions=sessions,
     )
+    if settings.console_oidc:
+        from hub.console.oidc import OidcSignIn
+
+        console.oidc = OidcSignIn(
+            settings.console_oidc,
+            verifiers or {},
+            f"{settings.issuer}/console/signin/oidc/callback",
+        )
 
     async def refused(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, Refused)
-        if request.url.path.endswith("/graphiql/token") or request.url.path.endswith("/api/graphql"):
+        if request.url.path.endswith(("/graphiql/token", "/api/graphql")):
             from hub.console.pages import json_refusal
 
             return json_refusal(exc)

@@ -10,7 +10,7 @@ import secrets
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 from sqlalchemy import select
@@ -24,10 +24,24 @@ from auth.issuance import TokenIssuer
 from auth.keys import KeyStore
 from auth.oauth import granted_scopes
 from hub.console.api import ApiResult, ConsoleApi, SignedOut
-from hub.console.sessions import COOKIE, SECURE_COOKIE, ConsoleSession, SessionStore, csrf_matches
+from hub.console.sessions import (
+    COOKIE,
+    OIDC_COOKIE,
+    SECURE_COOKIE,
+    SECURE_OIDC_COOKIE,
+    ConsoleSession,
+    SessionStore,
+    csrf_matches,
+)
 from hub.demo import demo_client_id, is_demo_store
 from hub.settings import Settings
 from resolvers.models.partners import PARTNER_AUDIENCES, Audience, Client, Partner
+
+if TYPE_CHECKING:
+    from hub.console.oidc import OidcSignIn
+
+#: How long a sign-in started at an identity provider may take.
+PENDING_S = 600
 
 A = Audience
 TEMPLATES = Path(__file__).parent / "templates"
@@ -88,6 +102,8 @@ class Console:
         self.templates = Jinja2Templates(directory=TEMPLATES)
         self.demo = settings.console_demo_signin
         self.graphiql = settings.graphiql
+        #: Sign-in through the department's identity providers (None: none configured).
+        self.oidc: OidcSignIn | None = None
 
     # --- sessions and cookies ---------------------------------------------------------------------
 
@@ -96,6 +112,28 @@ class Console:
 
     def _cookie_name(self, request: Request) -> str:
         return SECURE_COOKIE if self._secure(request) else COOKIE
+
+    def oidc_cookie_name(self, request: Request) -> str:
+        return SECURE_OIDC_COOKIE if self._secure(request) else OIDC_COOKIE
+
+    def set_oidc_cookie(self, request: Request, response: Response, pending_id: str | None) -> Response:
+        """The pending sign-in's id, SameSite=Lax: it must come back with the provider's redirect."""
+        name = self.oidc_cookie_name(request)
+        if pending_id is None:
+            response.delete_cookie(
+                name, path="/", secure=self._secure(request), httponly=True, samesite="lax"
+            )
+            return response
+        response.set_cookie(
+            name,
+            self.store.sign(pending_id),
+            max_age=PENDING_S,
+            path="/",
+            httponly=True,
+            samesite="lax",
+            secure=self._secure(request),
+        )
+        return response
 
     def session(self, request: Request) -> ConsoleSession:
         """The request's session, or a new anonymous one (its cookie is set with the response)."""

@@ -23,6 +23,9 @@ from resolvers.models.partners import Audience
 #: The cookie's name; ``__Host-`` (Secure, Path=/, no Domain) when the console is served over https.
 COOKIE = "hub_console"
 SECURE_COOKIE = "__Host-hub_console"
+#: A sign-in under way at an identity provider (SameSite=Lax: it must survive the provider's redirect).
+OIDC_COOKIE = "hub_console_oidc"
+SECURE_OIDC_COOKIE = "__Host-hub_console_oidc"
 
 
 @dataclass
@@ -71,7 +74,15 @@ class SessionStore:
         return base64.urlsafe_b64encode(digest).decode().rstrip("=")
 
     def cookie_value(self, session: ConsoleSession) -> str:
-        return f"{session.id}.{self._mac(session.id)}"
+        return self.sign(session.id)
+
+    def sign(self, value: str) -> str:
+        """``value`` with its HMAC, for a cookie (``value`` must not contain a dot)."""
+        return f"{value}.{self._mac(value)}"
+
+    def unsign(self, signed: str | None) -> str | None:
+        """The value of a cookie made by ``sign``, or None when it is not one."""
+        return self._unsigned(signed)
 
     def _unsigned(self, value: str | None) -> str | None:
         if not value or value.count(".") != 1:

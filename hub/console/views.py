@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from hub.console import queries as q
@@ -54,8 +54,41 @@ def routes(console: Console) -> list[BaseRoute]:
             title="Sign in",
             units=STAFF_UNITS,
             next=safe_next(request.query_params.get("next")),
-            issuers=[i.issuer for i in console.settings.issuers],
+            providers=console.oidc.labels() if console.oidc else [],
         )
+
+    async def oidc_start(request: Request) -> Response:
+        _session, form = await console.form(request)
+        if console.oidc is None:
+            raise Refused(404, "No identity provider is configured for the console (HUB_CONSOLE_OIDC).")
+        pending_id, url = await console.oidc.start(form.get("issuer", ""), safe_next(form.get("next")))
+        response = RedirectResponse(url, status_code=303)
+        return console.finish(request, console.set_oidc_cookie(request, response, pending_id))
+
+    async def oidc_callback(request: Request) -> Response:
+        if console.oidc is None:
+            raise Refused(404, "No identity provider is configured for the console (HUB_CONSOLE_OIDC).")
+        pending = console.oidc.take(
+            console.store.unsign(request.cookies.get(console.oidc_cookie_name(request)))
+        )
+        staff = await console.oidc.finish(pending, dict(request.query_params))
+        # The provider's redirect is a cross-site navigation: the Strict session cookie did not come
+        # with it, so the signed-in session starts from a fresh one, not from whatever the cookie named.
+        signed_in = console.store.sign_in(
+            console.store.new(),
+            audience=staff.audience,
+            who=staff.who,
+            token=staff.token,
+            expires_in=staff.expires_in,
+            demo=False,
+        )
+        request.scope["console_session"] = signed_in
+        request.scope["console_session_new"] = True
+        # A page of our own that moves on (meta refresh, no script): a same-site navigation, so the
+        # Strict cookie set here goes with it.
+        response = console.render(request, "signed_in.html", title="Signed in", next=pending.next_path)
+        signed_in.flash.append(f"Signed in as {staff.who} ({unit_label(staff.audience)}).")
+        return console.set_oidc_cookie(request, response, None)
 
     async def demo_signin(request: Request) -> Response:
         session, form = await console.form(request)
@@ -337,6 +370,8 @@ def routes(console: Console) -> list[BaseRoute]:
         Route("/", home, methods=["GET"]),
         Route("/signin", signin, methods=["GET"]),
         Route("/signin/demo", demo_signin, methods=["POST"]),
+        Route("/signin/oidc", oidc_start, methods=["POST"]),
+        Route("/signin/oidc/callback", oidc_callback, methods=["GET"]),
         Route("/signout", signout, methods=["POST"]),
         Route("/partners", partners, methods=["GET"]),
         Route("/clients", clients, methods=["GET"]),
