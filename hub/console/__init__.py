@@ -56,6 +56,13 @@ def build_console(
         issuer=issuer,
         db_sessions=sessions,
     )
+    if settings.workers > 1:
+        # Sessions live in each worker's memory (hub/console/sessions.py): say so where it is seen.
+        log.warning(
+            "console sessions are kept per process: with HUB_WORKERS=%d a signed-in person may be asked "
+            "to sign in again when a request reaches another worker (docs/console.md)",
+            settings.workers,
+        )
     if settings.console_oidc:
         from hub.console.oidc import OidcSignIn
 
