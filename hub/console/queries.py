@@ -102,3 +102,29 @@ query ConsoleResearchAgreements($first: Int, $after: String, $status: AgreementS
     }}
   }}
 }}"""
+
+RESEARCH_AGREEMENT = """
+query ConsoleResearchAgreement($id: ID!) {
+  researchAgreement(id: $id) {
+    id reference partner title investigator institution irbNumber irbExpiresOn purpose requestedFields
+    requestedCohort grantedFields startsOn endsOn tier smallCellThreshold status decidedAt decidedBy
+    decisionNote version
+  }
+}"""
+
+AGREEMENT_PAYLOAD = "errors { code field message } replayed researchAgreement { id status version }"
+
+APPROVE_AGREEMENT = f"""
+mutation ConsoleApproveResearchAgreement($input: ApproveResearchAgreementInput!, $key: String) {{
+  approveResearchAgreement(input: $input, idempotencyKey: $key) {{ {AGREEMENT_PAYLOAD} }}
+}}"""
+
+REJECT_AGREEMENT = f"""
+mutation ConsoleRejectResearchAgreement($input: DecideResearchAgreementInput!, $key: String) {{
+  rejectResearchAgreement(input: $input, idempotencyKey: $key) {{ {AGREEMENT_PAYLOAD} }}
+}}"""
+
+REVOKE_AGREEMENT = f"""
+mutation ConsoleRevokeResearchAgreement($input: DecideResearchAgreementInput!, $key: String) {{
+  revokeResearchAgreement(input: $input, idempotencyKey: $key) {{ {AGREEMENT_PAYLOAD} }}
+}}"""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from datetime import UTC, date, datetime
 from typing import Any
 
 from starlette.requests import Request
@@ -322,6 +324,80 @@ def routes(console: Console) -> list[BaseRoute]:
             first_link=first_link(request),
         )
 
+    async def agreement(request: Request) -> Response:
+        session = console.staff(request, section("/research/agreements"))
+        agreement_id = request.path_params["agreement_id"]
+        result = await console.call(request, session, q.RESEARCH_AGREEMENT, {"id": agreement_id})
+        found = (result.data or {}).get("researchAgreement")
+        if found is None and not result.errors:
+            raise Refused(404, "There is no such research agreement, or it is not one you may see.")
+        today = datetime.now(UTC).date()
+        ends = (
+            min(today.replace(year=today.year + 1), date.fromisoformat(found["irbExpiresOn"]))
+            if found
+            else today
+        )
+        return console.render(
+            request,
+            "agreement.html",
+            title=f"Research agreement {found['reference']}" if found else "Research agreement",
+            agreement=found,
+            errors=result.messages,
+            cohort=json.dumps(found["requestedCohort"], sort_keys=True) if found else "",
+            starts_on=today.isoformat(),
+            ends_on=ends.isoformat(),
+            idempotency_key=new_idempotency_key(),
+        )
+
+    async def agreement_action(request: Request) -> Response:
+        session = console.staff(request, section("/research/agreements"))
+        _session, form = await console.form(request)
+        raw = await request.form()
+        agreement_id = request.path_params["agreement_id"]
+        action = request.path_params["action"]
+        try:
+            version = int(form.get("version", ""))
+        except ValueError:
+            raise Refused(400, "The form lacks the agreement's version; reload it and try again.") from None
+        key = (form.get("idempotency_key") or "")[:128] or None
+        note = (form.get("note") or "").strip()[:500]
+        variables: dict[str, Any] = {"input": {"id": agreement_id, "version": version}, "key": key}
+        if action == "approve":
+            try:
+                cohort = json.loads(form.get("cohort", ""))
+                threshold = int(form["k"]) if form.get("k") else None
+            except ValueError:
+                raise Refused(
+                    400, "The cohort or the threshold k is not valid; reload the agreement."
+                ) from None
+            variables["input"] |= {
+                "grantedFields": [f for f in raw.getlist("fields") if isinstance(f, str)],
+                "grantedCohort": cohort,
+                "startsOn": form.get("starts_on", ""),
+                "endsOn": form.get("ends_on", ""),
+                "tier": _choice(form.get("tier"), ("AGGREGATE", "RECORD")) or "AGGREGATE",
+                "smallCellThreshold": threshold,
+                "note": note or None,
+            }
+            document, field, done = q.APPROVE_AGREEMENT, "approveResearchAgreement", "Agreement approved."
+        elif action in ("reject", "revoke"):
+            if not note:
+                session.flash.append("Give the reasons for the decision (the note).")
+                return console.redirect(request, f"/research/agreements/{agreement_id}")
+            variables["input"]["note"] = note
+            document, field, done = (
+                (q.REJECT_AGREEMENT, "rejectResearchAgreement", "Agreement rejected.")
+                if action == "reject"
+                else (q.REVOKE_AGREEMENT, "revokeResearchAgreement", "Agreement revoked.")
+            )
+        else:
+            raise Refused(404, "There is no such action on a research agreement.")
+        result = await console.call(request, session, document, variables)
+        payload = (result.data or {}).get(field) or {}
+        problems = result.messages + [e["message"] for e in payload.get("errors") or []]
+        session.flash.extend(problems or [done])
+        return console.redirect(request, f"/research/agreements/{agreement_id}")
+
     # --- GraphiQL -----------------------------------------------------------------------------------
 
     async def graphiql(request: Request) -> Response:
@@ -382,6 +458,8 @@ def routes(console: Console) -> list[BaseRoute]:
         Route("/inquiries/{inquiry_id}/{action}", inquiry_action, methods=["POST"]),
         Route("/notifications", notifications, methods=["GET"]),
         Route("/research/agreements", agreements, methods=["GET"]),
+        Route("/research/agreements/{agreement_id}", agreement, methods=["GET"]),
+        Route("/research/agreements/{agreement_id}/{action}", agreement_action, methods=["POST"]),
         Route("/graphiql", graphiql, methods=["GET"]),
         Route("/graphiql/token", graphiql_token, methods=["POST"]),
         Route("/api/graphql", api_proxy, methods=["POST"]),

@@ -327,3 +327,17 @@ def test_sign_out_ends_the_session(browser: Any, demo_url: str) -> None:
     browser.get(f"{demo_url}/console/partners")
     wait_for(browser, "main h1")
     assert browser.current_url.startswith(f"{demo_url}/console/signin")
+
+
+def test_the_research_unit_approves_an_agreement_from_the_queue(browser: Any, demo_url: str) -> None:
+    from selenium.webdriver.common.by import By
+
+    sign_in(browser, demo_url, "research_unit")
+    open_page(browser, f"{demo_url}/console/research/agreements?status=SUBMITTED")
+    browser.find_element(By.CSS_SELECTOR, "#rows tbody tr th a").click()
+    wait_for(browser, "#approve")
+    assert serious_violations(browser) == []
+    browser.find_element(By.ID, "approve").click()
+    assert "Agreement approved." in text_of(browser, ".flash")
+    assert browser.find_elements(By.ID, "revoke")
+    assert console_errors(browser) == []

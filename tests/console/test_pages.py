@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from html import unescape
+
 import httpx
 import pytest
 from sqlalchemy import select
@@ -15,6 +18,7 @@ from schema.ids import to_global_id
 from tests.console.conftest import SignIn, csrf_of
 from tests.factories.inquiries import make_inquiry
 from tests.factories.people import make_inmate
+from tests.factories.research import make_agreement, make_research_partner
 
 
 async def test_anonymous_visitors_are_sent_to_sign_in_with_a_strict_policy(client: httpx.AsyncClient) -> None:
@@ -173,3 +177,48 @@ async def test_unknown_pages_and_inquiries_answer_with_a_page_not_a_trace(
     assert "There is no such page" in missing.text
     inquiry = await client.get(f"/console/inquiries/{to_global_id('Inquiry', 987_654)}")
     assert inquiry.status_code == 404
+
+
+def _value(html: str, name: str) -> str:
+    found = re.search(rf'name="{name}" value="([^"]*)"', html)
+    assert found, name
+    return unescape(found.group(1))
+
+
+async def test_the_research_unit_approves_a_submitted_agreement(
+    client: httpx.AsyncClient, sign_in: SignIn, session: AsyncSession
+) -> None:
+    partner = await make_research_partner(session)
+    agreement = await make_agreement(
+        session,
+        partner,
+        status="submitted",
+        granted_fields=None,
+        granted_cohort=None,
+        starts_on=None,
+        ends_on=None,
+    )
+    gid = to_global_id("ResearchAgreement", agreement.id)
+    await sign_in(Audience.RESEARCH_UNIT)
+    queue = await client.get("/console/research/agreements", params={"status": "SUBMITTED"})
+    assert f"/console/research/agreements/{gid}" in queue.text
+    page = await client.get(f"/console/research/agreements/{gid}")
+    assert page.status_code == 200, page.text
+    form = {
+        "csrf": csrf_of(page.text),
+        "version": _value(page.text, "version"),
+        "idempotency_key": _value(page.text, "idempotency_key"),
+        "cohort": _value(page.text, "cohort"),
+        "fields": ["sex", "returned_3y"],
+        "starts_on": _value(page.text, "starts_on"),
+        "ends_on": _value(page.text, "ends_on"),
+        "tier": "AGGREGATE",
+        "k": "11",
+    }
+    approved = await client.post(f"/console/research/agreements/{gid}/approve", data=form)
+    assert approved.status_code == 303
+    page = await client.get(f"/console/research/agreements/{gid}")
+    assert "Agreement approved." in page.text, page.text
+    await session.refresh(agreement)
+    assert agreement.status == "approved"
+    assert agreement.granted_fields == ["sex", "returned_3y"]
