@@ -135,12 +135,19 @@ def serious_violations(driver: Any) -> list[str]:
     ]
 
 
+#: Set to a directory to keep a screenshot of every page opened (how docs/console/ is made).
+SCREENSHOTS = os.environ.get("HUB_TEST_CONSOLE_SCREENSHOTS")
+
+
 def open_page(driver: Any, url: str) -> None:
     """Open ``url``, then require a clean console and no serious accessibility violation."""
     driver.get(url)
     wait_for(driver, "main h1")
     assert console_errors(driver) == [], url
     assert serious_violations(driver) == [], url
+    if SCREENSHOTS:
+        path = url.split("/console", 1)[1].strip("/").split("?")[0].replace("/", "-") or "home"
+        driver.save_screenshot(str(Path(SCREENSHOTS) / f"{path}.png"))
 
 
 def sign_in(driver: Any, base: str, unit: str) -> None:
