@@ -37,6 +37,17 @@ class ConsoleApi:
     def __init__(self, hub: Callable[[], ASGIApp], base_url: str) -> None:
         self._hub = hub
         self._base_url = base_url
+        self._client: httpx.AsyncClient | None = None
+
+    def _http(self) -> httpx.AsyncClient:
+        # One client for the process: building one (its TLS context) costs more than a page's query.
+        # Its transport calls the app in-process; there is no connection to keep or close.
+        if self._client is None:
+            transport = httpx.ASGITransport(app=self._hub(), client=("127.0.0.1", 0))
+            self._client = httpx.AsyncClient(transport=transport, base_url=self._base_url)
+        # Shared by every signed-in person: nothing of one call may travel with the next.
+        self._client.cookies.clear()
+        return self._client
 
     async def forward(
         self, token: str, body: bytes, *, correlation_id: str | None = None
@@ -49,9 +60,7 @@ class ConsoleApi:
         }
         if correlation_id:
             headers["X-Request-Id"] = correlation_id
-        transport = httpx.ASGITransport(app=self._hub(), client=("127.0.0.1", 0))
-        async with httpx.AsyncClient(transport=transport, base_url=self._base_url) as client:
-            response = await client.post("/graphql", content=body, headers=headers)
+        response = await self._http().post("/graphql", content=body, headers=headers)
         return (
             response.status_code,
             response.content,
@@ -69,11 +78,9 @@ class ConsoleApi:
         headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
         if correlation_id:
             headers["X-Request-Id"] = correlation_id
-        transport = httpx.ASGITransport(app=self._hub(), client=("127.0.0.1", 0))
-        async with httpx.AsyncClient(transport=transport, base_url=self._base_url) as client:
-            response = await client.post(
-                "/graphql", json={"query": document, "variables": variables or {}}, headers=headers
-            )
+        response = await self._http().post(
+            "/graphql", json={"query": document, "variables": variables or {}}, headers=headers
+        )
         if response.status_code == 401:
             raise SignedOut(response.headers.get("www-authenticate", "the session's token was refused"))
         try:
