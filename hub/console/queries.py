@@ -128,3 +128,8 @@ REVOKE_AGREEMENT = f"""
 mutation ConsoleRevokeResearchAgreement($input: DecideResearchAgreementInput!, $key: String) {{
   revokeResearchAgreement(input: $input, idempotencyKey: $key) {{ {AGREEMENT_PAYLOAD} }}
 }}"""
+
+ASSIGN = f"""
+mutation ConsoleAssignInquiry($input: AssignInquiryInput!, $key: String) {{
+  assignInquiry(input: $input, idempotencyKey: $key) {{ {PAYLOAD} }}
+}}"""

@@ -267,6 +267,9 @@ def routes(console: Console) -> list[BaseRoute]:
                 "body": form.get("body", ""),
             }
             document, field, done = q.RESPOND, "respondToInquiry", "Response recorded."
+        elif action == "assign":
+            variables["input"]["assignedTo"] = (form.get("assigned_to") or "").strip()[:120]
+            document, field, done = q.ASSIGN, "assignInquiry", "Inquiry assigned."
         elif action == "close":
             document, field, done = q.CLOSE, "closeInquiry", "Inquiry closed."
         elif action == "reopen":

@@ -136,11 +136,24 @@ async def test_an_inquiry_is_answered_and_closed_through_the_api(
     page = await client.get(f"/console/inquiries/{gid}")
     assert page.status_code == 200, page.text
     csrf = csrf_of(page.text)
+    assigned = await client.post(
+        f"/console/inquiries/{gid}/assign",
+        data={
+            "csrf": csrf,
+            "version": str(inquiry.version),
+            "idempotency_key": "k0",
+            "assigned_to": "B. Caseworker",
+        },
+    )
+    assert assigned.status_code == 303
+    page = await client.get(f"/console/inquiries/{gid}")
+    assert "Inquiry assigned." in page.text
+    assert "B. Caseworker" in page.text
     answered = await client.post(
         f"/console/inquiries/{gid}/respond",
         data={
             "csrf": csrf,
-            "version": str(inquiry.version),
+            "version": _value(page.text, "version"),
             "idempotency_key": "k1",
             "responder": "A. Clerk",
             "channel": "EMAIL",
