@@ -360,7 +360,8 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     run_async(prepare_demo(settings, scale=args.scale))
     print(
         f"Partner Data Hub demo listening on http://{settings.host}:{settings.port}/graphql "
-        f"(GraphiQL in a browser; credentials in {demo_dir / 'clients.json'})",
+        f"(GraphiQL in a browser; credentials in {demo_dir / 'clients.json'}); "
+        f"the console: http://{settings.host}:{settings.port}/console",
         flush=True,
     )
     if "HUB_DATABASE_URL" not in os.environ:
