@@ -10,11 +10,24 @@ person's identity. The console's own request id travels as the call's correlatio
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
 from starlette.types import ASGIApp
+
+#: The address of the person whose page is being built (as the hub resolved it behind its trusted
+#: proxies): the API call carries it as its peer, so the ledger records them, not the console.
+caller_address: ContextVar[str] = ContextVar("console_caller_address", default="127.0.0.1")
+
+
+class _CallerTransport(httpx.ASGITransport):
+    """Calls the app in-process with the current page's caller as the connection's peer."""
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        inner = httpx.ASGITransport(app=self.app, client=(caller_address.get(), 0))
+        return await inner.handle_async_request(request)
 
 
 class SignedOut(Exception):
@@ -43,7 +56,7 @@ class ConsoleApi:
         # One client for the process: building one (its TLS context) costs more than a page's query.
         # Its transport calls the app in-process; there is no connection to keep or close.
         if self._client is None:
-            transport = httpx.ASGITransport(app=self._hub(), client=("127.0.0.1", 0))
+            transport = _CallerTransport(app=self._hub())
             self._client = httpx.AsyncClient(transport=transport, base_url=self._base_url)
         # Shared by every signed-in person: nothing of one call may travel with the next.
         self._client.cookies.clear()

@@ -23,7 +23,7 @@ from starlette.templating import Jinja2Templates
 from auth.issuance import TokenIssuer
 from auth.keys import KeyStore
 from auth.oauth import granted_scopes
-from hub.console.api import ApiResult, ConsoleApi, SignedOut
+from hub.console.api import ApiResult, ConsoleApi, SignedOut, caller_address
 from hub.console.sessions import (
     COOKIE,
     OIDC_COOKIE,
@@ -225,6 +225,7 @@ class Console:
         self, request: Request, session: ConsoleSession, document: str, variables: dict[str, Any]
     ) -> ApiResult:
         assert session.token is not None
+        caller_address.set(getattr(request.state, "source_address", None) or "127.0.0.1")
         try:
             return await self.api.call(
                 session.token,

@@ -11,6 +11,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from hub.console import queries as q
+from hub.console.api import caller_address
 from hub.console.pages import (
     SECTION_BY_PATH,
     STAFF_UNITS,
@@ -440,6 +441,7 @@ def routes(console: Console) -> list[BaseRoute]:
         body = await request.body()
         if len(body) > console.settings.max_body_bytes:
             raise Refused(413, f"The request body is over {console.settings.max_body_bytes} bytes.")
+        caller_address.set(getattr(request.state, "source_address", None) or "127.0.0.1")
         status, content, media = await console.api.forward(
             session.token, body, correlation_id=getattr(request.state, "request_id", None)
         )

@@ -9,6 +9,7 @@ import httpx
 import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.applications import Starlette
 
 from hub.console.security import CONTENT_SECURITY_POLICY
 from resolvers.models.audit import AuditEvent
@@ -235,3 +236,19 @@ async def test_the_research_unit_approves_a_submitted_agreement(
     await session.refresh(agreement)
     assert agreement.status == "approved"
     assert agreement.granted_fields == ["sex", "returned_3y"]
+
+
+async def test_the_ledger_records_the_person_at_their_address_not_the_console(
+    app: Starlette, sign_in: SignIn, session: AsyncSession, client: httpx.AsyncClient
+) -> None:
+    await sign_in(Audience.ADMIN)
+    transport = httpx.ASGITransport(app=app, client=("203.0.113.9", 50000))
+    async with httpx.AsyncClient(
+        transport=transport, base_url="http://hub.test", cookies=client.cookies
+    ) as browser:
+        page = await browser.get("/console/clients")
+    assert page.status_code == 200
+    recorded = await session.scalars(
+        select(AuditEvent.source_address).where(AuditEvent.operation_name == "ConsoleClients")
+    )
+    assert list(recorded) == ["203.0.113.9"]
