@@ -51,7 +51,8 @@ class ConsoleSession:
 
 
 class SessionStore:
-    """Sessions of this process, by id; at most ``max_sessions`` (the idle ones go first)."""
+    """Sessions of this process, by id; at most ``max_sessions`` (expired ones go first, then the
+    longest idle anonymous ones, then the longest idle)."""
 
     def __init__(
         self,
@@ -115,7 +116,8 @@ class SessionStore:
         if len(self._sessions) >= self.max_sessions:
             self._sweep(now)
         if len(self._sessions) >= self.max_sessions:
-            oldest = min(self._sessions.values(), key=lambda s: s.last_seen)
+            # Anonymous sessions go first: a flood of visits must not sign staff out.
+            oldest = min(self._sessions.values(), key=lambda s: (s.signed_in, s.last_seen))
             del self._sessions[oldest.id]
         session = ConsoleSession(id=secrets.token_urlsafe(32), csrf=secrets.token_urlsafe(32), last_seen=now)
         self._sessions[session.id] = session

@@ -85,6 +85,17 @@ def test_the_store_is_bounded_and_drops_the_longest_idle_first() -> None:
     assert store.get(cookies[2]) is not None
 
 
+def test_a_flood_of_anonymous_visits_does_not_sign_staff_out() -> None:
+    clock = Clock()
+    store = SessionStore(timeout_s=600, max_sessions=3, clock=clock)
+    staff = _signed_in(store)
+    for _ in range(10):
+        clock.now += 1
+        store.new()
+    assert len(store) == 3
+    assert store.get(staff) is not None
+
+
 async def test_over_https_the_cookie_is_secure_and_host_only(app: Starlette) -> None:
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="https://hub.test") as client:
