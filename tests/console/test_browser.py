@@ -150,6 +150,18 @@ def open_page(driver: Any, url: str) -> None:
         driver.save_screenshot(str(Path(SCREENSHOTS) / f"{path}.png"))
 
 
+def submit(driver: Any, button_id: str) -> None:
+    """Click a button that loads a new page, and wait for that page (not the old one's elements)."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as ec
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    old = driver.find_element(By.TAG_NAME, "main")
+    driver.find_element(By.ID, button_id).click()
+    WebDriverWait(driver, WAIT_S).until(ec.staleness_of(old))
+    wait_for(driver, "main h1")
+
+
 def sign_in(driver: Any, base: str, unit: str) -> None:
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import Select
@@ -158,8 +170,7 @@ def sign_in(driver: Any, base: str, unit: str) -> None:
     driver.get_log("browser")  # what earlier tests provoked on purpose is theirs, not this page's
     open_page(driver, f"{base}/console/signin")
     Select(driver.find_element(By.ID, "unit")).select_by_value(unit)
-    driver.find_element(By.ID, "demo-signin").click()
-    wait_for(driver, ".who")
+    submit(driver, "demo-signin")
     assert "demo" in text_of(driver, ".who")
 
 
@@ -286,10 +297,10 @@ def test_an_inquiry_is_answered_and_closed(browser: Any, demo_url: str) -> None:
     assert serious_violations(browser) == []
     Select(browser.find_element(By.ID, "channel")).select_by_value("PHONE")
     browser.find_element(By.ID, "body").send_keys("We called the family back with the answer.")
-    browser.find_element(By.ID, "respond").click()
+    submit(browser, "respond")
     assert "Response recorded." in text_of(browser, ".flash")
     assert "We called the family back" in browser.find_element(By.TAG_NAME, "main").text
-    browser.find_element(By.ID, "close").click()
+    submit(browser, "close")
     assert "Inquiry closed." in text_of(browser, ".flash")
     assert browser.find_elements(By.ID, "reopen")
     assert console_errors(browser) == []
@@ -326,11 +337,10 @@ def test_graphiql_loads_offline_and_takes_a_demo_clients_token(browser: Any, dem
 
 
 def test_sign_out_ends_the_session(browser: Any, demo_url: str) -> None:
-    from selenium.webdriver.common.by import By
 
     sign_in(browser, demo_url, "admin")
     open_page(browser, f"{demo_url}/console/partners")
-    browser.find_element(By.ID, "signout").click()
+    submit(browser, "signout")
     assert "You are signed out." in text_of(browser, ".flash")
     browser.get(f"{demo_url}/console/partners")
     wait_for(browser, "main h1")
@@ -345,7 +355,7 @@ def test_the_research_unit_approves_an_agreement_from_the_queue(browser: Any, de
     browser.find_element(By.CSS_SELECTOR, "#rows tbody tr th a").click()
     wait_for(browser, "#approve")
     assert serious_violations(browser) == []
-    browser.find_element(By.ID, "approve").click()
+    submit(browser, "approve")
     assert "Agreement approved." in text_of(browser, ".flash")
     assert browser.find_elements(By.ID, "revoke")
     assert console_errors(browser) == []
