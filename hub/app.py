@@ -146,7 +146,10 @@ def create_app(
     ledger = RequestLedger(enabled=settings.ledger == "on")
     schemas = audience_schemas(build_schema(), record=ledger.enabled)
     executors = {
-        audience: Executor(schema, limits_for(settings, audience)) for audience, schema in schemas.items()
+        audience: Executor.over(
+            schema, limits_for(settings, audience), compiled=settings.execution == "compiled"
+        )
+        for audience, schema in schemas.items()
     }
     configure_victim_embargo(settings.victim_embargo_minutes)
     configure_pepper(settings.secret_pepper.get_secret_value() if settings.secret_pepper else None)

@@ -85,6 +85,12 @@ class Settings(BaseSettings):
     host: str = Field(default="127.0.0.1", description="Address the server binds")
     port: int = Field(default=8000, ge=1, le=65535, description="Port the server binds")
     log_level: LogLevel = Field(default="info", description="debug, info, warning or error")
+    execution: Literal["compiled", "resolvers"] = Field(
+        default="compiled",
+        description="How queries run: `compiled` (each declared root field is one SQL statement that "
+        "builds its JSON in the store; the rest on resolvers) or `resolvers` (graphql-core field by field, "
+        "the reference the compiled path is tested against)",
+    )
     graphiql: bool = Field(default=False, description="Serve GraphiQL on GET /graphql (demo mode only)")
     workers: int = Field(default=1, ge=1, le=64, description="uvicorn worker processes for `hub serve`")
     db_pool_size: int = Field(default=10, ge=1, le=200, description="PostgreSQL connection pool size")

@@ -10,6 +10,7 @@ import strawberry
 from auth.classes import FieldClass
 from resolvers import inquiries as data
 from resolvers.models.inquiries import InquiryCategory, InquiryChannel, InquirySource, InquiryStatus
+from resolvers.models.partners import Audience
 from schema.context import Info
 from schema.fields import classified, mutation, resolves
 from schema.ids import from_global_id, to_global_id
@@ -197,7 +198,11 @@ class Query:
 
 @strawberry.type
 class Mutation:
-    @mutation(FieldClass.INQUIRIES, "Submit an inquiry to constituent services.")
+    @mutation(
+        FieldClass.INQUIRIES,
+        "Submit an inquiry to constituent services.",
+        audiences=(Audience.LEGISLATIVE, Audience.CONSTITUENT_SERVICES, Audience.ADMIN),
+    )
     async def submit_inquiry(
         self, info: Info, input: SubmitInquiryInput, idempotency_key: IdempotencyKey = None
     ) -> InquiryPayload:
@@ -225,7 +230,11 @@ class Mutation:
         outcome = await run_mutation(info, "submitInquiry", strawberry.asdict(input), idempotency_key, write)
         return await _payload(info, outcome.refs, outcome.errors, outcome.replayed)
 
-    @mutation(FieldClass.INQUIRIES, "Assign an inquiry that is not closed to a staff member.")
+    @mutation(
+        FieldClass.INQUIRIES,
+        "Assign an inquiry that is not closed to a staff member.",
+        audiences=(Audience.CONSTITUENT_SERVICES, Audience.ADMIN),
+    )
     async def assign_inquiry(
         self, info: Info, input: AssignInquiryInput, idempotency_key: IdempotencyKey = None
     ) -> InquiryPayload:
@@ -242,7 +251,11 @@ class Mutation:
         outcome = await run_mutation(info, "assignInquiry", strawberry.asdict(input), idempotency_key, write)
         return await _payload(info, outcome.refs, outcome.errors, outcome.replayed)
 
-    @mutation(FieldClass.INQUIRIES, "Respond to an inquiry that is not closed.")
+    @mutation(
+        FieldClass.INQUIRIES,
+        "Respond to an inquiry that is not closed.",
+        audiences=(Audience.CONSTITUENT_SERVICES, Audience.ADMIN),
+    )
     async def respond_to_inquiry(
         self, info: Info, input: RespondToInquiryInput, idempotency_key: IdempotencyKey = None
     ) -> InquiryPayload:
@@ -263,7 +276,11 @@ class Mutation:
         )
         return await _payload(info, outcome.refs, outcome.errors, outcome.replayed)
 
-    @mutation(FieldClass.INQUIRIES, "Close an inquiry; a closed one is refused.")
+    @mutation(
+        FieldClass.INQUIRIES,
+        "Close an inquiry; a closed one is refused.",
+        audiences=(Audience.CONSTITUENT_SERVICES, Audience.ADMIN),
+    )
     async def close_inquiry(
         self, info: Info, input: InquiryTransitionInput, idempotency_key: IdempotencyKey = None
     ) -> InquiryPayload:
@@ -276,7 +293,11 @@ class Mutation:
         outcome = await run_mutation(info, "closeInquiry", strawberry.asdict(input), idempotency_key, write)
         return await _payload(info, outcome.refs, outcome.errors, outcome.replayed)
 
-    @mutation(FieldClass.INQUIRIES, "Reopen a closed inquiry; it is due again in two weeks.")
+    @mutation(
+        FieldClass.INQUIRIES,
+        "Reopen a closed inquiry; it is due again in two weeks.",
+        audiences=(Audience.CONSTITUENT_SERVICES, Audience.ADMIN),
+    )
     async def reopen_inquiry(
         self, info: Info, input: InquiryTransitionInput, idempotency_key: IdempotencyKey = None
     ) -> InquiryPayload:
