@@ -386,6 +386,34 @@ FIELDS: dict[str, dict[str, FieldClass]] = {
         "id": F.RELEASE,
         "facility": F.RELEASE,
     },
+    "Partner": {
+        "name": F.LEDGER,
+        "audience": F.LEDGER,
+        "contactEmail": F.LEDGER,
+        "active": F.LEDGER,
+        "createdAt": F.LEDGER,
+        "id": F.LEDGER,
+        "clients": F.LEDGER,
+    },
+    "PartnerClient": {
+        "clientId": F.LEDGER,
+        "name": F.LEDGER,
+        "status": F.LEDGER,
+        "scopes": F.LEDGER,
+        "persistedOnly": F.LEDGER,
+        "createdAt": F.LEDGER,
+        "partnerId": F.LEDGER,
+    },
+    "PartnerClientConnection": {
+        "nodes": F.STRUCTURE,
+        "pageInfo": F.STRUCTURE,
+        "totalCount": F.STRUCTURE,
+    },
+    "PartnerConnection": {
+        "nodes": F.STRUCTURE,
+        "pageInfo": F.STRUCTURE,
+        "totalCount": F.STRUCTURE,
+    },
     "Person": {
         "docId": F.PUBLIC_PERSON,
         "firstName": F.PUBLIC_PERSON,
@@ -522,6 +550,8 @@ FIELDS: dict[str, dict[str, FieldClass]] = {
         "awardSpending": F.AGGREGATES_GRANTS,
         "auditEvents": F.LEDGER,
         "whoSaw": F.LEDGER,
+        "partners": F.LEDGER,
+        "clients": F.LEDGER,
     },
     "RaceCount": {
         "race": F.AGGREGATES_PEOPLE,

@@ -165,6 +165,7 @@ def create_app(
         max_body_bytes=settings.max_body_bytes,
         request_timeout_s=settings.request_timeout_s,
         graphiql=settings.graphiql,
+        graphiql_url="/console/graphiql" if settings.console else None,
         ledger=ledger,
         persisted=PersistedOperations(
             sessions, max_per_client=settings.apq_max_per_client, expire_days=settings.apq_expire_days
@@ -250,6 +251,21 @@ def create_app(
         lifespan=lifespan,
         exception_handlers=EXCEPTION_HANDLERS,
     )
+    if settings.console:
+        from hub.console import build_console
+
+        # The console calls the whole app (middleware, authentication, ledger) for every page.
+        app.mount(
+            "/console",
+            build_console(
+                settings,
+                hub=lambda: app,
+                keys=identity.keys,
+                issuer=identity.issuer,
+                sessions=sessions,
+                verifiers=identity.authenticate.issuers,
+            ),
+        )
     if settings.cors_origins:
         # Without HUB_CORS_ORIGINS no CORS header is sent at all: browsers keep other sites out.
         app.add_middleware(

@@ -17,7 +17,7 @@ from graphql import ExecutionResult, GraphQLError
 from opentelemetry.trace import Tracer
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.requests import ClientDisconnect, Request
-from starlette.responses import HTMLResponse, Response
+from starlette.responses import HTMLResponse, RedirectResponse, Response
 from strawberry.http.ides import get_graphql_ide_html
 
 from auth.audit import lock_ledger
@@ -268,6 +268,9 @@ class GraphQLEndpoint:
     max_body_bytes: int
     request_timeout_s: float
     graphiql: bool
+    #: Where a browser's GET finds GraphiQL: the console's page of vendored assets (None: strawberry's
+    #: page, which loads GraphiQL from a public CDN).
+    graphiql_url: str | None = None
     ledger: RequestLedger = field(default_factory=RequestLedger)
     persisted: PersistedOperations | None = None
     rate_limits: RateLimiter | None = None
@@ -311,6 +314,8 @@ class GraphQLEndpoint:
             )
         if request.method == "GET":
             if self.graphiql and "text/html" in request.headers.get("accept", ""):
+                if self.graphiql_url:
+                    return RedirectResponse(self.graphiql_url, 303)
                 return HTMLResponse(get_graphql_ide_html())
             return answer(
                 error_payload("METHOD_NOT_ALLOWED", "send GraphQL operations with POST", request_id),

@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
@@ -49,6 +49,28 @@ def normalize_database_url(raw: str) -> str:
     if driver.startswith("postgresql") and not url.database:
         raise ValueError("HUB_DATABASE_URL names no PostgreSQL database; add /dbname at the end")
     return url.render_as_string(hide_password=False)
+
+
+class ConsoleOidcClient(BaseModel):
+    """The console's client at one of the department's identity providers (``HUB_CONSOLE_OIDC``)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    issuer: str = Field(
+        min_length=1, description="An issuer of HUB_ISSUERS: its unit map decides the audience"
+    )
+    client_id: str = Field(min_length=1, description="The console's client id at that provider")
+    client_secret: SecretStr | None = Field(
+        default=None, description="Its secret, for a confidential client (PKCE is used either way)"
+    )
+    scope: str = Field(default="openid", description="Scopes asked for; must include openid")
+    label: str | None = Field(default=None, description="The sign-in button's words (default: the issuer)")
+
+    @model_validator(mode="after")
+    def _openid(self) -> ConsoleOidcClient:
+        if "openid" not in self.scope.split():
+            raise ValueError(f"HUB_CONSOLE_OIDC {self.issuer}: scope must include openid")
+        return self
 
 
 class Settings(BaseSettings):
@@ -167,6 +189,23 @@ class Settings(BaseSettings):
     issuer_jwks_cache_s: float = Field(
         default=300.0, ge=0, le=86_400, description="How long an identity provider's fetched keys are cached"
     )
+    console: bool = Field(
+        default=True, description="Serve the department's console on /console (docs/console.md)"
+    )
+    console_session_timeout_s: int = Field(
+        default=900,
+        ge=60,
+        le=43_200,
+        description="Idle seconds after which a console session ends (the sign-in's token lifetime bounds it too)",
+    )
+    console_oidc: list[ConsoleOidcClient] = Field(
+        default_factory=list,
+        description="The console's sign-in through identity providers of HUB_ISSUERS, as a JSON list (docs/console.md)",
+    )
+    console_demo_signin: bool = Field(
+        default=False,
+        description="The console's demo sign-in: `hub demo` sets it; refused unless the store is the demo's own",
+    )
 
     @field_validator("database_url")
     @classmethod
@@ -196,6 +235,38 @@ class Settings(BaseSettings):
         if len(names) != len(set(names)):
             raise ValueError("HUB_ISSUERS names the same issuer twice")
         return value
+
+    @model_validator(mode="after")
+    def _console_oidc_issuers_are_configured(self) -> Settings:
+        known = {config.issuer for config in self.issuers}
+        for client in self.console_oidc:
+            if client.issuer not in known:
+                raise ValueError(
+                    f"HUB_CONSOLE_OIDC names the issuer {client.issuer}, which HUB_ISSUERS does not configure "
+                    "(the console signs in only through the hub's own staff issuers)"
+                )
+        return self
+
+    @model_validator(mode="after")
+    def _demo_signin_only_on_the_demo_store(self) -> Settings:
+        # The demo sign-in hands anyone a staff token: it exists on the store `hub demo` made, nowhere
+        # else (the console checks the store's own demo marker again before each demo sign-in).
+        if self.console_demo_signin and not self.is_demo_store:
+            raise ValueError(
+                "HUB_CONSOLE_DEMO_SIGNIN is for `hub demo` only: the store must be the demo's "
+                f"{Path(self.demo_dir) / 'hub.db'} (SQLite), not {make_url(self.database_url).render_as_string()}"
+            )
+        return self
+
+    @property
+    def is_demo_store(self) -> bool:
+        """Whether the store is the SQLite file ``hub demo`` makes in ``HUB_DEMO_DIR``."""
+        if not self.is_sqlite:
+            return False
+        database = make_url(self.database_url).database
+        if not database or database == ":memory:":
+            return False
+        return Path(database).resolve() == (Path(self.demo_dir) / "hub.db").resolve()
 
     @property
     def passphrase(self) -> str | None:

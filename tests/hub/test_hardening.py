@@ -248,7 +248,7 @@ async def test_no_operation_runs_over_get_and_graphiql_only_in_demo_mode(hub: Hu
             assert refused.headers["allow"] == "POST"
             assert code_of(refused) == "METHOD_NOT_ALLOWED"
     async with hub(graphiql=True) as client:
-        page = await client.get("/graphql", headers={"Accept": "text/html"})
+        page = await client.get("/graphql", headers={"Accept": "text/html"}, follow_redirects=True)
         assert page.status_code == 200
         assert "graphiql" in page.text.lower()
         # Even in demo mode GET only serves the page: an operation in the URL is not run.
