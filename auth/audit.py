@@ -25,7 +25,7 @@ from datetime import UTC, datetime
 from itertools import pairwise
 from typing import Any
 
-from sqlalchemy import delete, false, func, insert, select
+from sqlalchemy import delete, false, func, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from resolvers.models.audit import AuditDisclosure, AuditEvent
@@ -149,6 +149,28 @@ def new_event(
 
 #: The columns an append writes, in one order for every row of a multi-row INSERT.
 _WRITTEN = (*HASHED_FIELDS, *HASHED_WHEN_PRESENT, "prev_hash", "hash")
+#: Their PostgreSQL types, for the arrays ``_POSTGRESQL_APPEND`` unnests (JSON travels as text).
+_PG_TYPES = {"occurred_at": "timestamptz", "partner_id": "integer"}
+_JSON = frozenset({"variables", "authority", "detail"})
+_DISCLOSED = {"hash": "text", "kind": "text", "pk": "integer", "classes": "text", "sealed": "boolean"}
+
+#: On PostgreSQL every event and every disclosure of an append in one statement (one round trip while
+#: the lock is held), whatever the number of events: arrays of columns unnested in chain order, so the
+#: ids follow the chain; the disclosures find their event's id by its hash (unique). One text, so the
+#: driver prepares it once per connection.
+_POSTGRESQL_APPEND = text(
+    "WITH ev AS (INSERT INTO audit_events ({columns}) SELECT {values} FROM unnest({arrays}) "
+    "WITH ORDINALITY AS e({columns}, n) ORDER BY n RETURNING id, hash), "
+    "dis AS (INSERT INTO audit_disclosures (event_id, subject_kind, subject_id, field_classes, sealed) "
+    "SELECT ev.id, d.kind, d.pk, d.classes::json, d.sealed FROM unnest({disclosed}) "
+    "AS d(hash, kind, pk, classes, sealed) JOIN ev ON ev.hash = d.hash) "
+    "SELECT id, hash FROM ev".format(
+        columns=", ".join(_WRITTEN),
+        values=", ".join(f"{name}::json" if name in _JSON else name for name in _WRITTEN),
+        arrays=", ".join(f"CAST(:{name} AS {_PG_TYPES.get(name, 'text')}[])" for name in _WRITTEN),
+        disclosed=", ".join(f"CAST(:d_{name} AS {kind}[])" for name, kind in _DISCLOSED.items()),
+    )
+)
 
 
 async def append_chain(
@@ -156,9 +178,10 @@ async def append_chain(
 ) -> None:
     """Chain ``events``, in order, after the ledger's head, in ``session``'s transaction; the caller commits.
 
-    One lock, one read of the previous hash, one INSERT of every event and one of every disclosure,
-    whatever the number of events (the appender's group commit writes a batch of requests this way).
-    Each event gets its ``id``, ``prev_hash`` and ``hash``; the events are not added to the session.
+    One lock, one read of the previous hash and the INSERTs of every event and disclosure (one
+    statement on PostgreSQL, two on SQLite), whatever the number of events: the appender's group
+    commit writes a batch of requests this way. Each event gets its ``id``, ``prev_hash`` and
+    ``hash``; the events are not added to the session.
     """
     if not events:
         return
@@ -167,31 +190,22 @@ async def append_chain(
     previous = previous or GENESIS
     # Taken under the lock, so times never run backwards along the chain (purge relies on it).
     now = datetime.now(UTC)
-    rows = []
     for event, disclosures in events:
         if event.occurred_at is None:
             event.occurred_at = now
         event.prev_hash = previous
         event.hash = previous = chain_hash(event.prev_hash, event, disclosures)
-        rows.append({name: getattr(event, name) for name in _WRITTEN})
-    # Core INSERT … RETURNING (the unit of work would cost more than the rest of the append); with
-    # several rows SQLAlchemy sends them as one multi-row statement.
-    if len(rows) == 1:
-        statement = insert(AuditEvent).values(rows[0]).returning(AuditEvent.id)
-        returned = [(await session.execute(statement)).scalar_one()]
+    if session.get_bind().dialect.name == "postgresql":
+        await _insert_postgresql(session, events)
     else:
-        result = await session.execute(insert(AuditEvent).returning(AuditEvent.id, AuditEvent.hash), rows)
-        ids = {hash_: event_id for event_id, hash_ in result}
-        returned = [ids[event.hash] for event, _ in events]
-        # The chain is read back in id order (verify): the ids must follow it, as they do under the
-        # lock; a store that numbered them otherwise would break the chain, so the append fails.
-        if any(later <= earlier for earlier, later in pairwise(returned)):
-            raise RuntimeError("the store numbered a batch of ledger events out of chain order")
-    for (event, _), event_id in zip(events, returned, strict=True):
-        event.id = event_id
-    disclosed = [
+        await _insert(session, events)
+
+
+def _disclosure_rows(events: Sequence[tuple[AuditEvent, Sequence[Disclosure]]]) -> list[dict[str, Any]]:
+    return [
         {
             "event_id": event.id,
+            "hash": event.hash,
             "subject_kind": kind_,
             "subject_id": pk,
             "field_classes": sorted(classes),
@@ -200,6 +214,50 @@ async def append_chain(
         for event, disclosures in events
         for kind_, pk, classes in disclosures
     ]
+
+
+def _take_ids(events: Sequence[tuple[AuditEvent, Sequence[Disclosure]]], returned: Iterable[Any]) -> None:
+    ids = {hash_: event_id for event_id, hash_ in returned}
+    numbered = [ids[event.hash] for event, _ in events]
+    # The chain is read back in id order (verify): the ids must follow it, as they do under the lock;
+    # a store that numbered them otherwise would break the chain, so the append fails.
+    if any(later <= earlier for earlier, later in pairwise(numbered)):
+        raise RuntimeError("the store numbered a batch of ledger events out of chain order")
+    for (event, _), event_id in zip(events, numbered, strict=True):
+        event.id = event_id
+
+
+async def _insert_postgresql(
+    session: AsyncSession, events: Sequence[tuple[AuditEvent, Sequence[Disclosure]]]
+) -> None:
+    params: dict[str, list[Any]] = {name: [] for name in _WRITTEN}
+    for event, _ in events:
+        for name in _WRITTEN:
+            value = getattr(event, name)
+            params[name].append(json.dumps(value) if name in _JSON and value is not None else value)
+    disclosed = _disclosure_rows(events)
+    params["d_hash"] = [d["hash"] for d in disclosed]
+    params["d_kind"] = [d["subject_kind"] for d in disclosed]
+    params["d_pk"] = [d["subject_id"] for d in disclosed]
+    params["d_classes"] = [json.dumps(d["field_classes"]) for d in disclosed]
+    params["d_sealed"] = [d["sealed"] for d in disclosed]
+    _take_ids(events, await session.execute(_POSTGRESQL_APPEND, params))
+
+
+async def _insert(session: AsyncSession, events: Sequence[tuple[AuditEvent, Sequence[Disclosure]]]) -> None:
+    # Core INSERT … RETURNING (the unit of work would cost more than the rest of the append); several
+    # rows go as one multi-row statement.
+    rows = [{name: getattr(event, name) for name in _WRITTEN} for event, _ in events]
+    if len(rows) == 1:
+        statement = insert(AuditEvent).values(rows[0]).returning(AuditEvent.id)
+        events[0][0].id = (await session.execute(statement)).scalar_one()
+    else:
+        _take_ids(
+            events, await session.execute(insert(AuditEvent).returning(AuditEvent.id, AuditEvent.hash), rows)
+        )
+    disclosed = _disclosure_rows(events)  # now that each event has its id
+    for row in disclosed:
+        del row["hash"]
     if disclosed:
         await session.execute(insert(AuditDisclosure), disclosed)
 

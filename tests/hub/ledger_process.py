@@ -46,7 +46,10 @@ async def as_admin(request: Request) -> Principal:
 
 
 async def run(url: str, requests: int) -> dict[str, int]:
-    settings = Settings(database_url=url, issuer="http://hub.test", ledger_batch_ms=2)
+    # A small pool (the test server's connections are shared), waited on for long rather than refused.
+    settings = Settings(
+        database_url=url, issuer="http://hub.test", ledger_batch_ms=2, db_pool_size=4, db_pool_timeout_s=120
+    )
     app = create_app(settings, authenticate=as_admin)
     transport = httpx.ASGITransport(app=app)
     statuses: Counter[str] = Counter()
