@@ -134,7 +134,9 @@ async def _recreate(url: str) -> None:
     from hub.settings import Settings
 
     parsed = make_url(Settings(database_url=url).database_url)
-    admin = create_async_engine(parsed.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    admin = create_async_engine(
+        parsed.set(database="postgres"), isolation_level="AUTOCOMMIT", hide_parameters=True
+    )
     async with admin.connect() as conn:
         await conn.execute(text(f'DROP DATABASE IF EXISTS "{parsed.database}" WITH (FORCE)'))
         await conn.execute(text(f'CREATE DATABASE "{parsed.database}"'))
