@@ -335,6 +335,12 @@ class Settings(BaseSettings):
         default="on",
         description="The disclosure ledger; off-for-benchmark serves without recording anything and exists only to measure the ledger's cost",
     )
+    ledger_batch_ms: float = Field(
+        default=2.0,
+        ge=0,
+        le=100,
+        description="Group commit of ledger events: how long an idle process waits for more requests' events before writing (0: each event in its own transaction)",
+    )
 
     # --- hardening: limits on one operation, rate limits, CORS, the store's pool --------------------
     max_depth: int = Field(

@@ -207,6 +207,7 @@ class Mutation:
         self, info: Info, input: SubmitInquiryInput, idempotency_key: IdempotencyKey = None
     ) -> InquiryPayload:
         ctx = info.context
+        written: list[Any] = []
 
         async def write() -> dict[str, int]:
             subject = (
@@ -225,9 +226,17 @@ class Mutation:
                 summary=input.summary,
                 details=input.details,
             )
-            return {"inquiry": await data.submit_inquiry(ctx.db, ctx.principal, new, ctx.now)}
+            row = await data.submit_inquiry(ctx.db, ctx.principal, new, ctx.now)
+            written.append(row)
+            return {"inquiry": row.id}
 
         outcome = await run_mutation(info, "submitInquiry", strawberry.asdict(input), idempotency_key, write)
+        if outcome.refs is not None and not outcome.replayed and written[-1:]:
+            row = written[-1]
+            if row.id == outcome.refs["inquiry"]:
+                # The row as written, with whether the caller may read it: no second read of it.
+                inquiry = Inquiry.from_row(row) if row.visible else None
+                return InquiryPayload(inquiry=inquiry, errors=outcome.errors, replayed=False)
         return await _payload(info, outcome.refs, outcome.errors, outcome.replayed)
 
     @mutation(
