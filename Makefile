@@ -41,6 +41,7 @@ typecheck: $(STAMP)
 check: lint typecheck test
 
 sdl: $(STAMP)
+	$(BIN)/hub schema --policy
 	$(BIN)/hub schema --all --write schema/sdl
 
 # Seeding time and peak memory at 100,000 people, on a fresh PostgreSQL database made for it.

@@ -9,11 +9,15 @@ redacted variables) and appends it once, with the outcome:
 - ``error``: the hub or its store failed.
 
 A served request's event is written before its response leaves, in the operation's own transaction
-for a mutation; if it cannot be written, nothing is served (``LedgerUnavailable``).
+for a mutation; if it cannot be written, nothing is served (``LedgerUnavailable``). With an appender
+(``HUB_LEDGER_BATCH_MS`` above 0) the events that need no transaction of their own, a query's and a
+refused or failed request's, are committed in groups (auth/ledger_appender.py); the request still
+waits for its event's commit.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
@@ -21,8 +25,9 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from auth.audit import record_event
+from auth.audit import Disclosure, new_event, record_event
 from auth.ledger import active_consents, subjects
+from auth.ledger_appender import LedgerAppender
 from auth.principal import Principal
 from resolvers.models.partners import Audience
 
@@ -74,10 +79,71 @@ class RequestEntry:
 
 
 @dataclass(frozen=True, slots=True)
+class EventContent:
+    """A request's event as ``record_event`` takes it, and the people and victims it disclosed."""
+
+    fields: dict[str, Any]
+    disclosures: list[Disclosure]
+
+
+@dataclass(frozen=True, slots=True)
 class RequestLedger:
     """Writes request events; ``enabled=False`` (``HUB_LEDGER=off-for-benchmark``) writes nothing."""
 
     enabled: bool = True
+    #: Group commit of the events that need no transaction of their own; None: each is appended in a
+    #: transaction of its own (``HUB_LEDGER_BATCH_MS=0``).
+    appender: LedgerAppender | None = None
+
+    @property
+    def grouped(self) -> bool:
+        return self.enabled and self.appender is not None
+
+    async def content(
+        self,
+        session: AsyncSession | None,
+        entry: RequestEntry,
+        outcome: str,
+        *,
+        disclosed: Mapping[tuple[str, int], set[str]] | None = None,
+        authority: Mapping[str, object] | None = None,
+        today: date | None = None,
+    ) -> EventContent:
+        """What ``entry``'s event records: ``session`` reads who the disclosed rows are about and the
+        consents a reentry partner read under (it may be None when nothing was disclosed)."""
+        principal = entry.principal
+        records = await subjects(session, disclosed) if disclosed and session is not None else []
+        authority_used: dict[str, Any] = dict(authority or {})
+        if (
+            session is not None
+            and principal is not None
+            and principal.audience is Audience.REENTRY
+            and principal.partner_id is not None
+            and today is not None
+            and "consents" not in authority_used
+        ):
+            # A reentry partner reads a person's consented categories under the consents it holds.
+            people = [pk for kind, pk, _ in records if kind == "person"]
+            consents = await active_consents(session, principal.partner_id, people, today)
+            if consents:
+                authority_used["consents"] = consents
+        return EventContent(
+            {
+                "kind": GRAPHQL,
+                "outcome": outcome,
+                "request_id": entry.request_id,
+                "partner_id": principal.partner_id if principal else None,
+                "client_id": principal.client_id if principal else None,
+                "staff_subject": principal.subject if principal else None,
+                "audience": principal.audience.value if principal else None,
+                "operation_name": entry.operation_name,
+                "document_hash": entry.document_hash,
+                "variables": entry.variables,
+                "authority": authority_used or None,
+                "detail": entry.detail or None,
+            },
+            records,
+        )
 
     async def append(
         self,
@@ -93,35 +159,24 @@ class RequestLedger:
         if not self.enabled:
             entry.written = True
             return
-        principal = entry.principal
-        records = await subjects(session, disclosed) if disclosed else []
-        authority_used: dict[str, Any] = dict(authority or {})
-        if (
-            principal is not None
-            and principal.audience is Audience.REENTRY
-            and principal.partner_id is not None
-            and today is not None
-            and "consents" not in authority_used
-        ):
-            # A reentry partner reads a person's consented categories under the consents it holds.
-            people = [pk for kind, pk, _ in records if kind == "person"]
-            consents = await active_consents(session, principal.partner_id, people, today)
-            if consents:
-                authority_used["consents"] = consents
-        await record_event(
-            session,
-            kind=GRAPHQL,
-            outcome=outcome,
-            request_id=entry.request_id,
-            partner_id=principal.partner_id if principal else None,
-            client_id=principal.client_id if principal else None,
-            staff_subject=principal.subject if principal else None,
-            audience=principal.audience.value if principal else None,
-            operation_name=entry.operation_name,
-            document_hash=entry.document_hash,
-            variables=entry.variables,
-            authority=authority_used or None,
-            detail=entry.detail or None,
-            disclosures=records,
+        content = await self.content(
+            session, entry, outcome, disclosed=disclosed, authority=authority, today=today
         )
+        await record_event(session, **content.fields, disclosures=content.disclosures)
+        entry.written = True
+
+    async def commit_grouped(self, content: EventContent, entry: RequestEntry) -> None:
+        """Hand ``entry``'s event to the appender and return once it is committed (raise if not)."""
+        if not self.enabled:
+            entry.written = True
+            return
+        if self.appender is None:
+            raise RuntimeError("commit_grouped needs an appender (HUB_LEDGER_BATCH_MS above 0)")
+        ticket = self.appender.submit(new_event(**content.fields), content.disclosures)
+        try:
+            await self.appender.wait(ticket)
+        except asyncio.CancelledError:
+            # Out of time: an event already in a batch is on its way in; a withdrawn one is not.
+            entry.written = not ticket.withdrawn
+            raise
         entry.written = True

@@ -1,9 +1,11 @@
 """The disclosure policy: which audience may read which class of field, and under what condition.
 
 ``MATRIX`` is the disclosure matrix of the design, class by class; ``auth/policy_fields.py`` assigns
-every field of the schema to one class and every mutation to the audiences that may call it. A field
-or mutation missing from those tables is denied to everyone. Row-level limits (own rows, referred
-people, the public tier) are the row scopes of ``auth/scopes.py``; this table decides the columns.
+every field of the schema to one class and every mutation to the audiences that may call it
+(generated from the fields' own declarations by ``hub schema --policy``). A field or mutation
+missing from those tables is denied to everyone. Row-level limits (own rows, referred people, the
+public tier) are the row scopes of ``auth/scopes.py``; this table decides the columns. A "C" cell's
+consent category is stated here only: the row scopes read it with ``grant``.
 """
 
 from __future__ import annotations

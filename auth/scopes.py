@@ -11,9 +11,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
-from sqlalchemy import ColumnElement, and_, exists, false, func, or_, select, true
+from sqlalchemy import ColumnElement, and_, bindparam, exists, false, func, or_, select, true
 from sqlalchemy.orm import InstrumentedAttribute
 
+from auth.classes import FieldClass
+from auth.policy import grant
 from auth.principal import Principal
 from resolvers.models.base import Base
 from resolvers.models.grants import (
@@ -37,6 +39,7 @@ from resolvers.models.people import (
     ParoleHearing,
     Person,
     PersonAlias,
+    PersonIdentity,
     PersonStatus,
     Sentence,
     SupervisionPeriod,
@@ -141,12 +144,20 @@ def _not_under_victim_embargo() -> ColumnElement[bool]:
     # once per statement (ix_custody_events_created_at keeps it a short range scan). The time is
     # when the hub recorded the event, not when it occurred: a late entry of an old release is news
     # to the victims too.
-    cutoff = VICTIM_EMBARGO.clock() - timedelta(minutes=VICTIM_EMBARGO.minutes)
+    # The cutoff is computed when the statement runs, not when it is built: a compiled plan
+    # (schema/compiled) keeps its statement for many requests.
+    cutoff = bindparam(
+        "embargo_cutoff", callable_=_embargo_cutoff, type_=CustodyEvent.created_at.type, unique=True
+    )
     return Person.id.not_in(
         select(CustodyEvent.person_id).where(
             CustodyEvent.created_at > cutoff, CustodyEvent.kind.in_(EMBARGOED_KINDS)
         )
     )
+
+
+def _embargo_cutoff() -> datetime:
+    return VICTIM_EMBARGO.clock() - timedelta(minutes=VICTIM_EMBARGO.minutes)
 
 
 def _reference(principal: Principal) -> ColumnElement[bool]:
@@ -233,7 +244,8 @@ def _research_extracts(principal: Principal) -> ColumnElement[bool]:
 # --- People, custody, programs and reentry -------------------------------------------------------
 # Rows that hang off a person are reachable exactly when the person is, narrowed by what the
 # audience may read of that class at all; "C" cells of the matrix (a reentry partner reading under
-# consent) are a per-person condition, so they are row scopes too.
+# consent) are a per-person condition, so they are row scopes too, naming the category the matrix
+# names (``_under_consent``).
 
 
 #: A model's column, as its mapped attribute.
@@ -244,7 +256,7 @@ def _of_people(principal: Principal, person_id: Column) -> ColumnElement[bool]:
     return person_id.in_(select(Person.id).where(_people(principal)))
 
 
-def _consented(principal: Principal, person_id: Column, category: str) -> ColumnElement[bool]:
+def _consented(principal: Principal, person_id: Column, category: ConsentCategory) -> ColumnElement[bool]:
     """An active consent of the person lets the calling reentry partner read ``category``."""
     today = func.current_date()
     return exists(
@@ -259,6 +271,42 @@ def _consented(principal: Principal, person_id: Column, category: str) -> Column
             Consent.expires_on >= today,
         )
     )
+
+
+def _under_consent(principal: Principal, person_id: Column, cls: FieldClass) -> ColumnElement[bool]:
+    """The matrix's condition for ``principal`` reading ``cls`` of the person: under an active consent
+    for the class's category where the grant is "C" (the category is stated once, in ``MATRIX``),
+    always where the class is readable without one, never where it is not."""
+    granted = grant(principal.audience, cls)
+    if granted.consent is not None:
+        if principal.partner_id is None:
+            return false()
+        return _consented(principal, person_id, granted.consent)
+    return true() if granted.readable else false()
+
+
+def _person_class(person_id: Column, cls: FieldClass) -> Scope:
+    """Rows that are one class of a person's record and nothing else: wherever the person is visible,
+    under the matrix's cell for that class (a "C" cell: under a consent for its category)."""
+
+    def scope(principal: Principal) -> ColumnElement[bool]:
+        if not grant(principal.audience, cls).readable:
+            return false()
+        if principal.audience in _DEPARTMENT_PEOPLE:
+            # Every person is visible: the person condition would be a no-op semi-join.
+            return _under_consent(principal, person_id, cls)
+        return and_(_of_people(principal, person_id), _under_consent(principal, person_id, cls))
+
+    return scope
+
+
+#: Date of birth, address and phone (``Person.identity``). Not ``Person.age``, which is the public
+#: record's and is read through the person's own scope (``resolvers.people.birth_dates_by_person_id``).
+_identities = _person_class(PersonIdentity.person_id, FieldClass.IDENTITY)
+
+#: SSN, FBI and state ids, held in the same rows as the identity: a scope of their own, by their own
+#: cell of the matrix (admin's alone), so that opening the identity never opens them.
+identifiers_scope = _person_class(PersonIdentity.person_id, FieldClass.IDENTIFIERS)
 
 
 def _person_rows(person_id: Column) -> Scope:
@@ -284,7 +332,7 @@ def _aliases(principal: Principal) -> ColumnElement[bool]:
     if principal.audience is Audience.REENTRY and principal.partner_id is not None:
         return and_(
             _of_people(principal, PersonAlias.person_id),
-            _consented(principal, PersonAlias.person_id, ConsentCategory.IDENTITY),
+            _under_consent(principal, PersonAlias.person_id, FieldClass.IDENTITY),
         )
     return false()
 
@@ -304,11 +352,11 @@ def _health_needs(principal: Principal) -> ColumnElement[bool]:
             or_(
                 and_(
                     HealthNeed.kind == ConsentCategory.SUBSTANCE_USE,
-                    _consented(principal, HealthNeed.person_id, ConsentCategory.SUBSTANCE_USE),
+                    _under_consent(principal, HealthNeed.person_id, FieldClass.SUBSTANCE_USE),
                 ),
                 and_(
                     HealthNeed.kind != ConsentCategory.SUBSTANCE_USE,
-                    _consented(principal, HealthNeed.person_id, ConsentCategory.HEALTH),
+                    _under_consent(principal, HealthNeed.person_id, FieldClass.HEALTH),
                 ),
             ),
         )
@@ -324,7 +372,7 @@ def _participation(person_id: Column) -> Scope:
         if principal.audience is Audience.REENTRY and principal.partner_id is not None:
             return and_(
                 _of_people(principal, person_id),
-                _consented(principal, person_id, ConsentCategory.PROGRAMS),
+                _under_consent(principal, person_id, FieldClass.PROGRAMS),
             )
         return false()
 
@@ -378,6 +426,7 @@ SCOPES: dict[type[Base], Scope] = {
     Facility: _reference,
     Inquiry: _inquiries,
     PersonAlias: _aliases,
+    PersonIdentity: _identities,
     Sentence: _person_rows(Sentence.person_id),
     Charge: _charges,
     CustodyPeriod: _person_rows(CustodyPeriod.person_id),
@@ -435,6 +484,7 @@ __all__ = [
     "aggregate_scope",
     "agreement_in_force",
     "configure_victim_embargo",
+    "identifiers_scope",
     "row_scope",
     "scoped",
 ]

@@ -11,7 +11,9 @@ list of:
 - ``in-lists``: batch statements use growing ``IN (...)`` lists instead of ``= ANY(:keys)``;
 - ``gc-default``: Python's collector settings (the same as ``HUB_GC_TUNING=false``);
 - ``ledger-off``: the disclosure ledger off (``HUB_LEDGER=off-for-benchmark``);
-- ``no-rate-limit``: no per-client rate limit, so no counting upsert per request.
+- ``no-rate-limit``: no per-client rate limit, so no counting upsert per request;
+- ``resolvers``: every query on the resolver path (``HUB_EXECUTION=resolvers``), the hub before
+  compiled reads and the oracle they are tested against.
 
 The real hub (``hub serve``) is what the table measures; these exist for the README's gains.
 """
@@ -38,6 +40,7 @@ VARIANTS = {
     "gc-default",
     "ledger-off",
     "no-rate-limit",
+    "resolvers",
 }
 
 
@@ -71,6 +74,8 @@ def app_from_environment() -> Starlette:
         os.environ["HUB_GC_TUNING"] = "false"
     if "ledger-off" in variants:
         os.environ["HUB_LEDGER"] = "off-for-benchmark"
+    if "resolvers" in variants:
+        os.environ["HUB_EXECUTION"] = "resolvers"
     if "no-rate-limit" in variants:
         os.environ["HUB_RATE_REQUESTS_PER_MINUTE"] = "0"
         os.environ["HUB_RATE_COST_PER_MINUTE"] = "0"

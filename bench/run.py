@@ -348,7 +348,7 @@ def main() -> int:
     parser.add_argument("--workers", default="1,2", type=lambda s: [int(x) for x in s.split(",")])
     parser.add_argument(
         "--servers",
-        default="hub,sql,peer,hub:no-auth,hub:ledger-off,hub:no-rate-limit",
+        default="hub,sql,peer,hub:resolvers,hub:no-auth,hub:ledger-off,hub:no-rate-limit",
         type=lambda s: s.split(","),
     )
     parser.add_argument(

@@ -25,6 +25,7 @@ from auth.clients import configure_pepper
 from auth.issuance import TokenIssuer
 from auth.issuers import ExternalIssuer
 from auth.keys import KeyPolicy, KeyStore, ensure_signing_key
+from auth.ledger_appender import LedgerAppender
 from auth.ledger_requests import RequestLedger
 from auth.oauth import OAuthEndpoints, endpoint_urls
 from auth.persisted import PersistedOperations
@@ -143,15 +144,25 @@ def create_app(
     uninstrument = instrument_engine(engine, tracer) if tracer_provider is not None else None
     sessions = sessions or session_factory(engine)
     # HUB_LEDGER=off-for-benchmark takes out the whole ledger (recording and writing) to measure it.
-    ledger = RequestLedger(enabled=settings.ledger == "on")
+    metrics = HubMetrics()
+    # HUB_LEDGER_BATCH_MS above 0: the events of concurrent queries (and refusals) are committed in
+    # groups; a mutation's event stays in its own transaction (auth/ledger_appender.py).
+    appender = (
+        LedgerAppender(sessions, window_s=settings.ledger_batch_ms / 1000, on_batch=metrics.observe_batch)
+        if settings.ledger == "on" and settings.ledger_batch_ms > 0
+        else None
+    )
+    ledger = RequestLedger(enabled=settings.ledger == "on", appender=appender)
     schemas = audience_schemas(build_schema(), record=ledger.enabled)
     executors = {
-        audience: Executor(schema, limits_for(settings, audience)) for audience, schema in schemas.items()
+        audience: Executor.over(
+            schema, limits_for(settings, audience), compiled=settings.execution == "compiled"
+        )
+        for audience, schema in schemas.items()
     }
     configure_victim_embargo(settings.victim_embargo_minutes)
     configure_pepper(settings.secret_pepper.get_secret_value() if settings.secret_pepper else None)
     identity = build_identity(settings, sessions)
-    metrics = HubMetrics()
     pool = engine.pool
     metrics.track_pool(lambda: int(getattr(pool, "checkedout", lambda: 0)()))
     # Queries read from HUB_READ_DATABASE_URL's streaming replica when it is close enough; everything
@@ -165,6 +176,7 @@ def create_app(
         max_body_bytes=settings.max_body_bytes,
         request_timeout_s=settings.request_timeout_s,
         graphiql=settings.graphiql,
+        graphiql_url="/console/graphiql" if settings.console else None,
         ledger=ledger,
         persisted=PersistedOperations(
             sessions, max_per_client=settings.apq_max_per_client, expire_days=settings.apq_expire_days
@@ -220,6 +232,9 @@ def create_app(
                 )
             )
         yield
+        if appender is not None:
+            with contextlib.suppress(Exception):  # a request still waiting is told; the store may be gone
+                await appender.close()
         if graphql.rate_limits is not None:
             with contextlib.suppress(Exception):  # the store may be gone at shutdown
                 await graphql.rate_limits.flush()
@@ -257,6 +272,21 @@ def create_app(
         lifespan=lifespan,
         exception_handlers=EXCEPTION_HANDLERS,
     )
+    if settings.console:
+        from hub.console import build_console
+
+        # The console calls the whole app (middleware, authentication, ledger) for every page.
+        app.mount(
+            "/console",
+            build_console(
+                settings,
+                hub=lambda: app,
+                keys=identity.keys,
+                issuer=identity.issuer,
+                sessions=sessions,
+                verifiers=identity.authenticate.issuers,
+            ),
+        )
     if settings.cors_origins:
         # Without HUB_CORS_ORIGINS no CORS header is sent at all: browsers keep other sites out.
         app.add_middleware(
@@ -280,6 +310,7 @@ def create_app(
     app.state.metrics = metrics
     app.state.rate_limits = graphql.rate_limits
     app.state.replica = replica
+    app.state.ledger_appender = appender
     #: Takes the SQL statement spans off an engine the app does not own (tests share one engine).
     app.state.uninstrument_engine = uninstrument
     return app

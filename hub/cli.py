@@ -360,7 +360,8 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     run_async(prepare_demo(settings, scale=args.scale))
     print(
         f"Partner Data Hub demo listening on http://{settings.host}:{settings.port}/graphql "
-        f"(GraphiQL in a browser; credentials in {demo_dir / 'clients.json'})",
+        f"(GraphiQL in a browser; credentials in {demo_dir / 'clients.json'}); "
+        f"the console: http://{settings.host}:{settings.port}/console",
         flush=True,
     )
     if "HUB_DATABASE_URL" not in os.environ:
@@ -372,6 +373,9 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     # uvicorn's factory reads the environment: hand it the demo's store.
     os.environ["HUB_DATABASE_URL"] = settings.database_url
     os.environ["HUB_GRAPHIQL"] = "true"
+    if settings.is_demo_store:
+        # The console's demo sign-in: only on the demo's own store (hub/settings.py refuses it elsewhere).
+        os.environ["HUB_CONSOLE_DEMO_SIGNIN"] = "true"
     return _serve(settings)
 
 

@@ -3,12 +3,17 @@
 Each audience gets one demo client, ``demo-<audience>``, owned by the first partner (lowest id) of
 that audience in the seeded data. Its secret is fresh and random on every run (the old one stops
 working) and is written only to ``<demo_dir>/clients.json``, readable by its owner alone.
+
+The store also gets a demo marker (a ``server_secrets`` row no other command writes): the console's
+demo sign-in (``HUB_CONSOLE_DEMO_SIGNIN``, which ``hub demo`` sets) works only on a store that has it,
+so a production store never answers a demo sign-in, whatever its settings say.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import secrets
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -20,12 +25,26 @@ from auth import clients as registry
 from auth.keys import KeyPolicy, ensure_signing_key
 from hub.db import create_engine, session_factory, upgrade
 from hub.settings import Settings
-from resolvers.models.partners import Audience, Client, ClientStatus, Partner
+from resolvers.models.partners import Audience, Client, ClientStatus, Partner, ServerSecret
 from resolvers.models.people import Person
+
+#: The ``server_secrets`` row that marks a store as the one ``hub demo`` made.
+DEMO_MARKER = "demo_store"
 
 
 def demo_client_id(audience: Audience) -> str:
     return f"demo-{audience.value.replace('_', '-')}"
+
+
+async def mark_demo_store(session: AsyncSession) -> None:
+    """Write the demo marker once; the caller commits."""
+    if await session.get(ServerSecret, DEMO_MARKER) is None:
+        session.add(ServerSecret(name=DEMO_MARKER, value=secrets.token_bytes(16)))
+
+
+async def is_demo_store(session: AsyncSession) -> bool:
+    """Whether ``hub demo`` made this store (its marker row is there)."""
+    return await session.scalar(select(ServerSecret.name).where(ServerSecret.name == DEMO_MARKER)) is not None
 
 
 async def _first_partner(session: AsyncSession, audience: Audience) -> Partner:
@@ -98,6 +117,7 @@ async def prepare_demo(settings: Settings, scale: int) -> None:
             )
             await ensure_signing_key(session, policy)
             credentials = await register_demo_clients(session)
+            await mark_demo_store(session)
             await session.commit()
         path = write_credentials(Path(settings.demo_dir), credentials)
         print(f"demo clients for {len(credentials)} audiences written to {path} (fresh secrets)")

@@ -17,7 +17,7 @@ from graphql import ExecutionResult, GraphQLError
 from opentelemetry.trace import Tracer
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.requests import ClientDisconnect, Request
-from starlette.responses import HTMLResponse, Response
+from starlette.responses import HTMLResponse, RedirectResponse, Response
 from strawberry.http.ides import get_graphql_ide_html
 
 from auth.audit import lock_ledger
@@ -269,6 +269,9 @@ class GraphQLEndpoint:
     max_body_bytes: int
     request_timeout_s: float
     graphiql: bool
+    #: Where a browser's GET finds GraphiQL: the console's page of vendored assets (None: strawberry's
+    #: page, which loads GraphiQL from a public CDN).
+    graphiql_url: str | None = None
     ledger: RequestLedger = field(default_factory=RequestLedger)
     persisted: PersistedOperations | None = None
     rate_limits: RateLimiter | None = None
@@ -314,6 +317,8 @@ class GraphQLEndpoint:
             )
         if request.method == "GET":
             if self.graphiql and "text/html" in request.headers.get("accept", ""):
+                if self.graphiql_url:
+                    return RedirectResponse(self.graphiql_url, 303)
                 return HTMLResponse(get_graphql_ide_html())
             return answer(
                 error_payload("METHOD_NOT_ALLOWED", "send GraphQL operations with POST", request_id),
@@ -571,25 +576,35 @@ class GraphQLEndpoint:
             else:
                 await session.rollback()
             return
+        # Only a mutation that keeps its writes needs its event in its own transaction; any other
+        # event joins the process's next group commit when there is one (HUB_LEDGER_BATCH_MS).
+        grouped = self.ledger.grouped and not keep
         try:
             # A refused mutation's writes go. On SQLite a transaction that only read must end before the
             # ledger takes the write lock (a stale read snapshot cannot be upgraded to a writer).
             # On PostgreSQL a read that failed may have failed in a statement, which aborts the whole
             # transaction: the ledger's event goes into a fresh one, never into a ledger outage.
-            if not keep and (mutation or result.errors or session.get_bind().dialect.name != "postgresql"):
+            if not keep and (
+                mutation or result.errors or (session.get_bind().dialect.name != "postgresql" and not grouped)
+            ):
                 await session.rollback()
             started = time.perf_counter()
             with self.tracer.start_as_current_span("ledger.append"):
-                await self.ledger.append(
-                    session,
-                    entry,
-                    _outcome(result, entry),
-                    disclosed=context.disclosed if result.data is not None else None,
-                    authority=context.authority,
-                    today=context.now.date(),
-                )
-                commit.started = keep
-                await session.commit()
+                outcome = _outcome(result, entry)
+                disclosed = context.disclosed if result.data is not None else None
+                today = context.now.date()
+                if grouped:
+                    content = await self.ledger.content(
+                        session, entry, outcome, disclosed=disclosed, authority=context.authority, today=today
+                    )
+                    await session.rollback()  # the connection goes back to the pool while the event waits
+                    await self.ledger.commit_grouped(content, entry)
+                else:
+                    await self.ledger.append(
+                        session, entry, outcome, disclosed=disclosed, authority=context.authority, today=today
+                    )
+                    commit.started = keep
+                    await session.commit()
             if self.metrics is not None:
                 self.metrics.observe_append(time.perf_counter() - started, failed=False)
         except Exception as exc:
@@ -617,9 +632,13 @@ class GraphQLEndpoint:
         entry.detail["status"] = response.status_code
         if code:
             entry.detail["code"] = code
+        outcome = outcome_of_status(response.status_code, code)
         try:
+            if self.ledger.grouped:
+                await self.ledger.commit_grouped(await self.ledger.content(None, entry, outcome), entry)
+                return
             async with self.sessions() as session:
-                await self.ledger.append(session, entry, outcome_of_status(response.status_code, code))
+                await self.ledger.append(session, entry, outcome)
                 await session.commit()
         except Exception as exc:
             # Nothing is served on these paths; the failure itself must still be seen (an outage is

@@ -25,6 +25,8 @@ LATENCY_BUCKETS = (0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.
 COST_BUCKETS = (1, 10, 100, 1_000, 10_000, 50_000, 200_000, 1_000_000)
 #: The ledger append, the fixed cost on every request.
 APPEND_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5)
+#: Events per group commit of the ledger.
+BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512)
 
 _NAME = re.compile(r"^[_A-Za-z][_0-9A-Za-z]{0,63}$")
 ANONYMOUS = "anonymous"
@@ -95,8 +97,14 @@ class HubMetrics:
         )
         self.ledger_appends = Histogram(
             "hub_ledger_append_seconds",
-            "Time to append one request's event to the disclosure ledger (before its commit).",
+            "Time from a request's end to its ledger event's commit (with group commit, its batch's).",
             buckets=APPEND_BUCKETS,
+            registry=r,
+        )
+        self.ledger_batches = Histogram(
+            "hub_ledger_batch_events",
+            "Events written by one group commit of the ledger (HUB_LEDGER_BATCH_MS).",
+            buckets=BATCH_BUCKETS,
             registry=r,
         )
         self.ledger_failures = Counter(
@@ -178,6 +186,12 @@ class HubMetrics:
         if self.replica_lag is not None and self.replica_usable is not None:
             self.replica_lag.set(math.nan if lag_s is None else lag_s)
             self.replica_usable.set(1 if usable else 0)
+
+    def observe_batch(self, events: int, seconds: float, failed: bool) -> None:
+        """One group commit of the ledger (``LedgerAppender.on_batch``); its requests count their own
+        appends and failures."""
+        if not failed:
+            self.ledger_batches.observe(events)
 
     def track_pool(self, checked_out: Callable[[], int]) -> None:
         """Report ``checked_out()`` as the pool gauge, read as each request ends (a gauge read at

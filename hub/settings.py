@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
@@ -51,6 +51,28 @@ def normalize_database_url(raw: str) -> str:
     return url.render_as_string(hide_password=False)
 
 
+class ConsoleOidcClient(BaseModel):
+    """The console's client at one of the department's identity providers (``HUB_CONSOLE_OIDC``)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    issuer: str = Field(
+        min_length=1, description="An issuer of HUB_ISSUERS: its unit map decides the audience"
+    )
+    client_id: str = Field(min_length=1, description="The console's client id at that provider")
+    client_secret: SecretStr | None = Field(
+        default=None, description="Its secret, for a confidential client (PKCE is used either way)"
+    )
+    scope: str = Field(default="openid", description="Scopes asked for; must include openid")
+    label: str | None = Field(default=None, description="The sign-in button's words (default: the issuer)")
+
+    @model_validator(mode="after")
+    def _openid(self) -> ConsoleOidcClient:
+        if "openid" not in self.scope.split():
+            raise ValueError(f"HUB_CONSOLE_OIDC {self.issuer}: scope must include openid")
+        return self
+
+
 class Settings(BaseSettings):
     """Every knob of the hub. Field descriptions are the documentation of the environment variables."""
 
@@ -63,6 +85,12 @@ class Settings(BaseSettings):
     host: str = Field(default="127.0.0.1", description="Address the server binds")
     port: int = Field(default=8000, ge=1, le=65535, description="Port the server binds")
     log_level: LogLevel = Field(default="info", description="debug, info, warning or error")
+    execution: Literal["compiled", "resolvers"] = Field(
+        default="compiled",
+        description="How queries run: `compiled` (each declared root field is one SQL statement that "
+        "builds its JSON in the store; the rest on resolvers) or `resolvers` (graphql-core field by field, "
+        "the reference the compiled path is tested against)",
+    )
     graphiql: bool = Field(default=False, description="Serve GraphiQL on GET /graphql (demo mode only)")
     workers: int = Field(default=1, ge=1, le=64, description="uvicorn worker processes for `hub serve`")
     db_pool_size: int = Field(default=10, ge=1, le=200, description="PostgreSQL connection pool size")
@@ -161,6 +189,23 @@ class Settings(BaseSettings):
     issuer_jwks_cache_s: float = Field(
         default=300.0, ge=0, le=86_400, description="How long an identity provider's fetched keys are cached"
     )
+    console: bool = Field(
+        default=True, description="Serve the department's console on /console (docs/console.md)"
+    )
+    console_session_timeout_s: int = Field(
+        default=900,
+        ge=60,
+        le=43_200,
+        description="Idle seconds after which a console session ends (the sign-in's token lifetime bounds it too)",
+    )
+    console_oidc: list[ConsoleOidcClient] = Field(
+        default_factory=list,
+        description="The console's sign-in through identity providers of HUB_ISSUERS, as a JSON list (docs/console.md)",
+    )
+    console_demo_signin: bool = Field(
+        default=False,
+        description="The console's demo sign-in: `hub demo` sets it; refused unless the store is the demo's own",
+    )
 
     @field_validator("database_url")
     @classmethod
@@ -190,6 +235,38 @@ class Settings(BaseSettings):
         if len(names) != len(set(names)):
             raise ValueError("HUB_ISSUERS names the same issuer twice")
         return value
+
+    @model_validator(mode="after")
+    def _console_oidc_issuers_are_configured(self) -> Settings:
+        known = {config.issuer for config in self.issuers}
+        for client in self.console_oidc:
+            if client.issuer not in known:
+                raise ValueError(
+                    f"HUB_CONSOLE_OIDC names the issuer {client.issuer}, which HUB_ISSUERS does not configure "
+                    "(the console signs in only through the hub's own staff issuers)"
+                )
+        return self
+
+    @model_validator(mode="after")
+    def _demo_signin_only_on_the_demo_store(self) -> Settings:
+        # The demo sign-in hands anyone a staff token: it exists on the store `hub demo` made, nowhere
+        # else (the console checks the store's own demo marker again before each demo sign-in).
+        if self.console_demo_signin and not self.is_demo_store:
+            raise ValueError(
+                "HUB_CONSOLE_DEMO_SIGNIN is for `hub demo` only: the store must be the demo's "
+                f"{Path(self.demo_dir) / 'hub.db'} (SQLite), not {make_url(self.database_url).render_as_string()}"
+            )
+        return self
+
+    @property
+    def is_demo_store(self) -> bool:
+        """Whether the store is the SQLite file ``hub demo`` makes in ``HUB_DEMO_DIR``."""
+        if not self.is_sqlite:
+            return False
+        database = make_url(self.database_url).database
+        if not database or database == ":memory:":
+            return False
+        return Path(database).resolve() == (Path(self.demo_dir) / "hub.db").resolve()
 
     @property
     def passphrase(self) -> str | None:
@@ -257,6 +334,12 @@ class Settings(BaseSettings):
     ledger: Literal["on", "off-for-benchmark"] = Field(
         default="on",
         description="The disclosure ledger; off-for-benchmark serves without recording anything and exists only to measure the ledger's cost",
+    )
+    ledger_batch_ms: float = Field(
+        default=2.0,
+        ge=0,
+        le=100,
+        description="Group commit of ledger events: how long an idle process waits for more requests' events before writing (0: each event in its own transaction)",
     )
 
     # --- hardening: limits on one operation, rate limits, CORS, the store's pool --------------------

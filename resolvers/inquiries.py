@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Row, func, select, update
+from sqlalchemy import Row, String, cast, func, insert, literal, select, update
 
 from auth.principal import Principal
 from auth.scopes import row_scope
@@ -88,8 +88,12 @@ async def inquiry_responses_by_inquiry_id(
     return await rows_by_key(db, principal, InquiryResponse, "inquiry_id", ids, ("responded_at", "id"))
 
 
-async def submit_inquiry(db: RequestDb, principal: Principal, new: NewInquiry, now: datetime) -> int:
-    """File an inquiry; a legislative office's inquiries are recorded as its own."""
+async def submit_inquiry(db: RequestDb, principal: Principal, new: NewInquiry, now: datetime) -> Row[Any]:
+    """File an inquiry; a legislative office's inquiries are recorded as its own.
+
+    Returns the inquiry as stored, with ``visible``: whether the caller's row scope lets it read the
+    inquiry back (the payload then needs no second read).
+    """
     name = v.text("requesterName", new.requester_name, max_length=120)
     summary = v.text("summary", new.summary, max_length=200)
     details = v.text("details", new.details, max_length=10_000)
@@ -109,28 +113,54 @@ async def submit_inquiry(db: RequestDb, principal: Principal, new: NewInquiry, n
     if principal.audience is Audience.LEGISLATIVE:
         # An office files on behalf of a constituent, through the API: it cannot pose as the public.
         source, channel = InquirySource.LEGISLATIVE, InquiryChannel.API
-    inquiry = Inquiry(
-        reference=f"pending-{uuid.uuid4().hex[:12]}",
-        source=source,
-        category=new.category,
-        channel=channel,
-        status=InquiryStatus.RECEIVED,
-        partner_id=principal.partner_id if principal.is_partner else None,
-        requester_name=name,
-        requester_email=email,
-        requester_phone=phone,
-        subject_person_id=new.subject_person_id,
-        summary=summary,
-        details=details,
-        received_at=now,
-        due_on=(now + timedelta(days=RESPONSE_DAYS)).date(),
-    )
-    db.add(inquiry)
-    await db.flush()
+    values: dict[str, Any] = {
+        "source": source,
+        "category": new.category,
+        "channel": channel,
+        "status": InquiryStatus.RECEIVED,
+        "partner_id": principal.partner_id if principal.is_partner else None,
+        "requester_name": name,
+        "requester_email": email,
+        "requester_phone": phone,
+        "subject_person_id": new.subject_person_id,
+        "summary": summary,
+        "details": details,
+        "received_at": now,
+        "due_on": (now + timedelta(days=RESPONSE_DAYS)).date(),
+        "reopened_count": 0,
+        "version": 1,
+    }
+    returned = (*Inquiry.__table__.columns, row_scope(principal, Inquiry).label("visible"))
     # The reference follows the id, so concurrent submissions never collide.
-    inquiry.reference = f"INQ-{now.year}-{inquiry.id:06d}"
-    await db.flush()
-    return inquiry.id
+    prefix = f"INQ-{now.year}-"
+    if db.session.get_bind().dialect.name == "postgresql":
+        # One statement: the id drawn from the sequence, the reference made from it (zero-padded to
+        # six digits, longer once the ids are), the row and its visibility returned.
+        n = select(
+            func.nextval(func.pg_get_serial_sequence(Inquiry.__tablename__, "id")).label("n")
+        ).subquery()
+        digits = cast(n.c.n, String)
+        reference = literal(prefix) + func.lpad(digits, func.greatest(6, func.length(digits)), "0")
+        columns = [Inquiry.id, Inquiry.reference, *(Inquiry.__table__.c[k] for k in values)]
+        params = [
+            n.c.n,
+            reference,
+            *(literal(value, Inquiry.__table__.c[k].type) for k, value in values.items()),
+        ]
+        statement = insert(Inquiry).from_select(columns, select(*params)).returning(*returned)
+        return (await db.rows(statement))[0]
+    # SQLite numbers the row as it is written: the reference is set from the id just given.
+    pk = (
+        await db.rows(
+            insert(Inquiry)
+            .values(reference=f"pending-{uuid.uuid4().hex[:12]}", **values)
+            .returning(Inquiry.id)
+        )
+    )[0].id
+    numbered = (
+        update(Inquiry).where(Inquiry.id == pk).values(reference=f"{prefix}{pk:06d}").returning(*returned)
+    )
+    return (await db.rows(numbered))[0]
 
 
 # --- the workflow: received -> assigned -> responded -> closed (-> reopened) ---------------------------

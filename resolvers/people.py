@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Row, exists, func, or_, select
 
 from auth.principal import Principal
-from auth.scopes import row_scope
+from auth.scopes import identifiers_scope, row_scope
 from resolvers.batching import many_per_key, one_per_key
 from resolvers.errors import InvalidInput
 from resolvers.keys import key_in
@@ -48,7 +48,7 @@ class PeopleFilter:
     release_to: date | None = None
 
 
-def _people_conditions(f: PeopleFilter) -> list[ColumnElement[bool]]:
+def people_conditions(f: PeopleFilter) -> list[ColumnElement[bool]]:
     conditions: list[ColumnElement[bool]] = []
     if f.name is not None:
         name = f.name.strip()
@@ -92,7 +92,7 @@ def _people_conditions(f: PeopleFilter) -> list[ColumnElement[bool]]:
 async def list_people(
     db: RequestDb, principal: Principal, f: PeopleFilter, first: int | None, after: str | None
 ) -> Page[Row[Any]]:
-    stmt = select(*Person.__table__.columns).where(row_scope(principal, Person), *_people_conditions(f))
+    stmt = select(*Person.__table__.columns).where(row_scope(principal, Person), *people_conditions(f))
     c = Person.__table__.c
     return await paginate(db, stmt, [c.last_name, c.first_name, c.id], first=first, after=after)
 
@@ -111,15 +111,40 @@ async def facilities_by_id(db: RequestDb, principal: Principal, ids: Sequence[in
     return [found.get(i) for i in ids]
 
 
+#: The identity columns (``Person.identity``); the identifiers in the same rows are read apart.
+_IDENTITY_COLUMNS = (
+    PersonIdentity.person_id,
+    PersonIdentity.birth_date,
+    PersonIdentity.address_line,
+    PersonIdentity.city,
+    PersonIdentity.county,
+    PersonIdentity.state,
+    PersonIdentity.postal_code,
+    PersonIdentity.phone,
+)
+
+
 async def identities_by_person_id(
     db: RequestDb, principal: Principal, ids: Sequence[int]
 ) -> list[Row[Any] | None]:
+    """Date of birth, address and phone, under the identity scope (a reentry partner: under consent)."""
+    stmt = select(*_IDENTITY_COLUMNS).where(
+        row_scope(principal, PersonIdentity), key_in(db, PersonIdentity.person_id, ids)
+    )
+    return one_per_key(await db.rows(stmt), "person_id", ids)
+
+
+async def birth_dates_by_person_id(
+    db: RequestDb, principal: Principal, ids: Sequence[int]
+) -> list[date | None]:
+    """Dates of birth for ``Person.age`` only, which is the public record's: scoped by the person, not
+    by the identity (the age is shown, never the date)."""
     stmt = (
-        select(*PersonIdentity.__table__.columns)
+        select(PersonIdentity.person_id, PersonIdentity.birth_date)
         .join(Person, Person.id == PersonIdentity.person_id)
         .where(row_scope(principal, Person), key_in(db, PersonIdentity.person_id, ids))
     )
-    found = {row.person_id: row for row in await db.rows(stmt)}
+    found = {row.person_id: row.birth_date for row in await db.rows(stmt)}
     return [found.get(i) for i in ids]
 
 
@@ -134,10 +159,11 @@ async def list_facilities(
 async def identifiers_by_person_id(
     db: RequestDb, principal: Principal, ids: Sequence[int]
 ) -> list[Row[Any] | None]:
-    """SSN, FBI and state ids: a scope of their own (no entry in SCOPES: admin only)."""
+    """SSN, FBI and state ids: a scope of their own (``identifiers_scope``: admin only), not the
+    identity's, though they share its rows."""
     c = PersonIdentity.__table__.c
     stmt = select(c.person_id, c.ssn, c.fbi_number, c.state_id).where(
-        row_scope(principal, PersonIdentity), key_in(db, c.person_id, ids)
+        identifiers_scope(principal), key_in(db, c.person_id, ids)
     )
     return one_per_key(await db.rows(stmt), "person_id", ids)
 

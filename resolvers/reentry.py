@@ -49,7 +49,16 @@ class ReferralFilter:
 async def list_referrals(
     db: RequestDb, principal: Principal, f: ReferralFilter, first: int | None, after: str | None
 ) -> Page[Row[Any]]:
-    conditions = [row_scope(principal, Referral)]
+    conditions = [row_scope(principal, Referral), *referral_conditions(f)]
+    c = Referral.__table__.c
+    return await paginate(
+        db, _referrals().where(*conditions), [c.referred_on, c.id], first=first, after=after
+    )
+
+
+def referral_conditions(f: ReferralFilter) -> list[ColumnElement[bool]]:
+    """The filter's conditions (the row scope is the caller's to add)."""
+    conditions: list[ColumnElement[bool]] = []
     if f.status is not None:
         conditions.append(Referral.status == f.status)
     if f.service_type is not None:
@@ -58,10 +67,7 @@ async def list_referrals(
         conditions.append(Referral.partner_id == f.partner_id)
     if f.person_id is not None:
         conditions.append(Referral.person_id == f.person_id)
-    c = Referral.__table__.c
-    return await paginate(
-        db, _referrals().where(*conditions), [c.referred_on, c.id], first=first, after=after
-    )
+    return conditions
 
 
 async def list_consents(

@@ -11,6 +11,8 @@ import strawberry
 
 from auth.classes import FieldClass
 from resolvers import custody as data
+from resolvers.models import people as models_people
+from resolvers.models.partners import Audience
 from resolvers.models.people import (
     AdmissionType,
     ConductOutcome,
@@ -26,6 +28,7 @@ from resolvers.models.people import (
     SupervisionEnd,
     SupervisionKind,
 )
+from schema.compiled.sources import GlobalId, Many, One, table
 from schema.context import Info
 from schema.fields import classified, mutation, resolves
 from schema.ids import from_global_id, to_global_id
@@ -61,6 +64,7 @@ async def _facility(info: Info, pk: int | None) -> Facility | None:
     return None if row is None else Facility.from_row(row)
 
 
+@table(models_people.Charge)
 @strawberry.type(description="One offense a sentence was imposed for.")
 class Charge:
     statute: str = classified(FieldClass.PUBLIC_PERSON, "Statute cited.")
@@ -78,6 +82,7 @@ class Charge:
         )
 
 
+@table(models_people.Sentence)
 @strawberry.type(description="A sentence imposed by a court: the public sentence summary.")
 class Sentence:
     pk: strawberry.Private[int]
@@ -88,11 +93,15 @@ class Sentence:
     term_months: int | None = classified(FieldClass.PUBLIC_PERSON, "Term in months; null for life.")
     status: SentenceStatus = classified(FieldClass.PUBLIC_PERSON, "Active, completed or vacated.")
 
-    @resolves(FieldClass.PUBLIC_PERSON, "Opaque global id.")
+    @resolves(FieldClass.PUBLIC_PERSON, "Opaque global id.", source=GlobalId("Sentence"))
     def id(self) -> strawberry.ID:
         return strawberry.ID(to_global_id("Sentence", self.pk))
 
-    @resolves(FieldClass.PUBLIC_PERSON, "The offenses of this sentence.")
+    @resolves(
+        FieldClass.PUBLIC_PERSON,
+        "The offenses of this sentence.",
+        source=Many("Charge", "sentence_id", ("id",)),
+    )
     async def charges(self, info: Info) -> list[Charge]:
         rows = await info.context.loaders.charges_by_sentence_id.load(self.pk)
         return [Charge.from_row(r) for r in rows]
@@ -110,6 +119,7 @@ class Sentence:
         )
 
 
+@table(models_people.CustodyPeriod)
 @strawberry.type(description="A continuous stretch of custody, from admission to release.")
 class CustodyPeriod:
     facility_pk: strawberry.Private[int]
@@ -125,11 +135,19 @@ class CustodyPeriod:
     custody_level: int | None = classified(FieldClass.CUSTODY_DETAIL, "Custody level (1 lowest to 5).")
     version: int = classified(FieldClass.PUBLIC_PERSON, "Send this back with an update.")
 
-    @resolves(FieldClass.PUBLIC_PERSON, "The institution the person is (or was last) held in.")
+    @resolves(
+        FieldClass.PUBLIC_PERSON,
+        "The institution the person is (or was last) held in.",
+        source=One("Facility", "facility_id"),
+    )
     async def facility(self, info: Info) -> Facility | None:
         return await _facility(info, self.facility_pk)
 
-    @resolves(FieldClass.RELEASE, "The office that will supervise the person after release.")
+    @resolves(
+        FieldClass.RELEASE,
+        "The office that will supervise the person after release.",
+        source=One("Facility", "supervision_office_id"),
+    )
     async def supervision_office(self, info: Info) -> Facility | None:
         return await _facility(info, self.office_pk)
 
@@ -151,6 +169,7 @@ class CustodyPeriod:
         )
 
 
+@table(models_people.SupervisionPeriod)
 @strawberry.type(description="A stretch of probation, parole or conditional release supervision.")
 class SupervisionPeriod:
     office_pk: strawberry.Private[int]
@@ -159,7 +178,11 @@ class SupervisionPeriod:
     ended_on: date | None = classified(FieldClass.RELEASE, "Last day; null while supervised.")
     end_reason: SupervisionEnd | None = classified(FieldClass.RELEASE, "How supervision ended.")
 
-    @resolves(FieldClass.RELEASE, "The supervising probation and parole office.")
+    @resolves(
+        FieldClass.RELEASE,
+        "The supervising probation and parole office.",
+        source=One("Facility", "office_id"),
+    )
     async def office(self, info: Info) -> Facility | None:
         return await _facility(info, self.office_pk)
 
@@ -174,6 +197,7 @@ class SupervisionPeriod:
         )
 
 
+@table(models_people.ParoleHearing)
 @strawberry.type(description="A parole board hearing.")
 class ParoleHearing:
     pk: strawberry.Private[int]
@@ -184,11 +208,15 @@ class ParoleHearing:
     decision: HearingDecision | None = classified(FieldClass.RELEASE, "The board's decision, once held.")
     decided_on: date | None = classified(FieldClass.RELEASE, "Date of the decision.")
 
-    @resolves(FieldClass.RELEASE, "Opaque global id (pass it as `hearingId` to record a decision).")
+    @resolves(
+        FieldClass.RELEASE,
+        "Opaque global id (pass it as `hearingId` to record a decision).",
+        source=GlobalId("ParoleHearing"),
+    )
     def id(self) -> strawberry.ID:
         return strawberry.ID(to_global_id("ParoleHearing", self.pk))
 
-    @resolves(FieldClass.RELEASE, "Where the hearing is held.")
+    @resolves(FieldClass.RELEASE, "Where the hearing is held.", source=One("Facility", "facility_id"))
     async def facility(self, info: Info) -> Facility | None:
         return await _facility(info, self.facility_pk)
 
@@ -205,6 +233,7 @@ class ParoleHearing:
         )
 
 
+@table(models_people.CustodyEvent)
 @strawberry.type(description="Something that happened to a person's custody, as recorded.")
 class CustodyEvent:
     pk: strawberry.Private[int]
@@ -215,19 +244,29 @@ class CustodyEvent:
     occurred_at: datetime = classified(FieldClass.PUBLIC_PERSON, "When it happened.")
     notes: str | None = classified(FieldClass.CUSTODY_DETAIL, "Staff notes.")
 
-    @resolves(FieldClass.PUBLIC_PERSON, "Opaque global id.")
+    @resolves(FieldClass.PUBLIC_PERSON, "Opaque global id.", source=GlobalId("CustodyEvent"))
     def id(self) -> strawberry.ID:
         return strawberry.ID(to_global_id("CustodyEvent", self.pk))
 
-    @resolves(FieldClass.PUBLIC_PERSON, "Where it happened (for a transfer, the facility left).")
+    @resolves(
+        FieldClass.PUBLIC_PERSON,
+        "Where it happened (for a transfer, the facility left).",
+        source=One("Facility", "facility_id"),
+    )
     async def facility(self, info: Info) -> Facility | None:
         return await _facility(info, self.facility_pk)
 
-    @resolves(FieldClass.PUBLIC_PERSON, "For a transfer, the facility the person went to.")
+    @resolves(
+        FieldClass.PUBLIC_PERSON,
+        "For a transfer, the facility the person went to.",
+        source=One("Facility", "to_facility_id"),
+    )
     async def to_facility(self, info: Info) -> Facility | None:
         return await _facility(info, self.to_facility_pk)
 
-    @resolves(FieldClass.RELEASE, "For a hearing event, the hearing.")
+    @resolves(
+        FieldClass.RELEASE, "For a hearing event, the hearing.", source=One("ParoleHearing", "hearing_id")
+    )
     async def hearing(self, info: Info) -> ParoleHearing | None:
         if self.hearing_pk is None:
             return None
@@ -247,6 +286,7 @@ class CustodyEvent:
         )
 
 
+@table(models_people.ConductReport)
 @strawberry.type(description="A conduct violation report and its outcome.")
 class ConductReport:
     facility_pk: strawberry.Private[int]
@@ -254,7 +294,7 @@ class ConductReport:
     violation: str = classified(FieldClass.CUSTODY_DETAIL, "The rule broken.")
     outcome: ConductOutcome = classified(FieldClass.CUSTODY_DETAIL, "Dismissed, sanctioned or pending.")
 
-    @resolves(FieldClass.CUSTODY_DETAIL, "Where it happened.")
+    @resolves(FieldClass.CUSTODY_DETAIL, "Where it happened.", source=One("Facility", "facility_id"))
     async def facility(self, info: Info) -> Facility | None:
         return await _facility(info, self.facility_pk)
 
@@ -268,6 +308,7 @@ class ConductReport:
         )
 
 
+@table(models_people.HealthNeed)
 @strawberry.type(description="An assessed health need (0 none to 5 acute).")
 class HealthNeed:
     kind: HealthNeedKind = classified(FieldClass.HEALTH, "Mental health, medical or substance use.")
@@ -333,6 +374,7 @@ class Mutation:
         FieldClass.PUBLIC_PERSON,
         "Record an admission, transfer, release, escape, return, death, or a parole hearing scheduled "
         "or decided; the person's status, facility and periods follow in the same transaction.",
+        audiences=(Audience.ADMIN,),
     )
     async def record_custody_event(
         self,

@@ -28,6 +28,7 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from resolvers.errors import Conflict, InvalidInput, NotFound
+from schema.compiled.runner import CompiledReads
 from schema.input_text import refused_literals, refused_variables
 from schema.limits import LimitExceeded, Limits, check_shape, coerce_variables, operation_cost
 
@@ -70,11 +71,19 @@ class Executor:
     graphql_schema: GraphQLSchema
     limits: Limits = field(default_factory=Limits)
     cache_size: int = 512
+    #: The compiled path (``schema/compiled``); None runs every query on the resolvers.
+    compiled: CompiledReads | None = None
     _cache: OrderedDict[str, Prepared] = field(default_factory=OrderedDict)
 
     @classmethod
-    def for_schema(cls, schema: strawberry.Schema, limits: Limits | None = None) -> Executor:
-        return cls(schema._schema, limits or Limits())
+    def for_schema(
+        cls, schema: strawberry.Schema, limits: Limits | None = None, *, compiled: bool = False
+    ) -> Executor:
+        return cls.over(schema._schema, limits, compiled=compiled)
+
+    @classmethod
+    def over(cls, schema: GraphQLSchema, limits: Limits | None = None, *, compiled: bool = False) -> Executor:
+        return cls(schema, limits or Limits(), compiled=CompiledReads(schema) if compiled else None)
 
     def prepare(self, text: str) -> Prepared:
         digest = hashlib.sha256(text.encode()).hexdigest()
@@ -144,6 +153,14 @@ class Executor:
         refused = refused_variables(variables)
         if refused:
             return ExecutionResult(None, refused)
+        if self.compiled is not None:
+            operation = prepared.operation(operation_name)
+            assert operation is not None
+            spliced = await self.compiled.execute(
+                prepared.digest, prepared.document, operation, variables, context, operation_name
+            )
+            if spliced is not None:
+                return spliced
         result = graphql_execute(
             self.graphql_schema,
             prepared.document,

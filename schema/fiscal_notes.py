@@ -12,6 +12,7 @@ import strawberry
 from auth.classes import FieldClass
 from resolvers import fiscal_notes as data
 from resolvers.models.grants import FiscalNoteStatus
+from resolvers.models.partners import Audience
 from schema.context import Info
 from schema.fields import classified, mutation, resolves
 from schema.ids import from_global_id, to_global_id
@@ -128,7 +129,11 @@ class Query:
 
 @strawberry.type
 class Mutation:
-    @mutation(F, "Request a fiscal note; a legislative office's request is recorded as its own.")
+    @mutation(
+        F,
+        "Request a fiscal note; a legislative office's request is recorded as its own.",
+        audiences=(Audience.LEGISLATIVE, Audience.BUDGET_GRANTS, Audience.ADMIN),
+    )
     async def request_fiscal_note(
         self, info: Info, input: RequestFiscalNoteInput, idempotency_key: IdempotencyKey = None
     ) -> FiscalNotePayload:
@@ -145,7 +150,11 @@ class Mutation:
         )
         return await _payload(info, outcome.refs, outcome.errors, outcome.replayed)
 
-    @mutation(F, "Complete and submit a fiscal note; a submitted note is refused.")
+    @mutation(
+        F,
+        "Complete and submit a fiscal note; a submitted note is refused.",
+        audiences=(Audience.BUDGET_GRANTS, Audience.ADMIN),
+    )
     async def complete_fiscal_note(
         self, info: Info, input: CompleteFiscalNoteInput, idempotency_key: IdempotencyKey = None
     ) -> FiscalNotePayload:

@@ -10,6 +10,7 @@ import strawberry
 from auth.classes import FieldClass
 from resolvers import award_writes as writes
 from resolvers.models.grants import DisbursementKind
+from resolvers.models.partners import Audience
 from schema.context import Info
 from schema.fields import classified, mutation
 from schema.grants import AwardReport, Disbursement, FederalAward, Subaward
@@ -88,7 +89,7 @@ class AwardReportPayload(Payload):
 
 @strawberry.type
 class Mutation:
-    @mutation(G, "Record a federal award.")
+    @mutation(G, "Record a federal award.", audiences=(Audience.BUDGET_GRANTS, Audience.ADMIN))
     async def record_federal_award(
         self, info: Info, input: RecordFederalAwardInput, idempotency_key: IdempotencyKey = None
     ) -> FederalAwardPayload:
@@ -115,7 +116,11 @@ class Mutation:
             award = None if row is None else FederalAward.from_row(row)
         return FederalAwardPayload(award=award, errors=outcome.errors, replayed=outcome.replayed)
 
-    @mutation(G, "Record a subaward within the award's amount and period.")
+    @mutation(
+        G,
+        "Record a subaward within the award's amount and period.",
+        audiences=(Audience.BUDGET_GRANTS, Audience.ADMIN),
+    )
     async def record_subaward(
         self, info: Info, input: RecordSubawardInput, idempotency_key: IdempotencyKey = None
     ) -> SubawardPayload:
@@ -138,7 +143,11 @@ class Mutation:
             subaward = None if row is None else Subaward.from_row(row)
         return SubawardPayload(subaward=subaward, errors=outcome.errors, replayed=outcome.replayed)
 
-    @mutation(G, "Record a drawdown or payment; refused beyond the award's remaining balance.")
+    @mutation(
+        G,
+        "Record a drawdown or payment; refused beyond the award's remaining balance.",
+        audiences=(Audience.BUDGET_GRANTS, Audience.ADMIN),
+    )
     async def record_disbursement(
         self, info: Info, input: RecordDisbursementInput, idempotency_key: IdempotencyKey = None
     ) -> DisbursementPayload:
@@ -170,7 +179,11 @@ class Mutation:
             disbursement=disbursement, errors=outcome.errors, replayed=outcome.replayed
         )
 
-    @mutation(G, "Record that a report was submitted; a submitted report is refused.")
+    @mutation(
+        G,
+        "Record that a report was submitted; a submitted report is refused.",
+        audiences=(Audience.BUDGET_GRANTS, Audience.ADMIN),
+    )
     async def submit_award_report(
         self, info: Info, input: SubmitAwardReportInput, idempotency_key: IdempotencyKey = None
     ) -> AwardReportPayload:

@@ -10,6 +10,7 @@ import strawberry
 from auth.classes import FieldClass
 from resolvers import inquiries as data
 from resolvers.models.inquiries import InquiryCategory, InquiryChannel, InquirySource, InquiryStatus
+from resolvers.models.partners import Audience
 from schema.context import Info
 from schema.fields import classified, mutation, resolves
 from schema.ids import from_global_id, to_global_id
@@ -197,11 +198,16 @@ class Query:
 
 @strawberry.type
 class Mutation:
-    @mutation(FieldClass.INQUIRIES, "Submit an inquiry to constituent services.")
+    @mutation(
+        FieldClass.INQUIRIES,
+        "Submit an inquiry to constituent services.",
+        audiences=(Audience.LEGISLATIVE, Audience.CONSTITUENT_SERVICES, Audience.ADMIN),
+    )
     async def submit_inquiry(
         self, info: Info, input: SubmitInquiryInput, idempotency_key: IdempotencyKey = None
     ) -> InquiryPayload:
         ctx = info.context
+        written: list[Any] = []
 
         async def write() -> dict[str, int]:
             subject = (
@@ -220,12 +226,24 @@ class Mutation:
                 summary=input.summary,
                 details=input.details,
             )
-            return {"inquiry": await data.submit_inquiry(ctx.db, ctx.principal, new, ctx.now)}
+            row = await data.submit_inquiry(ctx.db, ctx.principal, new, ctx.now)
+            written.append(row)
+            return {"inquiry": row.id}
 
         outcome = await run_mutation(info, "submitInquiry", strawberry.asdict(input), idempotency_key, write)
+        if outcome.refs is not None and not outcome.replayed and written[-1:]:
+            row = written[-1]
+            if row.id == outcome.refs["inquiry"]:
+                # The row as written, with whether the caller may read it: no second read of it.
+                inquiry = Inquiry.from_row(row) if row.visible else None
+                return InquiryPayload(inquiry=inquiry, errors=outcome.errors, replayed=False)
         return await _payload(info, outcome.refs, outcome.errors, outcome.replayed)
 
-    @mutation(FieldClass.INQUIRIES, "Assign an inquiry that is not closed to a staff member.")
+    @mutation(
+        FieldClass.INQUIRIES,
+        "Assign an inquiry that is not closed to a staff member.",
+        audiences=(Audience.CONSTITUENT_SERVICES, Audience.ADMIN),
+    )
     async def assign_inquiry(
         self, info: Info, input: AssignInquiryInput, idempotency_key: IdempotencyKey = None
     ) -> InquiryPayload:
@@ -242,7 +260,11 @@ class Mutation:
         outcome = await run_mutation(info, "assignInquiry", strawberry.asdict(input), idempotency_key, write)
         return await _payload(info, outcome.refs, outcome.errors, outcome.replayed)
 
-    @mutation(FieldClass.INQUIRIES, "Respond to an inquiry that is not closed.")
+    @mutation(
+        FieldClass.INQUIRIES,
+        "Respond to an inquiry that is not closed.",
+        audiences=(Audience.CONSTITUENT_SERVICES, Audience.ADMIN),
+    )
     async def respond_to_inquiry(
         self, info: Info, input: RespondToInquiryInput, idempotency_key: IdempotencyKey = None
     ) -> InquiryPayload:
@@ -263,7 +285,11 @@ class Mutation:
         )
         return await _payload(info, outcome.refs, outcome.errors, outcome.replayed)
 
-    @mutation(FieldClass.INQUIRIES, "Close an inquiry; a closed one is refused.")
+    @mutation(
+        FieldClass.INQUIRIES,
+        "Close an inquiry; a closed one is refused.",
+        audiences=(Audience.CONSTITUENT_SERVICES, Audience.ADMIN),
+    )
     async def close_inquiry(
         self, info: Info, input: InquiryTransitionInput, idempotency_key: IdempotencyKey = None
     ) -> InquiryPayload:
@@ -276,7 +302,11 @@ class Mutation:
         outcome = await run_mutation(info, "closeInquiry", strawberry.asdict(input), idempotency_key, write)
         return await _payload(info, outcome.refs, outcome.errors, outcome.replayed)
 
-    @mutation(FieldClass.INQUIRIES, "Reopen a closed inquiry; it is due again in two weeks.")
+    @mutation(
+        FieldClass.INQUIRIES,
+        "Reopen a closed inquiry; it is due again in two weeks.",
+        audiences=(Audience.CONSTITUENT_SERVICES, Audience.ADMIN),
+    )
     async def reopen_inquiry(
         self, info: Info, input: InquiryTransitionInput, idempotency_key: IdempotencyKey = None
     ) -> InquiryPayload:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from strawberry.dataloader import DataLoader
@@ -31,6 +32,7 @@ class Loaders:
     people_by_id: DataLoader[int, Any]
     facilities_by_id: DataLoader[int, Any]
     identities_by_person_id: DataLoader[int, Any]
+    birth_dates_by_person_id: DataLoader[int, date | None]
     # People, custody, programs and reentry.
     identifiers_by_person_id: DataLoader[int, Any]
     aliases_by_person_id: DataLoader[int, Any]
@@ -104,6 +106,7 @@ class Loaders:
             people_by_id=_loader(db, principal, people.people_by_id),
             facilities_by_id=_loader(db, principal, people.facilities_by_id),
             identities_by_person_id=_loader(db, principal, people.identities_by_person_id),
+            birth_dates_by_person_id=_loader(db, principal, people.birth_dates_by_person_id),
             identifiers_by_person_id=_loader(db, principal, people.identifiers_by_person_id),
             aliases_by_person_id=_loader(db, principal, people.aliases_by_person_id),
             sentences_by_person_id=_loader(db, principal, people.sentences_by_person_id),

@@ -6,18 +6,21 @@ from datetime import date
 from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
+from sqlalchemy import ColumnElement, FromClause, func, select
 
 from auth.classes import FieldClass
 from resolvers import people as data
 from resolvers.models import people as models
 from resolvers.models.people import FacilityKind, PersonStatus, Race, Sex
 from resolvers.parent_pages import ChildPage
+from schema.compiled.sources import Computed, GlobalId, Many, One, table
 from schema.context import Info
 from schema.fields import classified, resolves
 from schema.ids import from_global_id, to_global_id
 from schema.pagination import Connection, connection
 
 if TYPE_CHECKING:
+    from schema.compiled.compiler import Level
     from schema.custody import (
         ConductReport,
         CustodyEvent,
@@ -44,10 +47,46 @@ Programs = strawberry.lazy("schema.programs")
 Reentry = strawberry.lazy("schema.reentry")
 
 
+#: The kind of health need released only under a consent that names it (42 CFR Part 2).
+SUBSTANCE_USE = "substance_use"
+
+
 def _age(birth: date, today: date) -> int:
     return today.year - birth.year - ((today.month, today.day) < (birth.month, birth.day))
 
 
+def _age_sql(level: Level, person: FromClause) -> ColumnElement[Any]:
+    identity = models.PersonIdentity.__table__.alias()
+    born = (
+        select(identity.c.birth_date)
+        .where(identity.c.person_id == person.c.id)
+        .correlate(person)
+        .scalar_subquery()
+    )
+    return level.dialect.years_between(born, level.today)
+
+
+def _location(level: Level, person: FromClause) -> ColumnElement[Any]:
+    return func.coalesce(person.c.current_facility_id, person.c.supervision_office_id)
+
+
+def _projected_release_sql(level: Level, person: FromClause) -> ColumnElement[Any]:
+    period = models.CustodyPeriod.__table__.alias()
+    return (
+        select(period.c.projected_release_on)
+        .where(
+            period.c.person_id == person.c.id,
+            period.c.released_on.is_(None),
+            level.scope(models.CustodyPeriod, period),
+        )
+        .order_by(period.c.admitted_on.desc(), period.c.id.desc())
+        .limit(1)
+        .correlate(person)
+        .scalar_subquery()
+    )
+
+
+@table(models.Facility)
 @strawberry.type(
     description="A site of the department: an institution, a probation and parole office or a "
     "community release center."
@@ -63,7 +102,7 @@ class Facility:
     serves_women: bool = classified(FieldClass.REFERENCE, "Whether the facility houses or supervises women.")
     address: str = classified(FieldClass.REFERENCE, "Street address of the facility.")
 
-    @resolves(FieldClass.REFERENCE, "Opaque global id.")
+    @resolves(FieldClass.REFERENCE, "Opaque global id.", source=GlobalId("Facility"))
     def id(self) -> strawberry.ID:
         return strawberry.ID(to_global_id("Facility", self.pk))
 
@@ -96,6 +135,7 @@ class Facility:
         )
 
 
+@table(models.PersonIdentity)
 @strawberry.type(description="Identity details of a person: date of birth, address and phone.")
 class PersonIdentity:
     birth_date: date = classified(FieldClass.IDENTITY, "Date of birth.")
@@ -126,6 +166,7 @@ class PersonIdentifiers:
     state_id: str | None = classified(FieldClass.IDENTIFIERS, "State identification number.")
 
 
+@table(models.Person)
 @strawberry.type(description="A person in the department's custody or under its supervision, now or before.")
 class Person:
     pk: strawberry.Private[int]
@@ -144,19 +185,20 @@ class Person:
         "Send this back as `personVersion` with a custody event; a stale one is refused.",
     )
 
-    @resolves(FieldClass.PUBLIC_PERSON, "Opaque global id.")
+    @resolves(FieldClass.PUBLIC_PERSON, "Opaque global id.", source=GlobalId("Person"))
     def id(self) -> strawberry.ID:
         return strawberry.ID(to_global_id("Person", self.pk))
 
-    @resolves(FieldClass.PUBLIC_PERSON, "Age in whole years today.")
+    @resolves(FieldClass.PUBLIC_PERSON, "Age in whole years today.", source=Computed(_age_sql))
     async def age(self, info: Info) -> int | None:
-        identity = await info.context.loaders.identities_by_person_id.load(self.pk)
-        return None if identity is None else _age(identity.birth_date, info.context.now.date())
+        born = await info.context.loaders.birth_dates_by_person_id.load(self.pk)
+        return None if born is None else _age(born, info.context.now.date())
 
     @resolves(
         FieldClass.PUBLIC_PERSON,
         "Where the person is now: an institution, a release center or, "
         "for people under supervision, their probation and parole office.",
+        source=One("Facility", _location),
     )
     async def facility(self, info: Info) -> Facility | None:
         if self.facility_pk is None:
@@ -164,7 +206,11 @@ class Person:
         row = await info.context.loaders.facilities_by_id.load(self.facility_pk)
         return None if row is None else Facility.from_row(row)
 
-    @resolves(FieldClass.IDENTITY, "Date of birth, address and phone.")
+    @resolves(
+        FieldClass.IDENTITY,
+        "Date of birth, address and phone.",
+        source=One("PersonIdentity", "id", target_key="person_id"),
+    )
     async def identity(self, info: Info) -> PersonIdentity | None:
         row = await info.context.loaders.identities_by_person_id.load(self.pk)
         return None if row is None else PersonIdentity.from_row(row)
@@ -176,86 +222,142 @@ class Person:
             return None
         return PersonIdentifiers(ssn=row.ssn, fbi_number=row.fbi_number, state_id=row.state_id)
 
-    @resolves(FieldClass.IDENTITY, "Other names the person is known by.")
+    @resolves(
+        FieldClass.IDENTITY,
+        "Other names the person is known by.",
+        source=Many(models.PersonAlias, "person_id", ("alias", "id"), scalar="alias"),
+    )
     async def aliases(self, info: Info) -> list[str]:
         return [row.alias for row in await info.context.loaders.aliases_by_person_id.load(self.pk)]
 
-    @resolves(FieldClass.PUBLIC_PERSON, "Sentences, earliest first, with their charges.")
+    @resolves(
+        FieldClass.PUBLIC_PERSON,
+        "Sentences, earliest first, with their charges.",
+        source=Many("Sentence", "person_id", ("sentenced_on", "id")),
+    )
     async def sentences(self, info: Info) -> list[Annotated[Sentence, Custody]]:
         from schema.custody import Sentence
 
         return [Sentence.from_row(r) for r in await info.context.loaders.sentences_by_person_id.load(self.pk)]
 
-    @resolves(FieldClass.PUBLIC_PERSON, "Custody periods, earliest first.")
+    @resolves(
+        FieldClass.PUBLIC_PERSON,
+        "Custody periods, earliest first.",
+        source=Many("CustodyPeriod", "person_id", ("admitted_on", "id")),
+    )
     async def custody_periods(self, info: Info) -> list[Annotated[CustodyPeriod, Custody]]:
         from schema.custody import CustodyPeriod
 
         rows = await info.context.loaders.custody_periods_by_person_id.load(self.pk)
         return [CustodyPeriod.from_row(r) for r in rows]
 
-    @resolves(FieldClass.RELEASE, "Projected release date of the open custody period.")
+    @resolves(
+        FieldClass.RELEASE,
+        "Projected release date of the open custody period.",
+        source=Computed(_projected_release_sql),
+    )
     async def projected_release_on(self, info: Info) -> date | None:
         rows = await info.context.loaders.custody_periods_by_person_id.load(self.pk)
         open_periods = [r for r in rows if r.released_on is None]
         return open_periods[-1].projected_release_on if open_periods else None
 
-    @resolves(FieldClass.RELEASE, "Supervision periods, earliest first.")
+    @resolves(
+        FieldClass.RELEASE,
+        "Supervision periods, earliest first.",
+        source=Many("SupervisionPeriod", "person_id", ("started_on", "id")),
+    )
     async def supervision_periods(self, info: Info) -> list[Annotated[SupervisionPeriod, Custody]]:
         from schema.custody import SupervisionPeriod
 
         rows = await info.context.loaders.supervision_periods_by_person_id.load(self.pk)
         return [SupervisionPeriod.from_row(r) for r in rows]
 
-    @resolves(FieldClass.RELEASE, "Parole hearings, earliest first.")
+    @resolves(
+        FieldClass.RELEASE,
+        "Parole hearings, earliest first.",
+        source=Many("ParoleHearing", "person_id", ("scheduled_for", "id")),
+    )
     async def parole_hearings(self, info: Info) -> list[Annotated[ParoleHearing, Custody]]:
         from schema.custody import ParoleHearing
 
         rows = await info.context.loaders.parole_hearings_by_person_id.load(self.pk)
         return [ParoleHearing.from_row(r) for r in rows]
 
-    @resolves(FieldClass.PUBLIC_PERSON, "Custody events, earliest first.")
+    @resolves(
+        FieldClass.PUBLIC_PERSON,
+        "Custody events, earliest first.",
+        source=Many("CustodyEvent", "person_id", ("occurred_at", "id")),
+    )
     async def custody_events(self, info: Info) -> list[Annotated[CustodyEvent, Custody]]:
         from schema.custody import CustodyEvent
 
         rows = await info.context.loaders.custody_events_by_person_id.load(self.pk)
         return [CustodyEvent.from_row(r) for r in rows]
 
-    @resolves(FieldClass.CUSTODY_DETAIL, "Conduct reports, earliest first.")
+    @resolves(
+        FieldClass.CUSTODY_DETAIL,
+        "Conduct reports, earliest first.",
+        source=Many("ConductReport", "person_id", ("occurred_on", "id")),
+    )
     async def conduct_reports(self, info: Info) -> list[Annotated[ConductReport, Custody]]:
         from schema.custody import ConductReport
 
         rows = await info.context.loaders.conduct_reports_by_person_id.load(self.pk)
         return [ConductReport.from_row(r) for r in rows]
 
-    @resolves(FieldClass.HEALTH, "Mental health and medical needs, earliest assessed first.")
+    @resolves(
+        FieldClass.HEALTH,
+        "Mental health and medical needs, earliest assessed first.",
+        source=Many(
+            "HealthNeed", "person_id", ("assessed_on", "id"), where=lambda n: n.c.kind != SUBSTANCE_USE
+        ),
+    )
     async def health_needs(self, info: Info) -> list[Annotated[HealthNeed, Custody]]:
         from schema.custody import HealthNeed
 
         rows = await info.context.loaders.health_needs_by_person_id.load(self.pk)
-        return [HealthNeed.from_row(r) for r in rows if r.kind != "substance_use"]
+        return [HealthNeed.from_row(r) for r in rows if r.kind != SUBSTANCE_USE]
 
-    @resolves(FieldClass.SUBSTANCE_USE, "Substance-use needs (released only under their own consent).")
+    @resolves(
+        FieldClass.SUBSTANCE_USE,
+        "Substance-use needs (released only under their own consent).",
+        source=Many(
+            "HealthNeed", "person_id", ("assessed_on", "id"), where=lambda n: n.c.kind == SUBSTANCE_USE
+        ),
+    )
     async def substance_use_needs(self, info: Info) -> list[Annotated[HealthNeed, Custody]]:
         from schema.custody import HealthNeed
 
         rows = await info.context.loaders.health_needs_by_person_id.load(self.pk)
-        return [HealthNeed.from_row(r) for r in rows if r.kind == "substance_use"]
+        return [HealthNeed.from_row(r) for r in rows if r.kind == SUBSTANCE_USE]
 
-    @resolves(FieldClass.PROGRAMS, "Program enrollments, earliest first.")
+    @resolves(
+        FieldClass.PROGRAMS,
+        "Program enrollments, earliest first.",
+        source=Many("Enrollment", "person_id", ("enrolled_on", "id")),
+    )
     async def enrollments(self, info: Info) -> list[Annotated[Enrollment, Programs]]:
         from schema.programs import Enrollment
 
         rows = await info.context.loaders.enrollments_by_person_id.load(self.pk)
         return [Enrollment.from_row(r) for r in rows]
 
-    @resolves(FieldClass.REFERRALS, "Referrals to reentry partners, earliest first.")
+    @resolves(
+        FieldClass.REFERRALS,
+        "Referrals to reentry partners, earliest first.",
+        source=Many("Referral", "person_id", ("referred_on", "id")),
+    )
     async def referrals(self, info: Info) -> list[Annotated[Referral, Reentry]]:
         from schema.reentry import Referral
 
         rows = await info.context.loaders.referrals_by_person_id.load(self.pk)
         return [Referral.from_row(r) for r in rows]
 
-    @resolves(FieldClass.REFERRALS, "Release-of-information consents, earliest signed first.")
+    @resolves(
+        FieldClass.REFERRALS,
+        "Release-of-information consents, earliest signed first.",
+        source=Many("Consent", "person_id", ("signed_on", "id")),
+    )
     async def consents(self, info: Info) -> list[Annotated[Consent, Reentry]]:
         from schema.reentry import Consent
 

@@ -10,8 +10,11 @@ import strawberry
 
 from auth.classes import FieldClass
 from resolvers import programs as data
+from resolvers.models import programs as models
+from resolvers.models.partners import Audience
 from resolvers.models.programs import EnrollmentStatus, OfferingStatus, ProgramCategory
 from resolvers.parent_pages import ChildPage
+from schema.compiled.sources import GlobalId, One, table
 from schema.context import Info
 from schema.fields import classified, mutation, resolves
 from schema.ids import from_global_id, to_global_id
@@ -24,6 +27,7 @@ strawberry.enum(OfferingStatus, description="Whether an offering takes enrollmen
 strawberry.enum(EnrollmentStatus, description="Enrolled, completed or withdrawn.")
 
 
+@table(models.Program)
 @strawberry.type(description="A program of the department's catalog.")
 class Program:
     pk: strawberry.Private[int]
@@ -34,7 +38,7 @@ class Program:
     reparative: bool = classified(FieldClass.REFERENCE, "Whether participants log reparative hours.")
     gender_responsive: bool = classified(FieldClass.REFERENCE, "A gender-responsive program for women.")
 
-    @resolves(FieldClass.REFERENCE, "Opaque global id.")
+    @resolves(FieldClass.REFERENCE, "Opaque global id.", source=GlobalId("Program"))
     def id(self) -> strawberry.ID:
         return strawberry.ID(to_global_id("Program", self.pk))
 
@@ -73,6 +77,7 @@ async def _program(info: Info, pk: int) -> Program | None:
     return None if row is None else Program.from_row(row)
 
 
+@table(models.ProgramOffering)
 @strawberry.type(description="A program offered at one site for a stretch of time.")
 class ProgramOffering:
     pk: strawberry.Private[int]
@@ -83,15 +88,15 @@ class ProgramOffering:
     capacity: int = classified(FieldClass.REFERENCE, "Places.")
     status: OfferingStatus = classified(FieldClass.REFERENCE, "Planned, open or closed.")
 
-    @resolves(FieldClass.REFERENCE, "Opaque global id.")
+    @resolves(FieldClass.REFERENCE, "Opaque global id.", source=GlobalId("ProgramOffering"))
     def id(self) -> strawberry.ID:
         return strawberry.ID(to_global_id("ProgramOffering", self.pk))
 
-    @resolves(FieldClass.REFERENCE, "The program offered.")
+    @resolves(FieldClass.REFERENCE, "The program offered.", source=One("Program", "program_id"))
     async def program(self, info: Info) -> Program | None:
         return await _program(info, self.program_pk)
 
-    @resolves(FieldClass.REFERENCE, "The site.")
+    @resolves(FieldClass.REFERENCE, "The site.", source=One("Facility", "facility_id"))
     async def facility(self, info: Info) -> Facility | None:
         row = await info.context.loaders.facilities_by_id.load(self.facility_pk)
         return None if row is None else Facility.from_row(row)
@@ -120,6 +125,7 @@ class ReparativeActivity:
         return cls(performed_on=row.performed_on, hours=row.hours, description=row.description)
 
 
+@table(models.Enrollment)
 @strawberry.type(description="A person's participation in a program.")
 class Enrollment:
     pk: strawberry.Private[int]
@@ -132,22 +138,26 @@ class Enrollment:
     reparative_hours: Decimal = classified(FieldClass.PROGRAMS, "Reparative hours logged in total.")
     version: int = classified(FieldClass.PROGRAMS, "Send this back with an update; a stale one is refused.")
 
-    @resolves(FieldClass.PROGRAMS, "Opaque global id.")
+    @resolves(FieldClass.PROGRAMS, "Opaque global id.", source=GlobalId("Enrollment"))
     def id(self) -> strawberry.ID:
         return strawberry.ID(to_global_id("Enrollment", self.pk))
 
-    @resolves(FieldClass.PROGRAMS, "The program.")
+    @resolves(FieldClass.PROGRAMS, "The program.", source=One("Program", "program_id"))
     async def program(self, info: Info) -> Program | None:
         return await _program(info, self.program_pk)
 
-    @resolves(FieldClass.PROGRAMS, "The offering (site and dates), when enrolled in one.")
+    @resolves(
+        FieldClass.PROGRAMS,
+        "The offering (site and dates), when enrolled in one.",
+        source=One("ProgramOffering", "offering_id"),
+    )
     async def offering(self, info: Info) -> ProgramOffering | None:
         if self.offering_pk is None:
             return None
         row = await info.context.loaders.offerings_by_id.load(self.offering_pk)
         return None if row is None else ProgramOffering.from_row(row)
 
-    @resolves(FieldClass.PUBLIC_PERSON, "The participant.")
+    @resolves(FieldClass.PUBLIC_PERSON, "The participant.", source=One("Person", "person_id"))
     async def person(self, info: Info) -> Person | None:
         row = await info.context.loaders.people_by_id.load(self.person_pk)
         return None if row is None else Person.from_row(row)
@@ -298,7 +308,11 @@ async def _end(
 
 @strawberry.type
 class Mutation:
-    @mutation(FieldClass.PROGRAMS, "Enrol a person in a program or one of its offerings.")
+    @mutation(
+        FieldClass.PROGRAMS,
+        "Enrol a person in a program or one of its offerings.",
+        audiences=(Audience.PROGRAMS, Audience.ADMIN),
+    )
     async def enrol_person(
         self, info: Info, input: EnrolPersonInput, idempotency_key: IdempotencyKey = None
     ) -> EnrollmentPayload:
@@ -316,19 +330,31 @@ class Mutation:
         outcome = await run_mutation(info, "enrolPerson", strawberry.asdict(input), idempotency_key, write)
         return await _enrollment_payload(info, outcome)
 
-    @mutation(FieldClass.PROGRAMS, "Record that a person completed the program of an open enrollment.")
+    @mutation(
+        FieldClass.PROGRAMS,
+        "Record that a person completed the program of an open enrollment.",
+        audiences=(Audience.PROGRAMS, Audience.ADMIN),
+    )
     async def complete_enrollment(
         self, info: Info, input: EndEnrollmentInput, idempotency_key: IdempotencyKey = None
     ) -> EnrollmentPayload:
         return await _end(info, "completeEnrollment", input, idempotency_key, EnrollmentStatus.COMPLETED)
 
-    @mutation(FieldClass.PROGRAMS, "Record that a person withdrew from an open enrollment.")
+    @mutation(
+        FieldClass.PROGRAMS,
+        "Record that a person withdrew from an open enrollment.",
+        audiences=(Audience.PROGRAMS, Audience.ADMIN),
+    )
     async def withdraw_enrollment(
         self, info: Info, input: EndEnrollmentInput, idempotency_key: IdempotencyKey = None
     ) -> EnrollmentPayload:
         return await _end(info, "withdrawEnrollment", input, idempotency_key, EnrollmentStatus.WITHDRAWN)
 
-    @mutation(FieldClass.PROGRAMS, "Log hours of reparative work on an enrollment.")
+    @mutation(
+        FieldClass.PROGRAMS,
+        "Log hours of reparative work on an enrollment.",
+        audiences=(Audience.PROGRAMS, Audience.ADMIN),
+    )
     async def record_reparative_hours(
         self,
         info: Info,

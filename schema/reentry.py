@@ -3,18 +3,25 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
+from sqlalchemy import ColumnElement, FromClause, and_, select
 
 from auth.classes import FieldClass
 from resolvers import reentry as data
+from resolvers.models import programs as models
+from resolvers.models.partners import Partner
 from resolvers.models.programs import ConsentCategory, ReferralStatus, ServiceType
+from schema.compiled.sources import Computed, GlobalId, Many, One, table
 from schema.context import Info
 from schema.fields import classified, resolves
 from schema.ids import from_global_id, to_global_id
 from schema.pagination import Connection, connection
 from schema.people import After, PageSize, Person
+
+if TYPE_CHECKING:
+    from schema.compiled.compiler import Level
 
 strawberry.enum(ServiceType, description="What a reentry partner provides.")
 strawberry.enum(ReferralStatus, description="Open, accepted or closed.")
@@ -29,6 +36,7 @@ async def _person(info: Info, pk: int) -> Person | None:
     return None if row is None else Person.from_row(row)
 
 
+@table(models.ServiceDelivery)
 @strawberry.type(description="A service a reentry partner delivered on a referral.")
 class ServiceDelivered:
     pk: strawberry.Private[int]
@@ -39,11 +47,13 @@ class ServiceDelivered:
     outcome: str | None = classified(FieldClass.REFERRALS, "The result, e.g. placed in housing.")
     recorded_at: datetime | None = classified(FieldClass.REFERRALS, "When it was recorded.")
 
-    @resolves(FieldClass.REFERRALS, "Opaque global id.")
+    @resolves(FieldClass.REFERRALS, "Opaque global id.", source=GlobalId("ServiceDelivered"))
     def id(self) -> strawberry.ID:
         return strawberry.ID(to_global_id("ServiceDelivered", self.pk))
 
-    @resolves(FieldClass.REFERRALS, "The referral it was delivered on.")
+    @resolves(
+        FieldClass.REFERRALS, "The referral it was delivered on.", source=One("Referral", "referral_id")
+    )
     async def referral(self, info: Info) -> Referral | None:
         row = await info.context.loaders.referrals_by_id.load(self.referral_pk)
         return None if row is None else Referral.from_row(row)
@@ -61,12 +71,27 @@ class ServiceDelivered:
         )
 
 
+def _partner_name(level: Level, referral: FromClause) -> ColumnElement[Any]:
+    # The referral lists show every referral's partner by name (``resolvers/reentry._referrals``).
+    return (
+        select(Partner.name).where(Partner.id == referral.c.partner_id).correlate(referral).scalar_subquery()
+    )
+
+
+def _active(level: Level, consent: FromClause) -> ColumnElement[Any]:
+    c = consent.c
+    return and_(c.revoked_on.is_(None), c.signed_on <= level.today, c.expires_on >= level.today)
+
+
+@table(models.Referral)
 @strawberry.type(description="A referral of a person to a reentry partner for a service.")
 class Referral:
     pk: strawberry.Private[int]
     person_pk: strawberry.Private[int]
     partner_pk: strawberry.Private[int]
-    partner_name: str = classified(FieldClass.REFERRALS, "The partner referred to.")
+    partner_name: str = classified(
+        FieldClass.REFERRALS, "The partner referred to.", source=Computed(_partner_name)
+    )
     service_type: ServiceType = classified(FieldClass.REFERRALS, "The service asked for.")
     referred_on: date = classified(FieldClass.REFERRALS, "Date of referral.")
     status: ReferralStatus = classified(FieldClass.REFERRALS, "Open, accepted or closed.")
@@ -75,19 +100,27 @@ class Referral:
     closure_reason: str | None = classified(FieldClass.REFERRALS, "Why it was closed.")
     version: int = classified(FieldClass.REFERRALS, "Send this back with an update; a stale one is refused.")
 
-    @resolves(FieldClass.REFERRALS, "Opaque global id.")
+    @resolves(FieldClass.REFERRALS, "Opaque global id.", source=GlobalId("Referral"))
     def id(self) -> strawberry.ID:
         return strawberry.ID(to_global_id("Referral", self.pk))
 
-    @resolves(FieldClass.REFERRALS, "Global id of the partner referred to.")
+    @resolves(
+        FieldClass.REFERRALS,
+        "Global id of the partner referred to.",
+        source=GlobalId("Partner", "partner_id"),
+    )
     def partner_id(self) -> strawberry.ID:
         return strawberry.ID(to_global_id("Partner", self.partner_pk))
 
-    @resolves(FieldClass.PUBLIC_PERSON, "The person referred.")
+    @resolves(FieldClass.PUBLIC_PERSON, "The person referred.", source=One("Person", "person_id"))
     async def person(self, info: Info) -> Person | None:
         return await _person(info, self.person_pk)
 
-    @resolves(FieldClass.REFERRALS, "Services delivered on this referral, earliest first.")
+    @resolves(
+        FieldClass.REFERRALS,
+        "Services delivered on this referral, earliest first.",
+        source=Many("ServiceDelivered", "referral_id", ("delivered_on", "id")),
+    )
     async def services(self, info: Info) -> list[ServiceDelivered]:
         rows = await info.context.loaders.services_by_referral_id.load(self.pk)
         return [ServiceDelivered.from_row(r) for r in rows]
@@ -109,6 +142,7 @@ class Referral:
         )
 
 
+@table(models.Consent)
 @strawberry.type(
     description="A release-of-information consent: a person lets a partner read some categories."
 )
@@ -123,25 +157,33 @@ class Consent:
     revocation_reason: str | None = classified(FieldClass.REFERRALS, "Why it was revoked.")
     version: int = classified(FieldClass.REFERRALS, "Send this back with an update; a stale one is refused.")
 
-    @resolves(FieldClass.REFERRALS, "Opaque global id.")
+    @resolves(FieldClass.REFERRALS, "Opaque global id.", source=GlobalId("Consent"))
     def id(self) -> strawberry.ID:
         return strawberry.ID(to_global_id("Consent", self.pk))
 
-    @resolves(FieldClass.REFERRALS, "Global id of the partner it releases records to.")
+    @resolves(
+        FieldClass.REFERRALS,
+        "Global id of the partner it releases records to.",
+        source=GlobalId("Partner", "partner_id"),
+    )
     def partner_id(self) -> strawberry.ID:
         return strawberry.ID(to_global_id("Partner", self.partner_pk))
 
-    @resolves(FieldClass.REFERRALS, "The categories released.")
+    @resolves(
+        FieldClass.REFERRALS,
+        "The categories released.",
+        source=Many(models.ConsentGrant, "consent_id", ("category",), scalar="category"),
+    )
     async def categories(self, info: Info) -> list[ConsentCategory]:
         values = await info.context.loaders.consent_categories_by_consent_id.load(self.pk)
         return [ConsentCategory(c) for c in values]
 
-    @resolves(FieldClass.REFERRALS, "Whether the consent is in force today.")
+    @resolves(FieldClass.REFERRALS, "Whether the consent is in force today.", source=Computed(_active))
     def active(self, info: Info) -> bool:
         today = info.context.now.date()
         return self.revoked_on is None and self.signed_on <= today <= self.expires_on
 
-    @resolves(FieldClass.PUBLIC_PERSON, "The person who signed.")
+    @resolves(FieldClass.PUBLIC_PERSON, "The person who signed.", source=One("Person", "person_id"))
     async def person(self, info: Info) -> Person | None:
         return await _person(info, self.person_pk)
 

@@ -9,6 +9,7 @@ import strawberry
 
 from auth.classes import FieldClass
 from resolvers import reentry as data
+from resolvers.models.partners import Audience
 from resolvers.models.programs import ConsentCategory, ServiceType
 from schema.context import Info
 from schema.fields import classified, mutation
@@ -108,7 +109,11 @@ async def _consent_payload(info: Info, outcome: Outcome) -> ConsentPayload:
 
 @strawberry.type
 class Mutation:
-    @mutation(FieldClass.REFERRALS, "Refer a person to a reentry partner.")
+    @mutation(
+        FieldClass.REFERRALS,
+        "Refer a person to a reentry partner.",
+        audiences=(Audience.PROGRAMS, Audience.ADMIN),
+    )
     async def refer_person(
         self, info: Info, input: ReferPersonInput, idempotency_key: IdempotencyKey = None
     ) -> ReferralPayload:
@@ -127,7 +132,11 @@ class Mutation:
         outcome = await run_mutation(info, "referPerson", strawberry.asdict(input), idempotency_key, write)
         return await _referral_payload(info, outcome)
 
-    @mutation(FieldClass.REFERRALS, "Close a referral.")
+    @mutation(
+        FieldClass.REFERRALS,
+        "Close a referral.",
+        audiences=(Audience.REENTRY, Audience.PROGRAMS, Audience.ADMIN),
+    )
     async def close_referral(
         self, info: Info, input: CloseReferralInput, idempotency_key: IdempotencyKey = None
     ) -> ReferralPayload:
@@ -143,7 +152,11 @@ class Mutation:
         outcome = await run_mutation(info, "closeReferral", strawberry.asdict(input), idempotency_key, write)
         return await _referral_payload(info, outcome)
 
-    @mutation(FieldClass.REFERRALS, "Record a service delivered on an open referral.")
+    @mutation(
+        FieldClass.REFERRALS,
+        "Record a service delivered on an open referral.",
+        audiences=(Audience.REENTRY, Audience.PROGRAMS, Audience.ADMIN),
+    )
     async def record_service_delivered(
         self, info: Info, input: RecordServiceInput, idempotency_key: IdempotencyKey = None
     ) -> ServicePayload:
@@ -169,7 +182,11 @@ class Mutation:
             replayed=outcome.replayed,
         )
 
-    @mutation(FieldClass.REFERRALS, "Record a signed release-of-information consent.")
+    @mutation(
+        FieldClass.REFERRALS,
+        "Record a signed release-of-information consent.",
+        audiences=(Audience.PROGRAMS, Audience.ADMIN),
+    )
     async def record_consent(
         self, info: Info, input: RecordConsentInput, idempotency_key: IdempotencyKey = None
     ) -> ConsentPayload:
@@ -189,7 +206,11 @@ class Mutation:
         outcome = await run_mutation(info, "recordConsent", strawberry.asdict(input), idempotency_key, write)
         return await _consent_payload(info, outcome)
 
-    @mutation(FieldClass.REFERRALS, "Revoke a consent; the partner loses access from that day.")
+    @mutation(
+        FieldClass.REFERRALS,
+        "Revoke a consent; the partner loses access from that day.",
+        audiences=(Audience.PROGRAMS, Audience.ADMIN),
+    )
     async def revoke_consent(
         self, info: Info, input: RevokeConsentInput, idempotency_key: IdempotencyKey = None
     ) -> ConsentPayload:

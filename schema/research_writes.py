@@ -10,6 +10,7 @@ import strawberry
 
 from auth.classes import FieldClass
 from resolvers import research_writes as data
+from resolvers.models.partners import Audience
 from resolvers.models.people import OffenseClass, Sex
 from resolvers.models.research import AgreementTier
 from resolvers.research_terms import Cohort
@@ -125,7 +126,9 @@ def _pk(id: strawberry.ID) -> int:
 
 @strawberry.type
 class Mutation:
-    @mutation(R, "Submit a research request; the research unit decides on it.")
+    @mutation(
+        R, "Submit a research request; the research unit decides on it.", audiences=(Audience.RESEARCHER,)
+    )
     async def submit_research_request(
         self, info: Info, input: SubmitResearchRequestInput, idempotency_key: IdempotencyKey = None
     ) -> ResearchAgreementPayload:
@@ -149,7 +152,11 @@ class Mutation:
         )
         return await _payload(info, outcome.refs, outcome.errors, outcome.replayed)
 
-    @mutation(R, "Approve a submitted request with the fields, cohort, dates and threshold granted.")
+    @mutation(
+        R,
+        "Approve a submitted request with the fields, cohort, dates and threshold granted.",
+        audiences=(Audience.RESEARCH_UNIT, Audience.ADMIN),
+    )
     async def approve_research_agreement(
         self, info: Info, input: ApproveResearchAgreementInput, idempotency_key: IdempotencyKey = None
     ) -> ResearchAgreementPayload:
@@ -174,7 +181,9 @@ class Mutation:
         )
         return await _payload(info, outcome.refs, outcome.errors, outcome.replayed)
 
-    @mutation(R, "Reject a submitted request, with reasons.")
+    @mutation(
+        R, "Reject a submitted request, with reasons.", audiences=(Audience.RESEARCH_UNIT, Audience.ADMIN)
+    )
     async def reject_research_agreement(
         self, info: Info, input: DecideResearchAgreementInput, idempotency_key: IdempotencyKey = None
     ) -> ResearchAgreementPayload:
@@ -193,6 +202,7 @@ class Mutation:
         R,
         "Revoke an approved agreement: access closes with the next request and its pseudonym key "
         "is destroyed.",
+        audiences=(Audience.RESEARCH_UNIT, Audience.ADMIN),
     )
     async def revoke_research_agreement(
         self, info: Info, input: DecideResearchAgreementInput, idempotency_key: IdempotencyKey = None

@@ -14,6 +14,7 @@ from schema import (
     grants,
     inquiries,
     ledger,
+    partners_admin,
     people,
     programs,
     reentry,
@@ -41,6 +42,7 @@ QUERIES: tuple[type[Any], ...] = (
     research_root.Query,
     statistics_admin.Query,
     ledger.Query,
+    partners_admin.Query,
 )
 MUTATIONS: tuple[type[Any], ...] = (
     custody.Mutation,

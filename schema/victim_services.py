@@ -14,6 +14,7 @@ from auth.classes import FieldClass
 from resolvers import idempotency
 from resolvers import victim_services as writes
 from resolvers import victims as data
+from resolvers.models.partners import Audience
 from resolvers.models.victims import (
     Channel,
     NotificationStatus,
@@ -253,7 +254,11 @@ class Query:
 
 @strawberry.type
 class Mutation:
-    @mutation(V, "Register a victim, family member or guardian to a person's case.")
+    @mutation(
+        V,
+        "Register a victim, family member or guardian to a person's case.",
+        audiences=(Audience.VICTIM_SERVICES,),
+    )
     async def register_victim(
         self, info: Info, input: RegisterVictimInput, idempotency_key: IdempotencyKey = None
     ) -> VictimRegistrationPayload:
@@ -291,7 +296,9 @@ class Mutation:
         outcome = await run_mutation(info, "registerVictim", strawberry.asdict(input), idempotency_key, write)
         return await _registration_payload(info, outcome.refs, outcome.errors, outcome.replayed)
 
-    @mutation(V, "Replace how a registrant is notified about one case.")
+    @mutation(
+        V, "Replace how a registrant is notified about one case.", audiences=(Audience.VICTIM_SERVICES,)
+    )
     async def change_contact_preferences(
         self, info: Info, input: ChangeContactPreferencesInput, idempotency_key: IdempotencyKey = None
     ) -> VictimRegistrationPayload:
@@ -309,7 +316,7 @@ class Mutation:
         )
         return await _registration_payload(info, outcome.refs, outcome.errors, outcome.replayed)
 
-    @mutation(V, "Record a victim impact statement.")
+    @mutation(V, "Record a victim impact statement.", audiences=(Audience.VICTIM_SERVICES,))
     async def record_impact_statement(
         self, info: Info, input: RecordImpactStatementInput, idempotency_key: IdempotencyKey = None
     ) -> ImpactStatementPayload:
@@ -342,7 +349,11 @@ class Mutation:
             impact_statement=statement, errors=outcome.errors, replayed=outcome.replayed
         )
 
-    @mutation(V, "Record a payment toward a restitution order; the order is paid when nothing remains.")
+    @mutation(
+        V,
+        "Record a payment toward a restitution order; the order is paid when nothing remains.",
+        audiences=(Audience.VICTIM_SERVICES,),
+    )
     async def record_restitution_payment(
         self, info: Info, input: RecordRestitutionPaymentInput, idempotency_key: IdempotencyKey = None
     ) -> RestitutionPaymentPayload:

@@ -42,7 +42,14 @@ def tmp_store_dir() -> Iterator[Path]:
 def settings(tmp_store_dir: Path) -> Settings:
     # Rate counts written with every request: a flush in the background would outlive the test's
     # rolled-back transaction. tests/auth/test_rate_batching.py tests the batched counting itself.
-    return Settings(database_url=_test_database_url(tmp_store_dir), issuer="http://hub.test", rate_flush_ms=0)
+    # Likewise each ledger event in its own transaction (tests/hub/test_ledger_group_commit.py tests
+    # the group commit, on this fixture's store and on stores of its own).
+    return Settings(
+        database_url=_test_database_url(tmp_store_dir),
+        issuer="http://hub.test",
+        rate_flush_ms=0,
+        ledger_batch_ms=0,
+    )
 
 
 @pytest.fixture(scope="session")

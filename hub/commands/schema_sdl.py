@@ -1,5 +1,5 @@
-"""``hub schema`` and ``hub policy``: each audience's SDL, the data dictionary, and the disclosure
-matrix, from the table."""
+"""``hub schema`` and ``hub policy``: each audience's SDL, the data dictionary, the generated policy
+table (``--policy``, ``hub/commands/policy_table.py``), and the disclosure matrix, from the table."""
 
 from __future__ import annotations
 
@@ -160,6 +160,13 @@ def _audience(text: str) -> Audience:
 
 
 def cmd_schema(args: argparse.Namespace, settings: Settings) -> int:
+    if args.policy:
+        from hub.commands.policy_table import POLICY_FIELDS, write_policy_fields
+
+        target = Path(args.write or POLICY_FIELDS)
+        write_policy_fields(target)
+        print(f"wrote the policy table to {target}")
+        return 0
     if args.dictionary:
         target = Path(args.write or DICTIONARY)
         try:
@@ -243,6 +250,12 @@ def register(sub: Any) -> None:
         action="store_true",
         help=f"write the data dictionary (every type and field, its sensitivity class and audiences) "
         f"to --write (default {DICTIONARY})",
+    )
+    p.add_argument(
+        "--policy",
+        action="store_true",
+        help="generate the policy table (every field's sensitivity class, every mutation's callers) "
+        "from the schema's declarations, to --write (default auth/policy_fields.py)",
     )
     p.add_argument("--write", metavar="PATH", help="write to PATH instead of printing")
     p.set_defaults(handler=cmd_schema)

@@ -1,5 +1,7 @@
 """Every person-related field is recorded: its type is a subject (with the private pk attribute the
-recorder reads), or it is reached only through subjects' fields, which record it on the subject."""
+recorder reads), or it is reached only through subjects' fields, which record it on the subject. The
+check runs from the schema and from the policy table (``auth/policy_fields.py``), which is what the
+audience schemas and the compiled reads go by."""
 
 from __future__ import annotations
 
@@ -7,6 +9,7 @@ from graphql import GraphQLInterfaceType, GraphQLObjectType, get_named_type
 
 from auth.ledger import DIRECT, INDIRECT
 from auth.policy import field_class
+from auth.policy_fields import FIELDS
 from schema.disclosures import COVERED, PERSON_CLASSES, SUBJECTS
 from schema.root import build_schema
 
@@ -63,3 +66,16 @@ def test_subject_kinds_and_attributes_exist() -> None:
             assert kind in DIRECT or kind in INDIRECT, (name, kind)
             # A private attribute: the recorder reads it, the schema never shows it.
             assert "Private" in str(annotations.get(attribute)), (name, attribute)
+
+
+def test_every_type_of_the_policy_table_with_person_classes_is_recorded() -> None:
+    # Root fields of a person class must return subjects (nothing above them records); other types'
+    # person-class fields are recorded by their type or return subjects.
+    missing = sorted(
+        f"{name}.{field}"
+        for name, fields in FIELDS.items()
+        if name != "Mutation" and (name == "Query" or (name not in SUBJECTS and name not in COVERED))
+        for field, cls in fields.items()
+        if cls in PERSON_CLASSES and _returned(OBJECTS[name], field) not in SUBJECTS
+    )
+    assert missing == [], f"nothing records these person-related fields of the policy table: {missing}"

@@ -1,59 +1,111 @@
-"""The policy table and the schema agree: every field has an entry, every entry a field, and the
-class in the table is the class the field declares. The committed SDL of every audience is current."""
+"""The policy table is the schema's own declarations: ``auth/policy_fields.py`` is generated from them
+(``hub schema --policy``) and current, names every field and mutation, and every class it uses has a
+row in the matrix. The committed SDL of every audience is current."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import pytest
+import strawberry
 from graphql import GraphQLObjectType, is_introspection_type
 
+from auth.classes import FieldClass
 from auth.policy import MATRIX
 from auth.policy_fields import FIELDS, MUTATIONS
+from hub.commands.policy_table import POLICY_FIELDS, policy_entries, policy_fields_source, render
 from hub.commands.schema_sdl import SDL_DIR, policy_markdown, sdl
+from hub.errors import ConfigError
 from resolvers.models.partners import Audience
-from schema.fields import SENSITIVITY
+from schema.fields import classified, mutation
+from schema.pagination import PageInfo
 from schema.root import build_schema
 from tests import docs
 
 SCHEMA = build_schema()
 
 
-def declared_classes() -> dict[tuple[str, str], object]:
-    """(type, field) -> the sensitivity class the Strawberry field carries."""
-    found: dict[tuple[str, str], object] = {}
+def test_the_policy_table_is_generated_from_the_declarations() -> None:
+    assert POLICY_FIELDS.read_text(encoding="utf-8") == policy_fields_source(), (
+        "auth/policy_fields.py differs from the schema's declarations; run `hub schema --policy`, review "
+        "the difference and commit it"
+    )
+
+
+def test_every_field_and_mutation_of_the_schema_has_an_entry() -> None:
+    # The generated table names every field: the audience schemas leave nothing out by accident.
     for name, t in SCHEMA._schema.type_map.items():
         if not isinstance(t, GraphQLObjectType) or is_introspection_type(t):
             continue
-        definition = t.extensions["strawberry-definition"]
-        by_name = {SCHEMA.config.name_converter.get_graphql_name(f): f for f in definition.fields}
-        for field_name in t.fields:
-            metadata = by_name[field_name].metadata or {}
-            found[(name, field_name)] = metadata.get(SENSITIVITY)
-    return found
+        table: Mapping[str, object] = MUTATIONS if name == "Mutation" else FIELDS.get(name, {})
+        assert set(t.fields) == set(table), name
 
 
-DECLARED = declared_classes()
+def test_every_mutation_has_callers() -> None:
+    assert [name for name, (_, callers) in MUTATIONS.items() if not callers] == []
 
 
-def test_every_field_has_an_entry() -> None:
-    missing = sorted(
-        f"{t}.{f}" for (t, f) in DECLARED if t != "Mutation" and f not in FIELDS.get(t, {})
-    ) + sorted(f"Mutation.{f}" for (t, f) in DECLARED if t == "Mutation" and f not in MUTATIONS)
-    assert missing == []
+P = FieldClass.PUBLIC_PERSON
 
 
-def test_every_entry_has_a_field() -> None:
-    stale = sorted(f"{t}.{f}" for t, fields in FIELDS.items() for f in fields if (t, f) not in DECLARED)
-    stale += sorted(f"Mutation.{m}" for m in MUTATIONS if ("Mutation", m) not in DECLARED)
-    assert stale == []
+@strawberry.type(name="Item")
+class _Item:
+    name: str = classified(P, "Named.")
 
 
-def test_the_table_and_the_fields_declare_the_same_class() -> None:
-    differ = []
-    for (t, f), declared in DECLARED.items():
-        table = MUTATIONS[f][0] if t == "Mutation" and f in MUTATIONS else FIELDS.get(t, {}).get(f)
-        if table is not None and table != declared:
-            differ.append(f"{t}.{f}: table {table}, field {declared}")
-    assert differ == []
+@strawberry.type(name="ItemConnection")
+class _ItemConnection:
+    nodes: list[_Item]
+    total_count: int
+    page_info: PageInfo
+
+
+@strawberry.type(name="ItemPayload")
+class _ItemPayload:
+    item: _Item | None
+
+
+@strawberry.type(name="Loose")
+class _Loose:
+    note: str = strawberry.field(description="Declares no class.")
+
+
+@strawberry.type(name="Query")
+class _Query:
+    items: _ItemConnection = classified(P, "A connection.")
+    payload: _ItemPayload = classified(P, "A payload.")
+
+
+@strawberry.type(name="Query")
+class _LooseQuery(_Query):
+    loose: _Loose = classified(P, "A type with a field of no class.")
+
+
+@strawberry.type(name="Mutation")
+class _Mutation:
+    @mutation(P, "Writes.", audiences=(Audience.ADMIN,))
+    def write(self) -> _ItemPayload:  # pragma: no cover - never resolved
+        raise NotImplementedError
+
+
+def test_a_field_without_a_class_stops_the_generation() -> None:
+    with pytest.raises(ConfigError, match=r"declare no sensitivity class .*: Loose\.note$"):
+        policy_entries(strawberry.Schema(query=_LooseQuery, mutation=_Mutation))
+
+
+def test_connections_and_payloads_are_structure_by_rule() -> None:
+    fields, mutations = policy_entries(strawberry.Schema(query=_Query, mutation=_Mutation))
+    structure = FieldClass.STRUCTURE
+    assert fields["ItemConnection"] == {"nodes": structure, "totalCount": structure, "pageInfo": structure}
+    assert fields["ItemPayload"] == {"item": structure}
+    assert fields["Item"] == {"name": P}
+    assert mutations == {"write": (P, frozenset({Audience.ADMIN}))}
+    source = render(fields, mutations)
+    assert "GENERATED by `hub schema --policy`" in source
+    namespace: dict[str, object] = {}
+    exec(compile(source, "policy_fields.py", "exec"), namespace)  # noqa: S102 - our own generated source
+    assert namespace["FIELDS"] == fields
+    assert namespace["MUTATIONS"] == mutations
 
 
 def test_every_class_in_use_has_a_row_in_the_matrix() -> None:

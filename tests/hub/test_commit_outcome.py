@@ -47,14 +47,15 @@ INPUT = {
 def _lose_the_answer_of_the_next_commit(
     monkeypatch: pytest.MonkeyPatch, *, after: str, applied: bool
 ) -> list[int]:
-    """The first COMMIT after a statement starting ``after`` reaches the store (``applied``) or not;
+    """The first COMMIT after a statement containing ``after`` reaches the store (``applied``) or not;
     either way its answer is lost."""
     real_commit = AsyncSession.commit
     fired: list[int] = []
     seen: list[str] = []
 
     def watch(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        if statement.lstrip().startswith(after):
+        # Contained, not leading: on PostgreSQL the ledger's INSERT sits in a WITH (auth/audit.py).
+        if after in statement:
             seen.append(statement)
 
     event.listen(Engine, "before_cursor_execute", watch)

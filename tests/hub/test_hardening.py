@@ -18,6 +18,7 @@ from hub.app import create_app
 from hub.settings import Settings
 from resolvers.models.partners import Audience
 from tests.conftest import GraphQL, Mint
+from tests.factories.faults import fail_read
 
 Hub = Callable[..., AbstractAsyncContextManager[httpx.AsyncClient]]
 
@@ -247,7 +248,7 @@ async def test_no_operation_runs_over_get_and_graphiql_only_in_demo_mode(hub: Hu
             assert refused.headers["allow"] == "POST"
             assert code_of(refused) == "METHOD_NOT_ALLOWED"
     async with hub(graphiql=True) as client:
-        page = await client.get("/graphql", headers={"Accept": "text/html"})
+        page = await client.get("/graphql", headers={"Accept": "text/html"}, follow_redirects=True)
         assert page.status_code == 200
         assert "graphiql" in page.text.lower()
         # Even in demo mode GET only serves the page: an operation in the URL is not run.
@@ -354,7 +355,7 @@ async def test_a_failing_resolver_is_masked(
     async def boom(*_: object, **__: object) -> None:
         raise RuntimeError('File "/work/main/resolvers/people.py": SELECT secret FROM sqlalchemy')
 
-    monkeypatch.setattr("resolvers.people.list_facilities", boom)
+    fail_read(monkeypatch, "resolvers.people.list_facilities", boom)
     response = await gql("{ facilities { totalCount } }")
     error = response.json()["errors"][0]
     assert error["extensions"] == {
@@ -388,7 +389,7 @@ async def test_a_pool_that_stays_full_is_busy_not_broken(
     async def full(*_: object, **__: object) -> None:
         raise PoolTimeout("QueuePool limit of size 10 overflow 10 reached, connection timed out")
 
-    monkeypatch.setattr("resolvers.people.list_facilities", full)
+    fail_read(monkeypatch, "resolvers.people.list_facilities", full)
     response = await gql("{ facilities { totalCount } }")
     assert response.status_code == 503
     assert response.headers["retry-after"] == "1"
@@ -406,7 +407,7 @@ async def test_the_request_timeout_ends_in_a_clear_error(
     async def slow(*_: object, **__: object) -> None:
         await asyncio.sleep(5)
 
-    monkeypatch.setattr("resolvers.people.list_facilities", slow)
+    fail_read(monkeypatch, "resolvers.people.list_facilities", slow)
     async with hub(request_timeout_s=0.2) as client:
         response = await post(client, await mint(), "{ facilities { totalCount } }")
     assert response.status_code == 504
@@ -420,7 +421,7 @@ async def test_a_driver_timeout_is_the_store_not_the_request(
     async def never_connects(*_: object, **__: object) -> None:
         raise TimeoutError  # what asyncpg raises when a connection is not made in time
 
-    monkeypatch.setattr("resolvers.people.list_facilities", never_connects)
+    fail_read(monkeypatch, "resolvers.people.list_facilities", never_connects)
     response = await gql("{ facilities { totalCount } }")
     assert response.status_code == 503
     assert code_of(response) == "STORE_UNAVAILABLE"
@@ -460,7 +461,7 @@ async def test_a_statement_stopped_by_its_timeout_is_named(
             "SELECT secret FROM people", {}, _Canceled("canceling statement due to statement timeout")
         )
 
-    monkeypatch.setattr("resolvers.people.list_facilities", canceled)
+    fail_read(monkeypatch, "resolvers.people.list_facilities", canceled)
     response = await gql("{ facilities { totalCount } }")
     assert response.status_code == 504
     error = response.json()["errors"][0]
@@ -479,7 +480,7 @@ async def test_a_server_starting_up_is_an_outage(gql: GraphQL, monkeypatch: pyte
     async def starting(*_: object, **__: object) -> None:
         raise DBAPIError(None, None, _ShuttingDown("the database system is starting up"))
 
-    monkeypatch.setattr("resolvers.people.list_facilities", starting)
+    fail_read(monkeypatch, "resolvers.people.list_facilities", starting)
     response = await gql("{ facilities { totalCount } }")
     assert response.status_code == 503
     assert code_of(response) == "STORE_UNAVAILABLE"

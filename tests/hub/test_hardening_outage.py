@@ -20,6 +20,7 @@ from hub.app import create_app
 from hub.db import create_engine
 from hub.settings import Settings
 from resolvers.models.partners import Audience
+from tests.factories.faults import fail_read
 from tests.hub.store_proxy import Proxy
 
 pytestmark = pytest.mark.postgres
@@ -101,7 +102,7 @@ async def test_the_statement_timeout_stops_a_long_statement(
     async def slow(db: RequestDb, *_: object, **__: object) -> None:
         await db.execute(text("select pg_sleep(2)"))
 
-    monkeypatch.setattr("resolvers.people.list_facilities", slow)
+    fail_read(monkeypatch, "resolvers.people.list_facilities", slow)
     hub_settings = Settings.model_validate(
         {**settings.model_dump(), "statement_timeout_ms": 100, "ledger": "off-for-benchmark"}
     )

@@ -20,7 +20,6 @@ import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-import resolvers.people
 from hub.db import create_engine
 from hub.settings import Settings
 from resolvers.models.audit import AuditEvent
@@ -29,6 +28,7 @@ from resolvers.models.partners import Audience
 from resolvers.session import RequestDb
 from schema.input_text import refused_variables, scrub
 from tests.conftest import GraphQL
+from tests.factories.faults import fail_read
 
 LEG = Audience.LEGISLATIVE
 
@@ -156,7 +156,7 @@ def failing_people(monkeypatch: pytest.MonkeyPatch, is_postgres: bool) -> None:
             )
         raise AssertionError("the statement should have failed")
 
-    monkeypatch.setattr(resolvers.people, "list_people", list_people)
+    fail_read(monkeypatch, "resolvers.people.list_people", list_people, root="people")
 
 
 @pytest.mark.usefixtures("failing_people")

@@ -24,6 +24,7 @@ from hub.settings import Settings
 from hub.slow_clients import configure
 from resolvers.models.audit import AuditEvent
 from resolvers.models.partners import Audience
+from tests.factories.faults import fail_read
 from tests.factories.notifications import free_port
 
 Served = Callable[..., Any]
@@ -254,7 +255,7 @@ async def test_a_refusal_during_an_outage_is_one_line_with_its_code(
         raise ConnectionRefusedError(111, "Connect call failed")
 
     await gql("{ facilities(first: 1) { totalCount } }")  # the token is minted before the outage
-    monkeypatch.setattr("resolvers.people.list_facilities", gone)
+    fail_read(monkeypatch, "resolvers.people.list_facilities", gone)
     caplog.clear()
     caplog.set_level(logging.INFO)
     for _ in range(3):

@@ -131,6 +131,8 @@ async def world(session: AsyncSession, partners: dict[Audience, Partner]) -> dic
 
 #: loader name -> which ids it is keyed by
 KEYED_BY: dict[str, str] = {
+    "identities_by_person_id": "person",
+    "birth_dates_by_person_id": "person",
     "identifiers_by_person_id": "person",
     "aliases_by_person_id": "person",
     "sentences_by_person_id": "person",

@@ -1,0 +1,118 @@
+"""The department's console: server-rendered pages for the people who run the hub, on ``/console``.
+
+A separate Starlette app mounted by ``hub/app.py``. It reads and writes nothing itself: every page
+calls the hub's GraphQL API with the signed-in person's token (``hub/console/api.py``), so it shows
+what that person's audience may see and each page view is in the ledger under their identity.
+
+Security model (docs/console.md): a strict Content-Security-Policy (every script and style a vendored
+file under ``/console/static``; ``static/MANIFEST.json`` lists their versions and hashes), a CSRF token
+bound to the session on every form, a session cookie that is HttpOnly, SameSite=Strict and Secure
+behind https, an idle timeout (``HUB_CONSOLE_SESSION_TIMEOUT_S``) and sign-out.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from pathlib import Path
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Mount
+from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp
+
+from auth.issuance import TokenIssuer
+from auth.issuers import ExternalIssuer
+from auth.keys import KeyStore
+from hub.console import views
+from hub.console.api import ConsoleApi
+from hub.console.pages import Console, Refused, _SignIn, http_error
+from hub.console.security import SecurityHeaders
+from hub.settings import Settings
+
+STATIC = Path(__file__).parent / "static"
+log = logging.getLogger("hub.console")
+
+
+def build_console(
+    settings: Settings,
+    *,
+    hub: Callable[[], ASGIApp],
+    keys: KeyStore,
+    issuer: TokenIssuer,
+    sessions: async_sessionmaker[AsyncSession],
+    verifiers: Mapping[str, ExternalIssuer] | None = None,
+) -> ASGIApp:
+    """The console app; ``hub`` returns the app that mounts it (the API it calls in-process);
+    ``verifiers`` check the staff tokens of ``HUB_ISSUERS`` (the API's own)."""
+    console = Console(
+        settings,
+        api=ConsoleApi(hub, settings.issuer),
+        keys=keys,
+        issuer=issuer,
+        db_sessions=sessions,
+    )
+    if settings.workers > 1:
+        # Sessions live in each worker's memory (hub/console/sessions.py): say so where it is seen.
+        log.warning(
+            "console sessions are kept per process: with HUB_WORKERS=%d a signed-in person may be asked "
+            "to sign in again when a request reaches another worker (docs/console.md)",
+            settings.workers,
+        )
+    if settings.console_oidc:
+        from hub.console.oidc import OidcSignIn
+
+        console.oidc = OidcSignIn(
+            settings.console_oidc,
+            verifiers or {},
+            f"{settings.issuer}/console/signin/oidc/callback",
+        )
+
+    async def refused(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, Refused)
+        if request.url.path.endswith(("/graphiql/token", "/api/graphql")):
+            from hub.console.pages import json_refusal
+
+            return json_refusal(exc)
+        return console.refused(request, exc)
+
+    async def not_found(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, HTTPException)
+        return console.refused(request, http_error(request, exc))
+
+    async def sign_in_first(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, _SignIn)
+        session = console.session(request)
+        if exc.message:
+            session.flash.append(exc.message)
+        return console.redirect(request, f"/signin?next={exc.next_path}")
+
+    async def server_error(request: Request, exc: Exception) -> Response:
+        request_id = getattr(request.state, "request_id", "")
+        log.error("console page failed", exc_info=exc, extra={"path": request.url.path})
+        return console.refused(
+            request,
+            Refused(500, f"Something went wrong on the hub's side (request id {request_id}). Try again."),
+        )
+
+    app = Starlette(
+        routes=[
+            *views.routes(console),
+            Mount("/static", StaticFiles(directory=STATIC), name="static"),
+        ],
+        exception_handlers={
+            Refused: refused,
+            _SignIn: sign_in_first,
+            HTTPException: not_found,
+            Exception: server_error,
+        },
+    )
+    app.state.console = console
+    return SecurityHeaders(app)
+
+
+__all__ = ["build_console"]

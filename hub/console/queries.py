@@ -1,0 +1,135 @@
+"""The GraphQL operations the console's pages run, by name (the ledger records the names)."""
+
+from __future__ import annotations
+
+PAGE = "totalCount pageInfo { hasNextPage endCursor }"
+
+PARTNERS = f"""
+query ConsolePartners($first: Int, $after: String, $audience: String) {{
+  partners(first: $first, after: $after, audience: $audience) {{
+    {PAGE}
+    nodes {{ id name audience active contactEmail createdAt clients {{ clientId status }} }}
+  }}
+}}"""
+
+CLIENTS = f"""
+query ConsoleClients($first: Int, $after: String, $partnerId: ID) {{
+  clients(first: $first, after: $after, partnerId: $partnerId) {{
+    {PAGE}
+    nodes {{ clientId name status scopes persistedOnly createdAt partnerId }}
+  }}
+}}"""
+
+PERSON_BY_DOC_ID = """
+query ConsolePersonByDocId($docId: String!) {
+  people(docId: $docId, first: 1) { nodes { id docId lastName } }
+}"""
+
+WHO_SAW = f"""
+query ConsoleWhoSaw($personId: ID!, $first: Int, $after: String) {{
+  whoSaw(personId: $personId, first: $first, after: $after) {{
+    {PAGE}
+    nodes {{
+      fieldClasses
+      event {{ occurredAt clientId staffSubject audience operationName outcome requestId authority }}
+    }}
+  }}
+}}"""
+
+AUDIT_EVENTS = f"""
+query ConsoleAuditEvents($first: Int, $after: String, $outcome: AuditOutcome, $clientId: String, $kind: String) {{
+  auditEvents(first: $first, after: $after, outcome: $outcome, clientId: $clientId, kind: $kind) {{
+    {PAGE}
+    nodes {{ occurredAt kind clientId staffSubject audience operationName outcome requestId }}
+  }}
+}}"""
+
+INQUIRY_ROW = "id reference status category source requesterName summary receivedAt dueOn assignedTo"
+
+INQUIRY_QUEUE = f"""
+query ConsoleInquiryQueue($first: Int, $after: String, $status: InquiryStatus) {{
+  overdue: inquiries(overdue: true, first: 100) {{ totalCount nodes {{ {INQUIRY_ROW} }} }}
+  all: inquiries(first: $first, after: $after, status: $status) {{
+    {PAGE}
+    nodes {{ {INQUIRY_ROW} }}
+  }}
+}}"""
+
+INQUIRY = """
+query ConsoleInquiry($id: ID!) {
+  inquiry(id: $id) {
+    id reference status category source channel requesterName requesterEmail requesterPhone
+    summary details receivedAt dueOn assignedTo closedAt reopenedCount version
+    responses { respondedAt responder channel body }
+  }
+}"""
+
+PAYLOAD = "errors { code field message } replayed inquiry { id status version }"
+
+RESPOND = f"""
+mutation ConsoleRespondToInquiry($input: RespondToInquiryInput!, $key: String) {{
+  respondToInquiry(input: $input, idempotencyKey: $key) {{ {PAYLOAD} }}
+}}"""
+
+CLOSE = f"""
+mutation ConsoleCloseInquiry($input: InquiryTransitionInput!, $key: String) {{
+  closeInquiry(input: $input, idempotencyKey: $key) {{ {PAYLOAD} }}
+}}"""
+
+REOPEN = f"""
+mutation ConsoleReopenInquiry($input: InquiryTransitionInput!, $key: String) {{
+  reopenInquiry(input: $input, idempotencyKey: $key) {{ {PAYLOAD} }}
+}}"""
+
+NOTIFICATIONS = f"""
+query ConsoleNotifications($first: Int, $after: String, $status: [NotificationStatus!], $unacknowledged: Boolean!) {{
+  notifications(first: $first, after: $after, status: $status, unacknowledged: $unacknowledged) {{
+    {PAGE}
+    nodes {{
+      id eventKind eventOccurredAt channel status attempts nextAttemptAt requiresAcknowledgement
+      acknowledgedAt lastError createdAt
+    }}
+  }}
+}}"""
+
+RESEARCH_AGREEMENTS = f"""
+query ConsoleResearchAgreements($first: Int, $after: String, $status: AgreementStatus) {{
+  researchAgreements(first: $first, after: $after, status: $status) {{
+    {PAGE}
+    nodes {{
+      id reference partner title investigator institution irbExpiresOn requestedFields tier
+      smallCellThreshold status decidedAt decidedBy
+    }}
+  }}
+}}"""
+
+RESEARCH_AGREEMENT = """
+query ConsoleResearchAgreement($id: ID!) {
+  researchAgreement(id: $id) {
+    id reference partner title investigator institution irbNumber irbExpiresOn purpose requestedFields
+    requestedCohort grantedFields startsOn endsOn tier smallCellThreshold status decidedAt decidedBy
+    decisionNote version
+  }
+}"""
+
+AGREEMENT_PAYLOAD = "errors { code field message } replayed researchAgreement { id status version }"
+
+APPROVE_AGREEMENT = f"""
+mutation ConsoleApproveResearchAgreement($input: ApproveResearchAgreementInput!, $key: String) {{
+  approveResearchAgreement(input: $input, idempotencyKey: $key) {{ {AGREEMENT_PAYLOAD} }}
+}}"""
+
+REJECT_AGREEMENT = f"""
+mutation ConsoleRejectResearchAgreement($input: DecideResearchAgreementInput!, $key: String) {{
+  rejectResearchAgreement(input: $input, idempotencyKey: $key) {{ {AGREEMENT_PAYLOAD} }}
+}}"""
+
+REVOKE_AGREEMENT = f"""
+mutation ConsoleRevokeResearchAgreement($input: DecideResearchAgreementInput!, $key: String) {{
+  revokeResearchAgreement(input: $input, idempotencyKey: $key) {{ {AGREEMENT_PAYLOAD} }}
+}}"""
+
+ASSIGN = f"""
+mutation ConsoleAssignInquiry($input: AssignInquiryInput!, $key: String) {{
+  assignInquiry(input: $input, idempotencyKey: $key) {{ {PAYLOAD} }}
+}}"""

@@ -1,0 +1,471 @@
+"""The console's request handlers, one per page or form."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from hub.console import queries as q
+from hub.console.api import caller_address
+from hub.console.pages import (
+    SECTION_BY_PATH,
+    STAFF_UNITS,
+    Console,
+    Refused,
+    first_link,
+    new_idempotency_key,
+    next_link,
+    page_args,
+    safe_next,
+    unit_label,
+)
+from hub.console.sessions import csrf_matches
+from resolvers.models.partners import Audience
+
+AUDIT_OUTCOMES = ("SERVED", "DENIED", "INVALID", "ERROR")
+INQUIRY_STATUSES = ("RECEIVED", "ASSIGNED", "RESPONDED", "CLOSED")
+INQUIRY_CHANNELS = ("PHONE", "EMAIL", "LETTER", "WEB", "IN_PERSON")
+NOTIFICATION_STATUSES = ("PENDING", "SENDING", "DELIVERED", "ACKNOWLEDGED", "FAILED", "CANCELLED")
+AGREEMENT_STATUSES = ("SUBMITTED", "APPROVED", "REJECTED", "REVOKED", "EXPIRED")
+
+
+def _choice(value: str | None, allowed: tuple[str, ...]) -> str | None:
+    return value if value in allowed else None
+
+
+def routes(console: Console) -> list[BaseRoute]:
+    def section(path: str) -> Any:
+        return SECTION_BY_PATH[path]
+
+    # --- sign-in and sign-out ---------------------------------------------------------------------
+
+    async def home(request: Request) -> Response:
+        session = console.session(request)
+        if not session.signed_in:
+            return console.redirect(request, "/signin")
+        return console.render(request, "home.html", title="Home")
+
+    async def signin(request: Request) -> Response:
+        return console.render(
+            request,
+            "signin.html",
+            title="Sign in",
+            units=STAFF_UNITS,
+            next=safe_next(request.query_params.get("next")),
+            providers=console.oidc.labels() if console.oidc else [],
+        )
+
+    async def oidc_start(request: Request) -> Response:
+        _session, form = await console.form(request)
+        if console.oidc is None:
+            raise Refused(404, "No identity provider is configured for the console (HUB_CONSOLE_OIDC).")
+        pending_id, url = await console.oidc.start(form.get("issuer", ""), safe_next(form.get("next")))
+        response = RedirectResponse(url, status_code=303)
+        return console.finish(request, console.set_oidc_cookie(request, response, pending_id))
+
+    async def oidc_callback(request: Request) -> Response:
+        if console.oidc is None:
+            raise Refused(404, "No identity provider is configured for the console (HUB_CONSOLE_OIDC).")
+        pending = console.oidc.take(
+            console.store.unsign(request.cookies.get(console.oidc_cookie_name(request)))
+        )
+        staff = await console.oidc.finish(pending, dict(request.query_params))
+        # The provider's redirect is a cross-site navigation: the Strict session cookie did not come
+        # with it, so the signed-in session starts from a fresh one, not from whatever the cookie named.
+        signed_in = console.store.sign_in(
+            console.store.new(),
+            audience=staff.audience,
+            who=staff.who,
+            token=staff.token,
+            expires_in=staff.expires_in,
+            demo=False,
+        )
+        request.scope["console_session"] = signed_in
+        request.scope["console_session_new"] = True
+        # A page of our own that moves on (meta refresh, no script): a same-site navigation, so the
+        # Strict cookie set here goes with it.
+        response = console.render(request, "signed_in.html", title="Signed in", next=pending.next_path)
+        signed_in.flash.append(f"Signed in as {staff.who} ({unit_label(staff.audience)}).")
+        return console.set_oidc_cookie(request, response, None)
+
+    async def demo_signin(request: Request) -> Response:
+        session, form = await console.form(request)
+        if not console.demo:
+            raise Refused(404, "The demo sign-in exists only in `hub demo`.")
+        try:
+            unit = Audience(form.get("unit", ""))
+        except ValueError:
+            raise Refused(400, "Choose one of the department's units to sign in as.") from None
+        if unit not in STAFF_UNITS:
+            raise Refused(400, f"{unit_label(unit)} is a partner audience, not a department unit.")
+        token, expires_in = await console.demo_token(unit, getattr(request.state, "request_id", None))
+        signed_in = console.store.sign_in(
+            session,
+            audience=unit,
+            who=f"demo {unit_label(unit)} staff",
+            token=token,
+            expires_in=expires_in,
+            demo=True,
+        )
+        signed_in.flash.append(f"Signed in as the demo {unit_label(unit)} account (demo only).")
+        request.scope["console_session"] = signed_in
+        request.scope["console_session_new"] = True
+        return console.redirect(request, safe_next(form.get("next")).removeprefix("/console"))
+
+    async def signout(request: Request) -> Response:
+        session, _form = await console.form(request)
+        console.store.end(session)
+        fresh = console.store.new()
+        fresh.flash.append("You are signed out.")
+        request.scope["console_session"] = fresh
+        request.scope["console_session_new"] = True
+        return console.redirect(request, "/signin")
+
+    # --- admin ------------------------------------------------------------------------------------
+
+    async def partners(request: Request) -> Response:
+        session = console.staff(request, section("/partners"))
+        audience = _choice(request.query_params.get("audience"), tuple(a.value for a in Audience))
+        result = await console.call(
+            request, session, q.PARTNERS, {**page_args(request), "audience": audience}
+        )
+        page = (result.data or {}).get("partners") or {}
+        return console.render(
+            request,
+            "partners.html",
+            title="Partners",
+            page=page,
+            errors=result.messages,
+            audiences=[a.value for a in Audience],
+            audience=audience,
+            next_link=next_link(request, page.get("pageInfo")),
+            first_link=first_link(request),
+        )
+
+    async def clients(request: Request) -> Response:
+        session = console.staff(request, section("/clients"))
+        partner = request.query_params.get("partner") or None
+        result = await console.call(request, session, q.CLIENTS, {**page_args(request), "partnerId": partner})
+        page = (result.data or {}).get("clients") or {}
+        return console.render(
+            request,
+            "clients.html",
+            title="Clients",
+            page=page,
+            errors=result.messages,
+            partner=partner,
+            next_link=next_link(request, page.get("pageInfo")),
+            first_link=first_link(request),
+        )
+
+    async def who_saw(request: Request) -> Response:
+        session = console.staff(request, section("/ledger/who-saw"))
+        doc_id = (request.query_params.get("doc_id") or "").strip()[:40]
+        context: dict[str, Any] = {"doc_id": doc_id, "person": None, "page": {}, "errors": []}
+        if doc_id:
+            found = await console.call(request, session, q.PERSON_BY_DOC_ID, {"docId": doc_id})
+            nodes = ((found.data or {}).get("people") or {}).get("nodes") or []
+            context["errors"] = found.messages
+            if nodes:
+                person = context["person"] = nodes[0]
+                result = await console.call(
+                    request, session, q.WHO_SAW, {**page_args(request), "personId": person["id"]}
+                )
+                context["page"] = (result.data or {}).get("whoSaw") or {}
+                context["errors"] += result.messages
+                context["next_link"] = next_link(request, context["page"].get("pageInfo"))
+                context["first_link"] = first_link(request)
+            elif not found.errors:
+                context["errors"] = [f"No person with DOC number {doc_id}."]
+        return console.render(request, "who_saw.html", title="Who saw a person", **context)
+
+    async def events(request: Request) -> Response:
+        session = console.staff(request, section("/ledger/events"))
+        outcome = _choice(request.query_params.get("outcome"), AUDIT_OUTCOMES)
+        client_id = (request.query_params.get("client_id") or "").strip()[:64] or None
+        result = await console.call(
+            request,
+            session,
+            q.AUDIT_EVENTS,
+            {**page_args(request), "outcome": outcome, "clientId": client_id},
+        )
+        page = (result.data or {}).get("auditEvents") or {}
+        return console.render(
+            request,
+            "events.html",
+            title="Ledger events",
+            page=page,
+            errors=result.messages,
+            outcomes=AUDIT_OUTCOMES,
+            outcome=outcome,
+            client_id=client_id or "",
+            next_link=next_link(request, page.get("pageInfo")),
+            first_link=first_link(request),
+        )
+
+    # --- constituent services -----------------------------------------------------------------------
+
+    async def inquiries(request: Request) -> Response:
+        session = console.staff(request, section("/inquiries"))
+        status = _choice(request.query_params.get("status"), INQUIRY_STATUSES)
+        result = await console.call(
+            request, session, q.INQUIRY_QUEUE, {**page_args(request), "status": status}
+        )
+        data = result.data or {}
+        page = data.get("all") or {}
+        return console.render(
+            request,
+            "inquiries.html",
+            title="Inquiry queue",
+            overdue=data.get("overdue") or {},
+            page=page,
+            errors=result.messages,
+            statuses=INQUIRY_STATUSES,
+            status=status,
+            next_link=next_link(request, page.get("pageInfo")),
+            first_link=first_link(request),
+        )
+
+    async def inquiry(request: Request) -> Response:
+        session = console.staff(request, section("/inquiries"))
+        inquiry_id = request.path_params["inquiry_id"]
+        result = await console.call(request, session, q.INQUIRY, {"id": inquiry_id})
+        found = (result.data or {}).get("inquiry")
+        if found is None and not result.errors:
+            raise Refused(404, "There is no such inquiry, or it is not one you may see.")
+        return console.render(
+            request,
+            "inquiry.html",
+            title=f"Inquiry {found['reference']}" if found else "Inquiry",
+            inquiry=found,
+            errors=result.messages,
+            channels=INQUIRY_CHANNELS,
+            idempotency_key=new_idempotency_key(),
+        )
+
+    async def inquiry_action(request: Request) -> Response:
+        session = console.staff(request, section("/inquiries"))
+        _session, form = await console.form(request)
+        inquiry_id = request.path_params["inquiry_id"]
+        action = request.path_params["action"]
+        try:
+            version = int(form.get("version", ""))
+        except ValueError:
+            raise Refused(
+                400, "The form lacks the inquiry's version; reload the inquiry and try again."
+            ) from None
+        key = (form.get("idempotency_key") or "")[:128] or None
+        variables: dict[str, Any] = {"input": {"id": inquiry_id, "version": version}, "key": key}
+        if action == "respond":
+            variables["input"] |= {
+                "responder": (form.get("responder") or session.who or "")[:120],
+                "channel": _choice(form.get("channel"), INQUIRY_CHANNELS) or "EMAIL",
+                "body": form.get("body", ""),
+            }
+            document, field, done = q.RESPOND, "respondToInquiry", "Response recorded."
+        elif action == "assign":
+            variables["input"]["assignedTo"] = (form.get("assigned_to") or "").strip()[:120]
+            document, field, done = q.ASSIGN, "assignInquiry", "Inquiry assigned."
+        elif action == "close":
+            document, field, done = q.CLOSE, "closeInquiry", "Inquiry closed."
+        elif action == "reopen":
+            document, field, done = q.REOPEN, "reopenInquiry", "Inquiry reopened."
+        else:
+            raise Refused(404, "There is no such action on an inquiry.")
+        result = await console.call(request, session, document, variables)
+        payload = (result.data or {}).get(field) or {}
+        problems = result.messages + [e["message"] for e in payload.get("errors") or []]
+        session.flash.extend(problems or [done])
+        return console.redirect(request, f"/inquiries/{inquiry_id}")
+
+    # --- victim services and the research unit ------------------------------------------------------
+
+    async def notifications(request: Request) -> Response:
+        session = console.staff(request, section("/notifications"))
+        status = _choice(request.query_params.get("status"), NOTIFICATION_STATUSES)
+        unacknowledged = request.query_params.get("unacknowledged") == "1"
+        result = await console.call(
+            request,
+            session,
+            q.NOTIFICATIONS,
+            {**page_args(request), "status": [status] if status else None, "unacknowledged": unacknowledged},
+        )
+        page = (result.data or {}).get("notifications") or {}
+        return console.render(
+            request,
+            "notifications.html",
+            title="Victim notifications",
+            page=page,
+            errors=result.messages,
+            statuses=NOTIFICATION_STATUSES,
+            status=status,
+            unacknowledged=unacknowledged,
+            next_link=next_link(request, page.get("pageInfo")),
+            first_link=first_link(request),
+        )
+
+    async def agreements(request: Request) -> Response:
+        session = console.staff(request, section("/research/agreements"))
+        status = _choice(request.query_params.get("status"), AGREEMENT_STATUSES)
+        result = await console.call(
+            request, session, q.RESEARCH_AGREEMENTS, {**page_args(request), "status": status}
+        )
+        page = (result.data or {}).get("researchAgreements") or {}
+        return console.render(
+            request,
+            "agreements.html",
+            title="Research agreements",
+            page=page,
+            errors=result.messages,
+            statuses=AGREEMENT_STATUSES,
+            status=status,
+            next_link=next_link(request, page.get("pageInfo")),
+            first_link=first_link(request),
+        )
+
+    async def agreement(request: Request) -> Response:
+        session = console.staff(request, section("/research/agreements"))
+        agreement_id = request.path_params["agreement_id"]
+        result = await console.call(request, session, q.RESEARCH_AGREEMENT, {"id": agreement_id})
+        found = (result.data or {}).get("researchAgreement")
+        if found is None and not result.errors:
+            raise Refused(404, "There is no such research agreement, or it is not one you may see.")
+        today = datetime.now(UTC).date()
+        ends = (
+            min(today.replace(year=today.year + 1), date.fromisoformat(found["irbExpiresOn"]))
+            if found
+            else today
+        )
+        return console.render(
+            request,
+            "agreement.html",
+            title=f"Research agreement {found['reference']}" if found else "Research agreement",
+            agreement=found,
+            errors=result.messages,
+            cohort=json.dumps(found["requestedCohort"], sort_keys=True) if found else "",
+            starts_on=today.isoformat(),
+            ends_on=ends.isoformat(),
+            idempotency_key=new_idempotency_key(),
+        )
+
+    async def agreement_action(request: Request) -> Response:
+        session = console.staff(request, section("/research/agreements"))
+        _session, form = await console.form(request)
+        raw = await request.form()
+        agreement_id = request.path_params["agreement_id"]
+        action = request.path_params["action"]
+        try:
+            version = int(form.get("version", ""))
+        except ValueError:
+            raise Refused(400, "The form lacks the agreement's version; reload it and try again.") from None
+        key = (form.get("idempotency_key") or "")[:128] or None
+        note = (form.get("note") or "").strip()[:500]
+        variables: dict[str, Any] = {"input": {"id": agreement_id, "version": version}, "key": key}
+        if action == "approve":
+            try:
+                cohort = json.loads(form.get("cohort", ""))
+                threshold = int(form["k"]) if form.get("k") else None
+            except ValueError:
+                raise Refused(
+                    400, "The cohort or the threshold k is not valid; reload the agreement."
+                ) from None
+            variables["input"] |= {
+                "grantedFields": [f for f in raw.getlist("fields") if isinstance(f, str)],
+                "grantedCohort": cohort,
+                "startsOn": form.get("starts_on", ""),
+                "endsOn": form.get("ends_on", ""),
+                "tier": _choice(form.get("tier"), ("AGGREGATE", "RECORD")) or "AGGREGATE",
+                "smallCellThreshold": threshold,
+                "note": note or None,
+            }
+            document, field, done = q.APPROVE_AGREEMENT, "approveResearchAgreement", "Agreement approved."
+        elif action in ("reject", "revoke"):
+            if not note:
+                session.flash.append("Give the reasons for the decision (the note).")
+                return console.redirect(request, f"/research/agreements/{agreement_id}")
+            variables["input"]["note"] = note
+            document, field, done = (
+                (q.REJECT_AGREEMENT, "rejectResearchAgreement", "Agreement rejected.")
+                if action == "reject"
+                else (q.REVOKE_AGREEMENT, "revokeResearchAgreement", "Agreement revoked.")
+            )
+        else:
+            raise Refused(404, "There is no such action on a research agreement.")
+        result = await console.call(request, session, document, variables)
+        payload = (result.data or {}).get(field) or {}
+        problems = result.messages + [e["message"] for e in payload.get("errors") or []]
+        session.flash.extend(problems or [done])
+        return console.redirect(request, f"/research/agreements/{agreement_id}")
+
+    # --- GraphiQL -----------------------------------------------------------------------------------
+
+    async def graphiql(request: Request) -> Response:
+        if not console.graphiql:
+            raise Refused(404, "GraphiQL is off on this hub (HUB_GRAPHIQL).")
+        demo_clients = [a.value for a in Audience] if console.demo else []
+        return console.render(request, "graphiql.html", title="GraphiQL", demo_clients=demo_clients)
+
+    async def graphiql_token(request: Request) -> Response:
+        """Demo only: a fresh token of the chosen demo client, for GraphiQL's Authorization header."""
+        session = console.session(request)
+        if not console.graphiql or not console.demo:
+            raise Refused(404, "Demo client tokens exist only in `hub demo`.")
+        if not csrf_matches(session, request.headers.get("x-csrf-token")):
+            raise Refused(403, "The request's CSRF token is missing or out of date; reload the page.")
+        form = await request.form(max_files=0, max_fields=5)
+        try:
+            audience = Audience(str(form.get("audience", "")))
+        except ValueError:
+            raise Refused(400, "Choose one of the demo clients.") from None
+        token, expires_in = await console.demo_token(audience, getattr(request.state, "request_id", None))
+        return console.finish(
+            request,
+            JSONResponse(
+                {"access_token": token, "expires_in": expires_in, "audience": audience.value},
+                headers={"Cache-Control": "no-store"},
+            ),
+        )
+
+    async def api_proxy(request: Request) -> Response:
+        """GraphiQL's requests under the console sign-in: the token is added here, never in the page."""
+        session = console.session(request)
+        if not csrf_matches(session, request.headers.get("x-csrf-token")):
+            raise Refused(403, "The request's CSRF token is missing or out of date; reload the page.")
+        if not session.signed_in or session.token is None:
+            raise Refused(401, "Sign in to the console first.")
+        body = await request.body()
+        if len(body) > console.settings.max_body_bytes:
+            raise Refused(413, f"The request body is over {console.settings.max_body_bytes} bytes.")
+        caller_address.set(getattr(request.state, "source_address", None) or "127.0.0.1")
+        status, content, media = await console.api.forward(
+            session.token, body, correlation_id=getattr(request.state, "request_id", None)
+        )
+        return Response(content, status, media_type=media, headers={"Cache-Control": "no-store"})
+
+    return [
+        Route("/", home, methods=["GET"]),
+        Route("/signin", signin, methods=["GET"]),
+        Route("/signin/demo", demo_signin, methods=["POST"]),
+        Route("/signin/oidc", oidc_start, methods=["POST"]),
+        Route("/signin/oidc/callback", oidc_callback, methods=["GET"]),
+        Route("/signout", signout, methods=["POST"]),
+        Route("/partners", partners, methods=["GET"]),
+        Route("/clients", clients, methods=["GET"]),
+        Route("/ledger/who-saw", who_saw, methods=["GET"]),
+        Route("/ledger/events", events, methods=["GET"]),
+        Route("/inquiries", inquiries, methods=["GET"]),
+        Route("/inquiries/{inquiry_id}", inquiry, methods=["GET"]),
+        Route("/inquiries/{inquiry_id}/{action}", inquiry_action, methods=["POST"]),
+        Route("/notifications", notifications, methods=["GET"]),
+        Route("/research/agreements", agreements, methods=["GET"]),
+        Route("/research/agreements/{agreement_id}", agreement, methods=["GET"]),
+        Route("/research/agreements/{agreement_id}/{action}", agreement_action, methods=["POST"]),
+        Route("/graphiql", graphiql, methods=["GET"]),
+        Route("/graphiql/token", graphiql_token, methods=["POST"]),
+        Route("/api/graphql", api_proxy, methods=["POST"]),
+    ]

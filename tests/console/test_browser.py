@@ -1,0 +1,361 @@
+"""The console in a real browser: headless Chromium driven by Selenium, against `hub demo` itself.
+
+One `hub demo` (seeded SQLite store in a temporary directory, uvicorn on a free port of 127.0.0.1)
+and one browser serve the whole module. Every page visited is also checked by axe-core (vendored in
+``tests/console/assets``): no serious or critical accessibility violation. Skipped, with the reason,
+where Debian's ``chromium`` and ``chromium-driver`` are not installed (`.ci/run` installs them).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+CHROMIUM = shutil.which("chromium")
+CHROMEDRIVER = shutil.which("chromedriver")
+#: Set by .ci/run: CI installs the browser, so there a missing one is a failure, not a skip.
+REQUIRED = os.environ.get("HUB_TEST_REQUIRE_BROWSER") == "1"
+pytestmark = [
+    pytest.mark.skipif(
+        (CHROMIUM is None or CHROMEDRIVER is None) and not REQUIRED,
+        reason="needs Debian's chromium and chromium-driver (apt-get install chromium chromium-driver; .ci/run does)",
+    ),
+    pytest.mark.slow,
+]
+
+AXE = (Path(__file__).parent / "assets" / "axe.min.js").read_text(encoding="utf-8")
+#: Seconds to wait for `hub demo` to seed and listen, and for a page's element (a wait, not a timing
+#: assertion: a slow machine passes, later).
+STARTUP_S = 180
+WAIT_S = 20
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def demo_url() -> Iterator[str]:
+    """`hub demo --scale 150` in a temporary directory; its base URL."""
+    port = _free_port()
+    with tempfile.TemporaryDirectory(prefix="hub-console-browser-") as tmp:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("HUB_")}
+        env |= {"HUB_DEMO_DIR": str(Path(tmp) / "demo"), "HUB_PORT": str(port), "HUB_LOG_LEVEL": "warning"}
+        log = (Path(tmp) / "demo.log").open("w")
+        server = subprocess.Popen(
+            [sys.executable, "-m", "hub.cli", "demo", "--scale", "150"],
+            cwd=tmp,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        base = f"http://127.0.0.1:{port}"
+        try:
+            deadline = time.monotonic() + STARTUP_S
+            while True:
+                try:
+                    if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                if server.poll() is not None or time.monotonic() > deadline:
+                    log.close()
+                    pytest.fail(f"`hub demo` did not start: {(Path(tmp) / 'demo.log').read_text()[-2000:]}")
+                time.sleep(0.5)
+            yield base
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+            log.close()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = str(CHROMIUM)
+    for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1280,900"):
+        options.add_argument(argument)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(service=Service(executable_path=str(CHROMEDRIVER)), options=options)
+    driver.implicitly_wait(0)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+# --- helpers ------------------------------------------------------------------------------------------
+
+
+def wait_for(driver: Any, css: str) -> Any:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as ec
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    return WebDriverWait(driver, WAIT_S).until(ec.presence_of_element_located((By.CSS_SELECTOR, css)))
+
+
+def text_of(driver: Any, css: str) -> str:
+    return str(wait_for(driver, css).text)
+
+
+def console_errors(driver: Any) -> list[str]:
+    """Errors the page logged since the last call (CSP violations and failed loads among them)."""
+    return [entry["message"] for entry in driver.get_log("browser") if entry["level"] == "SEVERE"]
+
+
+def serious_violations(driver: Any) -> list[str]:
+    """axe-core's serious and critical violations of the current page."""
+    driver.execute_script(AXE)
+    result = driver.execute_async_script(
+        "const done = arguments[arguments.length - 1];"
+        "axe.run(document, {resultTypes: ['violations']}).then(r => done(JSON.stringify(r.violations)));"
+    )
+    return [
+        f"{v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes']][:3]}"
+        for v in json.loads(result)
+        if v["impact"] in ("serious", "critical")
+    ]
+
+
+#: Set to a directory to keep a screenshot of every page opened (how docs/console/ is made).
+SCREENSHOTS = os.environ.get("HUB_TEST_CONSOLE_SCREENSHOTS")
+
+
+def open_page(driver: Any, url: str) -> None:
+    """Open ``url``, then require a clean console and no serious accessibility violation."""
+    driver.get(url)
+    wait_for(driver, "main h1")
+    assert console_errors(driver) == [], url
+    assert serious_violations(driver) == [], url
+    if SCREENSHOTS:
+        path = url.split("/console", 1)[1].strip("/").split("?")[0].replace("/", "-") or "home"
+        driver.save_screenshot(str(Path(SCREENSHOTS) / f"{path}.png"))
+
+
+def submit(driver: Any, button_id: str) -> None:
+    """Click a button that loads a new page, and wait for that page (not the old one's elements)."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as ec
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    old = driver.find_element(By.TAG_NAME, "main")
+    driver.find_element(By.ID, button_id).click()
+    WebDriverWait(driver, WAIT_S).until(ec.staleness_of(old))
+    wait_for(driver, "main h1")
+
+
+def sign_in(driver: Any, base: str, unit: str) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
+
+    driver.delete_all_cookies()
+    driver.get_log("browser")  # what earlier tests provoked on purpose is theirs, not this page's
+    open_page(driver, f"{base}/console/signin")
+    Select(driver.find_element(By.ID, "unit")).select_by_value(unit)
+    submit(driver, "demo-signin")
+    assert "demo" in text_of(driver, ".who")
+
+
+# --- the flows -----------------------------------------------------------------------------------------
+
+
+def test_demo_sign_in_shows_the_partners_page(browser: Any, demo_url: str) -> None:
+    from selenium.webdriver.common.by import By
+
+    browser.delete_all_cookies()
+    browser.get(f"{demo_url}/console/")
+    assert browser.current_url == f"{demo_url}/console/signin"
+    assert "Demo only" in text_of(browser, ".demo-badge")
+    sign_in(browser, demo_url, "admin")
+    browser.find_element(By.LINK_TEXT, "Partners").click()
+    wait_for(browser, "#rows table tbody tr th")
+    assert browser.current_url == f"{demo_url}/console/partners"
+    rows = browser.find_elements(By.CSS_SELECTOR, "#rows tbody tr")
+    assert len(rows) > 1
+    assert "demo-legislative" in browser.find_element(By.ID, "rows").text
+    assert console_errors(browser) == []
+    assert serious_violations(browser) == []
+    # The session cookie: HttpOnly (page scripts cannot read it) and SameSite=Strict.
+    (cookie,) = [c for c in browser.get_cookies() if c["name"] == "hub_console"]
+    assert cookie["httpOnly"] is True
+    assert cookie["sameSite"] == "Strict"
+    assert "hub_console" not in browser.execute_script("return document.cookie")
+
+
+def test_partners_table_pages_by_cursor(browser: Any, demo_url: str) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    sign_in(browser, demo_url, "admin")
+    open_page(browser, f"{demo_url}/console/partners")
+    first = browser.find_element(By.CSS_SELECTOR, "#rows tbody tr th").text
+    browser.find_element(By.LINK_TEXT, "Next page").click()
+    wait_for(browser, "a[href*='/console/partners'][hx-get]:not([rel])")  # the "First page" link
+    WebDriverWait(browser, WAIT_S).until(lambda d: "after=" in d.current_url)  # htmx pushes the URL
+    assert browser.find_element(By.CSS_SELECTOR, "#rows tbody tr th").text != first
+    assert console_errors(browser) == []
+
+
+def test_the_content_security_policy_is_sent_and_enforced(browser: Any, demo_url: str) -> None:
+    policy = httpx.get(f"{demo_url}/console/signin").headers["Content-Security-Policy"]
+    assert "script-src 'self'" in policy
+    assert "default-src 'none'" in policy
+    sign_in(browser, demo_url, "admin")
+    open_page(browser, f"{demo_url}/console/partners")
+    # An injected inline script does not run: the browser refuses it under the policy.
+    ran = browser.execute_async_script(
+        "const done = arguments[arguments.length - 1];"
+        "document.addEventListener('securitypolicyviolation', e => done('refused: ' + e.violatedDirective));"
+        "const s = document.createElement('script'); s.textContent = 'window.injected = 1';"
+        "document.body.appendChild(s);"
+        "setTimeout(() => done(window.injected ? 'ran' : 'silent'), 10000);"
+    )
+    assert ran.startswith("refused: script-src")
+
+
+def test_a_forged_post_without_the_csrf_token_is_refused(browser: Any, demo_url: str) -> None:
+    sign_in(browser, demo_url, "admin")
+    open_page(browser, f"{demo_url}/console/partners")
+    browser.execute_script(
+        "const f = document.createElement('form'); f.method = 'post'; f.action = '/console/signout';"
+        "const i = document.createElement('input'); i.name = 'csrf'; i.value = 'forged'; f.appendChild(i);"
+        "document.body.appendChild(f); f.submit();"
+    )
+    assert "CSRF" in text_of(browser, ".problem-text")
+    browser.get_log("browser")  # the 403 itself is logged as a failed load; nothing else to check there
+    # The forged sign-out did nothing: the session still opens admin pages.
+    open_page(browser, f"{demo_url}/console/clients")
+    assert "demo-legislative" in text_of(browser, "#rows")
+
+
+def test_every_page_of_each_unit_is_accessible_and_clean(browser: Any, demo_url: str) -> None:
+    pages = {
+        "admin": [
+            "/console/",
+            "/console/partners",
+            "/console/clients",
+            "/console/ledger/who-saw",
+            "/console/ledger/who-saw?doc_id=SD0000001",
+            "/console/ledger/events",
+            "/console/inquiries",
+            "/console/research/agreements",
+        ],
+        "victim_services": ["/console/notifications", "/console/notifications?status=FAILED"],
+        "research_unit": ["/console/research/agreements?status=SUBMITTED"],
+        "constituent_services": ["/console/inquiries?status=RECEIVED"],
+    }
+    for unit, paths in pages.items():
+        sign_in(browser, demo_url, unit)
+        for path in paths:
+            open_page(browser, f"{demo_url}{path}")
+
+
+def test_the_accessibility_check_finds_what_it_should(browser: Any, demo_url: str) -> None:
+    # An image without a text alternative is a critical violation: the check above is not blind.
+    sign_in(browser, demo_url, "admin")
+    browser.execute_script(
+        "const i = document.createElement('img'); i.src = '/console/static/favicon.svg';"
+        "document.querySelector('main').appendChild(i);"
+    )
+    assert any(v.startswith("image-alt (critical)") for v in serious_violations(browser))
+
+
+def test_another_units_page_is_a_403_page(browser: Any, demo_url: str) -> None:
+    sign_in(browser, demo_url, "constituent_services")
+    browser.get(f"{demo_url}/console/partners")
+    assert "is not open to constituent services" in text_of(browser, ".problem-text")
+    assert serious_violations(browser) == []
+    assert [m for m in console_errors(browser) if "403" not in m] == []
+
+
+def test_an_inquiry_is_answered_and_closed(browser: Any, demo_url: str) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
+
+    sign_in(browser, demo_url, "constituent_services")
+    open_page(browser, f"{demo_url}/console/inquiries?status=RECEIVED")
+    browser.find_element(By.CSS_SELECTOR, "#rows tbody tr th a").click()
+    wait_for(browser, "#respond")
+    assert serious_violations(browser) == []
+    Select(browser.find_element(By.ID, "channel")).select_by_value("PHONE")
+    browser.find_element(By.ID, "body").send_keys("We called the family back with the answer.")
+    submit(browser, "respond")
+    assert "Response recorded." in text_of(browser, ".flash")
+    assert "We called the family back" in browser.find_element(By.TAG_NAME, "main").text
+    submit(browser, "close")
+    assert "Inquiry closed." in text_of(browser, ".flash")
+    assert browser.find_elements(By.ID, "reopen")
+    assert console_errors(browser) == []
+
+
+def test_keyboard_users_skip_to_content_and_see_focus(browser: Any, demo_url: str) -> None:
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.keys import Keys
+
+    sign_in(browser, demo_url, "admin")
+    open_page(browser, f"{demo_url}/console/partners")
+    ActionChains(browser).send_keys(Keys.TAB).perform()
+    focused = browser.switch_to.active_element
+    assert focused.text == "Skip to content"
+    assert focused.value_of_css_property("outline-style") != "none"
+    ActionChains(browser).send_keys(Keys.ENTER).perform()
+    assert browser.switch_to.active_element.get_attribute("id") == "main"
+
+
+def test_graphiql_loads_offline_and_takes_a_demo_clients_token(browser: Any, demo_url: str) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select, WebDriverWait
+
+    sign_in(browser, demo_url, "admin")
+    browser.get(f"{demo_url}/graphql")  # a browser's GET of the API leads to the console's GraphiQL
+    wait_for(browser, ".graphiql-container")
+    assert browser.current_url == f"{demo_url}/console/graphiql"
+    Select(browser.find_element(By.ID, "demo-client")).select_by_value("legislative")
+    browser.find_element(By.ID, "use-demo-client").click()
+    WebDriverWait(browser, WAIT_S).until(
+        lambda d: "demo-legislative" in d.find_element(By.ID, "graphiql-status").text
+    )
+    assert console_errors(browser) == []
+
+
+def test_sign_out_ends_the_session(browser: Any, demo_url: str) -> None:
+
+    sign_in(browser, demo_url, "admin")
+    open_page(browser, f"{demo_url}/console/partners")
+    submit(browser, "signout")
+    assert "You are signed out." in text_of(browser, ".flash")
+    browser.get(f"{demo_url}/console/partners")
+    wait_for(browser, "main h1")
+    assert browser.current_url.startswith(f"{demo_url}/console/signin")
+
+
+def test_the_research_unit_approves_an_agreement_from_the_queue(browser: Any, demo_url: str) -> None:
+    from selenium.webdriver.common.by import By
+
+    sign_in(browser, demo_url, "research_unit")
+    open_page(browser, f"{demo_url}/console/research/agreements?status=SUBMITTED")
+    browser.find_element(By.CSS_SELECTOR, "#rows tbody tr th a").click()
+    wait_for(browser, "#approve")
+    assert serious_violations(browser) == []
+    submit(browser, "approve")
+    assert "Agreement approved." in text_of(browser, ".flash")
+    assert browser.find_elements(By.ID, "revoke")
+    assert console_errors(browser) == []
