@@ -101,9 +101,18 @@ async def run(args: argparse.Namespace) -> None:
                     cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
                     assert response.status_code == 200, response.text
                     bodies.append(response.json()["data"])
+                    reads = next(iter(app.state.executors.values())).compiled
+                    compiled = [e.compiled for e in app.state.executors.values() if e.compiled is not None]
+                    plans = sum(r.compiled_count for r in compiled)
+                    compile_ms = sum(r.compile_seconds for r in compiled) * 1000 / plans if plans else 0.0
                     print(
                         f"{workload.name:<12}{mode:<11}{cpu / args.requests * 1000:>11.2f}"
                         f"{wall / args.requests * 1000:>12.2f}{len(response.content):>9,}"
+                        + (
+                            f"   plan compiled once in {compile_ms:.1f} ms"
+                            if reads is not None and plans
+                            else ""
+                        )
                     )
             if bodies[0] != bodies[1]:
                 print(f"  !! {workload.name}: the two paths answered differently", file=sys.stderr)
