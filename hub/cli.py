@@ -274,6 +274,13 @@ def _serve(settings: Settings) -> int:
 
     check_port_free(settings.host, settings.port)
     configure_logging(settings.log_level)
+    try:
+        import uvloop  # noqa: F401 - only whether it is there
+    except ImportError:  # Windows, PyPy: not installed (pyproject.toml's markers)
+        loop = "asyncio"
+        log.info("uvloop is not installed: serving on asyncio's event loop")
+    else:
+        loop = "uvloop"
     config = uvicorn.Config(
         "hub.app:app_from_environment",
         factory=True,
@@ -286,12 +293,14 @@ def _serve(settings: Settings) -> int:
         timeout_graceful_shutdown=10,
         lifespan="on",
         server_header=False,
+        loop=loop,
     )
     configure_connections(
         config,
         header_timeout_s=settings.header_timeout_s,
         max_connections=settings.max_connections,
         keep_alive_s=settings.keep_alive_s,
+        http=settings.http,
     )
     server = uvicorn.Server(config)
     if settings.workers > 1:

@@ -115,6 +115,11 @@ class Settings(BaseSettings):
     keep_alive_s: float = Field(
         default=5.0, gt=0, le=300, description="How long an idle kept-alive connection stays open"
     )
+    http: Literal["httptools", "h11"] = Field(
+        default="httptools",
+        description="HTTP/1.1 parser of `hub serve`: `httptools` (C, uvicorn's fast one) or `h11` (pure "
+        "Python); both with the header deadline and the connection cap (docs/hardening.md)",
+    )
     issuer: str = Field(
         default="http://127.0.0.1:8000",
         description="Public base URL of the hub: the `iss` of its tokens, whose `aud` is <issuer>/graphql (default: http://HOST:PORT)",

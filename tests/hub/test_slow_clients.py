@@ -1,7 +1,8 @@
 """Slow and broken connections against a real uvicorn on 127.0.0.1 (issue 14, items 22 and 23): a
 raw socket sends its headers a byte at a time, stops in the middle of its body, hangs up half way,
 or opens one connection too many. Each is cut off within its bound, answered with JSON, and logged
-as one line — never an error with a traceback."""
+as one line — never an error with a traceback. Each runs on both HTTP protocols (``HUB_HTTP``):
+httptools, what ``hub serve`` runs by default, and h11."""
 
 from __future__ import annotations
 
@@ -21,13 +22,19 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from auth.principal import Principal
 from hub.app import create_app
 from hub.settings import Settings
-from hub.slow_clients import configure
+from hub.slow_clients import DeadlineProtocol, HttpToolsDeadlineProtocol, configure
 from resolvers.models.audit import AuditEvent
 from resolvers.models.partners import Audience
 from tests.factories.faults import fail_read
 from tests.factories.notifications import free_port
 
 Served = Callable[..., Any]
+
+
+@pytest.fixture(params=["httptools", "h11"])
+def http(request: pytest.FixtureRequest) -> str:
+    """The HTTP protocol the served hub runs (``HUB_HTTP``)."""
+    return str(request.param)
 
 
 @asynccontextmanager
@@ -59,6 +66,7 @@ async def serving(
         header_timeout_s=hub_settings.header_timeout_s,
         max_connections=hub_settings.max_connections,
         keep_alive_s=hub_settings.keep_alive_s,
+        http=hub_settings.http,
     )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
@@ -89,13 +97,14 @@ HEADERS = b"POST /graphql HTTP/1.1\r\nHost: hub.test\r\nContent-Type: applicatio
 
 
 async def test_headers_sent_a_byte_at_a_time_are_cut_off(
+    http: str,
     settings: Settings,
     engine: AsyncEngine,
     sessions: async_sessionmaker[AsyncSession],
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level(logging.INFO)
-    async with serving(settings, engine, sessions, header_timeout_s=0.5) as port:
+    async with serving(settings, engine, sessions, http=http, header_timeout_s=0.5) as port:
         reader, writer = await asyncio.open_connection("127.0.0.1", port)
         started = time.monotonic()
 
@@ -120,9 +129,9 @@ async def test_headers_sent_a_byte_at_a_time_are_cut_off(
 
 
 async def test_the_next_request_on_a_kept_alive_connection_has_the_same_header_deadline(
-    settings: Settings, engine: AsyncEngine, sessions: async_sessionmaker[AsyncSession]
+    http: str, settings: Settings, engine: AsyncEngine, sessions: async_sessionmaker[AsyncSession]
 ) -> None:
-    async with serving(settings, engine, sessions, header_timeout_s=0.5, keep_alive_s=30) as port:
+    async with serving(settings, engine, sessions, http=http, header_timeout_s=0.5, keep_alive_s=30) as port:
         reader, writer = await asyncio.open_connection("127.0.0.1", port)
         writer.write(b"GET /healthz HTTP/1.1\r\nHost: hub.test\r\n\r\n")
         await writer.drain()
@@ -147,9 +156,9 @@ async def test_the_next_request_on_a_kept_alive_connection_has_the_same_header_d
 
 
 async def test_a_connection_that_never_sends_a_request_is_closed(
-    settings: Settings, engine: AsyncEngine, sessions: async_sessionmaker[AsyncSession]
+    http: str, settings: Settings, engine: AsyncEngine, sessions: async_sessionmaker[AsyncSession]
 ) -> None:
-    async with serving(settings, engine, sessions, header_timeout_s=0.5) as port:
+    async with serving(settings, engine, sessions, http=http, header_timeout_s=0.5) as port:
         reader, writer = await asyncio.open_connection("127.0.0.1", port)
         started = time.monotonic()
         raw = await read_all(reader)
@@ -159,6 +168,7 @@ async def test_a_connection_that_never_sends_a_request_is_closed(
 
 
 async def test_a_body_that_stops_half_way_is_answered_408_and_closed(
+    http: str,
     settings: Settings,
     engine: AsyncEngine,
     sessions: async_sessionmaker[AsyncSession],
@@ -166,7 +176,7 @@ async def test_a_body_that_stops_half_way_is_answered_408_and_closed(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level(logging.INFO)
-    async with serving(settings, engine, sessions, body_timeout_s=0.5) as port:
+    async with serving(settings, engine, sessions, http=http, body_timeout_s=0.5) as port:
         reader, writer = await asyncio.open_connection("127.0.0.1", port)
         started = time.monotonic()
         writer.write(HEADERS + b"Content-Length: 100\r\n\r\n" + b'{"query": "{')
@@ -188,6 +198,7 @@ async def test_a_body_that_stops_half_way_is_answered_408_and_closed(
 
 
 async def test_a_client_hanging_up_mid_body_is_one_info_line_and_ledgered_as_such(
+    http: str,
     settings: Settings,
     engine: AsyncEngine,
     sessions: async_sessionmaker[AsyncSession],
@@ -195,7 +206,7 @@ async def test_a_client_hanging_up_mid_body_is_one_info_line_and_ledgered_as_suc
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level(logging.INFO)
-    async with serving(settings, engine, sessions) as port:
+    async with serving(settings, engine, sessions, http=http) as port:
         _, writer = await asyncio.open_connection("127.0.0.1", port)
         writer.write(
             HEADERS + b"X-Request-Id: hangs-up-mid-body\r\nContent-Length: 100\r\n\r\n" + b'{"query"'
@@ -224,9 +235,9 @@ async def test_a_client_hanging_up_mid_body_is_one_info_line_and_ledgered_as_suc
 
 
 async def test_connections_beyond_the_limit_are_refused_at_once(
-    settings: Settings, engine: AsyncEngine, sessions: async_sessionmaker[AsyncSession]
+    http: str, settings: Settings, engine: AsyncEngine, sessions: async_sessionmaker[AsyncSession]
 ) -> None:
-    async with serving(settings, engine, sessions, max_connections=2, header_timeout_s=5) as port:
+    async with serving(settings, engine, sessions, http=http, max_connections=2, header_timeout_s=5) as port:
         held = [await asyncio.open_connection("127.0.0.1", port) for _ in range(2)]
         await asyncio.sleep(0.1)
         reader, writer = await asyncio.open_connection("127.0.0.1", port)
@@ -265,3 +276,29 @@ async def test_a_refusal_during_an_outage_is_one_line_with_its_code(
         (logging.WARNING, "STORE_UNAVAILABLE")
     ] * 3
     assert not [r for r in caplog.records if r.exc_info]
+
+
+def test_hub_serve_runs_httptools_on_uvloop(monkeypatch: pytest.MonkeyPatch, settings: Settings) -> None:
+    """What ``_serve`` hands uvicorn (the tests above hold each protocol on a real socket)."""
+    import hub.logs
+    from hub import cli
+
+    seen: list[uvicorn.Config] = []
+
+    class Recorded:
+        started = True
+
+        def __init__(self, config: uvicorn.Config) -> None:
+            seen.append(config)
+
+        def run(self) -> None:
+            pass
+
+    monkeypatch.setattr(uvicorn, "Server", Recorded)
+    monkeypatch.setattr(cli, "check_port_free", lambda host, port: None)
+    monkeypatch.setattr(hub.logs, "configure_logging", lambda level: None)
+    assert cli._serve(settings) == 0
+    assert cli._serve(settings.model_copy(update={"http": "h11"})) == 0
+    [default, h11] = seen
+    assert (default.loop, default.http) == ("uvloop", HttpToolsDeadlineProtocol)
+    assert (h11.loop, h11.http) == ("uvloop", DeadlineProtocol)
