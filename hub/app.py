@@ -147,8 +147,20 @@ def create_app(
     metrics = HubMetrics()
     # HUB_LEDGER_BATCH_MS above 0: the events of concurrent queries (and refusals) are committed in
     # groups; a mutation's event stays in its own transaction (auth/ledger_appender.py).
+    # On PostgreSQL the appender writes through a connection of its own: from the shared pool it would
+    # queue behind every request waiting for a connection, and each batch would wait that long too (a
+    # person-by-id run at 32 connections: about 50 ms per batch, the ledger the whole bound).
+    ledger_engine = (
+        create_engine(settings.model_copy(update={"db_pool_size": 1}))
+        if owns_engine and not settings.is_sqlite and settings.ledger == "on" and settings.ledger_batch_ms > 0
+        else None
+    )
     appender = (
-        LedgerAppender(sessions, window_s=settings.ledger_batch_ms / 1000, on_batch=metrics.observe_batch)
+        LedgerAppender(
+            session_factory(ledger_engine) if ledger_engine is not None else sessions,
+            window_s=settings.ledger_batch_ms / 1000,
+            on_batch=metrics.observe_batch,
+        )
         if settings.ledger == "on" and settings.ledger_batch_ms > 0
         else None
     )
@@ -249,6 +261,8 @@ def create_app(
             tracer_provider.shutdown()  # flushes the spans still batched
         if owns_engine:
             await engine.dispose()
+        if ledger_engine is not None:
+            await ledger_engine.dispose()
         if replica is not None:
             await replica.engine.dispose()
 

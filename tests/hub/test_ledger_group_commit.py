@@ -275,3 +275,18 @@ async def test_two_processes_appending_at_once_keep_one_chain(
         capsys.readouterr()
         assert await asyncio.to_thread(main, ["audit", "verify"]) == 0
         assert f"the chain holds: {result.events} events" in capsys.readouterr().out
+
+
+@pytest.mark.postgres
+async def test_the_appender_has_a_connection_of_its_own(settings: Settings) -> None:
+    """On PostgreSQL the batch writer never waits in the requests' pool queue: a hub that owns its
+    engine gives the appender an engine (a pool) of its own, closed with the app."""
+    hub = create_app(settings.model_copy(update={"ledger_batch_ms": 2}))
+    async with hub.router.lifespan_context(hub):
+        appender = hub.state.ledger_appender
+        assert appender is not None
+        own = appender.sessions.kw["bind"]
+        assert own is not hub.state.engine
+        assert own.pool.size() == 1
+        async with appender.sessions() as session:  # and it works: the batch writer's connection
+            assert (await session.execute(select(func.count()).select_from(AuditEvent))).scalar_one() >= 0
