@@ -152,13 +152,27 @@ def open_page(driver: Any, url: str) -> None:
 
 def submit(driver: Any, button_id: str) -> None:
     """Click a button that loads a new page, and wait for that page (not the old one's elements)."""
+    from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.support import expected_conditions as ec
     from selenium.webdriver.support.ui import WebDriverWait
 
     old = driver.find_element(By.TAG_NAME, "main")
+
+    def replaced(_: Any) -> bool:
+        try:
+            old.is_enabled()
+        except StaleElementReferenceException:
+            return True
+        except WebDriverException as exc:
+            # Chromium, asked about a node while the page is being replaced, sometimes answers with
+            # an inspector error rather than "stale element" (seen in CI): the old page is gone too.
+            if "does not belong to the document" in str(exc.msg):
+                return True
+            raise
+        return False
+
     driver.find_element(By.ID, button_id).click()
-    WebDriverWait(driver, WAIT_S).until(ec.staleness_of(old))
+    WebDriverWait(driver, WAIT_S).until(replaced)
     wait_for(driver, "main h1")
 
 
