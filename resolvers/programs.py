@@ -46,43 +46,62 @@ class EnrollmentFilter:
     status: str | None = None
 
 
-async def list_programs(
-    db: RequestDb, principal: Principal, f: ProgramFilter, first: int | None, after: str | None
-) -> Page[Row[Any]]:
-    conditions = [row_scope(principal, Program)]
+@dataclass(frozen=True, slots=True)
+class OfferingFilter:
+    program_id: int | None = None
+    facility_id: int | None = None
+    status: str | None = None
+
+
+#: Each list's keyset order (the last column unique), shared with the compiled reads.
+PROGRAM_ORDER = ("name", "id")
+OFFERING_ORDER = ("starts_on", "id")
+ENROLLMENT_ORDER = ("enrolled_on", "id")
+
+
+def program_conditions(f: ProgramFilter) -> list[ColumnElement[bool]]:
+    """The filter's conditions (the row scope is the caller's to add), here and in compiled reads."""
+    conditions: list[ColumnElement[bool]] = []
     if f.category is not None:
         conditions.append(Program.category == f.category)
     if f.reparative is not None:
         conditions.append(Program.reparative == f.reparative)
     if f.gender_responsive is not None:
         conditions.append(Program.gender_responsive == f.gender_responsive)
+    return conditions
+
+
+async def list_programs(
+    db: RequestDb, principal: Principal, f: ProgramFilter, first: int | None, after: str | None
+) -> Page[Row[Any]]:
     c = Program.__table__.c
-    stmt = select(*c).where(*conditions)
-    return await paginate(db, stmt, [c.name, c.id], first=first, after=after)
+    stmt = select(*c).where(row_scope(principal, Program), *program_conditions(f))
+    return await paginate(db, stmt, [c[name] for name in PROGRAM_ORDER], first=first, after=after)
+
+
+def offering_conditions(f: OfferingFilter) -> list[ColumnElement[bool]]:
+    """The filter's conditions (the row scope is the caller's to add)."""
+    conditions: list[ColumnElement[bool]] = []
+    if f.program_id is not None:
+        conditions.append(ProgramOffering.program_id == f.program_id)
+    if f.facility_id is not None:
+        conditions.append(ProgramOffering.facility_id == f.facility_id)
+    if f.status is not None:
+        conditions.append(ProgramOffering.status == f.status)
+    return conditions
 
 
 async def list_offerings(
-    db: RequestDb,
-    principal: Principal,
-    program_id: int | None,
-    facility_id: int | None,
-    status: str | None,
-    first: int | None,
-    after: str | None,
+    db: RequestDb, principal: Principal, f: OfferingFilter, first: int | None, after: str | None
 ) -> Page[Row[Any]]:
-    conditions = [row_scope(principal, ProgramOffering)]
-    if program_id is not None:
-        conditions.append(ProgramOffering.program_id == program_id)
-    if facility_id is not None:
-        conditions.append(ProgramOffering.facility_id == facility_id)
-    if status is not None:
-        conditions.append(ProgramOffering.status == status)
     c = ProgramOffering.__table__.c
-    return await paginate(db, select(*c).where(*conditions), [c.starts_on, c.id], first=first, after=after)
+    stmt = select(*c).where(row_scope(principal, ProgramOffering), *offering_conditions(f))
+    return await paginate(db, stmt, [c[name] for name in OFFERING_ORDER], first=first, after=after)
 
 
-def _enrollment_conditions(principal: Principal, f: EnrollmentFilter) -> list[ColumnElement[bool]]:
-    conditions = [row_scope(principal, Enrollment)]
+def enrollment_conditions(f: EnrollmentFilter) -> list[ColumnElement[bool]]:
+    """The filter's conditions (the row scope is the caller's to add)."""
+    conditions: list[ColumnElement[bool]] = []
     if f.person_id is not None:
         conditions.append(Enrollment.person_id == f.person_id)
     if f.program_id is not None:
@@ -96,8 +115,8 @@ async def list_enrollments(
     db: RequestDb, principal: Principal, f: EnrollmentFilter, first: int | None, after: str | None
 ) -> Page[Row[Any]]:
     c = Enrollment.__table__.c
-    stmt = select(*c).where(*_enrollment_conditions(principal, f))
-    return await paginate(db, stmt, [c.enrolled_on, c.id], first=first, after=after)
+    stmt = select(*c).where(row_scope(principal, Enrollment), *enrollment_conditions(f))
+    return await paginate(db, stmt, [c[name] for name in ENROLLMENT_ORDER], first=first, after=after)
 
 
 async def programs_by_id(db: RequestDb, principal: Principal, ids: Sequence[int]) -> list[Row[Any] | None]:
@@ -141,7 +160,9 @@ async def enrollments_by_program_id(
     for status in {page.filter("status") for _, page in keys}:
         batch = [key for key in keys if key[1].filter("status") == status]
         f = EnrollmentFilter(status=status)
-        stmt = select(*c, c.program_id.label("parent_key")).where(*_enrollment_conditions(principal, f))
+        stmt = select(*c, c.program_id.label("parent_key")).where(
+            row_scope(principal, Enrollment), *enrollment_conditions(f)
+        )
         pages = await pages_by_parent(db, stmt, c.program_id, ["enrolled_on", "id"], batch)
         found.update(zip(batch, pages, strict=True))
     return [found[key] for key in keys]

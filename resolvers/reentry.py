@@ -51,9 +51,8 @@ async def list_referrals(
 ) -> Page[Row[Any]]:
     conditions = [row_scope(principal, Referral), *referral_conditions(f)]
     c = Referral.__table__.c
-    return await paginate(
-        db, _referrals().where(*conditions), [c.referred_on, c.id], first=first, after=after
-    )
+    order = [c[name] for name in REFERRAL_ORDER]
+    return await paginate(db, _referrals().where(*conditions), order, first=first, after=after)
 
 
 def referral_conditions(f: ReferralFilter) -> list[ColumnElement[bool]]:
@@ -70,52 +69,74 @@ def referral_conditions(f: ReferralFilter) -> list[ColumnElement[bool]]:
     return conditions
 
 
-async def list_consents(
-    db: RequestDb,
-    principal: Principal,
-    person_id: int | None,
-    partner_id: int | None,
-    active_on: date | None,
-    first: int | None,
-    after: str | None,
-) -> Page[Row[Any]]:
-    conditions = [row_scope(principal, Consent)]
-    if person_id is not None:
-        conditions.append(Consent.person_id == person_id)
-    if partner_id is not None:
-        conditions.append(Consent.partner_id == partner_id)
-    if active_on is not None:
+@dataclass(frozen=True, slots=True)
+class ConsentFilter:
+    person_id: int | None = None
+    partner_id: int | None = None
+    #: Only consents in force on this day (not revoked, signed by it, not expired).
+    active_on: date | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceFilter:
+    referral_id: int | None = None
+    person_id: int | None = None
+    delivered_from: date | None = None
+    delivered_to: date | None = None
+
+
+#: Each list's keyset order (the last column unique), shared with the compiled reads.
+REFERRAL_ORDER = ("referred_on", "id")
+CONSENT_ORDER = ("signed_on", "id")
+SERVICE_ORDER = ("delivered_on", "id")
+
+
+def consent_conditions(f: ConsentFilter) -> list[ColumnElement[bool]]:
+    """The filter's conditions (the row scope is the caller's to add), here and in compiled reads."""
+    conditions: list[ColumnElement[bool]] = []
+    if f.person_id is not None:
+        conditions.append(Consent.person_id == f.person_id)
+    if f.partner_id is not None:
+        conditions.append(Consent.partner_id == f.partner_id)
+    if f.active_on is not None:
         conditions += [
             Consent.revoked_on.is_(None),
-            Consent.signed_on <= active_on,
-            Consent.expires_on >= active_on,
+            Consent.signed_on <= f.active_on,
+            Consent.expires_on >= f.active_on,
         ]
+    return conditions
+
+
+async def list_consents(
+    db: RequestDb, principal: Principal, f: ConsentFilter, first: int | None, after: str | None
+) -> Page[Row[Any]]:
     c = Consent.__table__.c
-    return await paginate(db, select(*c).where(*conditions), [c.signed_on, c.id], first=first, after=after)
+    stmt = select(*c).where(row_scope(principal, Consent), *consent_conditions(f))
+    return await paginate(db, stmt, [c[name] for name in CONSENT_ORDER], first=first, after=after)
+
+
+def service_conditions(f: ServiceFilter) -> list[ColumnElement[bool]]:
+    """The filter's conditions (the row scope is the caller's to add); a range that ends before it
+    starts is refused (``InvalidInput`` on ``deliveredTo``)."""
+    conditions: list[ColumnElement[bool]] = []
+    if f.referral_id is not None:
+        conditions.append(ServiceDelivery.referral_id == f.referral_id)
+    if f.person_id is not None:
+        conditions.append(ServiceDelivery.person_id == f.person_id)
+    if f.delivered_from is not None:
+        conditions.append(ServiceDelivery.delivered_on >= f.delivered_from)
+    if f.delivered_to is not None:
+        v.not_before("deliveredTo", f.delivered_to, "deliveredFrom", f.delivered_from)
+        conditions.append(ServiceDelivery.delivered_on <= f.delivered_to)
+    return conditions
 
 
 async def list_services(
-    db: RequestDb,
-    principal: Principal,
-    referral_id: int | None,
-    person_id: int | None,
-    delivered_from: date | None,
-    delivered_to: date | None,
-    first: int | None,
-    after: str | None,
+    db: RequestDb, principal: Principal, f: ServiceFilter, first: int | None, after: str | None
 ) -> Page[Row[Any]]:
-    conditions: list[ColumnElement[bool]] = [row_scope(principal, ServiceDelivery)]
-    if referral_id is not None:
-        conditions.append(ServiceDelivery.referral_id == referral_id)
-    if person_id is not None:
-        conditions.append(ServiceDelivery.person_id == person_id)
-    if delivered_from is not None:
-        conditions.append(ServiceDelivery.delivered_on >= delivered_from)
-    if delivered_to is not None:
-        v.not_before("deliveredTo", delivered_to, "deliveredFrom", delivered_from)
-        conditions.append(ServiceDelivery.delivered_on <= delivered_to)
     c = ServiceDelivery.__table__.c
-    return await paginate(db, select(*c).where(*conditions), [c.delivered_on, c.id], first=first, after=after)
+    stmt = select(*c).where(row_scope(principal, ServiceDelivery), *service_conditions(f))
+    return await paginate(db, stmt, [c[name] for name in SERVICE_ORDER], first=first, after=after)
 
 
 async def referrals_by_id(db: RequestDb, principal: Principal, ids: Sequence[int]) -> list[Row[Any] | None]:

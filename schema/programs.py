@@ -256,15 +256,12 @@ class Query:
         facility_id: strawberry.ID | None = None,
         status: OfferingStatus | None = None,
     ) -> Connection[ProgramOffering]:
-        page = await data.list_offerings(
-            info.context.db,
-            info.context.principal,
-            _id("Program", program_id, "programId"),
-            _id("Facility", facility_id, "facilityId"),
-            status.value if status else None,
-            first,
-            after,
+        f = data.OfferingFilter(
+            program_id=_id("Program", program_id, "programId"),
+            facility_id=_id("Facility", facility_id, "facilityId"),
+            status=status.value if status else None,
         )
+        page = await data.list_offerings(info.context.db, info.context.principal, f, first, after)
         return connection(page, ProgramOffering.from_row)
 
     @resolves(FieldClass.PROGRAMS, "Enrollments you may see, earliest first.")

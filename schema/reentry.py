@@ -243,15 +243,12 @@ class Query:
         partner_id: strawberry.ID | None = None,
         active: Annotated[bool, strawberry.argument(description="Only consents in force today.")] = False,
     ) -> Connection[Consent]:
-        page = await data.list_consents(
-            info.context.db,
-            info.context.principal,
-            _id("Person", person_id, "personId"),
-            _id("Partner", partner_id, "partnerId"),
-            info.context.now.date() if active else None,
-            first,
-            after,
+        f = data.ConsentFilter(
+            person_id=_id("Person", person_id, "personId"),
+            partner_id=_id("Partner", partner_id, "partnerId"),
+            active_on=info.context.now.date() if active else None,
         )
+        page = await data.list_consents(info.context.db, info.context.principal, f, first, after)
         return connection(page, Consent.from_row)
 
     @resolves(FieldClass.REFERRALS, "Services delivered that you may see, earliest first.")
@@ -265,14 +262,11 @@ class Query:
         delivered_from: date | None = None,
         delivered_to: date | None = None,
     ) -> Connection[ServiceDelivered]:
-        page = await data.list_services(
-            info.context.db,
-            info.context.principal,
-            _id("Referral", referral_id, "referralId"),
-            _id("Person", person_id, "personId"),
-            delivered_from,
-            delivered_to,
-            first,
-            after,
+        f = data.ServiceFilter(
+            referral_id=_id("Referral", referral_id, "referralId"),
+            person_id=_id("Person", person_id, "personId"),
+            delivered_from=delivered_from,
+            delivered_to=delivered_to,
         )
+        page = await data.list_services(info.context.db, info.context.principal, f, first, after)
         return connection(page, ServiceDelivered.from_row)

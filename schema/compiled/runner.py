@@ -36,6 +36,7 @@ from graphql import (
 from graphql import execute as graphql_execute
 from graphql.execution.values import VariableValues, get_argument_values
 from sqlalchemy import ColumnElement, Date, FromClause, bindparam, func, select
+from sqlalchemy.exc import OperationalError
 
 from resolvers.errors import InvalidInput
 from resolvers.pagination import _after, check_page_size, decode_cursor, encode_cursor
@@ -241,6 +242,13 @@ class CompiledReads:
                 fallback.append(root)
                 data[root.key] = None
             except Exception as exc:  # noqa: BLE001 - the store failed: graphql-core would catch it the same way
+                if _beyond_the_parser(exc):
+                    # SQLite refused to parse the statement (no side effect, the transaction goes
+                    # on): this plan's root runs on the resolver path, now and from now on.
+                    root.root = None
+                    fallback.append(root)
+                    data[root.key] = None
+                    continue
                 errors.append(GraphQLError(str(exc), root.nodes, path=[root.key], original_error=exc))
                 if root.non_null:
                     return ExecutionResult(None, errors)
@@ -267,8 +275,9 @@ class CompiledReads:
         assert query is not None
         args = get_argument_values(query.fields[plan.nodes[0].name.value], plan.nodes[0], variables)
         alias = plan.alias
-        where = [plan.scope, *root.where(args, alias)]
-        params = {TODAY: context.now.date()}
+        today = context.now.date()
+        where = [plan.scope, *root.where(args, alias, today)]
+        params = {TODAY: today}
         db = context.db
         if root.order is None:
             (only,) = plan.objects.values()
@@ -325,7 +334,7 @@ class CompiledReads:
                         info[ikey] = "PageInfo"
                 out[key] = info
             elif fname == "totalCount":
-                base = [plan.scope, *root.where(args, alias)]
+                base = [plan.scope, *root.where(args, alias, today)]
                 count = await db.execute(select(func.count()).select_from(alias).where(*base), params)
                 out[key] = int(count.scalar_one())
             else:
@@ -367,6 +376,12 @@ class CompiledReads:
             result = await result
         assert isinstance(result, ExecutionResult)
         return result
+
+
+def _beyond_the_parser(exc: BaseException) -> bool:
+    """SQLite's "parser stack overflow": a statement nested deeper than its fixed parser stack
+    (``MAX_DEPTH`` keeps most selections under it; how deep a level nests varies with its fields)."""
+    return isinstance(exc, OperationalError) and "parser stack overflow" in str(exc.orig)
 
 
 def _text(level: Level, compiled: Any) -> ColumnElement[Any] | None:
