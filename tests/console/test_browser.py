@@ -343,10 +343,16 @@ def test_graphiql_loads_offline_and_takes_a_demo_clients_token(browser: Any, dem
     wait_for(browser, ".graphiql-container")
     assert browser.current_url == f"{demo_url}/console/graphiql"
     Select(browser.find_element(By.ID, "demo-client")).select_by_value("legislative")
-    browser.find_element(By.ID, "use-demo-client").click()
-    WebDriverWait(browser, WAIT_S).until(
-        lambda d: "demo-legislative" in d.find_element(By.ID, "graphiql-status").text
-    )
+    status = browser.find_element(By.ID, "graphiql-status")
+    seen = []
+    for _ in range(3):  # as a person would: a refusal (the store busy under load) is shown; try again
+        browser.execute_script("arguments[0].textContent = ''", status)
+        browser.find_element(By.ID, "use-demo-client").click()
+        WebDriverWait(browser, WAIT_S).until(lambda _: status.text != "")
+        seen.append(status.text)
+        if "demo-legislative" in status.text:
+            break
+    assert "demo-legislative" in status.text, seen
     assert console_errors(browser) == []
 
 
