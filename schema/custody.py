@@ -34,6 +34,7 @@ from schema.fields import classified, mutation, resolves
 from schema.ids import from_global_id, to_global_id
 from schema.mutations import IdempotencyKey, Payload, run_mutation
 from schema.people import Facility, Person
+from schema.rows import FromRow
 
 strawberry.enum(AdmissionType, description="How a custody period began.")
 strawberry.enum(ReleaseType, description="How a custody period ended.")
@@ -66,25 +67,16 @@ async def _facility(info: Info, pk: int | None) -> Facility | None:
 
 @table(models_people.Charge)
 @strawberry.type(description="One offense a sentence was imposed for.")
-class Charge:
+class Charge(FromRow):
     statute: str = classified(FieldClass.PUBLIC_PERSON, "Statute cited.")
     offense: str = classified(FieldClass.PUBLIC_PERSON, "The offense, in words.")
     offense_class: OffenseClass = classified(FieldClass.PUBLIC_PERSON, "Statutory class.")
     category: OffenseCategory = classified(FieldClass.PUBLIC_PERSON, "Broad category.")
 
-    @classmethod
-    def from_row(cls, row: Any) -> Charge:
-        return cls(
-            statute=row.statute,
-            offense=row.offense,
-            offense_class=OffenseClass(row.offense_class),
-            category=OffenseCategory(row.category),
-        )
-
 
 @table(models_people.Sentence)
 @strawberry.type(description="A sentence imposed by a court: the public sentence summary.")
-class Sentence:
+class Sentence(FromRow):
     pk: strawberry.Private[int]
     cause_number: str = classified(FieldClass.PUBLIC_PERSON, "Court cause number.")
     county: str = classified(FieldClass.PUBLIC_PERSON, "Sentencing county.")
@@ -105,18 +97,6 @@ class Sentence:
     async def charges(self, info: Info) -> list[Charge]:
         rows = await info.context.loaders.charges_by_sentence_id.load(self.pk)
         return [Charge.from_row(r) for r in rows]
-
-    @classmethod
-    def from_row(cls, row: Any) -> Sentence:
-        return cls(
-            pk=row.id,
-            cause_number=row.cause_number,
-            county=row.county,
-            sentenced_on=row.sentenced_on,
-            sentence_type=SentenceType(row.sentence_type),
-            term_months=row.term_months,
-            status=SentenceStatus(row.status),
-        )
 
 
 @table(models_people.CustodyPeriod)
@@ -171,7 +151,7 @@ class CustodyPeriod:
 
 @table(models_people.SupervisionPeriod)
 @strawberry.type(description="A stretch of probation, parole or conditional release supervision.")
-class SupervisionPeriod:
+class SupervisionPeriod(FromRow):
     office_pk: strawberry.Private[int]
     kind: SupervisionKind = classified(FieldClass.RELEASE, "Probation, parole or conditional release.")
     started_on: date = classified(FieldClass.RELEASE, "First day of supervision.")
@@ -186,20 +166,10 @@ class SupervisionPeriod:
     async def office(self, info: Info) -> Facility | None:
         return await _facility(info, self.office_pk)
 
-    @classmethod
-    def from_row(cls, row: Any) -> SupervisionPeriod:
-        return cls(
-            office_pk=row.office_id,
-            kind=SupervisionKind(row.kind),
-            started_on=row.started_on,
-            ended_on=row.ended_on,
-            end_reason=SupervisionEnd(row.end_reason) if row.end_reason else None,
-        )
-
 
 @table(models_people.ParoleHearing)
 @strawberry.type(description="A parole board hearing.")
-class ParoleHearing:
+class ParoleHearing(FromRow):
     pk: strawberry.Private[int]
     facility_pk: strawberry.Private[int]
     hearing_type: HearingType = classified(FieldClass.RELEASE, "Initial, reconsideration or revocation.")
@@ -220,22 +190,10 @@ class ParoleHearing:
     async def facility(self, info: Info) -> Facility | None:
         return await _facility(info, self.facility_pk)
 
-    @classmethod
-    def from_row(cls, row: Any) -> ParoleHearing:
-        return cls(
-            pk=row.id,
-            facility_pk=row.facility_id,
-            hearing_type=HearingType(row.hearing_type),
-            scheduled_for=row.scheduled_for,
-            status=HearingStatus(row.status),
-            decision=HearingDecision(row.decision) if row.decision else None,
-            decided_on=row.decided_on,
-        )
-
 
 @table(models_people.CustodyEvent)
 @strawberry.type(description="Something that happened to a person's custody, as recorded.")
-class CustodyEvent:
+class CustodyEvent(FromRow):
     pk: strawberry.Private[int]
     facility_pk: strawberry.Private[int | None]
     to_facility_pk: strawberry.Private[int | None]
@@ -273,22 +231,10 @@ class CustodyEvent:
         row = await info.context.loaders.parole_hearings_by_id.load(self.hearing_pk)
         return None if row is None else ParoleHearing.from_row(row)
 
-    @classmethod
-    def from_row(cls, row: Any) -> CustodyEvent:
-        return cls(
-            pk=row.id,
-            facility_pk=row.facility_id,
-            to_facility_pk=row.to_facility_id,
-            hearing_pk=row.hearing_id,
-            kind=CustodyEventKind(row.kind),
-            occurred_at=row.occurred_at,
-            notes=row.notes,
-        )
-
 
 @table(models_people.ConductReport)
 @strawberry.type(description="A conduct violation report and its outcome.")
-class ConductReport:
+class ConductReport(FromRow):
     facility_pk: strawberry.Private[int]
     occurred_on: date = classified(FieldClass.CUSTODY_DETAIL, "Date of the incident.")
     violation: str = classified(FieldClass.CUSTODY_DETAIL, "The rule broken.")
@@ -298,26 +244,13 @@ class ConductReport:
     async def facility(self, info: Info) -> Facility | None:
         return await _facility(info, self.facility_pk)
 
-    @classmethod
-    def from_row(cls, row: Any) -> ConductReport:
-        return cls(
-            facility_pk=row.facility_id,
-            occurred_on=row.occurred_on,
-            violation=row.violation,
-            outcome=ConductOutcome(row.outcome),
-        )
-
 
 @table(models_people.HealthNeed)
 @strawberry.type(description="An assessed health need (0 none to 5 acute).")
-class HealthNeed:
+class HealthNeed(FromRow):
     kind: HealthNeedKind = classified(FieldClass.HEALTH, "Mental health, medical or substance use.")
     level: int = classified(FieldClass.HEALTH, "0 (none) to 5 (acute).")
     assessed_on: date = classified(FieldClass.HEALTH, "Date of the assessment.")
-
-    @classmethod
-    def from_row(cls, row: Any) -> HealthNeed:
-        return cls(kind=HealthNeedKind(row.kind), level=row.level, assessed_on=row.assessed_on)
 
 
 @strawberry.input(description="A custody event to record; which fields are required depends on `kind`.")

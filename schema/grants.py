@@ -20,6 +20,7 @@ from schema.fields import classified, resolves
 from schema.ids import from_global_id, to_global_id
 from schema.pagination import Connection, connection
 from schema.people import After, PageSize
+from schema.rows import FromRow
 
 T = FieldClass.GRANT_TOTALS
 G = FieldClass.GRANTS
@@ -94,7 +95,7 @@ async def _award(info: Info, pk: int) -> FederalAward | None:
 
 
 @strawberry.type(description="Part of an award passed to a subrecipient.")
-class Subaward:
+class Subaward(FromRow):
     pk: strawberry.Private[int]
     award_pk: strawberry.Private[int]
     recipient: str = classified(G, "The subrecipient.")
@@ -110,20 +111,9 @@ class Subaward:
     async def award(self, info: Info) -> FederalAward | None:
         return await _award(info, self.award_pk)
 
-    @classmethod
-    def from_row(cls, row: Any) -> Subaward:
-        return cls(
-            pk=row.id,
-            award_pk=row.award_id,
-            recipient=row.recipient,
-            amount=_money(row.amount),
-            period_start=row.period_start,
-            period_end=row.period_end,
-        )
-
 
 @strawberry.type(description="Money drawn down or paid out under an award.")
-class Disbursement:
+class Disbursement(FromRow):
     pk: strawberry.Private[int]
     award_pk: strawberry.Private[int]
     subaward_pk: strawberry.Private[int | None]
@@ -148,22 +138,9 @@ class Disbursement:
         row = await info.context.loaders.subawards_by_id.load(self.subaward_pk)
         return None if row is None else Subaward.from_row(row)
 
-    @classmethod
-    def from_row(cls, row: Any) -> Disbursement:
-        return cls(
-            pk=row.id,
-            award_pk=row.award_id,
-            subaward_pk=row.subaward_id,
-            kind=DisbursementKind(row.kind),
-            paid_on=row.paid_on,
-            amount=_money(row.amount),
-            payee=row.payee,
-            purpose=row.purpose,
-        )
-
 
 @strawberry.type(description="A financial or progress report owed to the awarding agency.")
-class AwardReport:
+class AwardReport(FromRow):
     pk: strawberry.Private[int]
     award_pk: strawberry.Private[int]
     kind: ReportKind = classified(G, "Financial or progress.")
@@ -184,19 +161,6 @@ class AwardReport:
     @resolves(G, "The award it reports on.")
     async def award(self, info: Info) -> FederalAward | None:
         return await _award(info, self.award_pk)
-
-    @classmethod
-    def from_row(cls, row: Any) -> AwardReport:
-        return cls(
-            pk=row.id,
-            award_pk=row.award_id,
-            kind=ReportKind(row.kind),
-            period_start=row.period_start,
-            period_end=row.period_end,
-            due_on=row.due_on,
-            submitted_on=row.submitted_on,
-            version=row.version,
-        )
 
 
 def _pk(kind: str, value: strawberry.ID | None, field: str) -> int | None:

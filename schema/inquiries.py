@@ -17,6 +17,7 @@ from schema.ids import from_global_id, to_global_id
 from schema.mutations import IdempotencyKey, MutationError, Payload, run_mutation
 from schema.pagination import Connection, connection
 from schema.people import After, PageSize, Person
+from schema.rows import FromRow
 
 strawberry.enum(InquirySource, description="Who the inquiry comes from.")
 strawberry.enum(InquiryCategory, description="What the inquiry is about.")
@@ -88,20 +89,11 @@ class Inquiry:
 
 
 @strawberry.type(description="A response from constituent services to an inquiry.")
-class InquiryResponse:
+class InquiryResponse(FromRow):
     responded_at: datetime = classified(FieldClass.INQUIRIES, "When it was sent.")
     responder: str = classified(FieldClass.INQUIRIES, "Who answered.")
     channel: InquiryChannel = classified(FieldClass.INQUIRIES, "How it was sent.")
     body: str = classified(FieldClass.INQUIRIES, "The response.")
-
-    @classmethod
-    def from_row(cls, row: Any) -> InquiryResponse:
-        return cls(
-            responded_at=row.responded_at,
-            responder=row.responder,
-            channel=InquiryChannel(row.channel),
-            body=row.body,
-        )
 
 
 @strawberry.input(description="A new inquiry.")

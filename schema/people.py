@@ -18,6 +18,7 @@ from schema.context import Info
 from schema.fields import classified, resolves
 from schema.ids import from_global_id, to_global_id
 from schema.pagination import Connection, connection
+from schema.rows import FromRow
 
 if TYPE_CHECKING:
     from schema.compiled.compiler import Level
@@ -91,7 +92,7 @@ def _projected_release_sql(level: Level, person: FromClause) -> ColumnElement[An
     description="A site of the department: an institution, a probation and parole office or a "
     "community release center."
 )
-class Facility:
+class Facility(FromRow):
     pk: strawberry.Private[int]
     code: str = classified(FieldClass.REFERENCE, "Short code of the facility.")
     name: str = classified(FieldClass.REFERENCE, "Name of the facility.")
@@ -120,24 +121,10 @@ class Facility:
         )
         return connection(page, Person.from_row)
 
-    @classmethod
-    def from_row(cls, row: Any) -> Facility:
-        return cls(
-            pk=row.id,
-            code=row.code,
-            name=row.name,
-            kind=models.FacilityKind(row.kind),
-            county=row.county,
-            region=row.region,
-            capacity=row.capacity,
-            serves_women=row.serves_women,
-            address=row.address,
-        )
-
 
 @table(models.PersonIdentity)
 @strawberry.type(description="Identity details of a person: date of birth, address and phone.")
-class PersonIdentity:
+class PersonIdentity(FromRow):
     birth_date: date = classified(FieldClass.IDENTITY, "Date of birth.")
     address_line: str | None = classified(FieldClass.IDENTITY, "Last known street address.")
     city: str | None = classified(FieldClass.IDENTITY, "City of the last known address.")
@@ -145,18 +132,6 @@ class PersonIdentity:
     state: str | None = classified(FieldClass.IDENTITY, "State of the last known address.")
     postal_code: str | None = classified(FieldClass.IDENTITY, "Postal code of the last known address.")
     phone: str | None = classified(FieldClass.IDENTITY, "Phone number.")
-
-    @classmethod
-    def from_row(cls, row: Any) -> PersonIdentity:
-        return cls(
-            birth_date=row.birth_date,
-            address_line=row.address_line,
-            city=row.city,
-            county=row.county,
-            state=row.state,
-            postal_code=row.postal_code,
-            phone=row.phone,
-        )
 
 
 @strawberry.type(description="Identifiers of a person held apart: SSN, FBI and state ids.")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
-from typing import Any
 
 import strawberry
 
@@ -21,6 +20,7 @@ from schema.ids import from_global_id, to_global_id
 from schema.mutations import IdempotencyKey, Outcome, Payload, run_mutation
 from schema.pagination import Connection, connection
 from schema.people import After, Facility, PageSize, Person
+from schema.rows import FromRow
 
 strawberry.enum(ProgramCategory, description="What kind of program it is.")
 strawberry.enum(OfferingStatus, description="Whether an offering takes enrollments.")
@@ -29,7 +29,7 @@ strawberry.enum(EnrollmentStatus, description="Enrolled, completed or withdrawn.
 
 @table(models.Program)
 @strawberry.type(description="A program of the department's catalog.")
-class Program:
+class Program(FromRow):
     pk: strawberry.Private[int]
     code: str = classified(FieldClass.REFERENCE, "Short code, e.g. ICVC.")
     name: str = classified(FieldClass.REFERENCE, "Name of the program.")
@@ -59,18 +59,6 @@ class Program:
         )
         return connection(page, Enrollment.from_row)
 
-    @classmethod
-    def from_row(cls, row: Any) -> Program:
-        return cls(
-            pk=row.id,
-            code=row.code,
-            name=row.name,
-            category=ProgramCategory(row.category),
-            description=row.description,
-            reparative=row.reparative,
-            gender_responsive=row.gender_responsive,
-        )
-
 
 async def _program(info: Info, pk: int) -> Program | None:
     row = await info.context.loaders.programs_by_id.load(pk)
@@ -79,7 +67,7 @@ async def _program(info: Info, pk: int) -> Program | None:
 
 @table(models.ProgramOffering)
 @strawberry.type(description="A program offered at one site for a stretch of time.")
-class ProgramOffering:
+class ProgramOffering(FromRow):
     pk: strawberry.Private[int]
     program_pk: strawberry.Private[int]
     facility_pk: strawberry.Private[int]
@@ -101,33 +89,17 @@ class ProgramOffering:
         row = await info.context.loaders.facilities_by_id.load(self.facility_pk)
         return None if row is None else Facility.from_row(row)
 
-    @classmethod
-    def from_row(cls, row: Any) -> ProgramOffering:
-        return cls(
-            pk=row.id,
-            program_pk=row.program_id,
-            facility_pk=row.facility_id,
-            starts_on=row.starts_on,
-            ends_on=row.ends_on,
-            capacity=row.capacity,
-            status=OfferingStatus(row.status),
-        )
-
 
 @strawberry.type(description="Hours of reparative work logged on an enrollment.")
-class ReparativeActivity:
+class ReparativeActivity(FromRow):
     performed_on: date = classified(FieldClass.PROGRAMS, "Day the work was done.")
     hours: Decimal = classified(FieldClass.PROGRAMS, "Hours worked.")
     description: str = classified(FieldClass.PROGRAMS, "The work done.")
 
-    @classmethod
-    def from_row(cls, row: Any) -> ReparativeActivity:
-        return cls(performed_on=row.performed_on, hours=row.hours, description=row.description)
-
 
 @table(models.Enrollment)
 @strawberry.type(description="A person's participation in a program.")
-class Enrollment:
+class Enrollment(FromRow):
     pk: strawberry.Private[int]
     person_pk: strawberry.Private[int]
     program_pk: strawberry.Private[int]
@@ -166,20 +138,6 @@ class Enrollment:
     async def reparative_activities(self, info: Info) -> list[ReparativeActivity]:
         rows = await info.context.loaders.reparative_activities_by_enrollment_id.load(self.pk)
         return [ReparativeActivity.from_row(r) for r in rows]
-
-    @classmethod
-    def from_row(cls, row: Any) -> Enrollment:
-        return cls(
-            pk=row.id,
-            person_pk=row.person_id,
-            program_pk=row.program_id,
-            offering_pk=row.offering_id,
-            enrolled_on=row.enrolled_on,
-            status=EnrollmentStatus(row.status),
-            ended_on=row.ended_on,
-            reparative_hours=row.reparative_hours,
-            version=row.version,
-        )
 
 
 @strawberry.input(description="Enrol a person in a program, or in one offering of it.")

@@ -19,6 +19,7 @@ from schema.fields import classified, resolves
 from schema.ids import from_global_id, to_global_id
 from schema.pagination import Connection, connection
 from schema.people import After, PageSize, Person
+from schema.rows import FromRow
 
 if TYPE_CHECKING:
     from schema.compiled.compiler import Level
@@ -38,7 +39,7 @@ async def _person(info: Info, pk: int) -> Person | None:
 
 @table(models.ServiceDelivery)
 @strawberry.type(description="A service a reentry partner delivered on a referral.")
-class ServiceDelivered:
+class ServiceDelivered(FromRow):
     pk: strawberry.Private[int]
     referral_pk: strawberry.Private[int]
     service_type: ServiceType = classified(FieldClass.REFERRALS, "Kind of service.")
@@ -58,18 +59,6 @@ class ServiceDelivered:
         row = await info.context.loaders.referrals_by_id.load(self.referral_pk)
         return None if row is None else Referral.from_row(row)
 
-    @classmethod
-    def from_row(cls, row: Any) -> ServiceDelivered:
-        return cls(
-            pk=row.id,
-            referral_pk=row.referral_id,
-            service_type=ServiceType(row.service_type),
-            delivered_on=row.delivered_on,
-            description=row.description,
-            outcome=row.outcome,
-            recorded_at=row.recorded_at,
-        )
-
 
 def _partner_name(level: Level, referral: FromClause) -> ColumnElement[Any]:
     # The referral lists show every referral's partner by name (``resolvers/reentry._referrals``).
@@ -85,7 +74,7 @@ def _active(level: Level, consent: FromClause) -> ColumnElement[Any]:
 
 @table(models.Referral)
 @strawberry.type(description="A referral of a person to a reentry partner for a service.")
-class Referral:
+class Referral(FromRow):
     pk: strawberry.Private[int]
     person_pk: strawberry.Private[int]
     partner_pk: strawberry.Private[int]
@@ -125,28 +114,12 @@ class Referral:
         rows = await info.context.loaders.services_by_referral_id.load(self.pk)
         return [ServiceDelivered.from_row(r) for r in rows]
 
-    @classmethod
-    def from_row(cls, row: Any) -> Referral:
-        return cls(
-            pk=row.id,
-            person_pk=row.person_id,
-            partner_pk=row.partner_id,
-            partner_name=row.partner_name,
-            service_type=ServiceType(row.service_type),
-            referred_on=row.referred_on,
-            status=ReferralStatus(row.status),
-            notes=row.notes,
-            closed_on=row.closed_on,
-            closure_reason=row.closure_reason,
-            version=row.version,
-        )
-
 
 @table(models.Consent)
 @strawberry.type(
     description="A release-of-information consent: a person lets a partner read some categories."
 )
-class Consent:
+class Consent(FromRow):
     pk: strawberry.Private[int]
     person_pk: strawberry.Private[int]
     partner_pk: strawberry.Private[int]
@@ -186,20 +159,6 @@ class Consent:
     @resolves(FieldClass.PUBLIC_PERSON, "The person who signed.", source=One("Person", "person_id"))
     async def person(self, info: Info) -> Person | None:
         return await _person(info, self.person_pk)
-
-    @classmethod
-    def from_row(cls, row: Any) -> Consent:
-        return cls(
-            pk=row.id,
-            person_pk=row.person_id,
-            partner_pk=row.partner_id,
-            purpose=row.purpose,
-            signed_on=row.signed_on,
-            expires_on=row.expires_on,
-            revoked_on=row.revoked_on,
-            revocation_reason=row.revocation_reason,
-            version=row.version,
-        )
 
 
 def _id(type_name: str, value: strawberry.ID | None, field: str) -> int | None:

@@ -21,6 +21,7 @@ from schema.fields import classified, resolves
 from schema.ids import from_global_id, to_global_id
 from schema.pagination import Connection, connection
 from schema.people import After, PageSize
+from schema.rows import FromRow
 
 R = FieldClass.RESEARCH_AGREEMENTS
 
@@ -39,7 +40,7 @@ def _cohort(value: Any) -> Any:
 
 
 @strawberry.type(description="A data extract released under an agreement.")
-class ResearchExtract:
+class ResearchExtract(FromRow):
     created_at: datetime = classified(R, "When it was released.")
     fields: list[str] = classified(R, "The fields it holds.")
     row_count: int = classified(R, "How many records it holds.")
@@ -48,16 +49,6 @@ class ResearchExtract:
         R,
         "What its k-anonymous release generalized and suppressed (k, levels, counts); null for extracts released before releases were recorded.",
     )
-
-    @classmethod
-    def from_row(cls, row: Any) -> ResearchExtract:
-        return cls(
-            created_at=row.created_at,
-            fields=list(row.fields),
-            row_count=row.row_count,
-            requested_by=row.requested_by,
-            release=row.release,
-        )
 
 
 @strawberry.type(description='A "Research Agreement and Data Request" and the department\'s decision on it.')

@@ -22,10 +22,12 @@ from resolvers.models.victims import (
     RestitutionStatus,
     StatementFormat,
 )
+from schema.compiled.sources import Column
 from schema.context import Info
 from schema.fields import classified, resolves
 from schema.ids import to_global_id
 from schema.people import Person
+from schema.rows import FromRow
 
 V = FieldClass.VICTIMS
 
@@ -44,7 +46,7 @@ async def _person(info: Info, pk: int) -> Person | None:
 
 
 @strawberry.type(description="A registrant: a victim, a family member or a guardian.")
-class Victim:
+class Victim(FromRow):
     pk: strawberry.Private[int]
     kind: RegistrantKind = classified(V, "Victim, family member or guardian.")
     first_name: str = classified(V, "First name.")
@@ -72,48 +74,23 @@ class Victim:
         rows = await info.context.loaders.restitution_orders_by_payee_victim_id.load(self.pk)
         return [RestitutionOrder.from_row(r) for r in rows]
 
-    @classmethod
-    def from_row(cls, row: Any) -> Victim:
-        return cls(
-            pk=row.id,
-            kind=RegistrantKind(row.kind),
-            first_name=row.first_name,
-            last_name=row.last_name,
-            email=row.email,
-            phone=row.phone,
-            address_line=row.address_line,
-            city=row.city,
-            state=row.state,
-            postal_code=row.postal_code,
-            language=row.language,
-            version=row.version,
-        )
-
 
 @strawberry.type(description="How a registrant wants to be notified.")
-class NotificationPreference:
+class NotificationPreference(FromRow):
     channel: Channel = classified(V, "Email, SMS, letter or phone.")
     destination: str | None = classified(V, "Address or number; empty for letters (sent to the address).")
     active: bool = classified(V, "Whether notifications use this preference.")
 
-    @classmethod
-    def from_row(cls, row: Any) -> NotificationPreference:
-        return cls(channel=Channel(row.channel), destination=row.destination, active=row.active)
-
 
 @strawberry.type(description="One try at delivering a notification.")
-class DeliveryAttempt:
+class DeliveryAttempt(FromRow):
     attempted_at: datetime = classified(V, "When it was tried.")
     outcome: AttemptOutcome = classified(V, "Delivered, or a temporary or permanent failure.")
     detail: str | None = classified(V, "What the channel reported.")
 
-    @classmethod
-    def from_row(cls, row: Any) -> DeliveryAttempt:
-        return cls(attempted_at=row.attempted_at, outcome=AttemptOutcome(row.outcome), detail=row.detail)
-
 
 @strawberry.type(description="A notice to a registrant about an event in the person's case.")
-class Notification:
+class Notification(FromRow):
     pk: strawberry.Private[int]
     registration_pk: strawberry.Private[int]
     event_kind: str = classified(V, "The custody event announced, e.g. hearing_scheduled or release.")
@@ -125,7 +102,9 @@ class Notification:
     )
     attempts: int = classified(V, "Delivery attempts so far.")
     next_attempt_at: datetime | None = classified(V, "When the next attempt is due, if any.")
-    requires_acknowledgement: bool = classified(V, "Whether the registrant must confirm receipt.")
+    requires_acknowledgement: bool = classified(
+        V, "Whether the registrant must confirm receipt.", source=Column("requires_ack")
+    )
     acknowledged_at: datetime | None = classified(V, "When the registrant confirmed receipt.")
     last_error: str | None = classified(V, "The last delivery failure.")
     created_at: datetime = classified(V, "When the notification was created.")
@@ -144,27 +123,9 @@ class Notification:
         rows = await info.context.loaders.delivery_attempts_by_notification_id.load(self.pk)
         return [DeliveryAttempt.from_row(r) for r in rows]
 
-    @classmethod
-    def from_row(cls, row: Any) -> Notification:
-        return cls(
-            pk=row.id,
-            registration_pk=row.registration_id,
-            event_kind=row.event_kind,
-            event_occurred_at=row.event_occurred_at,
-            channel=Channel(row.channel),
-            destination=row.destination,
-            status=NotificationStatus(row.status),
-            attempts=row.attempts,
-            next_attempt_at=row.next_attempt_at,
-            requires_acknowledgement=row.requires_ack,
-            acknowledged_at=row.acknowledged_at,
-            last_error=row.last_error,
-            created_at=row.created_at,
-        )
-
 
 @strawberry.type(description="A victim impact statement, for a hearing or the case.")
-class ImpactStatement:
+class ImpactStatement(FromRow):
     pk: strawberry.Private[int]
     registration_pk: strawberry.Private[int]
     submitted_on: date = classified(V, "When it was given.")
@@ -181,48 +142,24 @@ class ImpactStatement:
         row = await info.context.loaders.victim_registrations_by_id.load(self.registration_pk)
         return None if row is None else VictimRegistration.from_row(row)
 
-    @classmethod
-    def from_row(cls, row: Any) -> ImpactStatement:
-        return cls(
-            pk=row.id,
-            registration_pk=row.registration_id,
-            submitted_on=row.submitted_on,
-            format=StatementFormat(row.format),
-            summary=row.summary,
-            hearing_scheduled_for=row.hearing_scheduled_for,
-        )
-
 
 @strawberry.type(description="A registrant's part in a parole hearing.")
-class HearingParticipation:
+class HearingParticipation(FromRow):
     mode: str = classified(V, "in_person, video, phone or written.")
     hearing_scheduled_for: datetime = classified(V, "When the hearing is or was.")
     hearing_type: str = classified(V, "Kind of hearing.")
     hearing_status: str = classified(V, "Scheduled, held, postponed or cancelled.")
 
-    @classmethod
-    def from_row(cls, row: Any) -> HearingParticipation:
-        return cls(
-            mode=row.mode,
-            hearing_scheduled_for=row.hearing_scheduled_for,
-            hearing_type=row.hearing_type,
-            hearing_status=row.hearing_status,
-        )
-
 
 @strawberry.type(description="A condition protecting the registrant, e.g. no contact.")
-class ProtectionCondition:
+class ProtectionCondition(FromRow):
     condition: str = classified(V, "The condition.")
     starts_on: date = classified(V, "From.")
     ends_on: date | None = classified(V, "Until; empty while it lasts.")
 
-    @classmethod
-    def from_row(cls, row: Any) -> ProtectionCondition:
-        return cls(condition=row.condition, starts_on=row.starts_on, ends_on=row.ends_on)
-
 
 @strawberry.type(description="A registrant's link to a person's case: the basis of every notification.")
-class VictimRegistration:
+class VictimRegistration(FromRow):
     pk: strawberry.Private[int]
     victim_pk: strawberry.Private[int]
     person_pk: strawberry.Private[int]
@@ -270,22 +207,9 @@ class VictimRegistration:
         rows = await info.context.loaders.protection_conditions_by_registration_id.load(self.pk)
         return [ProtectionCondition.from_row(r) for r in rows]
 
-    @classmethod
-    def from_row(cls, row: Any) -> VictimRegistration:
-        return cls(
-            pk=row.id,
-            victim_pk=row.victim_id,
-            person_pk=row.person_id,
-            relationship=row.relationship,
-            status=RegistrationStatus(row.status),
-            registered_on=row.registered_on,
-            ended_on=row.ended_on,
-            version=row.version,
-        )
-
 
 @strawberry.type(description="A payment toward a restitution order.")
-class RestitutionPayment:
+class RestitutionPayment(FromRow):
     pk: strawberry.Private[int]
     paid_on: date = classified(V, "When it was paid.")
     amount: Decimal = classified(V, "Amount paid.")
@@ -294,10 +218,6 @@ class RestitutionPayment:
     @resolves(V, "Opaque global id.")
     def id(self) -> strawberry.ID:
         return strawberry.ID(to_global_id("RestitutionPayment", self.pk))
-
-    @classmethod
-    def from_row(cls, row: Any) -> RestitutionPayment:
-        return cls(pk=row.id, paid_on=row.paid_on, amount=row.amount, reference=row.reference)
 
 
 @strawberry.type(description="Restitution a court ordered the person to pay.")
