@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from hub.errors import ConfigError, NotMigrated, StoreUnavailable
 from hub.settings import Settings
+from resolvers.pagination import cursor_of_json
 from schema.ids import to_global_id
 
 if TYPE_CHECKING:
@@ -92,6 +93,7 @@ def _sqlite_pragmas(engine: AsyncEngine) -> None:
         # PostgreSQL builds global ids in SQL (encode/translate); SQLite has no base64, so the
         # compiled reads call the hub's own function (schema/compiled/compiler.py).
         dbapi_connection.create_function("hub_global_id", 2, to_global_id, deterministic=True)
+        dbapi_connection.create_function("hub_cursor", 1, cursor_of_json, deterministic=True)
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Any) -> None:

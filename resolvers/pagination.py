@@ -59,8 +59,16 @@ def _from_json(value: Any) -> Any:
 
 
 def encode_cursor(values: Sequence[Any]) -> str:
-    raw = json.dumps([_jsonable(v) for v in values], separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    """The cursor of a row with keyset ``values``: base64url, unpadded, of their compact JSON in UTF-8
+    (as the compiled reads write it in SQL, ``schema/compiled/compiler.Dialect.cursor``)."""
+    return cursor_of_json(
+        json.dumps([_jsonable(v) for v in values], separators=(",", ":"), ensure_ascii=False)
+    )
+
+
+def cursor_of_json(text: str) -> str:
+    """A cursor from its JSON text (SQLite's compiled reads call this as ``hub_cursor``)."""
+    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
 
 
 def decode_cursor(cursor: str, width: int) -> list[Any]:

@@ -256,9 +256,18 @@ async def population_by_facility_id(
     # The status filter changes the statement, so keys are batched per status (one statement each).
     for status in {page.filter("status") for _, page in keys}:
         batch = [key for key in keys if key[1].filter("status") == status]
-        in_status = Person.status == status if status is not None else Person.status.in_(CURRENT)
         pages = await pages_by_parent(
-            db, stmt.where(in_status), LOCATION, ["last_name", "first_name", "id"], batch
+            db, stmt.where(population_condition(status)), LOCATION, POPULATION_ORDER, batch
         )
         found.update(zip(batch, pages, strict=True))
     return [found[key] for key in keys]
+
+
+#: A population's keyset order (by name), shared with the compiled reads.
+POPULATION_ORDER = ("last_name", "first_name", "id")
+
+
+def population_condition(status: str | None) -> ColumnElement[bool]:
+    """The people a population lists: those in ``status``, or by default those still held or
+    supervised."""
+    return Person.status == status if status is not None else Person.status.in_(CURRENT)

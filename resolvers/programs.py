@@ -148,7 +148,7 @@ async def offerings_by_program_id(
 ) -> list[Page[Any]]:
     c = ProgramOffering.__table__.c
     stmt = select(*c, c.program_id.label("parent_key")).where(row_scope(principal, ProgramOffering))
-    return await pages_by_parent(db, stmt, c.program_id, ["starts_on", "id"], keys)
+    return await pages_by_parent(db, stmt, c.program_id, OFFERING_ORDER, keys)
 
 
 async def enrollments_by_program_id(
@@ -163,7 +163,7 @@ async def enrollments_by_program_id(
         stmt = select(*c, c.program_id.label("parent_key")).where(
             row_scope(principal, Enrollment), *enrollment_conditions(f)
         )
-        pages = await pages_by_parent(db, stmt, c.program_id, ["enrolled_on", "id"], batch)
+        pages = await pages_by_parent(db, stmt, c.program_id, ENROLLMENT_ORDER, batch)
         found.update(zip(batch, pages, strict=True))
     return [found[key] for key in keys]
 

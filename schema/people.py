@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -13,7 +14,7 @@ from resolvers import people as data
 from resolvers.models import people as models
 from resolvers.models.people import FacilityKind, PersonStatus, Race, Sex
 from resolvers.parent_pages import ChildPage
-from schema.compiled.sources import Computed, GlobalId, Many, One, table
+from schema.compiled.sources import Computed, GlobalId, Many, One, Paged, table
 from schema.context import Info
 from schema.fields import classified, resolves
 from schema.ids import from_global_id, to_global_id
@@ -87,6 +88,11 @@ def _projected_release_sql(level: Level, person: FromClause) -> ColumnElement[An
     )
 
 
+def _population(args: Mapping[str, Any]) -> list[ColumnElement[bool]]:
+    status = args.get("status")
+    return [data.population_condition(status.value if status is not None else None)]
+
+
 @table(models.Facility)
 @strawberry.type(
     description="A site of the department: an institution, a probation and parole office or a "
@@ -111,6 +117,7 @@ class Facility(FromRow):
         FieldClass.PUBLIC_PERSON,
         "Who is here now, by name: the people an institution or release center holds, or the people an "
         "office supervises (by default incarcerated, supervised or escaped; or one status).",
+        source=Paged("Person", lambda: data.LOCATION, data.POPULATION_ORDER, _population),
     )
     async def population(
         self, info: Info, first: PageSize = None, after: After = None, status: PersonStatus | None = None

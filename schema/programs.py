@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 import strawberry
+from sqlalchemy import ColumnElement
 
 from auth.classes import FieldClass
 from resolvers import programs as data
@@ -13,7 +16,7 @@ from resolvers.models import programs as models
 from resolvers.models.partners import Audience
 from resolvers.models.programs import EnrollmentStatus, OfferingStatus, ProgramCategory
 from resolvers.parent_pages import ChildPage
-from schema.compiled.sources import GlobalId, One, table
+from schema.compiled.sources import GlobalId, One, Paged, table
 from schema.context import Info
 from schema.fields import classified, mutation, resolves
 from schema.ids import from_global_id, to_global_id
@@ -25,6 +28,13 @@ from schema.rows import FromRow
 strawberry.enum(ProgramCategory, description="What kind of program it is.")
 strawberry.enum(OfferingStatus, description="Whether an offering takes enrollments.")
 strawberry.enum(EnrollmentStatus, description="Enrolled, completed or withdrawn.")
+
+
+def _enrollments(args: Mapping[str, Any]) -> list[ColumnElement[bool]]:
+    status = args.get("status")
+    return data.enrollment_conditions(
+        data.EnrollmentFilter(status=status.value if status is not None else None)
+    )
 
 
 @table(models.Program)
@@ -42,14 +52,29 @@ class Program(FromRow):
     def id(self) -> strawberry.ID:
         return strawberry.ID(to_global_id("Program", self.pk))
 
-    @resolves(FieldClass.REFERENCE, "Where and when the program is offered, earliest first.")
+    @resolves(
+        FieldClass.REFERENCE,
+        "Where and when the program is offered, earliest first.",
+        source=Paged(
+            "ProgramOffering", lambda: models.ProgramOffering.__table__.c.program_id, data.OFFERING_ORDER
+        ),
+    )
     async def offerings(
         self, info: Info, first: PageSize = None, after: After = None
     ) -> Connection[ProgramOffering]:
         page = await info.context.loaders.offerings_by_program_id.load((self.pk, ChildPage(first, after)))
         return connection(page, ProgramOffering.from_row)
 
-    @resolves(FieldClass.PROGRAMS, "Enrollments in the program, earliest first.")
+    @resolves(
+        FieldClass.PROGRAMS,
+        "Enrollments in the program, earliest first.",
+        source=Paged(
+            "Enrollment",
+            lambda: models.Enrollment.__table__.c.program_id,
+            data.ENROLLMENT_ORDER,
+            _enrollments,
+        ),
+    )
     async def enrollments(
         self, info: Info, first: PageSize = None, after: After = None, status: EnrollmentStatus | None = None
     ) -> Connection[Enrollment]:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import enum
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -36,10 +36,12 @@ from graphql import (
     InlineFragmentNode,
     SelectionSetNode,
 )
-from graphql.execution.values import VariableValues, get_directive_values
+from graphql.execution.values import VariableValues, get_argument_values, get_directive_values
 from sqlalchemy import (
     BindParameter,
     ColumnElement,
+    Date,
+    DateTime,
     FromClause,
     Integer,
     String,
@@ -60,7 +62,9 @@ from sqlalchemy.sql.util import ClauseAdapter
 from auth.policy import field_class
 from auth.principal import Principal
 from auth.scopes import row_scope
-from schema.compiled.sources import TABLES, Column, Computed, GlobalId, Many, One, Source
+from resolvers.errors import InvalidInput
+from resolvers.pagination import _after, check_page_size, decode_cursor
+from schema.compiled.sources import TABLES, Column, Computed, GlobalId, Many, One, Paged, Source
 from schema.disclosures import PERSON_CLASSES, SUBJECTS
 from schema.fields import SOURCE
 
@@ -214,6 +218,38 @@ class Dialect:
             )
             return func.rtrim(func.translate(raw, "+/", "-_"), "=")
         return func.hub_global_id(literal(type_name, String), pk)
+
+    def cursor(self, values: Sequence[ColumnElement[Any]]) -> ColumnElement[Any]:
+        """A keyset cursor of ``values`` as ``resolvers/pagination.encode_cursor`` writes it:
+        base64url, unpadded, of the compact JSON array (dates as ``{"d": "YYYY-MM-DD"}``)."""
+        if self.postgres:
+            text_: ColumnElement[Any] = literal("[", String)
+            for i, value in enumerate(values):
+                piece: ColumnElement[Any] = cast(func.to_json(value), Text)
+                if isinstance(value.type, Date):
+                    piece = literal('{"d":', String).concat(piece).concat("}")
+                text_ = text_.concat(piece) if i == 0 else text_.concat(",").concat(piece)
+            raw = func.encode(func.convert_to(text_.concat("]"), "UTF8"), "base64")
+            # PostgreSQL breaks base64 into lines of 76: the newlines go with the translation.
+            return func.rtrim(func.translate(raw, literal("+/\n", String), "-_"), "=")
+        items = [func.json_object(literal("d", String), v) if isinstance(v.type, Date) else v for v in values]
+        return func.hub_cursor(func.json_array(*items))
+
+    def page_nodes(self, limited: FromClause, order: Sequence[ColumnElement[Any]]) -> ColumnElement[Any]:
+        """The ``e`` column of a page's rows (objects) as a JSON list, a value of ``obj``."""
+        if self.postgres:
+            joined = func.string_agg(limited.c.e, aggregate_order_by(literal_column("','"), *order))
+            return select(
+                func.coalesce(literal("[", String).concat(joined).concat("]"), "[]")
+            ).scalar_subquery()
+        listed = select(func.coalesce(func.json_group_array(func.json(limited.c.e)), "[]")).scalar_subquery()
+        return func.json(listed)
+
+    def arr_of(self, column: ColumnElement[Any], rows: FromClause) -> ColumnElement[Any]:
+        """A column of JSON arrays (each row's disclosures) over ``rows`` as one JSON array."""
+        if self.postgres:
+            return select(func.json_agg(column)).select_from(rows).scalar_subquery()
+        return select(func.json_group_array(func.json(column))).select_from(rows).scalar_subquery()
 
     def years_between(self, born: ColumnElement[Any], today: ColumnElement[Any]) -> ColumnElement[Any]:
         """Whole years from ``born`` to ``today`` (an age), as ``schema/people._age`` counts them."""
@@ -408,9 +444,9 @@ def compile_object(
         gfield = gtype.fields.get(name)
         if gfield is None:
             raise NotCompilable(f"{type_name}.{name}")
-        if any(n.arguments for n in field_nodes) or gfield.args:
-            raise NotCompilable(f"{type_name}.{name} takes arguments")
         source, has_resolver, python_name = _source(gfield)
+        if not isinstance(source, Paged) and (any(n.arguments for n in field_nodes) or gfield.args):
+            raise NotCompilable(f"{type_name}.{name} takes arguments")
         if source is None:
             if has_resolver:
                 raise NotCompilable(f"{type_name}.{name} is computed in Python")
@@ -478,6 +514,15 @@ def compile_object(
             nested = disclosure(level, apart, inner_extras)
             if nested is not None:
                 extras.append(level.dialect.nested(level.dialect.many(nested, child, where, order, alias)))
+        elif isinstance(source, Paged):
+            if source.target not in TABLES:
+                raise NotCompilable(f"{type_name}.{name}: no table for {source.target}")
+            connection, extra = compile_page(level, source, gfield, field_nodes, alias, depth + 1)
+            pairs.append((key, connection, True))
+            if recorded:
+                record(str(cls), None)  # a connection is never null
+            if extra is not None:
+                extras.append(extra)
         else:  # pragma: no cover - the Source union is closed
             raise NotCompilable(f"{type_name}.{name}: unknown source")
     entries = [e for e in own if e.classes] + folded
@@ -485,6 +530,116 @@ def compile_object(
 
 
 PERSON_CLASSES_TEXT = frozenset(str(c) for c in PERSON_CLASSES)
+
+_PAGE_INFO = frozenset({"hasNextPage", "endCursor", "startCursor", TYPENAME})
+
+
+def compile_page(
+    level: Level, source: Paged, gfield: Any, nodes: list[FieldNode], parent: FromClause, depth: int
+) -> tuple[ColumnElement[Any], ColumnElement[Any] | None]:
+    """A nested connection on a row of ``parent``: its JSON object, and the disclosures of the rows
+    of its page (about other subjects than the parent: a facility's population are people).
+
+    The field's arguments are read here, at compile time, so the runner keys its plans by the values
+    of the variables such arguments use (``nested_variables``); they reach the SQL as bound values."""
+    if depth > MAX_DEPTH[level.dialect.postgres]:
+        raise NotCompilable("relations nested too deep for one statement")
+    model = TABLES[source.target]
+    child = model.__table__.alias()
+    try:
+        args = get_argument_values(gfield, nodes[0], level.variables)
+        size = check_page_size(args.get("first"))
+        order = [child.c[o] for o in source.order]
+        if not all(_cursor_column(c) for c in order):
+            raise NotCompilable("a cursor of other than dates, text and whole numbers")
+        scoped = and_(
+            adapt(source.parent(), child) == parent.c.id,
+            level.scope(model, child),
+            *[adapt(c, child) for c in source.conditions(args)],
+        )
+        after = args.get("after")
+        paged = and_(scoped, _after(order, decode_cursor(after, len(order)))) if after else scoped
+    except InvalidInput as exc:
+        raise NotCompilable(f"refused argument: {exc}") from None
+    connection = _unwrap(gfield.type)[0]
+    pairs: list[Pair] = []
+    disclosed: ColumnElement[Any] | None = None
+    for key, field_nodes in collect(connection.name, (n.selection_set for n in nodes), level).items():
+        name = field_nodes[0].name.value
+        if name == TYPENAME:
+            pairs.append((key, literal(connection.name, String), False))
+        elif name == "totalCount":
+            total = select(func.count()).select_from(child).where(scoped).correlate(parent).scalar_subquery()
+            pairs.append((key, total, False))
+        elif name == "nodes":
+            inner = compile_object(level, source.target, field_nodes, child, model, depth)
+            columns = [inner.value.label("e"), *[c.label(f"o{i}") for i, c in enumerate(order)]]
+            rows = disclosure(level, inner.entries, inner.extras)
+            if rows is not None:
+                columns.append(rows.label("d"))
+            limited = (
+                select(*columns)
+                .select_from(child)
+                .where(paged)
+                .order_by(*order)
+                .limit(size)
+                .correlate(parent)
+            ).subquery()
+            listed_order = [limited.c[f"o{i}"] for i in range(len(order))]
+            pairs.append((key, level.dialect.page_nodes(limited, listed_order), True))
+            if rows is not None and disclosed is None:
+                disclosed = level.dialect.nested(level.dialect.arr_of(limited.c.d, limited))
+        elif name == "pageInfo":
+            pairs.append((key, _page_info(level, field_nodes, child, paged, order, size, parent), True))
+        else:
+            raise NotCompilable(f"connection field {name}")
+    return level.dialect.obj(pairs), disclosed
+
+
+def _cursor_column(column: ColumnElement[Any]) -> bool:
+    """Whether the SQL cursor writes ``column`` as ``encode_cursor`` does (timestamps and decimals
+    have their own forms there)."""
+    if isinstance(column.type, DateTime):
+        return False
+    return isinstance(column.type, Date | Integer | String)
+
+
+def _page_info(
+    level: Level,
+    nodes: list[FieldNode],
+    child: FromClause,
+    paged: ColumnElement[bool],
+    order: list[ColumnElement[Any]],
+    size: int,
+    parent: FromClause,
+) -> ColumnElement[Any]:
+    """``pageInfo`` of one parent's page: whether a row follows it, its first and last cursors."""
+    pairs: list[Pair] = []
+    for key, field_nodes in collect("PageInfo", (n.selection_set for n in nodes), level).items():
+        name = field_nodes[0].name.value
+        if name not in _PAGE_INFO:
+            raise NotCompilable(f"pageInfo field {name}")
+        if name == TYPENAME:
+            pairs.append((key, literal("PageInfo", String), False))
+        elif name == "hasNextPage":
+            beyond = (
+                select(literal(1).label("one"))
+                .select_from(child)
+                .where(paged)
+                .order_by(*order)
+                .limit(1)
+                .offset(size)
+                .correlate(parent)
+            )
+            pairs.append((key, level.dialect.boolean(exists(beyond)), False))
+        else:
+            page = select(*[c.label(f"o{i}") for i, c in enumerate(order)]).select_from(child).where(paged)
+            limited = page.order_by(*order).limit(size).correlate(parent).subquery()
+            columns = [limited.c[f"o{i}"] for i in range(len(order))]
+            last = [c.desc() for c in columns] if name == "endCursor" else columns
+            cursor = select(level.dialect.cursor(columns)).select_from(limited).order_by(*last).limit(1)
+            pairs.append((key, cursor.scalar_subquery(), False))
+    return level.dialect.obj(pairs)
 
 
 def _fold(

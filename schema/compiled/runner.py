@@ -14,6 +14,7 @@ response keeps the operation's order.
 
 from __future__ import annotations
 
+import json
 import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -29,9 +30,14 @@ from graphql import (
     GraphQLNonNull,
     GraphQLObjectType,
     GraphQLSchema,
+    InlineFragmentNode,
+    ListValueNode,
+    ObjectValueNode,
     OperationDefinitionNode,
     OperationType,
     SelectionSetNode,
+    ValueNode,
+    VariableNode,
 )
 from graphql import execute as graphql_execute
 from graphql.execution.values import VariableValues, get_argument_values
@@ -98,6 +104,8 @@ class CompiledReads:
     compile_seconds: float = 0.0
     #: Root fields answered by a compiled statement (the rest ran on the resolvers).
     roots_run: int = 0
+    #: Document digest -> the variables its nested fields' arguments use.
+    _nested: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     def plan(
         self,
@@ -109,12 +117,23 @@ class CompiledReads:
         principal: Any,
     ) -> Plan:
         flags = tuple(sorted((k, v) for k, v in variables.coerced.items() if isinstance(v, bool)))
+        # A nested connection's arguments are compiled into the plan (bound values, per parent): the
+        # plan is for the values of the variables they use.
+        nested = self._nested.get(digest)
+        if nested is None:
+            nested = self._nested[digest] = nested_variables(document)
+            if len(self._nested) > self.cache_size:
+                self._nested.pop(next(iter(self._nested)))
+        pages = tuple(
+            (name, json.dumps(variables.coerced.get(name), sort_keys=True, default=str)) for name in nested
+        )
         key = (
             digest,
             operation.name.value if operation.name else None,
             principal.partner_id,
             dialect.postgres,
             flags,
+            pages,
         )
         plan = self._plans.get(key)
         if plan is not None:
@@ -378,6 +397,38 @@ class CompiledReads:
         return result
 
 
+def nested_variables(document: DocumentNode) -> tuple[str, ...]:
+    """The variables the arguments of fields below the root use (anywhere in a fragment counts)."""
+    found: set[str] = set()
+
+    def values(node: ValueNode) -> None:
+        if isinstance(node, VariableNode):
+            found.add(node.name.value)
+        elif isinstance(node, ListValueNode):
+            for item in node.values:
+                values(item)
+        elif isinstance(node, ObjectValueNode):
+            for object_field in node.fields:
+                values(object_field.value)
+
+    def walk(selection_set: SelectionSetNode | None, nested: bool) -> None:
+        for node in selection_set.selections if selection_set is not None else ():
+            if isinstance(node, FieldNode):
+                if nested:
+                    for argument in node.arguments or ():
+                        values(argument.value)
+                walk(node.selection_set, True)
+            elif isinstance(node, InlineFragmentNode):
+                walk(node.selection_set, nested)
+
+    for definition in document.definitions:
+        if isinstance(definition, OperationDefinitionNode):
+            walk(definition.selection_set, False)
+        elif isinstance(definition, FragmentDefinitionNode):
+            walk(definition.selection_set, True)
+    return tuple(sorted(found))
+
+
 def _beyond_the_parser(exc: BaseException) -> bool:
     """SQLite's "parser stack overflow": a statement nested deeper than its fixed parser stack
     (``MAX_DEPTH`` keeps most selections under it; how deep a level nests varies with its fields)."""
@@ -385,7 +436,7 @@ def _beyond_the_parser(exc: BaseException) -> bool:
 
 
 def _text(level: Level, compiled: Any) -> ColumnElement[Any] | None:
-    disclosed = disclosure(level, compiled.entries)
+    disclosed = disclosure(level, compiled.entries, compiled.extras)
     return None if disclosed is None else level.dialect.text(disclosed)
 
 

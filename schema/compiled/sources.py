@@ -2,13 +2,13 @@
 
 A field of a ``@table`` type without a declared source is, by rule, the model column of the same
 name (``first_name`` -> ``people.first_name``). A resolver field is compiled only when it declares a
-source; one without (a computation in Python, a nested connection) makes any selection that asks for
-it run on the resolver path.
+source; one without (a computation in Python) makes any selection that asks for it run on the
+resolver path.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -83,4 +83,26 @@ class Many:
     where: Callable[[FromClause], ColumnElement[bool]] | None = None
 
 
-Source = Column | GlobalId | Computed | One | Many
+#: A connection's arguments other than ``first``/``after`` (as graphql-core coerced them) -> conditions
+#: over the raw model table, read as the field's batch function reads them.
+PageConditions = Callable[[Mapping[str, Any]], list[ColumnElement[bool]]]
+
+
+def _no_conditions(_: Mapping[str, Any]) -> list[ColumnElement[bool]]:
+    return []
+
+
+@dataclass(frozen=True, slots=True)
+class Paged:
+    """A nested connection (``first``/``after``, ``nodes``, ``pageInfo``, ``totalCount``) of
+    ``target``'s rows whose ``parent`` expression (over the raw model table: a column, or e.g. a
+    person's facility-or-office) equals this row's id, in scope, in the keyset ``order`` of its
+    resolver, with the field's other arguments read by ``conditions``."""
+
+    target: str
+    parent: Callable[[], ColumnElement[Any]]
+    order: tuple[str, ...]
+    conditions: PageConditions = _no_conditions
+
+
+Source = Column | GlobalId | Computed | One | Many | Paged
