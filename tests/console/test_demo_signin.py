@@ -85,11 +85,11 @@ async def _demo_store(tmp_path: Path, *, marked: bool) -> Settings:
 async def demo_hub(tmp_path: Path) -> AsyncIterator[tuple[httpx.AsyncClient, Settings]]:
     settings = await _demo_store(tmp_path, marked=True)
     app = create_app(settings)
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://hub.test"
-    ) as client:
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://hub.test") as client,
+    ):
         yield client, settings
-    await app.state.engine.dispose()
 
 
 async def test_a_demo_account_signs_in_with_a_token_issued_like_any_other(
@@ -139,19 +139,17 @@ async def test_a_partner_audience_is_not_a_demo_staff_account(
 async def test_a_store_without_the_demo_marker_refuses_the_demo_sign_in(tmp_path: Path) -> None:
     settings = await _demo_store(tmp_path, marked=False)
     app = create_app(settings)
-    try:
-        async with httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app), base_url="http://hub.test"
-        ) as client:
-            page = await client.get("/console/signin")
-            refused = await client.post(
-                "/console/signin/demo", data={"csrf": csrf_of(page.text), "unit": "admin"}
-            )
-            assert refused.status_code == 403
-            assert "not made by `hub demo`" in refused.text
-            assert (await client.get("/console/partners")).status_code == 303
-    finally:
-        await app.state.engine.dispose()
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://hub.test") as client,
+    ):
+        page = await client.get("/console/signin")
+        refused = await client.post(
+            "/console/signin/demo", data={"csrf": csrf_of(page.text), "unit": "admin"}
+        )
+        assert refused.status_code == 403
+        assert "not made by `hub demo`" in refused.text
+        assert (await client.get("/console/partners")).status_code == 303
 
 
 async def test_without_the_setting_there_is_no_demo_sign_in(

@@ -10,6 +10,7 @@ the primary and not to one on the replica.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import math
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
@@ -86,32 +87,31 @@ Build = Callable[..., Awaitable[tuple[Starlette, httpx.AsyncClient]]]
 async def hub(pair: StreamingPair) -> AsyncIterator[Build]:
     """``await hub(**settings)``: the hub on the pair (queries on the replica unless a setting says
     otherwise) and an HTTP client whose ``X-Test-Who`` header names the staff member calling."""
-    built: list[tuple[Starlette, httpx.AsyncClient]] = []
+    # Each app runs under its own lifespan, as a server runs it: its exit closes every engine the app
+    # opened (the primary's, the replica's and the ledger writer's own connection).
+    async with contextlib.AsyncExitStack() as running:
 
-    async def who(request: Request) -> Principal:
-        return Principal(Audience.ADMIN, subject=request.headers.get("x-test-who", "someone"))
+        async def who(request: Request) -> Principal:
+            return Principal(Audience.ADMIN, subject=request.headers.get("x-test-who", "someone"))
 
-    async def build(**overrides: Any) -> tuple[Starlette, httpx.AsyncClient]:
-        values: dict[str, Any] = {
-            "database_url": pair.url(DATABASE),
-            "read_database_url": pair.url(DATABASE, replica=True),
-            "issuer": "http://hub.test",
-            "rate_flush_ms": 0,
-            "replica_check_s": 0.001,  # measured on every query
-            "replica_max_lag_s": 60.0,
-            "read_after_write_s": 120.0,
-        }
-        app = create_app(Settings(**{**values, **overrides}), authenticate=who)
-        client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://hub.test")
-        built.append((app, client))
-        return app, client
+        async def build(**overrides: Any) -> tuple[Starlette, httpx.AsyncClient]:
+            values: dict[str, Any] = {
+                "database_url": pair.url(DATABASE),
+                "read_database_url": pair.url(DATABASE, replica=True),
+                "issuer": "http://hub.test",
+                "rate_flush_ms": 0,
+                "replica_check_s": 0.001,  # measured on every query
+                "replica_max_lag_s": 60.0,
+                "read_after_write_s": 120.0,
+            }
+            app = create_app(Settings(**{**values, **overrides}), authenticate=who)
+            await running.enter_async_context(app.router.lifespan_context(app))
+            client = await running.enter_async_context(
+                httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://hub.test")
+            )
+            return app, client
 
-    yield build
-    for app, client in built:
-        await client.aclose()
-        await app.state.engine.dispose()
-        if app.state.replica is not None:
-            await app.state.replica.engine.dispose()
+        yield build
 
 
 async def _post(client: httpx.AsyncClient, query: str, who: str, **variables: Any) -> dict[str, Any]:
