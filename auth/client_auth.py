@@ -31,11 +31,11 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.datastructures import Headers
-from starlette.responses import JSONResponse
 
 from auth import tokens
 from auth.audit import record_event
 from auth.clients import SecretCheck, peppers, rehash, secret_matches
+from auth.refusals import NO_STORE, Form, Refusal
 from auth.throttle import Throttle, begin_write
 from resolvers.models.partners import Client, ClientStatus, Partner, RevokedToken
 
@@ -47,22 +47,18 @@ MAX_ASSERTION_LIFETIME_S = 600
 MAX_CLIENT_ID_CHARS = 64
 
 
-class OAuthError(Exception):
+class OAuthError(Refusal):
     """An error response of RFC 6749 section 5.2 (and RFC 7009 for revocation)."""
 
     def __init__(self, error: str, description: str, status: int = 400) -> None:
-        super().__init__(description)
+        # A failed client authentication is 401 with a challenge for the Basic scheme.
+        status = 401 if error == "invalid_client" else status
+        headers = dict(NO_STORE)
+        if status == 401:
+            headers["WWW-Authenticate"] = 'Basic realm="hub"'
+        super().__init__(status, error, description, headers, form=Form.OAUTH)
         self.error = error
         self.description = description
-        self.status = 401 if error == "invalid_client" else status
-
-    def response(self) -> JSONResponse:
-        headers = {"Cache-Control": "no-store", "Pragma": "no-cache"}
-        if self.status == 401:
-            headers["WWW-Authenticate"] = 'Basic realm="hub"'
-        return JSONResponse(
-            {"error": self.error, "error_description": self.description}, self.status, headers=headers
-        )
 
 
 AUTHENTICATION_FAILED = "client authentication failed"

@@ -26,13 +26,13 @@ from auth.client_auth import AUTH_METHODS, ClientAuthenticator, OAuthError, read
 from auth.clients import DEFAULT_SCOPES
 from auth.issuance import TokenIssuer
 from auth.keys import KeyStore
-from auth.throttle import Throttled, source_address
+from auth.refusals import NO_STORE
+from auth.throttle import source_address
 from resolvers.models.partners import Client, RevokedToken
 
 GRANT_TYPE = "client_credentials"
 FORM = "application/x-www-form-urlencoded"
 MAX_FORM_BYTES = 64 * 1024
-NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
 
 def endpoint_urls(issuer: str) -> dict[str, str]:
@@ -78,36 +78,33 @@ class OAuthEndpoints:
     max_assertion_chars: int
 
     async def token(self, request: Request) -> Response:
+        """Refusals (``OAuthError``, ``Throttled``) and store outages are answered by the app's
+        exception handlers (hub/http_errors.py)."""
         request_id: str | None = getattr(request.state, "request_id", None)
-        try:
-            form = await read_form(request)
-            grant = form.get("grant_type")
-            if grant is None:
-                raise OAuthError("invalid_request", "grant_type is required")
-            if grant != GRANT_TYPE:
-                raise OAuthError("unsupported_grant_type", f"the hub grants only {GRANT_TYPE}")
-            credentials = read_credentials(request.headers, form, self.max_assertion_chars)
-            # Read before the session below holds the store's write lock (it may need a connection).
-            signer = await self.keys.signer()
-            async with self.sessions() as session:
-                client, partner = await self.clients.authenticate(
-                    session, credentials, source_address(request), request_id
-                )
-                scopes = granted_scopes(client, form.get("scope"))
-                issued = await self.issuer.issue(
-                    session,
-                    client,
-                    partner,
-                    scopes,
-                    now=int(time.time()),
-                    request_id=request_id,
-                    signer=signer,
-                )
-                await session.commit()
-        except OAuthError as exc:
-            return exc.response()
-        except Throttled as exc:
-            return throttled_response(exc)
+        form = await read_form(request)
+        grant = form.get("grant_type")
+        if grant is None:
+            raise OAuthError("invalid_request", "grant_type is required")
+        if grant != GRANT_TYPE:
+            raise OAuthError("unsupported_grant_type", f"the hub grants only {GRANT_TYPE}")
+        credentials = read_credentials(request.headers, form, self.max_assertion_chars)
+        # Read before the session below holds the store's write lock (it may need a connection).
+        signer = await self.keys.signer()
+        async with self.sessions() as session:
+            client, partner = await self.clients.authenticate(
+                session, credentials, source_address(request), request_id
+            )
+            scopes = granted_scopes(client, form.get("scope"))
+            issued = await self.issuer.issue(
+                session,
+                client,
+                partner,
+                scopes,
+                now=int(time.time()),
+                request_id=request_id,
+                signer=signer,
+            )
+            await session.commit()
         body: dict[str, Any] = {
             "access_token": issued.access_token,
             "token_type": "Bearer",
@@ -119,25 +116,20 @@ class OAuthEndpoints:
 
     async def revoke(self, request: Request) -> Response:
         request_id: str | None = getattr(request.state, "request_id", None)
-        try:
-            form = await read_form(request)
-            token = form.get("token")
-            if token is None:
-                raise OAuthError("invalid_request", "token is required")
-            credentials = read_credentials(request.headers, form, self.max_assertion_chars)
-            # Verified before the session below holds the store's write lock (it may read keys).
-            claims = await self._claims(token)
-            async with self.sessions() as session:
-                client, _partner = await self.clients.authenticate(
-                    session, credentials, source_address(request), request_id
-                )
-                if claims is not None:
-                    await self._revoke(session, client, claims, request_id)
-                await session.commit()
-        except OAuthError as exc:
-            return exc.response()
-        except Throttled as exc:
-            return throttled_response(exc)
+        form = await read_form(request)
+        token = form.get("token")
+        if token is None:
+            raise OAuthError("invalid_request", "token is required")
+        credentials = read_credentials(request.headers, form, self.max_assertion_chars)
+        # Verified before the session below holds the store's write lock (it may read keys).
+        claims = await self._claims(token)
+        async with self.sessions() as session:
+            client, _partner = await self.clients.authenticate(
+                session, credentials, source_address(request), request_id
+            )
+            if claims is not None:
+                await self._revoke(session, client, claims, request_id)
+            await session.commit()
         return Response(status_code=200, headers=NO_STORE)
 
     async def _claims(self, token: str) -> dict[str, Any] | None:
@@ -187,15 +179,6 @@ class OAuthEndpoints:
             },
             headers={"Cache-Control": "public, max-age=300"},
         )
-
-
-def throttled_response(exc: Throttled) -> JSONResponse:
-    """429 with ``Retry-After``: this address failed too often (for this client id, or at all)."""
-    return JSONResponse(
-        {"error": "temporarily_unavailable", "error_description": exc.description},
-        429,
-        headers={**NO_STORE, "Retry-After": str(exc.retry_after)},
-    )
 
 
 def granted_scopes(client: Client, requested: str | None) -> list[str]:

@@ -30,6 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from auth.audit import record_event
 from auth.principal import Principal
+from auth.refusals import Refusal
 from resolvers.models.partners import Client, PersistedOperation
 
 NOT_FOUND = "PERSISTED_QUERY_NOT_FOUND"
@@ -44,12 +45,11 @@ TOUCH_INTERVAL = timedelta(days=1)
 SWEEP_INTERVAL = timedelta(hours=1)
 
 
-class PersistedQueryRefused(Exception):
+class PersistedQueryRefused(Refusal):
+    """A persisted-operations refusal (``PERSISTED_QUERY_NOT_FOUND`` is a 200: APQ's cue to resend)."""
+
     def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code
-        self.message = message
+        super().__init__(status, code, message)
 
 
 class ManifestError(Exception):

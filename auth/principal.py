@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from auth.refusals import Refusal
 from resolvers.models.partners import PARTNER_AUDIENCES, Audience
 
 
@@ -35,23 +36,25 @@ class Principal:
         return f"staff:{self.subject or 'unknown'}"
 
 
-class Unauthenticated(Exception):
+class Unauthenticated(Refusal):
     """The request carries no valid credentials: answered 401 with ``WWW-Authenticate`` (RFC 6750)."""
 
     def __init__(
         self, error: str = "invalid_token", description: str = "a valid bearer token is required"
     ) -> None:
-        super().__init__(description)
+        # RFC 6750 section 3.1: a malformed request is 400, a missing or bad token 401.
+        status = 400 if error == "invalid_request" else 401
+        challenge = (
+            'Bearer realm="hub"'
+            if error == ""
+            else f'Bearer realm="hub", error="{error}", error_description="{description}"'
+        )
+        super().__init__(
+            status,
+            "UNAUTHENTICATED" if status == 401 else "BAD_REQUEST",
+            description,
+            {"WWW-Authenticate": challenge},
+        )
+        #: RFC 6750's error code ("" for a request without credentials) and its description.
         self.error = error
         self.description = description
-
-    @property
-    def status(self) -> int:
-        """RFC 6750 section 3.1: a malformed request is 400, a missing or bad token 401."""
-        return 400 if self.error == "invalid_request" else 401
-
-    @property
-    def www_authenticate(self) -> str:
-        if self.error == "":
-            return 'Bearer realm="hub"'
-        return f'Bearer realm="hub", error="{self.error}", error_description="{self.description}"'

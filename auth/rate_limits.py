@@ -31,6 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from auth.audit import record_event
 from auth.principal import Principal
+from auth.refusals import Refusal
 from resolvers.models.partners import Client, RateWindow
 
 log = logging.getLogger("hub.rate_limits")
@@ -39,19 +40,19 @@ WINDOW = timedelta(minutes=1)
 RATE_LIMITED = "RATE_LIMITED"
 
 
-class RateLimited(Exception):
+class RateLimited(Refusal):
     """Answered 429 with ``Retry-After``: the seconds left in the current window."""
 
-    code = RATE_LIMITED
-
     def __init__(self, limit: str, value: int, retry_after: int) -> None:
+        super().__init__(
+            429,
+            RATE_LIMITED,
+            f"rate limit reached: {value:,} {limit}; retry after {retry_after} s, when the next minute starts",
+            {"Retry-After": str(retry_after)},
+        )
         self.limit = limit
         self.value = value
         self.retry_after = retry_after
-        self.message = (
-            f"rate limit reached: {value:,} {limit}; retry after {retry_after} s, when the next minute starts"
-        )
-        super().__init__(self.message)
 
 
 @dataclass(frozen=True, slots=True)

@@ -34,6 +34,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 
 from auth.audit import lock_ledger, record_event
+from auth.refusals import NO_STORE, Form, Refusal
 from resolvers.models.partners import AuthThrottle
 
 GLOBAL_KEY = "*"
@@ -73,13 +74,19 @@ async def begin_write(session: AsyncSession) -> None:
         await lock_ledger(session)
 
 
-class Throttled(Exception):
-    """Answered 429 with ``Retry-After``."""
+class Throttled(Refusal):
+    """Answered 429 with ``Retry-After``: this address failed too often (for this client id, or at all)."""
 
     def __init__(self, retry_after: int) -> None:
-        super().__init__(f"too many failed authentications from this address; retry after {retry_after} s")
+        super().__init__(
+            429,
+            "temporarily_unavailable",
+            f"too many failed authentications from this address; retry after {retry_after} s",
+            {**NO_STORE, "Retry-After": str(retry_after)},
+            form=Form.OAUTH,
+        )
         self.retry_after = retry_after
-        self.description = str(self)
+        self.description = self.message
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,7 +10,7 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any
 
 import orjson
 from graphql import ExecutionResult, GraphQLError
@@ -29,10 +29,20 @@ from auth.ledger_requests import (
     RequestLedger,
     outcome_of_status,
 )
-from auth.persisted import PersistedOperations, PersistedQueryRefused, Resolved
-from auth.principal import Principal, Unauthenticated
-from auth.rate_limits import RateLimited, RateLimiter
+from auth.persisted import PersistedOperations, Resolved
+from auth.principal import Principal
+from auth.rate_limits import RateLimiter
+from auth.refusals import Refusal
 from hub.db import ReadReplica
+from hub.http_errors import (
+    GRAPHQL_RESPONSE,
+    INTERNAL_MESSAGE,
+    JSON,
+    STORE_MESSAGES,
+    log_refusal,
+    refusal_response,
+    store_refusal,
+)
 from hub.logs import note_access
 from hub.metrics import HubMetrics
 from hub.slow_clients import BODY_TIMED_OUT, BODY_TIMEOUT, CLIENT_DISCONNECTED
@@ -51,8 +61,6 @@ from schema.execution import (
     Prepared,
     error_code,
     is_mutation,
-    is_statement_timeout,
-    is_store_busy,
     is_store_failure,
 )
 from schema.input_text import scrub
@@ -80,8 +88,8 @@ class _Commit:
     started: bool = False
 
 
-def _commit_outcome_unknown() -> RequestRejected:
-    return RequestRejected(503, COMMIT_OUTCOME_UNKNOWN, COMMIT_OUTCOME_UNKNOWN_MESSAGE, {"Retry-After": "1"})
+def _commit_outcome_unknown() -> Refusal:
+    return Refusal(503, COMMIT_OUTCOME_UNKNOWN, COMMIT_OUTCOME_UNKNOWN_MESSAGE, {"Retry-After": "1"})
 
 
 def _outcome(result: ExecutionResult, entry: RequestEntry) -> str:
@@ -109,11 +117,7 @@ def _note_access(entry: RequestEntry) -> None:
 
 
 Authenticator = Callable[[Request], Awaitable[Principal]]
-_T = TypeVar("_T")
 
-JSON = "application/json"
-#: GraphQL over HTTP's own media type: request errors answer 400 with it, 200 with ``application/json``.
-GRAPHQL_RESPONSE = "application/graphql-response+json"
 _MEDIA_TYPES = (GRAPHQL_RESPONSE, JSON)
 
 
@@ -141,53 +145,17 @@ def response_media_type(accept: str) -> str:
     return best
 
 
-class RequestRejected(Exception):
-    """The HTTP request itself is wrong: answered with ``status`` and one error.
-
-    ``request_error``: a GraphQL request error (the document or its variables, found before execution);
-    its status follows the media type: 400 for ``application/graphql-response+json``, 200 for JSON.
-    """
-
-    def __init__(
-        self,
-        status: int,
-        code: str,
-        message: str,
-        headers: dict[str, str] | None = None,
-        *,
-        request_error: bool = False,
-        extensions: dict[str, Any] | None = None,
-    ) -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code
-        self.message = message
-        self.headers = headers or {}
-        self.request_error = request_error
-        self.extensions = extensions or {}
-
-
-class RequestErrors(Exception):
-    """GraphQL request errors (parse, validation, limits, variables): nothing ran, so no ``data``."""
-
-    def __init__(self, errors: list[dict[str, Any]]) -> None:
-        super().__init__(errors[0]["message"] if errors else "request error")
-        self.errors = errors
-
-
-def request_error_status(media_type: str) -> int:
-    """GraphQL over HTTP: 400 for a request error under its own media type, 200 under JSON."""
-    return 400 if media_type == GRAPHQL_RESPONSE else 200
+def request_errors(errors: list[dict[str, Any]]) -> Refusal:
+    """GraphQL request errors (parse, validation, limits, variables): nothing ran, so no ``data``.
+    The refusal's code is the first error's."""
+    first = errors[0]
+    return Refusal(400, first["extensions"]["code"], first["message"], request_error=True, errors=errors)
 
 
 def json_response(
     payload: Any, status: int = 200, headers: dict[str, str] | None = None, media_type: str = JSON
 ) -> Response:
     return Response(orjson.dumps(payload), status_code=status, media_type=media_type, headers=headers)
-
-
-def error_payload(code: str, message: str, request_id: str) -> dict[str, Any]:
-    return {"errors": [{"message": message, "extensions": {"code": code, "requestId": request_id}}]}
 
 
 def release_request(context: Context) -> None:
@@ -199,34 +167,6 @@ def release_request(context: Context) -> None:
     loaders = context.loaders
     for name in Loaders.__slots__:
         getattr(loaders, name).clear_all()
-
-
-def _store_unavailable() -> RequestRejected:
-    return RequestRejected(
-        503, STORE_UNAVAILABLE, "the data store is unavailable; retry shortly", {"Retry-After": "1"}
-    )
-
-
-def _store_busy() -> RequestRejected:
-    return RequestRejected(503, STORE_BUSY, "the hub is busy; retry shortly", {"Retry-After": "1"})
-
-
-STATEMENT_TIMEOUT_MESSAGE = (
-    "a database statement took longer than the hub's statement timeout and was stopped; "
-    "ask for smaller pages or fewer nested lists"
-)
-
-
-def _store_rejection(exc: BaseException) -> RequestRejected | None:
-    """The 503 for a store that is busy or gone (504 for a statement it stopped), or None when
-    ``exc`` is something else."""
-    if is_store_busy(exc):
-        return _store_busy()
-    if is_statement_timeout(exc):
-        return RequestRejected(504, STATEMENT_TIMEOUT, STATEMENT_TIMEOUT_MESSAGE)
-    if is_store_failure(exc):
-        return _store_unavailable()
-    return None
 
 
 #: graphql-core's variable coercion messages: "Variable '$input' has invalid value at .a[0]: …".
@@ -250,16 +190,6 @@ def plain_message(message: str) -> str:
 _RETRY_CODES = frozenset({STORE_UNAVAILABLE, STORE_BUSY})
 
 
-def _code_of(response: Response) -> str | None:
-    """The code of a JSON error response's first error."""
-    try:
-        errors = orjson.loads(bytes(response.body)).get("errors") or [{}]
-        code = errors[0].get("extensions", {}).get("code")
-    except (orjson.JSONDecodeError, AttributeError, IndexError):
-        return None
-    return code if isinstance(code, str) else None
-
-
 @dataclass
 class GraphQLEndpoint:
     #: One executor per audience, each over that audience's own schema.
@@ -281,143 +211,97 @@ class GraphQLEndpoint:
     replica: ReadReplica | None = None
 
     async def handle(self, request: Request) -> Response:
-        """Answer one request and record it in the ledger (an operation that ran records itself)."""
-        entry = RequestEntry(request.state.request_id)
-        response = await self._handle(request, entry)
-        if not entry.written and response.media_type in _MEDIA_TYPES:
-            await self._record_unserved(entry, response)
-        if response.status_code in (503, 504) and response.media_type in _MEDIA_TYPES:
-            # One line per refusal, with its code: an outage must not fill the log with tracebacks.
-            code = _code_of(response)
-            log.warning(
-                "request refused: %s",
-                code,
-                extra={"code": code, "status": response.status_code, "ledgered": entry.written},
-            )
+        """Answer one request and record it in the ledger: an operation that ran records itself, a
+        refusal is recorded here with its code and then answered like any route's."""
+        request_id: str = request.state.request_id
+        entry = RequestEntry(request_id)
+        media = response_media_type(request.headers.get("accept", ""))
+        try:
+            response = await self._handle(request, entry, media)
+        except Exception as exc:  # noqa: BLE001 - every failure is answered; _refusal logs a bug's traceback
+            refusal = self._refusal(request, exc)
+            response = refusal_response(refusal, request_id, media)
+            if not entry.written:
+                await self._record_unserved(entry, refusal, response.status_code)
+            log_refusal(refusal.code, response.status_code, ledgered=entry.written)
         _note_access(entry)
         return response
 
-    async def _handle(self, request: Request, entry: RequestEntry) -> Response:
-        request_id: str = request.state.request_id
-        media = response_media_type(request.headers.get("accept", ""))
+    @staticmethod
+    def _refusal(request: Request, exc: Exception) -> Refusal:
+        """What ``exc`` answers: a refusal as it is, a store outage as ``store_refusal`` maps it (as on
+        every route), a client gone before its body, and anything else as the bug it is (500)."""
+        if isinstance(exc, Refusal):
+            return exc
+        if isinstance(exc, ClientDisconnect):
+            # The answer goes nowhere, but the ledger records it: gone (499), or out of time (408,
+            # already answered by the middleware).
+            if request.scope.get("state", {}).get(BODY_TIMED_OUT):
+                return Refusal(408, BODY_TIMEOUT, "the request body did not arrive in time")
+            message = "the client disconnected before sending the whole body"
+            log.info(message, extra={"code": CLIENT_DISCONNECTED})
+            return Refusal(499, CLIENT_DISCONNECTED, message)
+        outage = store_refusal(exc)
+        if outage is not None:
+            return outage
+        # The caller gets its request id, never the exception.
+        log.exception("request failed")
+        return Refusal(500, INTERNAL, INTERNAL_MESSAGE)
 
-        def answer(payload: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-            return json_response(payload, status, headers, media)
-
+    async def _handle(self, request: Request, entry: RequestEntry, media: str) -> Response:
         if request.method not in ("GET", "POST"):
-            allowed = "GET, POST" if self.graphiql else "POST"
-            return answer(
-                error_payload(
-                    "METHOD_NOT_ALLOWED",
-                    f"{request.method} is not allowed on /graphql; send GraphQL operations with POST",
-                    request_id,
-                ),
+            raise Refusal(
                 405,
-                {"Allow": allowed},
+                "METHOD_NOT_ALLOWED",
+                f"{request.method} is not allowed on /graphql; send GraphQL operations with POST",
+                {"Allow": "GET, POST" if self.graphiql else "POST"},
             )
         if request.method == "GET":
             if self.graphiql and "text/html" in request.headers.get("accept", ""):
                 if self.graphiql_url:
                     return RedirectResponse(self.graphiql_url, 303)
                 return HTMLResponse(get_graphql_ide_html())
-            return answer(
-                error_payload("METHOD_NOT_ALLOWED", "send GraphQL operations with POST", request_id),
-                405,
-                {"Allow": "POST"},
-            )
-        try:
-            principal = entry.principal = await self._authenticate(request)
-            body = await self._read_body(request)
-            return await self._run(request_id, principal, body, entry, media)
-        except Unauthenticated as exc:
-            return answer(
-                error_payload(
-                    "UNAUTHENTICATED" if exc.status == 401 else "BAD_REQUEST", exc.description, request_id
-                ),
-                exc.status,
-                {"WWW-Authenticate": exc.www_authenticate},
-            )
-        except RequestErrors as exc:
-            return answer({"errors": exc.errors}, request_error_status(media))
-        except RequestRejected as exc:
-            payload = error_payload(exc.code, exc.message, request_id)
-            payload["errors"][0]["extensions"].update(exc.extensions)
-            status = request_error_status(media) if exc.request_error else exc.status
-            return answer(payload, status, exc.headers)
-        except PersistedQueryRefused as exc:
-            return answer(error_payload(exc.code, exc.message, request_id), exc.status)
-        except RateLimited as exc:
-            return answer(
-                error_payload(exc.code, exc.message, request_id), 429, {"Retry-After": str(exc.retry_after)}
-            )
-        except ClientDisconnect:
-            # The client stopped before its whole body arrived (the answer goes nowhere, but the
-            # ledger records it): gone (499), or out of time (408, already answered by the middleware).
-            if request.scope.get("state", {}).get(BODY_TIMED_OUT):
-                code, status, message = BODY_TIMEOUT, 408, "the request body did not arrive in time"
-            else:
-                code, status = CLIENT_DISCONNECTED, 499
-                message = "the client disconnected before sending the whole body"
-                log.info(message, extra={"code": code})
-            return json_response(error_payload(code, message, request_id), status)
-        except Exception:
-            # Whatever escaped is a bug: the caller gets its request id, never the exception.
-            log.exception("request failed")
-            return answer(
-                error_payload(INTERNAL, "internal error; quote the request id to the department", request_id),
-                500,
-            )
-
-    async def _authenticate(self, request: Request) -> Principal:
-        try:
-            return await self.authenticate(request)
-        except Exception as exc:
-            # The token check reads client state from the store; an outage there is an outage.
-            rejection = _store_rejection(exc)
-            if rejection is not None:
-                raise rejection from None
-            raise
+            raise Refusal(405, "METHOD_NOT_ALLOWED", "send GraphQL operations with POST", {"Allow": "POST"})
+        principal = entry.principal = await self.authenticate(request)
+        body = await self._read_body(request)
+        return await self._run(request.state.request_id, principal, body, entry, media)
 
     async def _read_body(self, request: Request) -> dict[str, Any]:
         content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if content_type != JSON:
-            raise RequestRejected(415, "UNSUPPORTED_MEDIA_TYPE", "send the operation as application/json")
+            raise Refusal(415, "UNSUPPORTED_MEDIA_TYPE", "send the operation as application/json")
         declared = request.headers.get("content-length")
         if declared and declared.isdigit() and int(declared) > self.max_body_bytes:
-            raise RequestRejected(
-                413, "BODY_TOO_LARGE", f"the request body is over {self.max_body_bytes} bytes"
-            )
+            raise Refusal(413, "BODY_TOO_LARGE", f"the request body is over {self.max_body_bytes} bytes")
         raw = bytearray()
         async for chunk in request.stream():
             raw += chunk
             if len(raw) > self.max_body_bytes:
-                raise RequestRejected(
-                    413, "BODY_TOO_LARGE", f"the request body is over {self.max_body_bytes} bytes"
-                )
+                raise Refusal(413, "BODY_TOO_LARGE", f"the request body is over {self.max_body_bytes} bytes")
         try:
             body = orjson.loads(raw)
         except orjson.JSONDecodeError:
-            raise RequestRejected(400, "BAD_REQUEST", "the request body is not valid JSON") from None
+            raise Refusal(400, "BAD_REQUEST", "the request body is not valid JSON") from None
         if isinstance(body, list):
-            raise RequestRejected(400, "BATCH_NOT_SUPPORTED", "send one operation per request, not a list")
+            raise Refusal(400, "BATCH_NOT_SUPPORTED", "send one operation per request, not a list")
         if not isinstance(body, dict):
-            raise RequestRejected(400, "BAD_REQUEST", "the request body must be a JSON object")
+            raise Refusal(400, "BAD_REQUEST", "the request body must be a JSON object")
         query = body.get("query")
         if query is not None and not isinstance(query, str):
-            raise RequestRejected(400, "BAD_REQUEST", "`query` must be a string")
+            raise Refusal(400, "BAD_REQUEST", "`query` must be a string")
         variables = body.get("variables")
         if variables is not None and not isinstance(variables, dict):
-            raise RequestRejected(400, "BAD_REQUEST", "`variables` must be a JSON object")
+            raise Refusal(400, "BAD_REQUEST", "`variables` must be a JSON object")
         operation_name = body.get("operationName")
         if operation_name is not None and not isinstance(operation_name, str):
-            raise RequestRejected(400, "BAD_REQUEST", "`operationName` must be a string")
+            raise Refusal(400, "BAD_REQUEST", "`operationName` must be a string")
         return body
 
     async def _run(
         self, request_id: str, principal: Principal, body: dict[str, Any], entry: RequestEntry, media: str
     ) -> Response:
         executor = self.executors[principal.audience]
-        resolved = await self._store_call(self._resolve(principal, body))
+        resolved = await self._resolve(principal, body)
         with self.tracer.start_as_current_span("graphql.validate"):
             prepared = executor.prepare(resolved.query)
         self._describe(entry, executor, prepared, body)
@@ -430,21 +314,21 @@ class GraphQLEndpoint:
         cost = executor.cost(prepared, operation_name, coerced) if not isinstance(coerced, list | None) else 0
         note_access(cost=cost)
         # Every request counts against the client's rate; only an operation that will run spends cost.
-        await self._store_call(self._charge(principal, cost if cost <= executor.limits.max_cost else 0))
+        await self._charge(principal, cost if cost <= executor.limits.max_cost else 0)
         if prepared.code is not None:
-            raise RequestErrors([self._format(e, prepared.code, request_id) for e in prepared.errors])
+            raise request_errors([self._format(e, prepared.code, request_id) for e in prepared.errors])
         if prepared.operation(operation_name) is None:
             message = (
                 f"no operation named {operation_name!r} in the document"
                 if operation_name
                 else "the document has several operations; name one in `operationName`"
             )
-            raise RequestRejected(400, "BAD_REQUEST", message, request_error=True)
+            raise Refusal(400, "BAD_REQUEST", message, request_error=True)
         if isinstance(coerced, list):
-            raise RequestErrors([self._variable_error(e, request_id) for e in coerced])
+            raise request_errors([self._variable_error(e, request_id) for e in coerced])
         mutation = is_mutation(prepared, operation_name)
         if cost > executor.limits.max_cost:
-            raise RequestRejected(
+            raise Refusal(
                 400,
                 "COST_EXCEEDED",
                 f"the operation costs {cost:,}; the limit for your audience is {executor.limits.max_cost:,} "
@@ -453,7 +337,7 @@ class GraphQLEndpoint:
                 extensions={"cost": cost, "maxCost": executor.limits.max_cost},
             )
         if resolved.register is not None and self.persisted is not None:
-            await self._store_call(self.persisted.remember(principal, resolved.register, resolved.query))
+            await self.persisted.remember(principal, resolved.register, resolved.query)
         deadline = asyncio.timeout(self.request_timeout_s)
         commit = _Commit()
         try:
@@ -489,20 +373,17 @@ class GraphQLEndpoint:
             # The COMMIT went out and no answer came back (a broken connection, or the request's
             # time ran out during it): "nothing was written" would not be true.
             unanswered = (isinstance(exc, TimeoutError) and deadline.expired()) or is_store_failure(exc)
-            if commit.started and mutation and unanswered and not isinstance(exc, RequestRejected):
+            if commit.started and mutation and unanswered and not isinstance(exc, Refusal):
                 raise _commit_outcome_unknown() from None
             # A driver's own TimeoutError (a connection that never came) is the store's, not ours.
             if isinstance(exc, TimeoutError) and deadline.expired():
-                raise RequestRejected(
+                raise Refusal(
                     504,
                     "TIMEOUT",
                     f"the request took longer than {self.request_timeout_s:g} s and was stopped",
                 ) from None
-            rejection = _store_rejection(exc)
-            if rejection is not None:
-                raise rejection from None
-            raise
-        return self._respond(result, request_id, cost, media)
+            raise  # a store outage is refused in ``handle``, as on every route
+        return self._respond(result, request_id, cost, media, entry)
 
     def _reads(
         self, session: AsyncSession, principal: Principal, mutation: bool
@@ -517,24 +398,13 @@ class GraphQLEndpoint:
         if self.persisted is None:
             query = body.get("query")
             if not isinstance(query, str) or not query.strip():
-                raise RequestRejected(400, "BAD_REQUEST", "the request body needs a `query` string")
+                raise Refusal(400, "BAD_REQUEST", "the request body needs a `query` string")
             return Resolved(query)
         return await self.persisted.resolve(principal, body)
 
     async def _charge(self, principal: Principal, cost: int) -> None:
         if self.rate_limits is not None:
             await self.rate_limits.charge(principal, cost)
-
-    @staticmethod
-    async def _store_call(call: Awaitable[_T]) -> _T:
-        """Await a short store call of the request's own (persisted look-up, rate charge)."""
-        try:
-            return await call
-        except Exception as exc:
-            rejection = _store_rejection(exc)
-            if rejection is not None:
-                raise rejection from None
-            raise
 
     # --- the disclosure ledger -----------------------------------------------------------------------
 
@@ -618,7 +488,7 @@ class GraphQLEndpoint:
             entry.written = False
             with contextlib.suppress(Exception):
                 await session.rollback()
-            raise RequestRejected(
+            raise Refusal(
                 503,
                 LEDGER_UNAVAILABLE,
                 "the request could not be recorded in the disclosure ledger, so nothing was served or "
@@ -626,13 +496,12 @@ class GraphQLEndpoint:
                 {"Retry-After": "1"},
             ) from None
 
-    async def _record_unserved(self, entry: RequestEntry, response: Response) -> None:
-        """The event of a request that was refused or failed before (or instead of) being served."""
-        code = _code_of(response)
-        entry.detail["status"] = response.status_code
-        if code:
-            entry.detail["code"] = code
-        outcome = outcome_of_status(response.status_code, code)
+    async def _record_unserved(self, entry: RequestEntry, refusal: Refusal, status: int) -> None:
+        """The event of a request that was refused or failed before (or instead of) being served:
+        the refusal's code and the status it was answered with."""
+        entry.detail["status"] = status
+        entry.detail["code"] = refusal.code
+        outcome = outcome_of_status(status, refusal.code)
         try:
             if self.ledger.grouped:
                 await self.ledger.commit_grouped(await self.ledger.content(None, entry, outcome), entry)
@@ -646,15 +515,18 @@ class GraphQLEndpoint:
             if not is_store_failure(exc):
                 log.exception("ledger write failed for an unserved request")
 
-    def _respond(self, result: ExecutionResult, request_id: str, cost: int, media: str) -> Response:
+    def _respond(
+        self, result: ExecutionResult, request_id: str, cost: int, media: str, entry: RequestEntry
+    ) -> Response:
         payload: dict[str, Any] = {"data": result.data, "extensions": {"cost": cost, "requestId": request_id}}
         if result.errors:
             payload["errors"] = [self._format(e, error_code(e), request_id) for e in result.errors]
             codes = {err["extensions"]["code"] for err in payload["errors"]}
-            if codes <= _RETRY_CODES:
-                return json_response(payload, 503, {"Retry-After": "1"}, media)
-            if codes == {STATEMENT_TIMEOUT}:
-                return json_response(payload, 504, None, media)
+            # A result whose every error is the store's is refused for the store, with the result.
+            status = 503 if codes <= _RETRY_CODES else 504 if codes == {STATEMENT_TIMEOUT} else 200
+            if status != 200:
+                log_refusal(payload["errors"][0]["extensions"]["code"], status, ledgered=entry.written)
+                return json_response(payload, status, {"Retry-After": "1"} if status == 503 else None, media)
         return json_response(payload, 200, None, media)
 
     def _variable_error(self, error: GraphQLError, request_id: str) -> dict[str, Any]:
@@ -671,13 +543,9 @@ class GraphQLEndpoint:
     def _format(self, error: GraphQLError, code: str, request_id: str) -> dict[str, Any]:
         if code == INTERNAL:
             log.error("resolver failed", exc_info=error.original_error or error)
-            message = "internal error; quote the request id to the department"
-        elif code == STORE_UNAVAILABLE:
-            message = "the data store is unavailable; retry shortly"
-        elif code == STORE_BUSY:
-            message = "the hub is busy; retry shortly"
-        elif code == STATEMENT_TIMEOUT:
-            message = STATEMENT_TIMEOUT_MESSAGE
+            message = INTERNAL_MESSAGE
+        elif code in STORE_MESSAGES:
+            message = STORE_MESSAGES[code]
         else:
             message = plain_message(error.message)
         formatted: dict[str, Any] = {"message": message}

@@ -1,9 +1,16 @@
-"""Every error response of every route in one shape: JSON with a code and the request id.
+"""Every error response of every route, made in one place: ``refusal_response``.
+
+A route refuses a request by raising ``auth.refusals.Refusal`` (or letting a store outage escape);
+the app's exception handlers below answer it: the refusal's status, headers and body, in the hub's
+shape ``{"errors": [{"message", "extensions": {"code", "requestId"}}]}`` (RFC 6749's at the OAuth
+endpoints, a page at the confirmation page). ``store_refusal`` is the one mapping from a store that
+is gone, busy or stopped a statement to its refusal (503 or 504); ``POST /graphql``, which ledgers
+its refusals before answering them, uses the same two functions.
 
 Starlette answers some requests itself: a path no route has (404), a method a route does not take
 (405), an exception nothing caught (500), a CORS preflight from an origin not allowed (400). Its
 defaults are plain text without a code; these handlers answer them as the hub answers everything
-else: ``{"errors": [{"message", "extensions": {"code", "requestId"}}]}``, with the security headers.
+else, with the security headers.
 """
 
 from __future__ import annotations
@@ -14,20 +21,45 @@ from http import HTTPStatus
 from typing import Any
 
 import orjson
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import HTMLResponse, Response
 from starlette.types import ExceptionHandler
 
-from hub.logs import request_id_var
+from auth.refusals import Form, Refusal
+from hub.logs import note_access, request_id_var
 from hub.middleware import NO_CONTENT_POLICY, SECURITY_HEADERS
+from schema.execution import (
+    STATEMENT_TIMEOUT,
+    STORE_BUSY,
+    STORE_UNAVAILABLE,
+    is_statement_timeout,
+    is_store_busy,
+    is_store_failure,
+)
 
 log = logging.getLogger("hub.http")
 
 JSON = "application/json"
+#: GraphQL over HTTP's own media type: request errors answer 400 with it, 200 with ``application/json``.
+GRAPHQL_RESPONSE = "application/graphql-response+json"
 INTERNAL = "INTERNAL_SERVER_ERROR"
 INTERNAL_MESSAGE = "internal error; quote the request id to the department"
+
+#: What the caller is told for each way the store fails (a refusal, or a field's error in a result).
+STORE_MESSAGES = {
+    STORE_UNAVAILABLE: "the data store is unavailable; retry shortly",
+    STORE_BUSY: "the hub is busy; retry shortly",
+    STATEMENT_TIMEOUT: (
+        "a database statement took longer than the hub's statement timeout and was stopped; "
+        "ask for smaller pages or fewer nested lists"
+    ),
+}
+
+_PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{title}</title></head>
+<body><h1>{title}</h1><p>{text}</p>{form}</body></html>"""
 
 #: The code of each status Starlette raises on its own; others are named after their status.
 _CODES = {
@@ -48,26 +80,61 @@ def current_request_id(request: Request | None = None) -> str:
     return request_id_var.get(None) or uuid.uuid4().hex
 
 
-def error_response(
-    status: int,
-    code: str,
-    message: str,
-    request_id: str,
-    headers: dict[str, str] | None = None,
-    *,
-    outside_middleware: bool = False,
+def store_refusal(exc: BaseException) -> Refusal | None:
+    """The refusal for a store that is busy or gone (503, ``Retry-After: 1``) or that stopped a
+    statement at its timeout (504); None when ``exc`` is something else (a bug, not an outage)."""
+    if is_store_busy(exc):
+        code = STORE_BUSY
+    elif is_statement_timeout(exc):
+        return Refusal(504, STATEMENT_TIMEOUT, STORE_MESSAGES[STATEMENT_TIMEOUT])
+    elif is_store_failure(exc):
+        code = STORE_UNAVAILABLE
+    else:
+        return None
+    return Refusal(503, code, STORE_MESSAGES[code], {"Retry-After": "1"})
+
+
+def request_error_status(media_type: str) -> int:
+    """GraphQL over HTTP: 400 for a request error under its own media type, 200 under JSON."""
+    return 400 if media_type == GRAPHQL_RESPONSE else 200
+
+
+def refusal_response(
+    refusal: Refusal, request_id: str, media_type: str = JSON, *, outside_middleware: bool = False
 ) -> Response:
-    """The hub's error shape. ``outside_middleware``: the response leaves by way of Starlette's
+    """The answer to ``refusal``, the only place one is written. ``media_type``: a JSON body's
+    (``/graphql`` negotiates it). ``outside_middleware``: the response leaves by way of Starlette's
     ``ServerErrorMiddleware``, around ``RequestContextMiddleware``, so it carries its own headers."""
-    body: dict[str, Any] = {
-        "errors": [{"message": message, "extensions": {"code": code, "requestId": request_id}}]
-    }
-    all_headers = dict(headers or {})
+    headers = dict(refusal.headers)
     if outside_middleware:
-        all_headers["X-Request-Id"] = request_id
-        all_headers.update(SECURITY_HEADERS)
-        all_headers["Content-Security-Policy"] = NO_CONTENT_POLICY
-    return Response(orjson.dumps(body), status_code=status, media_type=JSON, headers=all_headers)
+        headers["X-Request-Id"] = request_id
+        headers.update(SECURITY_HEADERS)
+        headers["Content-Security-Policy"] = NO_CONTENT_POLICY
+    if refusal.form is Form.PAGE:
+        html = page(refusal.title, refusal.message)
+        return HTMLResponse(html, status_code=refusal.status, headers=headers)
+    body: dict[str, Any]
+    if refusal.form is Form.OAUTH:
+        body = {"error": refusal.code, "error_description": refusal.message}
+    elif refusal.errors is not None:
+        body = {"errors": refusal.errors}
+    else:
+        extensions = {"code": refusal.code, "requestId": request_id, **refusal.extensions}
+        body = {"errors": [{"message": refusal.message, "extensions": extensions}]}
+    status = request_error_status(media_type) if refusal.request_error else refusal.status
+    return Response(orjson.dumps(body), status_code=status, media_type=media_type, headers=headers)
+
+
+def page(title: str, text: str, form: str = "") -> str:
+    """An HTML page for a person: ``title`` over ``text`` (escaped by the caller), then ``form``."""
+    return _PAGE.format(title=title, text=text, form=form)
+
+
+def log_refusal(code: str, status: int, **extra: Any) -> None:
+    """One WARNING line for a refusal for the store or its time (503, 504): an outage must not fill
+    the log with tracebacks, and each line names its code."""
+    if status in (503, 504):
+        log.warning("request refused: %s", code, extra={"code": code, "status": status, **extra})
 
 
 def code_of_status(status: int) -> str:
@@ -77,6 +144,22 @@ def code_of_status(status: int) -> str:
         return HTTPStatus(status).name
     except ValueError:
         return "HTTP_ERROR"
+
+
+async def refused(request: Request, exc: Exception) -> Response:
+    """A ``Refusal`` a route raised (every route but ``/graphql``, which answers its own)."""
+    assert isinstance(exc, Refusal)
+    note_access(code=exc.code)
+    log_refusal(exc.code, exc.status)
+    return refusal_response(exc, current_request_id(request))
+
+
+async def store_failed(request: Request, exc: Exception) -> Response:
+    """A store error a route let escape: an outage is refused as such, anything else is a bug."""
+    refusal = store_refusal(exc)
+    if refusal is None:
+        raise exc  # for the 500 handler below, and the server's log with its traceback
+    return await refused(request, refusal)
 
 
 async def http_exception(request: Request, exc: Exception) -> Response:
@@ -93,18 +176,22 @@ async def http_exception(request: Request, exc: Exception) -> Response:
         )
     else:
         message = exc.detail if isinstance(exc.detail, str) and exc.detail else HTTPStatus(status).phrase
-    return error_response(status, code_of_status(status), message, current_request_id(request), headers)
+    refusal = Refusal(status, code_of_status(status), message, headers)
+    return refusal_response(refusal, current_request_id(request))
 
 
 async def unhandled_exception(request: Request, exc: Exception) -> Response:
     """Whatever no route caught: the caller gets its request id, never the exception (Starlette
     re-raises it after this, so the server still logs it with its traceback)."""
-    return error_response(
-        500, INTERNAL, INTERNAL_MESSAGE, current_request_id(request), outside_middleware=True
-    )
+    refusal = Refusal(500, INTERNAL, INTERNAL_MESSAGE)
+    return refusal_response(refusal, current_request_id(request), outside_middleware=True)
 
 
 EXCEPTION_HANDLERS: dict[Any, ExceptionHandler] = {
+    Refusal: refused,
+    # What a lost or busy store raises (OSError covers the builtin TimeoutError and ConnectionError).
+    SQLAlchemyError: store_failed,
+    OSError: store_failed,
     HTTPException: http_exception,
     Exception: unhandled_exception,
 }
@@ -122,4 +209,5 @@ class JSONCORSMiddleware(CORSMiddleware):
             k: v for k, v in response.headers.items() if k.lower() not in ("content-length", "content-type")
         }
         message = "CORS preflight refused: " + failures.lower()
-        return error_response(response.status_code, "CORS_REFUSED", message, current_request_id(), headers)
+        refusal = Refusal(response.status_code, "CORS_REFUSED", message, headers)
+        return refusal_response(refusal, current_request_id())

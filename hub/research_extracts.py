@@ -26,8 +26,8 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
 from auth.audit import record_event
-from auth.principal import Unauthenticated
-from hub.endpoint import Authenticator, error_payload, json_response
+from auth.refusals import Refusal
+from hub.endpoint import Authenticator
 from resolvers.errors import Conflict, NotFound
 from resolvers.models.partners import Audience
 from resolvers.models.people import FacilityKind, OffenseClass, Race, Sex
@@ -92,41 +92,28 @@ def extracts(
     sessions: async_sessionmaker[AsyncSession], authenticate: Authenticator
 ) -> Callable[[Request], Awaitable[Response]]:
     async def handle(request: Request) -> Response:
+        """Refusals (``Unauthenticated`` and those below) and store outages are answered by the app's
+        exception handlers (hub/http_errors.py), in the same shape and codes as ``/graphql``'s."""
         request_id: str = request.state.request_id
-        try:
-            principal = await authenticate(request)
-        except Unauthenticated as exc:
-            return json_response(
-                error_payload(
-                    "UNAUTHENTICATED" if exc.status == 401 else "BAD_REQUEST", exc.description, request_id
-                ),
-                exc.status,
-                {"WWW-Authenticate": exc.www_authenticate},
-            )
+        principal = await authenticate(request)
         if principal.audience is not Audience.RESEARCHER:
-            return json_response(
-                error_payload(
-                    "FORBIDDEN", "extracts are released to the agreement's research team", request_id
-                ),
-                403,
-            )
+            raise Refusal(403, "FORBIDDEN", "extracts are released to the agreement's research team")
         raw = request.path_params["agreement_id"]
         if not raw.isdigit() or len(raw) > 18:
-            return json_response(error_payload("NOT_FOUND", "ResearchAgreement not found", request_id), 404)
+            raise Refusal(404, "NOT_FOUND", "ResearchAgreement not found")
         now = datetime.now(UTC)
         async with sessions() as session:
             try:
                 agreement = await agreement_in_force_by_id(
                     RequestDb(session), principal, int(raw), now.date()
                 )
-            except NotFound as exc:
-                return json_response(error_payload("NOT_FOUND", str(exc), request_id), 404)
-            except Conflict as exc:
-                return json_response(error_payload("CONFLICT", exc.rule, request_id), 409)
-            try:
                 agreement.require_records("extract")
+            except NotFound as exc:
+                raise Refusal(404, "NOT_FOUND", str(exc)) from None
+            except Conflict as exc:
+                raise Refusal(409, "CONFLICT", exc.rule) from None
             except RecordsNotReleased as exc:
-                return json_response(error_payload(exc.code, f"the {exc.field} {exc.rule}", request_id), 403)
+                raise Refusal(403, exc.code, f"the {exc.field} {exc.rule}") from None
             columns = _columns(agreement)
             release = await release_plan(session, agreement)
             rows = release.released

@@ -3,6 +3,8 @@
 No bearer token: the code is the credential (80 random bits bound to one notification; only its
 hash is stored). GET only shows a confirmation form, because mail scanners and link previews
 fetch links on their own; POST (form field or query parameter ``code``) records the confirmation.
+A missing or unknown code is refused with a page (``Refusal`` in ``Form.PAGE``), and a store outage as
+on every route (503, ``Retry-After``), by the app's exception handlers (hub/http_errors.py).
 """
 
 from __future__ import annotations
@@ -15,17 +17,16 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
+from auth.refusals import Form, Refusal
+from hub.http_errors import page
 from resolvers.notifications import UnknownCode, acknowledge
 from resolvers.session import RequestDb
 
 MAX_CODE = 100
 
-_PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{title}</title></head>
-<body><h1>{title}</h1><p>{text}</p>{form}</body></html>"""
 
-
-def _page(title: str, text: str, form: str = "", status: int = 200) -> Response:
-    return HTMLResponse(_PAGE.format(title=title, text=text, form=form), status_code=status)
+def _page(title: str, text: str, form: str = "") -> Response:
+    return HTMLResponse(page(title, text, form))
 
 
 def acknowledgements(
@@ -41,7 +42,13 @@ def acknowledgements(
             code = value if isinstance(value, str) else ""
         code = code.strip()
         if not code or len(code) > MAX_CODE:
-            return _page("Confirmation code needed", "The link is missing its confirmation code.", status=400)
+            raise Refusal(
+                400,
+                "BAD_REQUEST",
+                "The link is missing its confirmation code.",
+                form=Form.PAGE,
+                title="Confirmation code needed",
+            )
         if request.method == "GET":
             escaped = html.escape(code, quote=True)
             form = (
@@ -53,11 +60,13 @@ def acknowledgements(
             try:
                 done = await acknowledge(RequestDb(session), code, datetime.now(UTC))
             except UnknownCode:
-                return _page(
-                    "Code not recognised",
+                raise Refusal(
+                    404,
+                    "NOT_FOUND",
                     "This confirmation code is not valid. Please call the Office of Victim Services.",
-                    status=404,
-                )
+                    form=Form.PAGE,
+                    title="Code not recognised",
+                ) from None
             await session.commit()
         text = "You had already confirmed it. Thank you." if done.already else "Thank you: it is recorded."
         return _page("Notice confirmed", text)

@@ -14,7 +14,8 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from hub.app import create_app
-from hub.endpoint import GRAPHQL_RESPONSE, response_media_type
+from hub.endpoint import response_media_type
+from hub.http_errors import GRAPHQL_RESPONSE
 from hub.settings import Settings
 from resolvers.models.partners import Audience
 from schema.ids import to_global_id
