@@ -65,3 +65,7 @@ class Refusal(Exception):
         self.form = form
         #: The heading of a ``Form.PAGE`` refusal.
         self.title = title
+
+    def as_page(self, title: str, text: str) -> Refusal:
+        """The same refusal (status, code, headers) as a page for a person: ``title`` over ``text``."""
+        return Refusal(self.status, self.code, text, self.headers, form=Form.PAGE, title=title)

@@ -3,8 +3,9 @@
 No bearer token: the code is the credential (80 random bits bound to one notification; only its
 hash is stored). GET only shows a confirmation form, because mail scanners and link previews
 fetch links on their own; POST (form field or query parameter ``code``) records the confirmation.
-A missing or unknown code is refused with a page (``Refusal`` in ``Form.PAGE``), and a store outage as
-on every route (503, ``Retry-After``), by the app's exception handlers (hub/http_errors.py).
+A missing or unknown code is refused with a page (a ``Refusal`` in ``Form.PAGE``, answered by the
+app's exception handlers, hub/http_errors.py); so is a store outage, with the status, code and
+``Retry-After`` the one outage mapping gives it on every route.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
 from auth.refusals import Form, Refusal
-from hub.http_errors import page
+from hub.http_errors import page, store_refusal
 from resolvers.notifications import UnknownCode, acknowledge
 from resolvers.session import RequestDb
 
@@ -56,18 +57,28 @@ def acknowledgements(
                 '<button type="submit">I received this notice</button></form>'
             )
             return _page("Confirm the notice", "Press the button to confirm you received the notice.", form)
-        async with sessions() as session:
-            try:
-                done = await acknowledge(RequestDb(session), code, datetime.now(UTC))
-            except UnknownCode:
-                raise Refusal(
-                    404,
-                    "NOT_FOUND",
-                    "This confirmation code is not valid. Please call the Office of Victim Services.",
-                    form=Form.PAGE,
-                    title="Code not recognised",
-                ) from None
-            await session.commit()
+        try:
+            async with sessions() as session:
+                try:
+                    done = await acknowledge(RequestDb(session), code, datetime.now(UTC))
+                except UnknownCode:
+                    raise Refusal(
+                        404,
+                        "NOT_FOUND",
+                        "This confirmation code is not valid. Please call the Office of Victim Services.",
+                        form=Form.PAGE,
+                        title="Code not recognised",
+                    ) from None
+                await session.commit()
+        except Exception as exc:
+            outage = store_refusal(exc)
+            if outage is None:
+                raise
+            # A person reads this page: the outage's status and Retry-After, in words.
+            raise outage.as_page(
+                "Please try again shortly",
+                "Your confirmation could not be recorded just now. Please use the link again in a minute.",
+            ) from None
         text = "You had already confirmed it. Thank you." if done.already else "Thank you: it is recorded."
         return _page("Notice confirmed", text)
 
