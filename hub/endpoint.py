@@ -223,7 +223,7 @@ class GraphQLEndpoint:
             response = refusal_response(refusal, request_id, media)
             if not entry.written:
                 await self._record_unserved(entry, refusal, response.status_code)
-            log_refusal(refusal.code, response.status_code, ledgered=entry.written)
+            log_refusal(refusal.code, response.status_code, log, ledgered=entry.written)
         _note_access(entry)
         return response
 
@@ -525,7 +525,7 @@ class GraphQLEndpoint:
             # A result whose every error is the store's is refused for the store, with the result.
             status = 503 if codes <= _RETRY_CODES else 504 if codes == {STATEMENT_TIMEOUT} else 200
             if status != 200:
-                log_refusal(payload["errors"][0]["extensions"]["code"], status, ledgered=entry.written)
+                log_refusal(payload["errors"][0]["extensions"]["code"], status, log, ledgered=entry.written)
                 return json_response(payload, status, {"Retry-After": "1"} if status == 503 else None, media)
         return json_response(payload, 200, None, media)
 

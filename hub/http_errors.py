@@ -130,11 +130,11 @@ def page(title: str, text: str, form: str = "") -> str:
     return _PAGE.format(title=title, text=text, form=form)
 
 
-def log_refusal(code: str, status: int, **extra: Any) -> None:
-    """One WARNING line for a refusal for the store or its time (503, 504): an outage must not fill
-    the log with tracebacks, and each line names its code."""
+def log_refusal(code: str, status: int, logger: logging.Logger = log, **extra: Any) -> None:
+    """One WARNING line for a refusal for the store or its time (503, 504) in ``logger`` (the
+    route's): an outage must not fill the log with tracebacks, and each line names its code."""
     if status in (503, 504):
-        log.warning("request refused: %s", code, extra={"code": code, "status": status, **extra})
+        logger.warning("request refused: %s", code, extra={"code": code, "status": status, **extra})
 
 
 def code_of_status(status: int) -> str:
