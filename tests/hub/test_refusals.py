@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import base64
 import logging
+import re
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 
 import httpx
 import pytest
@@ -17,6 +19,10 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.applications import Starlette
 
+from auth.client_auth import OAuthError
+from auth.principal import Unauthenticated
+from auth.rate_limits import RateLimited
+from auth.throttle import Throttled
 from resolvers.models.audit import AuditEvent
 from resolvers.models.partners import Audience
 from tests.conftest import Mint
@@ -256,3 +262,17 @@ async def test_a_refused_graphql_request_is_ledgered_with_the_refusals_code(
     assert outage.status_code == 503
     event = await _event(session, outage)
     assert (event.outcome, event.detail) == ("error", {"status": 503, "code": "STORE_UNAVAILABLE"})
+
+
+def test_the_abuse_alert_names_the_codes_these_refusals_carry() -> None:
+    """``HubThrottlingSpike`` counts ``hub_refusals_total`` by the codes the refusals really carry
+    (the OAuth endpoints' were not counted at all before they were Refusals)."""
+    alerts = (Path(__file__).resolve().parents[2] / "deploy" / "prometheus" / "alerts.yml").read_text()
+    [pattern] = re.findall(r'hub_refusals_total\{code=~"([^"]+)"\}', alerts.split("HubThrottlingSpike")[1])
+    refusals = [
+        RateLimited("requests per minute", 61, 3),
+        Throttled(2),
+        Unauthenticated(),
+        OAuthError("invalid_client", "client authentication failed"),
+    ]
+    assert sorted(pattern.split("|")) == sorted(r.code for r in refusals)
