@@ -1,11 +1,12 @@
 """The one exception a request is refused with, whatever refuses it and on whatever route.
 
 A ``Refusal`` carries what the answer needs: the status, a code, a message fit for the caller, the
-headers (``WWW-Authenticate``, ``Retry-After``, ``Allow``) and the body's form. Code anywhere below
-``hub`` raises it (or a subclass that names the case: ``Unauthenticated``, ``RateLimited``,
+headers (``WWW-Authenticate``, ``Retry-After``, ``Allow``) and the body's form. A route, or the auth
+code it calls, raises it (or a subclass that names the case: ``Unauthenticated``, ``RateLimited``,
 ``OAuthError``, ...); ``hub/http_errors.py`` turns it into the response, in one place, for every
 route: Starlette's exception handler for most, and ``POST /graphql``, which ledgers its refusals,
-through the same function. This module imports nothing of the project, so every layer may use it.
+through the same function. This module imports nothing of the project, so ``auth`` and every layer
+above it may import it.
 """
 
 from __future__ import annotations

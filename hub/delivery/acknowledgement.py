@@ -59,17 +59,16 @@ def acknowledgements(
             return _page("Confirm the notice", "Press the button to confirm you received the notice.", form)
         try:
             async with sessions() as session:
-                try:
-                    done = await acknowledge(RequestDb(session), code, datetime.now(UTC))
-                except UnknownCode:
-                    raise Refusal(
-                        404,
-                        "NOT_FOUND",
-                        "This confirmation code is not valid. Please call the Office of Victim Services.",
-                        form=Form.PAGE,
-                        title="Code not recognised",
-                    ) from None
+                done = await acknowledge(RequestDb(session), code, datetime.now(UTC))
                 await session.commit()
+        except UnknownCode:
+            raise Refusal(
+                404,
+                "NOT_FOUND",
+                "This confirmation code is not valid. Please call the Office of Victim Services.",
+                form=Form.PAGE,
+                title="Code not recognised",
+            ) from None
         except Exception as exc:
             outage = store_refusal(exc)
             if outage is None:
