@@ -38,6 +38,7 @@ from resolvers.models.people import (
 )
 from resolvers.notifications import create_notifications
 from resolvers.session import RequestDb
+from resolvers.versioned import update_versioned
 
 MAX_NOTES = 2_000
 
@@ -79,9 +80,9 @@ async def parole_hearings_by_id(
     return await rows_by_id(db, principal, ParoleHearing, ids)
 
 
-def _rowcount(result: Any) -> int:
-    """Rows an UPDATE matched (its version predicate included)."""
-    return int(result.rowcount)
+def _changed_meanwhile(entity: str, current: int, expected: int) -> Conflict:
+    # A plain CONFLICT on personVersion, not STALE_VERSION: the caller need not have sent a version.
+    return Conflict("personVersion", f"the {entity} changed while this event was recorded; retry")
 
 
 def _require(field: str, value: Any, kind: CustodyEventKind) -> Any:
@@ -296,13 +297,16 @@ async def record_custody_event(
         facility_id = hearing_row.facility_id
 
     if changes:
-        result = await db.execute(
-            update(Person)
-            .where(Person.id == person.id, Person.version == person.version)
-            .values(**changes, version=Person.version + 1)
+        await update_versioned(
+            db,
+            Person,
+            person.id,
+            person.version,
+            changes,
+            entity="person",
+            field="personId",
+            stale=_changed_meanwhile,
         )
-        if _rowcount(result) != 1:
-            raise Conflict("personVersion", "the person changed while this event was recorded; retry")
 
     recorded = CustodyEvent(
         person_id=person.id,
