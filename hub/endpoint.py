@@ -8,7 +8,7 @@ import logging
 import re
 import time
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
@@ -21,6 +21,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from strawberry.http.ides import get_graphql_ide_html
 
 from auth.audit import lock_ledger
+from auth.embargo import VictimEmbargo
 from auth.ledger_requests import (
     ERROR,
     INVALID,
@@ -279,6 +280,9 @@ class GraphQLEndpoint:
     tracer: Tracer = field(default_factory=lambda: tracer_for(None))
     #: Where queries read (``HUB_READ_DATABASE_URL``); None: in the request's own primary session.
     replica: ReadReplica | None = None
+    #: This app's victims-first embargo (``HUB_VICTIM_EMBARGO_MINUTES``), set on every request's
+    #: principal for the row scopes to apply.
+    embargo: VictimEmbargo = field(default_factory=VictimEmbargo)
 
     async def handle(self, request: Request) -> Response:
         """Answer one request and record it in the ledger (an operation that ran records itself)."""
@@ -370,13 +374,14 @@ class GraphQLEndpoint:
 
     async def _authenticate(self, request: Request) -> Principal:
         try:
-            return await self.authenticate(request)
+            principal = await self.authenticate(request)
         except Exception as exc:
             # The token check reads client state from the store; an outage there is an outage.
             rejection = _store_rejection(exc)
             if rejection is not None:
                 raise rejection from None
             raise
+        return replace(principal, embargo=self.embargo)
 
     async def _read_body(self, request: Request) -> dict[str, Any]:
         content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
