@@ -21,7 +21,6 @@ from starlette.types import Receive, Scope, Send
 
 from auth.bearer import AccessTokens, BearerAuthenticator, ClientStates
 from auth.client_auth import ClientAuthenticator
-from auth.clients import configure_pepper
 from auth.embargo import VictimEmbargo
 from auth.issuance import TokenIssuer
 from auth.issuers import ExternalIssuer
@@ -86,6 +85,7 @@ def build_identity(settings: Settings, sessions: async_sessionmaker[AsyncSession
             )
         ),
         assertion_audiences=[endpoint_urls(settings.issuer)["token"], settings.issuer],
+        pepper=settings.secret_pepper_key,
     )
     return Identity(
         keys=keys,
@@ -172,7 +172,6 @@ def create_app(
         )
         for audience, schema in schemas.items()
     }
-    configure_pepper(settings.secret_pepper.get_secret_value() if settings.secret_pepper else None)
     identity = build_identity(settings, sessions)
     pool = engine.pool
     metrics.track_pool(lambda: int(getattr(pool, "checkedout", lambda: 0)()))

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import httpx
+from pydantic import SecretStr
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -68,3 +69,16 @@ async def test_two_apps_with_different_embargoes_answer_by_their_own(
     # And again in the other order: neither request leaves its app's embargo behind for the next.
     assert await _seen_by_legislative(immediate, person.id)
     assert not await _seen_by_legislative(waiting, person.id)
+
+
+def test_two_apps_with_different_peppers_hash_with_their_own(
+    settings: Settings, engine: AsyncEngine, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    peppered = create_app(
+        settings.model_copy(update={"secret_pepper": SecretStr("q" * 40)}), engine=engine, sessions=sessions
+    )
+    plain = create_app(settings, engine=engine, sessions=sessions)
+    # Each token endpoint hashes and verifies client secrets with its own app's pepper (the plain one
+    # built second used to reset the process-wide pepper under the first).
+    assert peppered.state.identity.oauth.clients.pepper == b"q" * 40
+    assert plain.state.identity.oauth.clients.pepper is None
