@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import inspect, select, update
 
 from resolvers.errors import Conflict, NotFound
 from resolvers.models.base import Base
@@ -54,17 +54,20 @@ async def update_versioned(
     ``entity`` names the row in a stale refusal, ``field`` the input field a ``NotFound`` names (the
     model's class name is its ``what``, as the callers' look-ups say it).
     """
-    columns = model.__table__.c
+    # The mapped attributes, not the table's columns: the ORM can then apply the UPDATE to objects
+    # the session holds by evaluating its WHERE, instead of fetching the matched ids.
+    attrs = inspect(model).attrs
+    id_, version = attrs["id"].class_attribute, attrs["version"].class_attribute
     new_version = expected_version + 1
     result: Any = await db.execute(
         update(model)
-        .where(columns.id == pk, columns.version == expected_version)
+        .where(id_ == pk, version == expected_version)
         .values(**(values or {}), version=new_version)
     )
     if int(result.rowcount) == 1:
         return new_version
     # No row scope here: the caller read the row in its scope a moment ago.
-    current = await db.scalar(select(columns.version).where(columns.id == pk))
+    current = await db.scalar(select(version).where(id_ == pk))
     if current is None:
         raise NotFound(model.__name__, field)
     raise stale(entity, int(current), expected_version)
