@@ -144,6 +144,8 @@ class ClientAuthenticator:
     throttle: Throttle
     #: Values a client assertion's ``aud`` may take: the token endpoint's URL and the issuer.
     assertion_audiences: list[str]
+    #: This app's ``HUB_SECRET_PEPPER`` (None: the store's own pepper): what new hashes are made with.
+    pepper: bytes | None = None
 
     async def authenticate(
         self,
@@ -166,7 +168,9 @@ class ClientAuthenticator:
             )
         ).first()
         client, partner = (row[0], row[1]) if row else (None, None)
-        known = await peppers(session) if credentials.method != "private_key_jwt" else None
+        known = (
+            await peppers(session, pepper=self.pepper) if credentials.method != "private_key_jwt" else None
+        )
         await session.commit()
         # 2. Verify, with no transaction open.
         check = SecretCheck(ok=False)
@@ -202,7 +206,7 @@ class ClientAuthenticator:
         assert partner is not None
         await self.throttle.succeeded(session, seen)
         if check.rehash and client.secret_hash is not None and credentials.secret:
-            await rehash(session, client.id, client.secret_hash, credentials.secret)
+            await rehash(session, client.id, client.secret_hash, credentials.secret, pepper=self.pepper)
         # Only a caller holding the credentials learns why a known client is refused.
         refusal = None
         if client.status != ClientStatus.ACTIVE:

@@ -7,6 +7,10 @@ a deliberately slow password hash (argon2id) protects low-entropy secrets and th
 while it made every anonymous token request cost 0.18 s of CPU. Hashes made by earlier versions
 (argon2id) still verify and are replaced by an HMAC at the client's next successful use. Every
 change is an audit event.
+
+A configured pepper is the caller's to pass (``pepper=``: the app's ``ClientAuthenticator``, the
+CLI's commands, from ``Settings.secret_pepper_key``); ``None`` means the store's own. Nothing here
+holds it, so two apps in one process may use different ones.
 """
 
 from __future__ import annotations
@@ -64,15 +68,8 @@ def new_client_id(audience: str) -> str:
     return f"{audience.replace('_', '-')}-{secrets.token_hex(8)}"
 
 
-_configured_pepper: bytes | None = None
-#: The store's own pepper once read, per store URL (a pepper never changes once written).
+#: The store's own pepper once read, per store URL (a cache: a pepper never changes once written).
 _store_peppers: dict[str, bytes] = {}
-
-
-def configure_pepper(value: str | None) -> None:
-    """``HUB_SECRET_PEPPER``: set by the app factory and the CLI; None uses the store's own pepper."""
-    global _configured_pepper
-    _configured_pepper = value.encode() if value else None
 
 
 def pepper_id(pepper: bytes) -> str:
@@ -104,21 +101,21 @@ async def _store_pepper(session: AsyncSession, *, create: bool) -> bytes | None:
     return value
 
 
-async def _hashing_pepper(session: AsyncSession) -> bytes:
-    if _configured_pepper is not None:
-        return _configured_pepper
+async def _hashing_pepper(session: AsyncSession, configured: bytes | None) -> bytes:
+    if configured is not None:
+        return configured
     pepper = await _store_pepper(session, create=True)
     assert pepper is not None
     return pepper
 
 
-async def _known_peppers(session: AsyncSession) -> dict[str, bytes]:
+async def _known_peppers(session: AsyncSession, configured: bytes | None) -> dict[str, bytes]:
     peppers = {}
     store = await _store_pepper(session, create=False)
     if store is not None:
         peppers[pepper_id(store)] = store
-    if _configured_pepper is not None:
-        peppers[pepper_id(_configured_pepper)] = _configured_pepper
+    if configured is not None:
+        peppers[pepper_id(configured)] = configured
     return peppers
 
 
@@ -126,9 +123,9 @@ def _digest(pepper: bytes, secret: str) -> str:
     return hmac.new(pepper, secret.encode(), hashlib.sha256).hexdigest()
 
 
-async def hash_secret(session: AsyncSession, secret: str) -> str:
-    """``hmac-sha256$<pepper id>$<hex digest>`` under the current pepper."""
-    pepper = await _hashing_pepper(session)
+async def hash_secret(session: AsyncSession, secret: str, *, pepper: bytes | None) -> str:
+    """``hmac-sha256$<pepper id>$<hex digest>`` under the current pepper (``pepper``, else the store's)."""
+    pepper = await _hashing_pepper(session, pepper)
     return f"{HMAC_SCHEME}${pepper_id(pepper)}${_digest(pepper, secret)}"
 
 
@@ -136,9 +133,9 @@ def is_current(secret_hash: str, current_pepper_id: str | None) -> bool:
     return secret_hash.startswith(f"{HMAC_SCHEME}$") and secret_hash.split("$")[1] == current_pepper_id
 
 
-async def current_pepper_id(session: AsyncSession) -> str | None:
-    if _configured_pepper is not None:
-        return pepper_id(_configured_pepper)
+async def current_pepper_id(session: AsyncSession, *, pepper: bytes | None) -> str | None:
+    if pepper is not None:
+        return pepper_id(pepper)
     store = await _store_pepper(session, create=False)
     return pepper_id(store) if store is not None else None
 
@@ -151,8 +148,9 @@ class Peppers:
     current: str | None
 
 
-async def peppers(session: AsyncSession) -> Peppers:
-    return Peppers(await _known_peppers(session), await current_pepper_id(session))
+async def peppers(session: AsyncSession, *, pepper: bytes | None) -> Peppers:
+    """The peppers a hash may verify under: the store's and ``pepper`` (the configured one, current)."""
+    return Peppers(await _known_peppers(session, pepper), await current_pepper_id(session, pepper=pepper))
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,20 +199,22 @@ async def _legacy_verify(secret_hash: str, secret: str) -> bool:
         return await asyncio.to_thread(_verify)
 
 
-async def rehash(session: AsyncSession, client_pk: int, old_hash: str, secret: str) -> bool:
+async def rehash(
+    session: AsyncSession, client_pk: int, old_hash: str, secret: str, *, pepper: bytes | None
+) -> bool:
     """Replace a verified legacy hash by the current HMAC (unless another request already did)."""
     client = await session.get(Client, client_pk)
     if client is None or client.secret_hash != old_hash:
         return False
-    client.secret_hash = await hash_secret(session, secret)
+    client.secret_hash = await hash_secret(session, secret, pepper=pepper)
     await _changed(session, client, "client.secret_rehashed", scheme=HMAC_SCHEME)
     return True
 
 
-async def legacy_hashes(session: AsyncSession) -> list[Client]:
+async def legacy_hashes(session: AsyncSession, *, pepper: bytes | None) -> list[Client]:
     """Clients whose stored hash is not an HMAC under the current pepper: they cannot be converted
     without their secret, which the hub does not have (rotate them, or wait for their next use)."""
-    current = await current_pepper_id(session)
+    current = await current_pepper_id(session, pepper=pepper)
     rows = await session.scalars(select(Client).where(Client.secret_hash.is_not(None)).order_by(Client.id))
     return [client for client in rows if client.secret_hash and not is_current(client.secret_hash, current)]
 
@@ -286,6 +286,7 @@ async def add_client(
     public_jwk: str | None = None,
     with_secret: bool = True,
     client_id: str | None = None,
+    pepper: bytes | None,
 ) -> NewClient:
     if public_jwk is not None:
         try:
@@ -299,7 +300,7 @@ async def add_client(
         client_id=client_id or new_client_id(partner.audience),
         partner_id=partner.id,
         name=(name or f"{partner.name} client")[:120],
-        secret_hash=await hash_secret(session, secret) if secret else None,
+        secret_hash=await hash_secret(session, secret, pepper=pepper) if secret else None,
         status=ClientStatus.ACTIVE,
         scopes=" ".join(parse_scopes(scopes)),
         public_jwk=public_jwk,
@@ -341,11 +342,11 @@ async def _changed(session: AsyncSession, client: Client, kind: str, **detail: o
     )
 
 
-async def rotate_secret(session: AsyncSession, client_id: str) -> NewClient:
+async def rotate_secret(session: AsyncSession, client_id: str, *, pepper: bytes | None) -> NewClient:
     """A new secret replaces the old one at once: tokens already issued stay valid until they expire."""
     client = await get_client(session, client_id)
     secret = new_secret()
-    client.secret_hash = await hash_secret(session, secret)
+    client.secret_hash = await hash_secret(session, secret, pepper=pepper)
     await _changed(session, client, "client.secret_rotated")
     return NewClient(client, secret)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from auth.embargo import VictimEmbargo
 from auth.refusals import Refusal
 from resolvers.models.partners import PARTNER_AUDIENCES, Audience
 
@@ -23,6 +24,9 @@ class Principal:
     persisted_only: bool = False
     requests_per_minute: int | None = None
     cost_per_minute: int | None = None
+    #: The victims-first embargo the row scopes apply to this caller: the app's own, which its
+    #: endpoint sets on every request (row scopes see only the principal). Not part of who calls.
+    embargo: VictimEmbargo = field(default_factory=VictimEmbargo, compare=False, repr=False)
 
     @property
     def is_partner(self) -> bool:

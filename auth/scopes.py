@@ -8,13 +8,13 @@ out of reach for everyone but ``admin`` (fail closed).
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date
 
 from sqlalchemy import ColumnElement, and_, bindparam, exists, false, func, or_, select, true
 from sqlalchemy.orm import InstrumentedAttribute
 
 from auth.classes import FieldClass
+from auth.embargo import VictimEmbargo
 from auth.policy import grant
 from auth.principal import Principal
 from resolvers.models.base import Base
@@ -88,7 +88,7 @@ def _people(principal: Principal) -> ColumnElement[bool]:
         return true()
     if principal.audience is Audience.LEGISLATIVE:
         # The public tier: people not yet discharged.
-        return and_(Person.status != PersonStatus.DISCHARGED, _not_under_victim_embargo())
+        return and_(Person.status != PersonStatus.DISCHARGED, _not_under_victim_embargo(principal.embargo))
     if principal.audience is Audience.REENTRY and principal.partner_id is not None:
         return and_(
             exists(
@@ -96,7 +96,7 @@ def _people(principal: Principal) -> ColumnElement[bool]:
                     Referral.person_id == Person.id, Referral.partner_id == principal.partner_id
                 )
             ),
-            _not_under_victim_embargo(),
+            _not_under_victim_embargo(principal.embargo),
         )
     return false()
 
@@ -109,22 +109,9 @@ def _people(principal: Principal) -> ColumnElement[bool]:
 # release would see it vanish), so its presence must say nothing. Nor does it lift early when the
 # notifications have gone out, for the same reason. The person's row is what is withheld, so
 # everything reached through it (status, facility, custody events and periods, hearings) is
-# withheld with it; the partner sees the person as out of reach, as for anyone else.
+# withheld with it; the partner sees the person as out of reach, as for anyone else. How long is the
+# app's setting, carried by the request's principal (auth/embargo.py).
 
-
-def _utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
-@dataclass(slots=True)
-class VictimEmbargo:
-    """How long partners are kept waiting; set at start-up from HUB_VICTIM_EMBARGO_MINUTES."""
-
-    minutes: float = 60.0
-    clock: Callable[[], datetime] = _utc_now
-
-
-VICTIM_EMBARGO = VictimEmbargo()
 
 #: Custody events victims hear of before partners do.
 EMBARGOED_KINDS = (
@@ -135,29 +122,21 @@ EMBARGOED_KINDS = (
 )
 
 
-def configure_victim_embargo(minutes: float) -> None:
-    VICTIM_EMBARGO.minutes = minutes
-
-
-def _not_under_victim_embargo() -> ColumnElement[bool]:
+def _not_under_victim_embargo(embargo: VictimEmbargo) -> ColumnElement[bool]:
     # Uncorrelated: the few people with a release-type event recorded within the embargo, computed
     # once per statement (ix_custody_events_created_at keeps it a short range scan). The time is
     # when the hub recorded the event, not when it occurred: a late entry of an old release is news
     # to the victims too.
     # The cutoff is computed when the statement runs, not when it is built: a compiled plan
-    # (schema/compiled) keeps its statement for many requests.
+    # (schema/compiled) keeps its statement for many requests (of one app, so of one embargo).
     cutoff = bindparam(
-        "embargo_cutoff", callable_=_embargo_cutoff, type_=CustodyEvent.created_at.type, unique=True
+        "embargo_cutoff", callable_=embargo.cutoff, type_=CustodyEvent.created_at.type, unique=True
     )
     return Person.id.not_in(
         select(CustodyEvent.person_id).where(
             CustodyEvent.created_at > cutoff, CustodyEvent.kind.in_(EMBARGOED_KINDS)
         )
     )
-
-
-def _embargo_cutoff() -> datetime:
-    return VICTIM_EMBARGO.clock() - timedelta(minutes=VICTIM_EMBARGO.minutes)
 
 
 def _reference(principal: Principal) -> ColumnElement[bool]:
@@ -479,11 +458,9 @@ def scoped(principal: Principal, model: type[Base], *conditions: ColumnElement[b
 
 __all__ = [
     "SCOPES",
-    "VICTIM_EMBARGO",
     "Scope",
     "aggregate_scope",
     "agreement_in_force",
-    "configure_victim_embargo",
     "identifiers_scope",
     "row_scope",
     "scoped",

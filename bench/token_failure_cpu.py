@@ -44,7 +44,7 @@ async def main(n: int) -> None:
             partner = Partner(name="Bench partner", audience=Audience.REENTRY.value)
             session.add(partner)
             await session.flush()
-            new = await registry.add_client(session, partner)
+            new = await registry.add_client(session, partner, pepper=settings.secret_pepper_key)
             await session.commit()
         client_id = new.client.client_id
 

@@ -21,7 +21,7 @@ from starlette.types import Receive, Scope, Send
 
 from auth.bearer import AccessTokens, BearerAuthenticator, ClientStates
 from auth.client_auth import ClientAuthenticator
-from auth.clients import configure_pepper
+from auth.embargo import VictimEmbargo
 from auth.issuance import TokenIssuer
 from auth.issuers import ExternalIssuer
 from auth.keys import KeyPolicy, KeyStore, ensure_signing_key
@@ -30,7 +30,6 @@ from auth.ledger_requests import RequestLedger
 from auth.oauth import OAuthEndpoints, endpoint_urls
 from auth.persisted import PersistedOperations
 from auth.rate_limits import RateLimiter
-from auth.scopes import configure_victim_embargo
 from auth.throttle import Throttle, ThrottlePolicy
 from hub.db import ReadReplica, check_store, create_engine, session_factory
 from hub.delivery.acknowledgement import acknowledgements
@@ -86,6 +85,7 @@ def build_identity(settings: Settings, sessions: async_sessionmaker[AsyncSession
             )
         ),
         assertion_audiences=[endpoint_urls(settings.issuer)["token"], settings.issuer],
+        pepper=settings.secret_pepper_key,
     )
     return Identity(
         keys=keys,
@@ -172,8 +172,6 @@ def create_app(
         )
         for audience, schema in schemas.items()
     }
-    configure_victim_embargo(settings.victim_embargo_minutes)
-    configure_pepper(settings.secret_pepper.get_secret_value() if settings.secret_pepper else None)
     identity = build_identity(settings, sessions)
     pool = engine.pool
     metrics.track_pool(lambda: int(getattr(pool, "checkedout", lambda: 0)()))
@@ -202,6 +200,7 @@ def create_app(
         metrics=metrics,
         tracer=tracer,
         replica=replica,
+        embargo=VictimEmbargo(minutes=settings.victim_embargo_minutes),
     )
 
     async def healthz(request: Request) -> Response:
@@ -324,6 +323,8 @@ def create_app(
     app.state.metrics = metrics
     app.state.rate_limits = graphql.rate_limits
     app.state.replica = replica
+    #: This app's embargo, as its endpoint hands it to requests (tests move its clock).
+    app.state.victim_embargo = graphql.embargo
     app.state.ledger_appender = appender
     #: Takes the SQL statement spans off an engine the app does not own (tests share one engine).
     app.state.uninstrument_engine = uninstrument

@@ -22,7 +22,6 @@ from urllib.parse import urlsplit
 from pydantic import ValidationError
 from pydantic_settings import SettingsError
 
-from auth.clients import configure_pepper
 from hub.errors import ConfigError, HubError, NotMigrated
 from hub.settings import Settings, explain_settings_error, unknown_variables
 
@@ -475,7 +474,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         warn_unknown_variables(os.environ)
         settings = resolve_store(args.command, load_settings(), os.environ)
-        configure_pepper(settings.secret_pepper.get_secret_value() if settings.secret_pepper else None)
         handler: Handler = args.handler
         with no_stray_store(args.command, settings):
             return handler(args, settings)

@@ -58,8 +58,11 @@ async def _first_partner(session: AsyncSession, audience: Audience) -> Partner:
     return partner
 
 
-async def register_demo_clients(session: AsyncSession) -> list[dict[str, Any]]:
-    """One client per audience with a fresh secret; the caller commits."""
+async def register_demo_clients(
+    session: AsyncSession, *, pepper: bytes | None = None
+) -> list[dict[str, Any]]:
+    """One client per audience with a fresh secret (hashed under ``pepper``, else the store's own);
+    the caller commits."""
     credentials: list[dict[str, Any]] = []
     for audience in Audience:
         partner = await _first_partner(session, audience)
@@ -67,13 +70,13 @@ async def register_demo_clients(session: AsyncSession) -> list[dict[str, Any]]:
         existing = await session.scalar(select(Client).where(Client.client_id == client_id))
         if existing is None:
             new = await registry.add_client(
-                session, partner, name=f"Demo {audience.value} client", client_id=client_id
+                session, partner, name=f"Demo {audience.value} client", client_id=client_id, pepper=pepper
             )
             secret = new.secret
         else:
             if existing.status == ClientStatus.DISABLED:
                 await registry.enable(session, client_id)
-            secret = (await registry.rotate_secret(session, client_id)).secret
+            secret = (await registry.rotate_secret(session, client_id, pepper=pepper)).secret
         credentials.append(
             {
                 "client_id": client_id,
@@ -116,7 +119,7 @@ async def prepare_demo(settings: Settings, scale: int) -> None:
                 token_ttl=timedelta(seconds=settings.token_ttl_s),
             )
             await ensure_signing_key(session, policy)
-            credentials = await register_demo_clients(session)
+            credentials = await register_demo_clients(session, pepper=settings.secret_pepper_key)
             await mark_demo_store(session)
             await session.commit()
         path = write_credentials(Path(settings.demo_dir), credentials)

@@ -8,7 +8,7 @@ import logging
 import re
 import time
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -21,6 +21,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from strawberry.http.ides import get_graphql_ide_html
 
 from auth.audit import lock_ledger
+from auth.embargo import VictimEmbargo
 from auth.ledger_requests import (
     ERROR,
     INVALID,
@@ -209,6 +210,9 @@ class GraphQLEndpoint:
     tracer: Tracer = field(default_factory=lambda: tracer_for(None))
     #: Where queries read (``HUB_READ_DATABASE_URL``); None: in the request's own primary session.
     replica: ReadReplica | None = None
+    #: This app's victims-first embargo (``HUB_VICTIM_EMBARGO_MINUTES``), set on every request's
+    #: principal for the row scopes to apply.
+    embargo: VictimEmbargo = field(default_factory=VictimEmbargo)
 
     async def handle(self, request: Request) -> Response:
         """Answer one request and record it in the ledger: an operation that ran records itself, a
@@ -262,7 +266,7 @@ class GraphQLEndpoint:
                     return RedirectResponse(self.graphiql_url, 303)
                 return HTMLResponse(get_graphql_ide_html())
             raise Refusal(405, "METHOD_NOT_ALLOWED", "send GraphQL operations with POST", {"Allow": "POST"})
-        principal = entry.principal = await self.authenticate(request)
+        principal = entry.principal = replace(await self.authenticate(request), embargo=self.embargo)
         body = await self._read_body(request)
         return await self._run(request.state.request_id, principal, body, entry, media)
 

@@ -278,6 +278,11 @@ class Settings(BaseSettings):
         return self.key_passphrase.get_secret_value() if self.key_passphrase else None
 
     @property
+    def secret_pepper_key(self) -> bytes | None:
+        """``HUB_SECRET_PEPPER`` as the HMAC key client secrets are hashed with; None: the store's own."""
+        return self.secret_pepper.get_secret_value().encode() if self.secret_pepper else None
+
+    @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
 

@@ -21,6 +21,7 @@ from resolvers.errors import Conflict, InvalidInput, NotFound
 from resolvers.grants import awards_statement
 from resolvers.models.grants import AwardReport, AwardStatus, Disbursement, FederalAward, Subaward
 from resolvers.session import RequestDb
+from resolvers.versioned import update_versioned
 
 #: Assistance Listing numbers (formerly CFDA): two digits, a dot, three digits, e.g. 16.812.
 _LISTING = re.compile(r"^\d{2}\.\d{3}$")
@@ -189,11 +190,5 @@ async def submit_report(
     if report.submitted_on is not None:
         raise Conflict("id", f"was already submitted on {report.submitted_on.isoformat()}")
     v.not_before("submittedOn", day, "the report's periodStart", report.period_start)
-    result: Any = await db.execute(
-        update(AwardReport)
-        .where(AwardReport.id == report.id, AwardReport.version == version)
-        .values(submitted_on=day, version=version + 1)
-    )
-    if result.rowcount != 1:
-        raise Conflict("version", "stale: the report changed since you read it; read it again and retry")
+    await update_versioned(db, AwardReport, report.id, version, {"submitted_on": day}, entity="report")
     return int(report.id)

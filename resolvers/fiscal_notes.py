@@ -10,7 +10,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Row, Select, select, update
+from sqlalchemy import Row, Select, select
 
 from auth.principal import Principal
 from auth.scopes import row_scope
@@ -22,6 +22,7 @@ from resolvers.models.grants import FiscalNote, FiscalNoteStatus
 from resolvers.models.partners import Partner
 from resolvers.pagination import Page, paginate
 from resolvers.session import RequestDb
+from resolvers.versioned import update_versioned
 
 #: House and Senate bills: HB 123, SB 45, HJR 7 ...
 _BILL = re.compile(r"^[A-Z]{2,4} ?\d{1,5}$")
@@ -136,19 +137,19 @@ async def complete_fiscal_note(db: RequestDb, principal: Principal, done: Comple
     v.check_version("fiscal note", note.version, done.version)
     if note.status == FiscalNoteStatus.SUBMITTED:
         raise Conflict("id", "is already submitted; a submitted fiscal note is final")
-    result: Any = await db.execute(
-        update(FiscalNote)
-        .where(FiscalNote.id == note.id, FiscalNote.version == done.version)
-        .values(
-            status=FiscalNoteStatus.SUBMITTED,
-            cost_year1=costs[0],
-            cost_year2=costs[1],
-            cost_year3=costs[2],
-            summary=summary,
-            submitted_at=now,
-            version=done.version + 1,
-        )
+    await update_versioned(
+        db,
+        FiscalNote,
+        note.id,
+        done.version,
+        {
+            "status": FiscalNoteStatus.SUBMITTED,
+            "cost_year1": costs[0],
+            "cost_year2": costs[1],
+            "cost_year3": costs[2],
+            "summary": summary,
+            "submitted_at": now,
+        },
+        entity="fiscal note",
     )
-    if result.rowcount != 1:
-        raise Conflict("version", "stale: the fiscal note changed since you read it; read it again and retry")
     return int(note.id)

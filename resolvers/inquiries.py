@@ -21,6 +21,7 @@ from resolvers.models.partners import Audience
 from resolvers.models.people import Person
 from resolvers.pagination import Page, paginate
 from resolvers.session import RequestDb
+from resolvers.versioned import update_versioned
 
 #: Constituent services answers within ten working days; two calendar weeks is the due date.
 RESPONSE_DAYS = 14
@@ -180,13 +181,7 @@ async def _current(db: RequestDb, principal: Principal, inquiry_id: int, version
 
 
 async def _advance(db: RequestDb, row: Row[Any], **values: Any) -> int:
-    result: Any = await db.execute(
-        update(Inquiry)
-        .where(Inquiry.id == row.id, Inquiry.version == row.version)
-        .values(version=row.version + 1, **values)
-    )
-    if result.rowcount != 1:
-        raise Conflict("version", "stale: the inquiry changed since you read it; read it again and retry")
+    await update_versioned(db, Inquiry, row.id, row.version, values, entity="inquiry")
     return int(row.id)
 
 

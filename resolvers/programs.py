@@ -27,6 +27,7 @@ from resolvers.models.programs import (
 from resolvers.pagination import Page, paginate
 from resolvers.parent_pages import ChildPage, pages_by_parent
 from resolvers.session import RequestDb
+from resolvers.versioned import at_version, update_versioned
 
 #: One entry of reparative work covers at most a day.
 MAX_HOURS_PER_ENTRY = Decimal("24")
@@ -168,11 +169,6 @@ async def enrollments_by_program_id(
     return [found[key] for key in keys]
 
 
-def _rowcount(result: Any) -> int:
-    """Rows an UPDATE matched (its version predicate included)."""
-    return int(result.rowcount)
-
-
 # --- Writes -------------------------------------------------------------------------------------------
 
 
@@ -275,13 +271,16 @@ async def end_enrollment(
     v.check_version("enrollment", enrollment.version, version)
     v.not_future("endedOn", ended_on, now.date())
     v.not_before("endedOn", ended_on, "enrolledOn", enrollment.enrolled_on)
-    result = await db.execute(
-        update(Enrollment)
-        .where(Enrollment.id == enrollment.id, Enrollment.version == version)
-        .values(status=outcome, ended_on=ended_on, version=Enrollment.version + 1)
+    await update_versioned(
+        db,
+        Enrollment,
+        enrollment.id,
+        version,
+        {"status": outcome, "ended_on": ended_on},
+        entity="enrollment",
+        field="enrollmentId",
+        stale=at_version,
     )
-    if _rowcount(result) != 1:
-        v.check_version("enrollment", version + 1, version)
     return int(enrollment.id)
 
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, func, select, update
+from sqlalchemy import ColumnElement, Row, func, select
 
 from auth.principal import Principal
 from auth.scopes import row_scope
@@ -26,6 +26,7 @@ from resolvers.models.programs import (
 )
 from resolvers.pagination import Page, paginate
 from resolvers.session import RequestDb
+from resolvers.versioned import at_version, update_versioned
 
 #: A release-of-information consent runs for at most three years.
 MAX_CONSENT_DAYS = 3 * 366
@@ -187,11 +188,6 @@ async def services_by_referral_id(
     return await rows_by_key(db, principal, ServiceDelivery, "referral_id", ids, ("delivered_on", "id"))
 
 
-def _rowcount(result: Any) -> int:
-    """Rows an UPDATE matched (its version predicate included)."""
-    return int(result.rowcount)
-
-
 # --- Writes -------------------------------------------------------------------------------------------
 
 
@@ -272,18 +268,16 @@ async def close_referral(
     reason = v.text("reason", reason, max_length=200)
     v.not_future("closedOn", closed_on, now.date())
     v.not_before("closedOn", closed_on, "referredOn", referral.referred_on)
-    result = await db.execute(
-        update(Referral)
-        .where(Referral.id == referral.id, Referral.version == version)
-        .values(
-            status=ReferralStatus.CLOSED,
-            closed_on=closed_on,
-            closure_reason=reason,
-            version=Referral.version + 1,
-        )
+    await update_versioned(
+        db,
+        Referral,
+        referral.id,
+        version,
+        {"status": ReferralStatus.CLOSED, "closed_on": closed_on, "closure_reason": reason},
+        entity="referral",
+        field="referralId",
+        stale=at_version,
     )
-    if _rowcount(result) != 1:
-        v.check_version("referral", version + 1, version)
     return int(referral.id)
 
 
@@ -344,13 +338,16 @@ async def revoke_consent(
     reason = v.optional_text("reason", reason, max_length=200)
     v.not_future("revokedOn", revoked_on, now.date())
     v.not_before("revokedOn", revoked_on, "signedOn", consent.signed_on)
-    result = await db.execute(
-        update(Consent)
-        .where(Consent.id == consent.id, Consent.version == version)
-        .values(revoked_on=revoked_on, revocation_reason=reason, version=Consent.version + 1)
+    await update_versioned(
+        db,
+        Consent,
+        consent.id,
+        version,
+        {"revoked_on": revoked_on, "revocation_reason": reason},
+        entity="consent",
+        field="consentId",
+        stale=at_version,
     )
-    if _rowcount(result) != 1:
-        v.check_version("consent", version + 1, version)
     return int(consent.id)
 
 

@@ -29,6 +29,7 @@ from resolvers.pseudonyms import new_key
 from resolvers.research_terms import Cohort, parse_fields
 from resolvers.session import RequestDb
 from resolvers.suppression import DEFAULT_THRESHOLD
+from resolvers.versioned import update_versioned
 
 MAX_THRESHOLD = 1000
 #: The smallest k a record-tier release may have: k = 1 would release every record as it is.
@@ -140,13 +141,7 @@ def _transition(row: Row[Any], action: str, allowed_from: AgreementStatus) -> No
 
 
 async def _apply(db: RequestDb, row: Row[Any], **values: Any) -> None:
-    result: Any = await db.execute(
-        update(ResearchAgreement)
-        .where(ResearchAgreement.id == row.id, ResearchAgreement.version == row.version)
-        .values(version=row.version + 1, **values)
-    )
-    if result.rowcount != 1:
-        raise Conflict("version", "stale: the agreement changed since you read it; read it again and retry")
+    await update_versioned(db, ResearchAgreement, row.id, row.version, values, entity="agreement")
 
 
 async def approve(db: RequestDb, principal: Principal, approval: Approval, now: datetime) -> int:

@@ -30,6 +30,7 @@ from resolvers.models.victims import (
     VictimRegistration,
 )
 from resolvers.session import RequestDb
+from resolvers.versioned import update_versioned
 from resolvers.victims import restitution_orders_statement
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]{2,}$")
@@ -214,15 +215,6 @@ async def _registration(db: RequestDb, principal: Principal, registration_id: in
     return rows[0]
 
 
-async def _bump(db: RequestDb, model: Any, pk: int, entity: str, given: int) -> None:
-    """Advance ``model`` row ``pk`` from version ``given``; a concurrent update makes it stale."""
-    result: Any = await db.execute(
-        update(model).where(model.id == pk, model.version == given).values(version=given + 1)
-    )
-    if result.rowcount != 1:
-        raise Conflict("version", f"stale: the {entity} changed since you read it; read it again and retry")
-
-
 async def change_contact_preferences(
     db: RequestDb, principal: Principal, registration_id: int, version: int, prefs: tuple[NewPreference, ...]
 ) -> int:
@@ -237,7 +229,9 @@ async def change_contact_preferences(
         )
     )[0]
     preferences = _preferences(prefs, victim)
-    await _bump(db, VictimRegistration, registration.id, "registration", version)
+    await update_versioned(
+        db, VictimRegistration, registration.id, version, entity="registration", field="registrationId"
+    )
     await db.execute(
         delete(NotificationPreference).where(NotificationPreference.registration_id == registration.id)
     )

@@ -339,9 +339,7 @@ class Mutation:
             event_id = await data.record_custody_event(ctx.db, ctx.principal, event, ctx.now)
             return {"event": event_id, "person": event.person_id}
 
-        outcome = await run_mutation(
-            info, "recordCustodyEvent", strawberry.asdict(input), idempotency_key, write
-        )
+        outcome = await run_mutation(info, strawberry.asdict(input), idempotency_key, write)
         event_row = person_row = None
         if outcome.refs is not None:
             event_row = await ctx.loaders.custody_events_by_id.load(outcome.refs["event"])

@@ -145,9 +145,7 @@ class Mutation:
             )
             return {"fiscalNote": pk}
 
-        outcome = await run_mutation(
-            info, "requestFiscalNote", strawberry.asdict(input), idempotency_key, write
-        )
+        outcome = await run_mutation(info, strawberry.asdict(input), idempotency_key, write)
         return await _payload(info, outcome.refs, outcome.errors, outcome.replayed)
 
     @mutation(
@@ -171,7 +169,5 @@ class Mutation:
             )
             return {"fiscalNote": await data.complete_fiscal_note(ctx.db, ctx.principal, done, ctx.now)}
 
-        outcome = await run_mutation(
-            info, "completeFiscalNote", strawberry.asdict(input), idempotency_key, write
-        )
+        outcome = await run_mutation(info, strawberry.asdict(input), idempotency_key, write)
         return await _payload(info, outcome.refs, outcome.errors, outcome.replayed)

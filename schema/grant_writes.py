@@ -107,9 +107,7 @@ class Mutation:
             )
             return {"award": await writes.record_award(ctx.db, ctx.principal, new)}
 
-        outcome = await run_mutation(
-            info, "recordFederalAward", strawberry.asdict(input), idempotency_key, write
-        )
+        outcome = await run_mutation(info, strawberry.asdict(input), idempotency_key, write)
         award = None
         if outcome.refs is not None:
             row = await ctx.loaders.federal_awards_by_id.load(outcome.refs["award"])
@@ -136,7 +134,7 @@ class Mutation:
             )
             return {"subaward": await writes.record_subaward(ctx.db, ctx.principal, new)}
 
-        outcome = await run_mutation(info, "recordSubaward", strawberry.asdict(input), idempotency_key, write)
+        outcome = await run_mutation(info, strawberry.asdict(input), idempotency_key, write)
         subaward = None
         if outcome.refs is not None:
             row = await ctx.loaders.subawards_by_id.load(outcome.refs["subaward"])
@@ -168,9 +166,7 @@ class Mutation:
             pk = await writes.record_disbursement(ctx.db, ctx.principal, new, ctx.now.date())
             return {"disbursement": pk}
 
-        outcome = await run_mutation(
-            info, "recordDisbursement", strawberry.asdict(input), idempotency_key, write
-        )
+        outcome = await run_mutation(info, strawberry.asdict(input), idempotency_key, write)
         disbursement = None
         if outcome.refs is not None:
             row = await ctx.loaders.disbursements_by_id.load(outcome.refs["disbursement"])
@@ -196,9 +192,7 @@ class Mutation:
             )
             return {"report": done}
 
-        outcome = await run_mutation(
-            info, "submitAwardReport", strawberry.asdict(input), idempotency_key, write
-        )
+        outcome = await run_mutation(info, strawberry.asdict(input), idempotency_key, write)
         report = None
         if outcome.refs is not None:
             row = await ctx.loaders.award_reports_by_id.load(outcome.refs["report"])

@@ -222,7 +222,7 @@ class Mutation:
             written.append(row)
             return {"inquiry": row.id}
 
-        outcome = await run_mutation(info, "submitInquiry", strawberry.asdict(input), idempotency_key, write)
+        outcome = await run_mutation(info, strawberry.asdict(input), idempotency_key, write)
         if outcome.refs is not None and not outcome.replayed and written[-1:]:
             row = written[-1]
             if row.id == outcome.refs["inquiry"]:
@@ -249,7 +249,7 @@ class Mutation:
                 )
             }
 
-        outcome = await run_mutation(info, "assignInquiry", strawberry.asdict(input), idempotency_key, write)
+        outcome = await run_mutation(info, strawberry.asdict(input), idempotency_key, write)
         return await _payload(info, outcome.refs, outcome.errors, outcome.replayed)
 
     @mutation(
@@ -272,9 +272,7 @@ class Mutation:
             )
             return {"inquiry": await data.respond_to_inquiry(ctx.db, ctx.principal, new, ctx.now)}
 
-        outcome = await run_mutation(
-            info, "respondToInquiry", strawberry.asdict(input), idempotency_key, write
-        )
+        outcome = await run_mutation(info, strawberry.asdict(input), idempotency_key, write)
         return await _payload(info, outcome.refs, outcome.errors, outcome.replayed)
 
     @mutation(
@@ -291,7 +289,7 @@ class Mutation:
             pk = from_global_id("Inquiry", input.id)
             return {"inquiry": await data.close_inquiry(ctx.db, ctx.principal, pk, input.version, ctx.now)}
 
-        outcome = await run_mutation(info, "closeInquiry", strawberry.asdict(input), idempotency_key, write)
+        outcome = await run_mutation(info, strawberry.asdict(input), idempotency_key, write)
         return await _payload(info, outcome.refs, outcome.errors, outcome.replayed)
 
     @mutation(
@@ -308,5 +306,5 @@ class Mutation:
             pk = from_global_id("Inquiry", input.id)
             return {"inquiry": await data.reopen_inquiry(ctx.db, ctx.principal, pk, input.version, ctx.now)}
 
-        outcome = await run_mutation(info, "reopenInquiry", strawberry.asdict(input), idempotency_key, write)
+        outcome = await run_mutation(info, strawberry.asdict(input), idempotency_key, write)
         return await _payload(info, outcome.refs, outcome.errors, outcome.replayed)

@@ -102,12 +102,16 @@ def _as_error(exc: Exception) -> MutationError:
 
 async def run_mutation(
     info: Info,
-    name: str,
     arguments: Any,
     idempotency_key: str | None,
     write: Callable[[], Awaitable[Refs]],
 ) -> Outcome:
-    """Run ``write`` in a savepoint, honouring the caller's idempotency key."""
+    """Run ``write`` in a savepoint, honouring the caller's idempotency key.
+
+    The mutation's name, which its idempotency records carry and its request hash covers, is the
+    resolving field's own (``info.field_name``, never an alias), so it cannot drift from the schema.
+    """
+    name = info.field_name
     ctx = info.context
     db = ctx.db
     try:

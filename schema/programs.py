@@ -272,7 +272,7 @@ class Query:
 
 
 async def _end(
-    info: Info, name: str, input: EndEnrollmentInput, key: str | None, outcome: EnrollmentStatus
+    info: Info, input: EndEnrollmentInput, key: str | None, outcome: EnrollmentStatus
 ) -> EnrollmentPayload:
     ctx = info.context
 
@@ -281,9 +281,7 @@ async def _end(
         await data.end_enrollment(ctx.db, ctx.principal, pk, input.version, outcome, input.ended_on, ctx.now)
         return {"enrollment": pk}
 
-    return await _enrollment_payload(
-        info, await run_mutation(info, name, strawberry.asdict(input), key, write)
-    )
+    return await _enrollment_payload(info, await run_mutation(info, strawberry.asdict(input), key, write))
 
 
 @strawberry.type
@@ -307,7 +305,7 @@ class Mutation:
             )
             return {"enrollment": await data.enrol_person(ctx.db, ctx.principal, new, ctx.now)}
 
-        outcome = await run_mutation(info, "enrolPerson", strawberry.asdict(input), idempotency_key, write)
+        outcome = await run_mutation(info, strawberry.asdict(input), idempotency_key, write)
         return await _enrollment_payload(info, outcome)
 
     @mutation(
@@ -318,7 +316,7 @@ class Mutation:
     async def complete_enrollment(
         self, info: Info, input: EndEnrollmentInput, idempotency_key: IdempotencyKey = None
     ) -> EnrollmentPayload:
-        return await _end(info, "completeEnrollment", input, idempotency_key, EnrollmentStatus.COMPLETED)
+        return await _end(info, input, idempotency_key, EnrollmentStatus.COMPLETED)
 
     @mutation(
         FieldClass.PROGRAMS,
@@ -328,7 +326,7 @@ class Mutation:
     async def withdraw_enrollment(
         self, info: Info, input: EndEnrollmentInput, idempotency_key: IdempotencyKey = None
     ) -> EnrollmentPayload:
-        return await _end(info, "withdrawEnrollment", input, idempotency_key, EnrollmentStatus.WITHDRAWN)
+        return await _end(info, input, idempotency_key, EnrollmentStatus.WITHDRAWN)
 
     @mutation(
         FieldClass.PROGRAMS,
@@ -349,7 +347,5 @@ class Mutation:
             activity = await data.record_reparative_hours(ctx.db, ctx.principal, new, ctx.now)
             return {"enrollment": pk, "activity": activity}
 
-        outcome = await run_mutation(
-            info, "recordReparativeHours", strawberry.asdict(input), idempotency_key, write
-        )
+        outcome = await run_mutation(info, strawberry.asdict(input), idempotency_key, write)
         return await _enrollment_payload(info, outcome)

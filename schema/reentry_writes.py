@@ -129,7 +129,7 @@ class Mutation:
             )
             return {"referral": await data.refer_person(ctx.db, ctx.principal, new, ctx.now)}
 
-        outcome = await run_mutation(info, "referPerson", strawberry.asdict(input), idempotency_key, write)
+        outcome = await run_mutation(info, strawberry.asdict(input), idempotency_key, write)
         return await _referral_payload(info, outcome)
 
     @mutation(
@@ -149,7 +149,7 @@ class Mutation:
             )
             return {"referral": pk}
 
-        outcome = await run_mutation(info, "closeReferral", strawberry.asdict(input), idempotency_key, write)
+        outcome = await run_mutation(info, strawberry.asdict(input), idempotency_key, write)
         return await _referral_payload(info, outcome)
 
     @mutation(
@@ -172,9 +172,7 @@ class Mutation:
             )
             return {"service": await data.record_service(ctx.db, ctx.principal, new, ctx.now)}
 
-        outcome = await run_mutation(
-            info, "recordServiceDelivered", strawberry.asdict(input), idempotency_key, write
-        )
+        outcome = await run_mutation(info, strawberry.asdict(input), idempotency_key, write)
         row = None if outcome.refs is None else await ctx.loaders.services_by_id.load(outcome.refs["service"])
         return ServicePayload(
             service=None if row is None else ServiceDelivered.from_row(row),
@@ -203,7 +201,7 @@ class Mutation:
             )
             return {"consent": await data.record_consent(ctx.db, ctx.principal, new, ctx.now)}
 
-        outcome = await run_mutation(info, "recordConsent", strawberry.asdict(input), idempotency_key, write)
+        outcome = await run_mutation(info, strawberry.asdict(input), idempotency_key, write)
         return await _consent_payload(info, outcome)
 
     @mutation(
@@ -223,5 +221,5 @@ class Mutation:
             )
             return {"consent": pk}
 
-        outcome = await run_mutation(info, "revokeConsent", strawberry.asdict(input), idempotency_key, write)
+        outcome = await run_mutation(info, strawberry.asdict(input), idempotency_key, write)
         return await _consent_payload(info, outcome)

@@ -147,9 +147,7 @@ class Mutation:
             )
             return {"researchAgreement": await data.submit_request(ctx.db, ctx.principal, request, ctx.now)}
 
-        outcome = await run_mutation(
-            info, "submitResearchRequest", strawberry.asdict(input), idempotency_key, write
-        )
+        outcome = await run_mutation(info, strawberry.asdict(input), idempotency_key, write)
         return await _payload(info, outcome.refs, outcome.errors, outcome.replayed)
 
     @mutation(
@@ -176,9 +174,7 @@ class Mutation:
             )
             return {"researchAgreement": await data.approve(ctx.db, ctx.principal, approval, ctx.now)}
 
-        outcome = await run_mutation(
-            info, "approveResearchAgreement", strawberry.asdict(input), idempotency_key, write
-        )
+        outcome = await run_mutation(info, strawberry.asdict(input), idempotency_key, write)
         return await _payload(info, outcome.refs, outcome.errors, outcome.replayed)
 
     @mutation(
@@ -193,9 +189,7 @@ class Mutation:
             pk = await data.reject(ctx.db, ctx.principal, _pk(input.id), input.version, input.note, ctx.now)
             return {"researchAgreement": pk}
 
-        outcome = await run_mutation(
-            info, "rejectResearchAgreement", strawberry.asdict(input), idempotency_key, write
-        )
+        outcome = await run_mutation(info, strawberry.asdict(input), idempotency_key, write)
         return await _payload(info, outcome.refs, outcome.errors, outcome.replayed)
 
     @mutation(
@@ -213,7 +207,5 @@ class Mutation:
             pk = await data.revoke(ctx.db, ctx.principal, _pk(input.id), input.version, input.note, ctx.now)
             return {"researchAgreement": pk}
 
-        outcome = await run_mutation(
-            info, "revokeResearchAgreement", strawberry.asdict(input), idempotency_key, write
-        )
+        outcome = await run_mutation(info, strawberry.asdict(input), idempotency_key, write)
         return await _payload(info, outcome.refs, outcome.errors, outcome.replayed)

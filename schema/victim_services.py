@@ -293,7 +293,7 @@ class Mutation:
             )
             return {"registration": await writes.register_victim(ctx.db, ctx.principal, new, ctx.now.date())}
 
-        outcome = await run_mutation(info, "registerVictim", strawberry.asdict(input), idempotency_key, write)
+        outcome = await run_mutation(info, strawberry.asdict(input), idempotency_key, write)
         return await _registration_payload(info, outcome.refs, outcome.errors, outcome.replayed)
 
     @mutation(
@@ -311,9 +311,7 @@ class Mutation:
             )
             return {"registration": done}
 
-        outcome = await run_mutation(
-            info, "changeContactPreferences", strawberry.asdict(input), idempotency_key, write
-        )
+        outcome = await run_mutation(info, strawberry.asdict(input), idempotency_key, write)
         return await _registration_payload(info, outcome.refs, outcome.errors, outcome.replayed)
 
     @mutation(V, "Record a victim impact statement.", audiences=(Audience.VICTIM_SERVICES,))
@@ -338,9 +336,7 @@ class Mutation:
                 "statement": await writes.record_impact_statement(ctx.db, ctx.principal, new, ctx.now.date())
             }
 
-        outcome = await run_mutation(
-            info, "recordImpactStatement", strawberry.asdict(input), idempotency_key, write
-        )
+        outcome = await run_mutation(info, strawberry.asdict(input), idempotency_key, write)
         statement = None
         if outcome.refs is not None:
             row = await ctx.loaders.impact_statements_by_id.load(outcome.refs["statement"])
@@ -374,9 +370,7 @@ class Mutation:
                 raise idempotency.Replay(refs)
             return refs
 
-        outcome = await run_mutation(
-            info, "recordRestitutionPayment", strawberry.asdict(input), idempotency_key, write
-        )
+        outcome = await run_mutation(info, strawberry.asdict(input), idempotency_key, write)
         payment = order = None
         if outcome.refs is not None:
             prow = await ctx.loaders.restitution_payments_by_id.load(outcome.refs["payment"])

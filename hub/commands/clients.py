@@ -101,6 +101,7 @@ async def clients_add(session: AsyncSession, args: argparse.Namespace, settings:
         scopes=args.scopes,
         public_jwk=public_jwk,
         with_secret=not args.no_secret,
+        pepper=settings.secret_pepper_key,
     )
     print(f"client added for partner {partner.id} {partner.name!r} ({partner.audience})")
     _show_secret(new.client.client_id, new.secret)
@@ -118,7 +119,7 @@ async def clients_list(session: AsyncSession, args: argparse.Namespace, settings
 
 
 async def clients_rotate(session: AsyncSession, args: argparse.Namespace, settings: Settings) -> None:
-    new = await registry.rotate_secret(session, args.client_id)
+    new = await registry.rotate_secret(session, args.client_id, pepper=settings.secret_pepper_key)
     print(
         "secret rotated; the old secret no longer authenticates (tokens already issued run out on their own)"
     )
@@ -156,7 +157,7 @@ async def clients_unthrottle(session: AsyncSession, args: argparse.Namespace, se
 
 
 async def clients_rehash(session: AsyncSession, args: argparse.Namespace, settings: Settings) -> None:
-    remaining = await registry.legacy_hashes(session)
+    remaining = await registry.legacy_hashes(session, pepper=settings.secret_pepper_key)
     if not remaining:
         print("every client secret is stored as an HMAC under the current pepper; nothing to do")
         return
@@ -170,7 +171,7 @@ async def clients_rehash(session: AsyncSession, args: argparse.Namespace, settin
             print(f"  {client.client_id}")
         return
     for client in remaining:
-        new = await registry.rotate_secret(session, client.client_id)
+        new = await registry.rotate_secret(session, client.client_id, pepper=settings.secret_pepper_key)
         _show_secret(new.client.client_id, new.secret)
     print(f"{len(remaining)} secret(s) rotated; the old secrets no longer authenticate")
 

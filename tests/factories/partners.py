@@ -47,7 +47,7 @@ async def make_client(session: AsyncSession, partner: Partner, **overrides: Any)
 async def make_client_with_secret(
     session: AsyncSession, partner: Partner, **overrides: Any
 ) -> tuple[Client, str]:
-    """A client registered through the registry, with its one-time secret."""
-    new = await add_client(session, partner, **overrides)
+    """A client registered through the registry, with its one-time secret (under the store's pepper)."""
+    new = await add_client(session, partner, **({"pepper": None} | overrides))
     assert new.secret is not None
     return new.client, new.secret

@@ -21,7 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from auth.principal import Principal
-from auth.scopes import VICTIM_EMBARGO, row_scope
+from auth.scopes import row_scope
 from hub.app import create_app
 from hub.db import session_factory
 from hub.settings import Settings
@@ -337,8 +337,8 @@ async def test_partners_see_the_escape_after_the_embargo_not_when_the_worker_has
     await rig.worker().run_once()
     # Lifting on delivery would tell partners that victims are registered: the time decides.
     assert not await visible()
-    later = datetime.now(UTC) + timedelta(minutes=VICTIM_EMBARGO.minutes + 1)
-    monkeypatch.setattr(VICTIM_EMBARGO, "clock", lambda: later)
+    later = datetime.now(UTC) + timedelta(minutes=legislative.embargo.minutes + 1)
+    monkeypatch.setattr(legislative.embargo, "clock", lambda: later)
     assert await visible()
 
 

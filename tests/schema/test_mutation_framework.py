@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from auth.principal import Principal
 from resolvers import reentry
 from resolvers.models.inquiries import Inquiry
-from resolvers.models.partners import Audience
+from resolvers.models.partners import Audience, IdempotencyRecord
 from resolvers.models.programs import Referral
 from resolvers.session import RequestDb
 from schema.context import Info
@@ -93,6 +93,21 @@ async def test_same_key_with_other_input_is_refused(gql: GraphQL, session: Async
     assert await _count(session) == before
 
 
+async def test_the_idempotency_record_names_the_field_not_its_alias(
+    gql: GraphQL, session: AsyncSession
+) -> None:
+    """The name a key is stored under is the schema field's, whatever alias the caller used."""
+    aliased = SUBMIT.replace("submitInquiry(", "filed: submitInquiry(")
+    response = await gql(
+        aliased, {"input": _input(), "key": "named-1"}, audience=Audience.CONSTITUENT_SERVICES
+    )
+    assert response.json()["data"]["filed"]["errors"] == []
+    names = await session.scalars(
+        select(IdempotencyRecord.mutation).where(IdempotencyRecord.key == "named-1")
+    )
+    assert list(names) == ["submitInquiry"]
+
+
 async def test_over_long_string_is_refused_with_the_field_named(gql: GraphQL, session: AsyncSession) -> None:
     before = await _count(session)
     response = await gql(SUBMIT, {"input": _input(summary="x" * 201)}, audience=Audience.CONSTITUENT_SERVICES)
@@ -133,7 +148,7 @@ async def test_a_row_the_store_refuses_answers_the_rules_typed_error(
     await make_referral(session, person, partner, service_type="housing", status="accepted")
     principal = Principal(audience=Audience.ADMIN, client_id="tests")
     context = SimpleNamespace(db=db, principal=principal, loaders=Loaders.build(db, principal))
-    info = cast(Info, SimpleNamespace(context=context))
+    info = cast(Info, SimpleNamespace(context=context, field_name="referPerson"))
     runs = 0
     new = reentry.NewReferral(person.id, partner.id, "housing", date(2026, 1, 5), None)
 
@@ -149,7 +164,7 @@ async def test_a_row_the_store_refuses_answers_the_rules_typed_error(
 
     for key in (None, "race-1"):
         runs = 0
-        outcome = await run_mutation(info, "referPerson", {"k": key}, key, write)
+        outcome = await run_mutation(info, {"k": key}, key, write)
         assert runs == 2
         assert outcome.refs is None
         assert outcome.errors == [

@@ -11,8 +11,9 @@ import httpx
 import pytest
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.applications import Starlette
 
-from auth.scopes import VICTIM_EMBARGO
+from auth.embargo import VictimEmbargo
 from resolvers.models.partners import Audience, Partner
 from resolvers.models.victims import Notification
 from resolvers.notifications import code_hash
@@ -158,11 +159,12 @@ async def _visible(gql: GraphQL, person_id: int, audience: Audience) -> bool:
 
 
 @pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch) -> list[datetime]:
+def clock(app: Starlette, monkeypatch: pytest.MonkeyPatch) -> list[datetime]:
     """The embargo's clock, moved by the test: ``clock[0] += timedelta(...)``."""
     now = [datetime.now(UTC)]
-    monkeypatch.setattr(VICTIM_EMBARGO, "clock", lambda: now[0])
-    monkeypatch.setattr(VICTIM_EMBARGO, "minutes", 60.0)
+    embargo: VictimEmbargo = app.state.victim_embargo
+    monkeypatch.setattr(embargo, "clock", lambda: now[0])
+    monkeypatch.setattr(embargo, "minutes", 60.0)
     return now
 
 

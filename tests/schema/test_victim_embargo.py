@@ -12,8 +12,9 @@ from typing import Any
 import pytest
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.applications import Starlette
 
-from auth.scopes import VICTIM_EMBARGO
+from auth.embargo import VictimEmbargo
 from resolvers.models.partners import PARTNER_AUDIENCES, Audience, Partner
 from resolvers.models.people import Person
 from resolvers.models.victims import Notification
@@ -33,10 +34,11 @@ PEOPLE = "{ people(first: 100) { nodes { id } } }"
 
 
 @pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch) -> list[datetime]:
+def clock(app: Starlette, monkeypatch: pytest.MonkeyPatch) -> list[datetime]:
     now = [datetime.now(UTC)]
-    monkeypatch.setattr(VICTIM_EMBARGO, "clock", lambda: now[0])
-    monkeypatch.setattr(VICTIM_EMBARGO, "minutes", 60.0)
+    embargo: VictimEmbargo = app.state.victim_embargo
+    monkeypatch.setattr(embargo, "clock", lambda: now[0])
+    monkeypatch.setattr(embargo, "minutes", 60.0)
     return now
 
 
