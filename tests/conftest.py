@@ -7,7 +7,9 @@ commits become savepoints and no test sees another's rows.
 
 from __future__ import annotations
 
+import asyncio
 import os
+import sys
 import tempfile
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
@@ -78,6 +80,24 @@ async def engine(settings: Settings) -> AsyncIterator[AsyncEngine]:
             await s.commit()
     yield engine
     await engine.dispose()
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session", autouse=True)
+async def no_task_outlives_the_session(engine: AsyncEngine) -> AsyncIterator[None]:
+    """Stops, before the store's engine is disposed, any task a test left running on the session's
+    event loop, and names it on stderr.
+
+    Left to the loop's own shutdown, such a task is cancelled only after the engine's pool is gone:
+    the connection it held is never closed, and the run ends on aiosqlite's ResourceWarning for it,
+    a failure no test is blamed for.
+    """
+    yield
+    current = asyncio.current_task()
+    left = [task for task in asyncio.all_tasks() if task is not current and not task.done()]
+    for task in left:
+        print(f"a task outlived its test: {task.get_coro()!r}", file=sys.stderr)
+        task.cancel()
+    await asyncio.gather(*left, return_exceptions=True)
 
 
 @pytest_asyncio.fixture(loop_scope="session")
