@@ -87,6 +87,12 @@ FIELDS: dict[str, dict[str, FieldClass]] = {
         "offenseClass": F.PUBLIC_PERSON,
         "category": F.PUBLIC_PERSON,
     },
+    "ClientSecretPayload": {
+        "errors": F.STRUCTURE,
+        "replayed": F.STRUCTURE,
+        "client": F.LEDGER,
+        "secret": F.LEDGER,
+    },
     "ConductReport": {
         "occurredOn": F.CUSTODY_DETAIL,
         "violation": F.CUSTODY_DETAIL,
@@ -409,10 +415,20 @@ FIELDS: dict[str, dict[str, FieldClass]] = {
         "pageInfo": F.STRUCTURE,
         "totalCount": F.STRUCTURE,
     },
+    "PartnerClientPayload": {
+        "errors": F.STRUCTURE,
+        "replayed": F.STRUCTURE,
+        "client": F.LEDGER,
+    },
     "PartnerConnection": {
         "nodes": F.STRUCTURE,
         "pageInfo": F.STRUCTURE,
         "totalCount": F.STRUCTURE,
+    },
+    "PartnerPayload": {
+        "errors": F.STRUCTURE,
+        "replayed": F.STRUCTURE,
+        "partner": F.LEDGER,
     },
     "Person": {
         "docId": F.PUBLIC_PERSON,
@@ -589,6 +605,11 @@ FIELDS: dict[str, dict[str, FieldClass]] = {
         "errors": F.STRUCTURE,
         "replayed": F.STRUCTURE,
         "referral": F.STRUCTURE,
+    },
+    "RemoveClientPayload": {
+        "errors": F.STRUCTURE,
+        "replayed": F.STRUCTURE,
+        "clientId": F.LEDGER,
     },
     "ReparativeActivity": {
         "performedOn": F.PROGRAMS,
@@ -845,6 +866,8 @@ FIELDS: dict[str, dict[str, FieldClass]] = {
 #: Each mutation: the class of what it writes, and the audiences that may call it. Row scopes then
 #: limit a partner's writes to its own rows (its referrals, its inquiries, its fiscal-note requests).
 MUTATIONS: dict[str, tuple[FieldClass, frozenset[Audience]]] = {
+    "addClient": (F.LEDGER, frozenset({A.ADMIN})),
+    "addPartner": (F.LEDGER, frozenset({A.ADMIN})),
     "approveResearchAgreement": (F.RESEARCH_AGREEMENTS, frozenset({A.RESEARCH_UNIT, A.ADMIN})),
     "assignInquiry": (F.INQUIRIES, frozenset({A.CONSTITUENT_SERVICES, A.ADMIN})),
     "changeContactPreferences": (F.VICTIMS, frozenset({A.VICTIM_SERVICES})),
@@ -852,6 +875,10 @@ MUTATIONS: dict[str, tuple[FieldClass, frozenset[Audience]]] = {
     "closeReferral": (F.REFERRALS, frozenset({A.REENTRY, A.PROGRAMS, A.ADMIN})),
     "completeEnrollment": (F.PROGRAMS, frozenset({A.PROGRAMS, A.ADMIN})),
     "completeFiscalNote": (F.FISCAL_NOTES, frozenset({A.BUDGET_GRANTS, A.ADMIN})),
+    "disableClient": (F.LEDGER, frozenset({A.ADMIN})),
+    "disablePartner": (F.LEDGER, frozenset({A.ADMIN})),
+    "enableClient": (F.LEDGER, frozenset({A.ADMIN})),
+    "enablePartner": (F.LEDGER, frozenset({A.ADMIN})),
     "enrolPerson": (F.PROGRAMS, frozenset({A.PROGRAMS, A.ADMIN})),
     "recordConsent": (F.REFERRALS, frozenset({A.PROGRAMS, A.ADMIN})),
     "recordCustodyEvent": (F.PUBLIC_PERSON, frozenset({A.ADMIN})),
@@ -865,11 +892,15 @@ MUTATIONS: dict[str, tuple[FieldClass, frozenset[Audience]]] = {
     "referPerson": (F.REFERRALS, frozenset({A.PROGRAMS, A.ADMIN})),
     "registerVictim": (F.VICTIMS, frozenset({A.VICTIM_SERVICES})),
     "rejectResearchAgreement": (F.RESEARCH_AGREEMENTS, frozenset({A.RESEARCH_UNIT, A.ADMIN})),
+    "removeClient": (F.LEDGER, frozenset({A.ADMIN})),
+    "renamePartner": (F.LEDGER, frozenset({A.ADMIN})),
     "reopenInquiry": (F.INQUIRIES, frozenset({A.CONSTITUENT_SERVICES, A.ADMIN})),
     "requestFiscalNote": (F.FISCAL_NOTES, frozenset({A.LEGISLATIVE, A.BUDGET_GRANTS, A.ADMIN})),
     "respondToInquiry": (F.INQUIRIES, frozenset({A.CONSTITUENT_SERVICES, A.ADMIN})),
     "revokeConsent": (F.REFERRALS, frozenset({A.PROGRAMS, A.ADMIN})),
     "revokeResearchAgreement": (F.RESEARCH_AGREEMENTS, frozenset({A.RESEARCH_UNIT, A.ADMIN})),
+    "rotateClientSecret": (F.LEDGER, frozenset({A.ADMIN})),
+    "setClientPersistedOnly": (F.LEDGER, frozenset({A.ADMIN})),
     "submitAwardReport": (F.GRANTS, frozenset({A.BUDGET_GRANTS, A.ADMIN})),
     "submitInquiry": (F.INQUIRIES, frozenset({A.LEGISLATIVE, A.CONSTITUENT_SERVICES, A.ADMIN})),
     "submitResearchRequest": (F.RESEARCH_AGREEMENTS, frozenset({A.RESEARCHER})),
