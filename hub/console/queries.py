@@ -133,3 +133,65 @@ ASSIGN = f"""
 mutation ConsoleAssignInquiry($input: AssignInquiryInput!, $key: String) {{
   assignInquiry(input: $input, idempotencyKey: $key) {{ {PAYLOAD} }}
 }}"""
+
+# --- the partner registry's administration (admin) ---------------------------------------------------
+
+CLIENTS_PARTNERS = """
+query ConsoleClientPartners {
+  partners(first: 100) { totalCount nodes { id name audience active } }
+}"""
+
+ERRORS = "errors { code field message } replayed"
+PARTNER_PAYLOAD = f"{ERRORS} partner {{ id name active }}"
+CLIENT_PAYLOAD = f"{ERRORS} client {{ clientId status persistedOnly }}"
+
+ADD_PARTNER = f"""
+mutation ConsoleAddPartner($input: AddPartnerInput!, $key: String) {{
+  addPartner(input: $input, idempotencyKey: $key) {{ {PARTNER_PAYLOAD} }}
+}}"""
+
+RENAME_PARTNER = f"""
+mutation ConsoleRenamePartner($input: RenamePartnerInput!, $key: String) {{
+  renamePartner(input: $input, idempotencyKey: $key) {{ {PARTNER_PAYLOAD} }}
+}}"""
+
+DISABLE_PARTNER = f"""
+mutation ConsoleDisablePartner($input: PartnerAccessInput!, $key: String) {{
+  disablePartner(input: $input, idempotencyKey: $key) {{ {PARTNER_PAYLOAD} }}
+}}"""
+
+ENABLE_PARTNER = f"""
+mutation ConsoleEnablePartner($input: PartnerAccessInput!, $key: String) {{
+  enablePartner(input: $input, idempotencyKey: $key) {{ {PARTNER_PAYLOAD} }}
+}}"""
+
+# The secret is asked for by these two only, and the page that shows it is the POST's own answer.
+ADD_CLIENT = f"""
+mutation ConsoleAddClient($input: AddClientInput!, $key: String) {{
+  addClient(input: $input, idempotencyKey: $key) {{ {CLIENT_PAYLOAD} secret }}
+}}"""
+
+ROTATE_CLIENT_SECRET = f"""
+mutation ConsoleRotateClientSecret($input: ClientInput!, $key: String) {{
+  rotateClientSecret(input: $input, idempotencyKey: $key) {{ {CLIENT_PAYLOAD} secret }}
+}}"""
+
+DISABLE_CLIENT = f"""
+mutation ConsoleDisableClient($input: ClientInput!, $key: String) {{
+  disableClient(input: $input, idempotencyKey: $key) {{ {CLIENT_PAYLOAD} }}
+}}"""
+
+ENABLE_CLIENT = f"""
+mutation ConsoleEnableClient($input: ClientInput!, $key: String) {{
+  enableClient(input: $input, idempotencyKey: $key) {{ {CLIENT_PAYLOAD} }}
+}}"""
+
+SET_CLIENT_PERSISTED_ONLY = f"""
+mutation ConsoleSetClientPersistedOnly($input: SetClientPersistedOnlyInput!, $key: String) {{
+  setClientPersistedOnly(input: $input, idempotencyKey: $key) {{ {CLIENT_PAYLOAD} }}
+}}"""
+
+REMOVE_CLIENT = f"""
+mutation ConsoleRemoveClient($input: ClientInput!, $key: String) {{
+  removeClient(input: $input, idempotencyKey: $key) {{ {ERRORS} clientId }}
+}}"""
