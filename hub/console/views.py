@@ -201,8 +201,13 @@ def routes(console: Console) -> list[BaseRoute]:
             },
             "key": key_of(form),
         }
-        await mutate(request, session, q.ADD_PARTNER, "addPartner", variables, f"Partner {name} added.")
-        return console.redirect(request, "/partners")
+        done = f"Partner {name} added. Add its first client below."
+        payload = await mutate(request, session, q.ADD_PARTNER, "addPartner", variables, done)
+        added = (payload.get("partner") or {}).get("id")
+        if added is None or payload.get("replayed"):
+            return console.redirect(request, "/partners")
+        # Onboarding goes on with the partner's first client: its page, with the form for it.
+        return console.redirect(request, f"/clients?{urlencode({'partner': added})}#add-client-heading")
 
     async def partner_action(request: Request) -> Response:
         session = console.staff(request, section("/partners"))

@@ -51,8 +51,12 @@ async def test_admin_adds_renames_suspends_and_restores_a_partner(
     }
     added = await client.post("/console/partners/add", data=form)
     assert added.status_code == 303
+    # On to the new partner's clients, with the form for its first one.
+    assert added.headers["location"].startswith("/console/clients?partner=")
+    clients = await client.get(added.headers["location"])
+    assert "Partner Office of Rep. Console added. Add its first client below." in clients.text
+    assert "Clients of Office of Rep. Console." in clients.text
     page = await client.get("/console/partners")
-    assert "Partner Office of Rep. Console added." in page.text
     assert "Office of Rep. Console" in page.text
     # The same form sent twice (a double click, a retry): written once.
     again = await client.post("/console/partners/add", data=form)
