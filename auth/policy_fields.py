@@ -373,6 +373,11 @@ FIELDS: dict[str, dict[str, FieldClass]] = {
         "pageInfo": F.STRUCTURE,
         "totalCount": F.STRUCTURE,
     },
+    "NotificationPayload": {
+        "errors": F.STRUCTURE,
+        "replayed": F.STRUCTURE,
+        "notification": F.STRUCTURE,
+    },
     "NotificationPreference": {
         "channel": F.VICTIMS,
         "destination": F.VICTIMS,
@@ -885,6 +890,7 @@ MUTATIONS: dict[str, tuple[FieldClass, frozenset[Audience]]] = {
     "recordDisbursement": (F.GRANTS, frozenset({A.BUDGET_GRANTS, A.ADMIN})),
     "recordFederalAward": (F.GRANTS, frozenset({A.BUDGET_GRANTS, A.ADMIN})),
     "recordImpactStatement": (F.VICTIMS, frozenset({A.VICTIM_SERVICES})),
+    "recordNotificationAcknowledgement": (F.VICTIMS, frozenset({A.VICTIM_SERVICES})),
     "recordReparativeHours": (F.PROGRAMS, frozenset({A.PROGRAMS, A.ADMIN})),
     "recordRestitutionPayment": (F.VICTIMS, frozenset({A.VICTIM_SERVICES})),
     "recordServiceDelivered": (F.REFERRALS, frozenset({A.REENTRY, A.PROGRAMS, A.ADMIN})),
@@ -897,6 +903,7 @@ MUTATIONS: dict[str, tuple[FieldClass, frozenset[Audience]]] = {
     "reopenInquiry": (F.INQUIRIES, frozenset({A.CONSTITUENT_SERVICES, A.ADMIN})),
     "requestFiscalNote": (F.FISCAL_NOTES, frozenset({A.LEGISLATIVE, A.BUDGET_GRANTS, A.ADMIN})),
     "respondToInquiry": (F.INQUIRIES, frozenset({A.CONSTITUENT_SERVICES, A.ADMIN})),
+    "retryNotification": (F.VICTIMS, frozenset({A.VICTIM_SERVICES})),
     "revokeConsent": (F.REFERRALS, frozenset({A.PROGRAMS, A.ADMIN})),
     "revokeResearchAgreement": (F.RESEARCH_AGREEMENTS, frozenset({A.RESEARCH_UNIT, A.ADMIN})),
     "rotateClientSecret": (F.LEDGER, frozenset({A.ADMIN})),
