@@ -195,3 +195,17 @@ REMOVE_CLIENT = f"""
 mutation ConsoleRemoveClient($input: ClientInput!, $key: String) {{
   removeClient(input: $input, idempotencyKey: $key) {{ {ERRORS} clientId }}
 }}"""
+
+# --- victim services: staff's part in delivery ------------------------------------------------------
+
+NOTIFICATION_PAYLOAD = "errors { code field message } replayed notification { id status }"
+
+RETRY_NOTIFICATION = f"""
+mutation ConsoleRetryNotification($input: NotificationInput!, $key: String) {{
+  retryNotification(input: $input, idempotencyKey: $key) {{ {NOTIFICATION_PAYLOAD} }}
+}}"""
+
+RECORD_NOTIFICATION_ACKNOWLEDGEMENT = f"""
+mutation ConsoleRecordNotificationAcknowledgement($input: RecordNotificationAcknowledgementInput!, $key: String) {{
+  recordNotificationAcknowledgement(input: $input, idempotencyKey: $key) {{ {NOTIFICATION_PAYLOAD} }}
+}}"""

@@ -468,9 +468,42 @@ def routes(console: Console) -> list[BaseRoute]:
             statuses=NOTIFICATION_STATUSES,
             status=status,
             unacknowledged=unacknowledged,
+            idempotency_key=new_idempotency_key(),
             next_link=next_link(request, page.get("pageInfo")),
             first_link=first_link(request),
         )
+
+    async def notification_action(request: Request) -> Response:
+        session = console.staff(request, section("/notifications"))
+        _session, form = await console.form(request)
+        notification_id = request.path_params["notification_id"]
+        action = request.path_params["action"]
+        variables: dict[str, Any] = {"input": {"id": notification_id}, "key": key_of(form)}
+        if action == "retry":
+            document, field, done = (
+                q.RETRY_NOTIFICATION,
+                "retryNotification",
+                "Notification sent back to the queue: it goes out again at the worker's next round.",
+            )
+        elif action == "acknowledge":
+            variables["input"] |= {
+                "takenBy": (form.get("taken_by") or session.who or "").strip()[:120],
+                "note": (form.get("note") or "").strip()[:500] or None,
+            }
+            document, field, done = (
+                q.RECORD_NOTIFICATION_ACKNOWLEDGEMENT,
+                "recordNotificationAcknowledgement",
+                "Acknowledgement recorded: the notice is not repeated.",
+            )
+        else:
+            raise Refused(404, "There is no such action on a notification.")
+        await mutate(request, session, document, field, variables, done)
+        back = {
+            "status": _choice(form.get("status"), NOTIFICATION_STATUSES) or "",
+            "unacknowledged": "1" if form.get("unacknowledged") == "1" else "",
+        }
+        query = urlencode({k: v for k, v in back.items() if v})
+        return console.redirect(request, f"/notifications?{query}" if query else "/notifications")
 
     async def agreements(request: Request) -> Response:
         session = console.staff(request, section("/research/agreements"))
@@ -630,6 +663,7 @@ def routes(console: Console) -> list[BaseRoute]:
         Route("/inquiries/{inquiry_id}", inquiry, methods=["GET"]),
         Route("/inquiries/{inquiry_id}/{action}", inquiry_action, methods=["POST"]),
         Route("/notifications", notifications, methods=["GET"]),
+        Route("/notifications/{notification_id}/{action}", notification_action, methods=["POST"]),
         Route("/research/agreements", agreements, methods=["GET"]),
         Route("/research/agreements/{agreement_id}", agreement, methods=["GET"]),
         Route("/research/agreements/{agreement_id}/{action}", agreement_action, methods=["POST"]),

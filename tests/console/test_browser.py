@@ -424,3 +424,17 @@ def test_admin_onboards_a_partner_and_the_copied_secret_gets_a_token(browser: An
     assert token.status_code == 200, token.text
     assert token.json()["token_type"] == "Bearer"
     assert console_errors(browser) == []
+
+
+def test_victim_services_retries_a_failed_notification(browser: Any, demo_url: str) -> None:
+    from selenium.webdriver.common.by import By
+
+    sign_in(browser, demo_url, "victim_services")
+    open_page(browser, f"{demo_url}/console/notifications?status=FAILED")
+    if not browser.find_elements(By.ID, "retry-1"):
+        pytest.skip("the demo's seed has no failed notification left to retry")
+    submit(browser, "retry-1")
+    assert "Notification sent back to the queue" in text_of(browser, ".flash")
+    assert browser.current_url == f"{demo_url}/console/notifications?status=FAILED"
+    assert serious_violations(browser) == []
+    assert console_errors(browser) == []
