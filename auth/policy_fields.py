@@ -93,6 +93,13 @@ FIELDS: dict[str, dict[str, FieldClass]] = {
         "client": F.LEDGER,
         "secret": F.LEDGER,
     },
+    "ClientThrottle": {
+        "clientId": F.LEDGER,
+        "address": F.LEDGER,
+        "failures": F.LEDGER,
+        "lastFailureAt": F.LEDGER,
+        "blockedUntil": F.LEDGER,
+    },
     "ConductReport": {
         "occurredOn": F.CUSTODY_DETAIL,
         "violation": F.CUSTODY_DETAIL,
@@ -573,6 +580,7 @@ FIELDS: dict[str, dict[str, FieldClass]] = {
         "whoSaw": F.LEDGER,
         "partners": F.LEDGER,
         "clients": F.LEDGER,
+        "clientThrottles": F.LEDGER,
     },
     "RaceCount": {
         "race": F.AGGREGATES_PEOPLE,
@@ -820,6 +828,11 @@ FIELDS: dict[str, dict[str, FieldClass]] = {
         "endReason": F.RELEASE,
         "office": F.RELEASE,
     },
+    "UnthrottlePayload": {
+        "errors": F.STRUCTURE,
+        "replayed": F.STRUCTURE,
+        "countsRemoved": F.LEDGER,
+    },
     "Victim": {
         "kind": F.VICTIMS,
         "firstName": F.VICTIMS,
@@ -911,6 +924,7 @@ MUTATIONS: dict[str, tuple[FieldClass, frozenset[Audience]]] = {
     "submitAwardReport": (F.GRANTS, frozenset({A.BUDGET_GRANTS, A.ADMIN})),
     "submitInquiry": (F.INQUIRIES, frozenset({A.LEGISLATIVE, A.CONSTITUENT_SERVICES, A.ADMIN})),
     "submitResearchRequest": (F.RESEARCH_AGREEMENTS, frozenset({A.RESEARCHER})),
+    "unthrottleClient": (F.LEDGER, frozenset({A.ADMIN})),
     "withdrawEnrollment": (F.PROGRAMS, frozenset({A.PROGRAMS, A.ADMIN})),
 }
 # fmt: on

@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 from sqlalchemy import Row, delete, select
 
 from auth import clients as registry
-from auth import persisted, tokens
+from auth import persisted, throttle, tokens
 from auth.audit import record_event
 from auth.principal import Principal
 from auth.scopes import row_scope
@@ -25,6 +25,7 @@ from resolvers.batching import many_per_key
 from resolvers.errors import Conflict, InvalidInput, NotFound
 from resolvers.models.partners import (
     Audience,
+    AuthThrottle,
     Client,
     ClientStatus,
     Partner,
@@ -361,3 +362,57 @@ async def client_row(db: RequestDb, principal: Principal, pk: int) -> Row[Any] |
         .where(row_scope(principal, Client), row_scope(principal, Partner), Client.id == pk)
     )
     return rows[0] if rows else None
+
+
+# --- failed authentications: the throttles counted against clients -----------------------------------
+
+
+async def client_throttles(
+    db: RequestDb, principal: Principal, client_id: str | None
+) -> list[dict[str, Any]]:
+    """The failure counts kept per (client id, source address), newest failure first: one client's,
+    or every client's. Counts of addresses alone (whatever client ids they try) are not a client's."""
+    stmt = select(
+        AuthThrottle.key, AuthThrottle.failures, AuthThrottle.last_failure_at, AuthThrottle.blocked_until
+    ).where(AuthThrottle.key.startswith("c "))
+    if client_id is not None:
+        stmt = stmt.where(AuthThrottle.key.endswith(f" {client_id.strip()}", autoescape=True))
+    rows = await db.rows(stmt.order_by(AuthThrottle.last_failure_at.desc()).limit(200))
+    found = []
+    for row in rows:
+        _, address, client = row.key.split(" ", 2)
+        found.append(
+            {
+                "client_id": client,
+                "address": address,
+                "failures": row.failures,
+                "last_failure_at": row.last_failure_at,
+                "blocked_until": row.blocked_until,
+            }
+        )
+    return found
+
+
+async def unthrottle(
+    db: RequestDb, principal: Principal | None, client_id: str | None, address: str | None
+) -> int:
+    """Forget failed authentications of a client id (from every address, or from ``address``), or of
+    an address alone, so it need not wait; the number of counts removed. Clients are never locked:
+    this only ends the waits failures started."""
+    address = optional_text("address", address, max_length=64)
+    if client_id is None and address is None:
+        raise InvalidInput("clientId", "or an address must be given")
+    if client_id is not None:
+        client_id = (await _client(db, client_id)).client_id
+
+    async def write() -> int:
+        removed = await throttle.clear(db.session, address=address, client_id=client_id)
+        await record_event(
+            db.session,
+            kind="auth.unthrottled",
+            client_id=client_id,
+            detail={"address": address, "counts_removed": removed},
+        )
+        return removed
+
+    return await _alone(db, write)

@@ -93,6 +93,18 @@ class Partner:
         )
 
 
+@strawberry.type(
+    description="Failed authentications counted against a client id from one source address: past a "
+    "few, that client id waits there before it may try again (its tokens keep working)."
+)
+class ClientThrottle:
+    client_id: str = classified(L, "The client id the failures named.")
+    address: str = classified(L, "The source address they came from.")
+    failures: int = classified(L, "Failures in the current count.")
+    last_failure_at: datetime = classified(L, "The latest one.")
+    blocked_until: datetime | None = classified(L, "Until when it must wait, if it must.")
+
+
 @strawberry.type
 class Query:
     @resolves(L, "The partner registry, oldest first: by audience, or only active or suspended ones.")
@@ -116,6 +128,11 @@ class Query:
         partner = from_global_id("Partner", partner_id, "partnerId") if partner_id else None
         page = await data.list_clients(ctx.db, ctx.principal, partner, first, after)
         return connection(page, PartnerClient.from_row)
+
+    @resolves(L, "Failed authentications counted per client id and address, newest first (at most 200).")
+    async def client_throttles(self, info: Info, client_id: str | None = None) -> list[ClientThrottle]:
+        rows = await data.client_throttles(info.context.db, info.context.principal, client_id)
+        return [ClientThrottle(**row) for row in rows]
 
 
 # --- mutations ------------------------------------------------------------------------------------
@@ -178,6 +195,17 @@ class ClientInput:
 class SetClientPersistedOnlyInput:
     client_id: str
     persisted_only: bool
+
+
+@strawberry.input(description="Whose failed authentications to forget: a client id, an address, or both.")
+class UnthrottleClientInput:
+    client_id: str | None = strawberry.field(default=None, description="From every address, unless address.")
+    address: str | None = strawberry.field(default=None, description="The source address.")
+
+
+@strawberry.type(description="The result of forgetting failed authentications.")
+class UnthrottlePayload(Payload):
+    counts_removed: int | None = classified(L, "How many counts were forgotten; null when refused.")
 
 
 @strawberry.type(description="The result of a write to a partner.")
@@ -414,6 +442,29 @@ class Mutation:
         outcome = await run_mutation(info, "removeClient", strawberry.asdict(input), idempotency_key, write)
         return RemoveClientPayload(
             client_id=input.client_id.strip() if outcome.refs is not None else None,
+            errors=outcome.errors,
+            replayed=outcome.replayed,
+        )
+
+    @mutation(
+        L,
+        "Forget failed authentications of a client id (from every address, or one) or of an address, "
+        "so it need not wait. Clients are never locked; this only ends the waits failures started.",
+        audiences=ADMIN,
+    )
+    async def unthrottle_client(
+        self, info: Info, input: UnthrottleClientInput, idempotency_key: IdempotencyKey = None
+    ) -> UnthrottlePayload:
+        ctx = info.context
+
+        async def write() -> Refs:
+            return {"removed": await data.unthrottle(ctx.db, ctx.principal, input.client_id, input.address)}
+
+        outcome = await run_mutation(
+            info, "unthrottleClient", strawberry.asdict(input), idempotency_key, write
+        )
+        return UnthrottlePayload(
+            counts_removed=None if outcome.refs is None else outcome.refs["removed"],
             errors=outcome.errors,
             replayed=outcome.replayed,
         )

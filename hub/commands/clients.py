@@ -18,8 +18,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from auth import clients as registry
-from auth import keys, persisted, throttle
-from auth.audit import record_event
+from auth import keys, persisted
 from auth.rate_limits import set_client_limits
 from hub.db import check_store, create_engine, session_factory
 from hub.errors import HubError
@@ -191,13 +190,7 @@ async def clients_unthrottle(session: AsyncSession, args: argparse.Namespace, se
         raise HubError("name a client id, an --address, or both")
     if args.client_id is not None:
         await registry.get_client(session, args.client_id)
-    removed = await throttle.clear(session, address=args.address, client_id=args.client_id)
-    await record_event(
-        session,
-        kind="auth.unthrottled",
-        client_id=args.client_id,
-        detail={"address": args.address, "counts_removed": removed},
-    )
+    removed = await admin.unthrottle(RequestDb(session), None, args.client_id, args.address)
     target = " from ".join(part for part in (args.client_id, args.address) if part)
     print(
         f"failed authentications of {target} forgotten ({removed} count(s) removed); it may try again at once"

@@ -57,6 +57,7 @@ MUTATIONS = (
     "enableClient",
     "removeClient",
     "setClientPersistedOnly",
+    "unthrottleClient",
 )
 
 
@@ -331,3 +332,71 @@ def test_only_the_admin_schema_has_the_registry_mutations() -> None:
 
 
 MUTATIONS_UNDER_TEST = MUTATIONS
+
+
+THROTTLES = """
+query ($c: String) { clientThrottles(clientId: $c) { clientId address failures lastFailureAt blockedUntil } }"""
+UNTHROTTLE = """
+mutation ($input: UnthrottleClientInput!, $key: String) {
+  unthrottleClient(input: $input, idempotencyKey: $key) { errors { code field message } replayed countsRemoved }
+}"""
+
+
+async def test_admin_sees_and_forgets_a_clients_failed_authentications(
+    gql: GraphQL, session: AsyncSession
+) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from auth.throttle import address_key, client_key
+    from resolvers.models.partners import AuthThrottle
+
+    target = await make_client(session, await make_partner(session))
+    now = datetime.now(UTC)
+    for key, failures in (
+        (client_key("10.0.0.9", target.client_id), 7),
+        (client_key("10.0.0.10", target.client_id), 2),
+        (address_key("10.0.0.9"), 9),
+    ):
+        session.add(
+            AuthThrottle(
+                key=key,
+                failures=failures,
+                reported=0,
+                first_failure_at=now - timedelta(minutes=5),
+                last_failure_at=now - timedelta(seconds=failures),
+                blocked_until=now + timedelta(minutes=1) if failures > 5 else None,
+            )
+        )
+    await session.flush()
+    body = (await gql(THROTTLES, {"c": target.client_id})).json()
+    assert "errors" not in body, body
+    seen = body["data"]["clientThrottles"]
+    assert [(t["address"], t["failures"], t["blockedUntil"] is not None) for t in seen] == [
+        ("10.0.0.10", 2, False),
+        ("10.0.0.9", 7, True),
+    ]
+    assert {t["clientId"] for t in seen} == {target.client_id}
+    one = await _run(
+        gql,
+        UNTHROTTLE,
+        "unthrottleClient",
+        {"input": {"clientId": target.client_id, "address": "10.0.0.9"}, "key": "u1"},
+    )
+    assert (one["errors"], one["countsRemoved"]) == ([], 1)
+    again = await _run(
+        gql,
+        UNTHROTTLE,
+        "unthrottleClient",
+        {"input": {"clientId": target.client_id, "address": "10.0.0.9"}, "key": "u1"},
+    )
+    assert (again["replayed"], again["countsRemoved"]) == (True, 1)
+    rest = await _run(gql, UNTHROTTLE, "unthrottleClient", {"input": {"clientId": target.client_id}})
+    assert rest["countsRemoved"] == 1
+    assert (await gql(THROTTLES, {"c": target.client_id})).json()["data"]["clientThrottles"] == []
+    # The address's own count is not the client's: it stays until the address is named.
+    assert await session.scalar(
+        select(AuthThrottle.failures).where(AuthThrottle.key == address_key("10.0.0.9"))
+    )
+    nothing = await _run(gql, UNTHROTTLE, "unthrottleClient", {"input": {}})
+    assert [(e["code"], e["field"]) for e in nothing["errors"]] == [("INVALID", "clientId")]
+    assert len(await _events(session, "auth.unthrottled")) == 2
