@@ -136,9 +136,10 @@ mutation ConsoleAssignInquiry($input: AssignInquiryInput!, $key: String) {{
 
 # --- the partner registry's administration (admin) ---------------------------------------------------
 
-CLIENTS_PARTNERS = """
-query ConsoleClientPartners {
+CLIENTS_CONTEXT = """
+query ConsoleClientsContext {
   partners(first: 100) { totalCount nodes { id name audience active } }
+  clientThrottles { clientId address failures lastFailureAt blockedUntil }
 }"""
 
 ERRORS = "errors { code field message } replayed"
@@ -208,4 +209,9 @@ mutation ConsoleRetryNotification($input: NotificationInput!, $key: String) {{
 RECORD_NOTIFICATION_ACKNOWLEDGEMENT = f"""
 mutation ConsoleRecordNotificationAcknowledgement($input: RecordNotificationAcknowledgementInput!, $key: String) {{
   recordNotificationAcknowledgement(input: $input, idempotencyKey: $key) {{ {NOTIFICATION_PAYLOAD} }}
+}}"""
+
+UNTHROTTLE_CLIENT = f"""
+mutation ConsoleUnthrottleClient($input: UnthrottleClientInput!, $key: String) {{
+  unthrottleClient(input: $input, idempotencyKey: $key) {{ {ERRORS} countsRemoved }}
 }}"""

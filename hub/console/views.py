@@ -153,15 +153,19 @@ def routes(console: Console) -> list[BaseRoute]:
         session = console.staff(request, section("/clients"))
         partner = request.query_params.get("partner") or None
         result = await console.call(request, session, q.CLIENTS, {**page_args(request), "partnerId": partner})
-        owners = await console.call(request, session, q.CLIENTS_PARTNERS, {})
+        context = await console.call(request, session, q.CLIENTS_CONTEXT, {})
         page = (result.data or {}).get("clients") or {}
-        listed = (owners.data or {}).get("partners") or {}
+        listed = (context.data or {}).get("partners") or {}
+        throttles: dict[str, list[dict[str, Any]]] = {}
+        for t in (context.data or {}).get("clientThrottles") or []:
+            throttles.setdefault(t["clientId"], []).append(t)
         return console.render(
             request,
             "clients.html",
             title="Clients",
             page=page,
-            errors=result.messages + owners.messages,
+            errors=result.messages + context.messages,
+            throttles=throttles,
             partner=partner,
             partners=listed.get("nodes") or [],
             more_partners=(listed.get("totalCount") or 0) > len(listed.get("nodes") or []),
@@ -317,6 +321,9 @@ def routes(console: Console) -> list[BaseRoute]:
                 if on
                 else f"Client {client_id} may run any operation."
             )
+        elif action == "unthrottle":
+            document, field = q.UNTHROTTLE_CLIENT, "unthrottleClient"
+            done = f"Failed authentications of {client_id} forgotten: it may try again at once."
         elif action == "remove":
             if form.get("confirm") != "yes":
                 raise Refused(400, "Removing a client needs its confirmation; use the Remove link again.")

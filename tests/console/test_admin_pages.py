@@ -217,3 +217,44 @@ async def test_other_units_cannot_post_to_the_registry(client: httpx.AsyncClient
     )
     assert refused.status_code == 403
     assert "is not open to" in refused.text
+
+
+async def test_a_clients_failed_sign_ins_are_shown_and_forgotten(
+    client: httpx.AsyncClient, sign_in: SignIn, session: AsyncSession
+) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from auth.throttle import client_key
+    from resolvers.models.partners import AuthThrottle
+
+    target = await make_client(session, await make_partner(session))
+    now = datetime.now(UTC)
+    session.add(
+        AuthThrottle(
+            key=client_key("198.51.100.7", target.client_id),
+            failures=6,
+            reported=0,
+            first_failure_at=now - timedelta(minutes=1),
+            last_failure_at=now,
+            blocked_until=now + timedelta(minutes=2),
+        )
+    )
+    await session.flush()
+    await sign_in(Audience.ADMIN)
+    page = await client.get(
+        "/console/clients", params={"partner": to_global_id("Partner", target.partner_id)}
+    )
+    assert "6 from 198.51.100.7" in page.text
+    assert "waits until" in page.text
+    assert f"/console/ledger/events?client_id={target.client_id}&amp;outcome=DENIED" in page.text
+    forgot = await client.post(
+        f"/console/clients/{target.client_id}/unthrottle",
+        data={"csrf": csrf_of(page.text), "idempotency_key": "u"},
+    )
+    assert forgot.status_code == 303
+    page = await client.get("/console/clients")
+    assert f"Failed authentications of {target.client_id} forgotten" in page.text
+    assert (
+        await session.scalar(select(AuthThrottle.key).where(AuthThrottle.key.endswith(target.client_id)))
+        is None
+    )
