@@ -25,7 +25,7 @@ from hub.console.pages import (
     safe_next,
     unit_label,
 )
-from hub.console.sessions import csrf_matches
+from hub.console.sessions import ConsoleSession, csrf_matches
 from resolvers.models.partners import Audience
 
 AUDIT_OUTCOMES = ("SERVED", "DENIED", "INVALID", "ERROR")
@@ -176,9 +176,15 @@ def routes(console: Console) -> list[BaseRoute]:
         )
 
     async def mutate(
-        request: Request, session: Any, document: str, field: str, variables: dict[str, Any], done: str
+        request: Request,
+        session: ConsoleSession,
+        document: str,
+        field: str,
+        variables: dict[str, Any],
+        done: str,
     ) -> dict[str, Any]:
-        """Run a registry mutation and put its outcome in the session's flash; returns the payload."""
+        """Run a mutation and put its outcome (``done``, a replay, or the refusals) in the session's
+        flash; returns the payload, or {} when refused."""
         result = await console.call(request, session, document, variables)
         payload: dict[str, Any] = (result.data or {}).get(field) or {}
         problems = result.messages + [e["message"] for e in payload.get("errors") or []]
