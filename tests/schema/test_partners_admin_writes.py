@@ -46,7 +46,8 @@ mutation ($input: ClientInput!, $key: String) {
   removeClient(input: $input, idempotencyKey: $key) { errors { code field message } replayed clientId }
 }"""
 
-MUTATIONS = (
+#: The registry's mutations: the admin audience alone calls them.
+REGISTRY_MUTATIONS = (
     "addPartner",
     "renamePartner",
     "disablePartner",
@@ -307,12 +308,21 @@ async def test_no_other_audience_may_call_the_registry_mutations(
 ) -> None:
     partner = await make_partner(session)
     target = await make_client(session, partner)
+    gid = to_global_id("Partner", partner.id)
+    ref = {"input": {"clientId": target.client_id}}
     calls = [
         (ADD_PARTNER, {"input": {"name": "Sneaky", "audience": "admin"}}),
-        (ADD_CLIENT, {"input": {"partnerId": to_global_id("Partner", partner.id)}}),
-        (ROTATE, {"input": {"clientId": target.client_id}}),
-        (DISABLE_PARTNER, {"input": {"id": to_global_id("Partner", partner.id)}}),
-        (REMOVE_CLIENT, {"input": {"clientId": target.client_id}}),
+        (RENAME_PARTNER, {"input": {"id": gid, "name": "Sneaky"}}),
+        (DISABLE_PARTNER, {"input": {"id": gid}}),
+        (ENABLE_PARTNER, {"input": {"id": gid}}),
+        (ADD_CLIENT, {"input": {"partnerId": gid}}),
+        (ROTATE, ref),
+        (DISABLE_CLIENT, ref),
+        (ENABLE_CLIENT, ref),
+        (PERSISTED_ONLY, {"input": {"clientId": target.client_id, "persistedOnly": True}}),
+        (REMOVE_CLIENT, ref),
+        (UNTHROTTLE, ref),
+        (THROTTLES, {"c": target.client_id}),
     ]
     for document, variables in calls:
         body = (await gql(document, variables, audience=audience)).json()
@@ -321,17 +331,14 @@ async def test_no_other_audience_may_call_the_registry_mutations(
         assert body["errors"]
     assert await session.scalar(select(Partner.id).where(Partner.name == "Sneaky")) is None
     await session.refresh(target)
-    assert target.status == "active"
+    assert (target.status, target.persisted_only) == ("active", False)
 
 
 def test_only_the_admin_schema_has_the_registry_mutations() -> None:
     from auth.policy_fields import MUTATIONS
 
-    for name in MUTATIONS_UNDER_TEST:
+    for name in REGISTRY_MUTATIONS:
         assert MUTATIONS[name][1] == frozenset({Audience.ADMIN}), name
-
-
-MUTATIONS_UNDER_TEST = MUTATIONS
 
 
 THROTTLES = """
