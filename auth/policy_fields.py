@@ -87,6 +87,19 @@ FIELDS: dict[str, dict[str, FieldClass]] = {
         "offenseClass": F.PUBLIC_PERSON,
         "category": F.PUBLIC_PERSON,
     },
+    "ClientSecretPayload": {
+        "errors": F.STRUCTURE,
+        "replayed": F.STRUCTURE,
+        "client": F.LEDGER,
+        "secret": F.LEDGER,
+    },
+    "ClientThrottle": {
+        "clientId": F.LEDGER,
+        "address": F.LEDGER,
+        "failures": F.LEDGER,
+        "lastFailureAt": F.LEDGER,
+        "blockedUntil": F.LEDGER,
+    },
     "ConductReport": {
         "occurredOn": F.CUSTODY_DETAIL,
         "violation": F.CUSTODY_DETAIL,
@@ -367,6 +380,11 @@ FIELDS: dict[str, dict[str, FieldClass]] = {
         "pageInfo": F.STRUCTURE,
         "totalCount": F.STRUCTURE,
     },
+    "NotificationPayload": {
+        "errors": F.STRUCTURE,
+        "replayed": F.STRUCTURE,
+        "notification": F.STRUCTURE,
+    },
     "NotificationPreference": {
         "channel": F.VICTIMS,
         "destination": F.VICTIMS,
@@ -409,10 +427,20 @@ FIELDS: dict[str, dict[str, FieldClass]] = {
         "pageInfo": F.STRUCTURE,
         "totalCount": F.STRUCTURE,
     },
+    "PartnerClientPayload": {
+        "errors": F.STRUCTURE,
+        "replayed": F.STRUCTURE,
+        "client": F.LEDGER,
+    },
     "PartnerConnection": {
         "nodes": F.STRUCTURE,
         "pageInfo": F.STRUCTURE,
         "totalCount": F.STRUCTURE,
+    },
+    "PartnerPayload": {
+        "errors": F.STRUCTURE,
+        "replayed": F.STRUCTURE,
+        "partner": F.LEDGER,
     },
     "Person": {
         "docId": F.PUBLIC_PERSON,
@@ -552,6 +580,7 @@ FIELDS: dict[str, dict[str, FieldClass]] = {
         "whoSaw": F.LEDGER,
         "partners": F.LEDGER,
         "clients": F.LEDGER,
+        "clientThrottles": F.LEDGER,
     },
     "RaceCount": {
         "race": F.AGGREGATES_PEOPLE,
@@ -589,6 +618,11 @@ FIELDS: dict[str, dict[str, FieldClass]] = {
         "errors": F.STRUCTURE,
         "replayed": F.STRUCTURE,
         "referral": F.STRUCTURE,
+    },
+    "RemoveClientPayload": {
+        "errors": F.STRUCTURE,
+        "replayed": F.STRUCTURE,
+        "clientId": F.LEDGER,
     },
     "ReparativeActivity": {
         "performedOn": F.PROGRAMS,
@@ -794,6 +828,11 @@ FIELDS: dict[str, dict[str, FieldClass]] = {
         "endReason": F.RELEASE,
         "office": F.RELEASE,
     },
+    "UnthrottlePayload": {
+        "errors": F.STRUCTURE,
+        "replayed": F.STRUCTURE,
+        "countsRemoved": F.LEDGER,
+    },
     "Victim": {
         "kind": F.VICTIMS,
         "firstName": F.VICTIMS,
@@ -845,6 +884,8 @@ FIELDS: dict[str, dict[str, FieldClass]] = {
 #: Each mutation: the class of what it writes, and the audiences that may call it. Row scopes then
 #: limit a partner's writes to its own rows (its referrals, its inquiries, its fiscal-note requests).
 MUTATIONS: dict[str, tuple[FieldClass, frozenset[Audience]]] = {
+    "addClient": (F.LEDGER, frozenset({A.ADMIN})),
+    "addPartner": (F.LEDGER, frozenset({A.ADMIN})),
     "approveResearchAgreement": (F.RESEARCH_AGREEMENTS, frozenset({A.RESEARCH_UNIT, A.ADMIN})),
     "assignInquiry": (F.INQUIRIES, frozenset({A.CONSTITUENT_SERVICES, A.ADMIN})),
     "changeContactPreferences": (F.VICTIMS, frozenset({A.VICTIM_SERVICES})),
@@ -852,12 +893,17 @@ MUTATIONS: dict[str, tuple[FieldClass, frozenset[Audience]]] = {
     "closeReferral": (F.REFERRALS, frozenset({A.REENTRY, A.PROGRAMS, A.ADMIN})),
     "completeEnrollment": (F.PROGRAMS, frozenset({A.PROGRAMS, A.ADMIN})),
     "completeFiscalNote": (F.FISCAL_NOTES, frozenset({A.BUDGET_GRANTS, A.ADMIN})),
+    "disableClient": (F.LEDGER, frozenset({A.ADMIN})),
+    "disablePartner": (F.LEDGER, frozenset({A.ADMIN})),
+    "enableClient": (F.LEDGER, frozenset({A.ADMIN})),
+    "enablePartner": (F.LEDGER, frozenset({A.ADMIN})),
     "enrolPerson": (F.PROGRAMS, frozenset({A.PROGRAMS, A.ADMIN})),
     "recordConsent": (F.REFERRALS, frozenset({A.PROGRAMS, A.ADMIN})),
     "recordCustodyEvent": (F.PUBLIC_PERSON, frozenset({A.ADMIN})),
     "recordDisbursement": (F.GRANTS, frozenset({A.BUDGET_GRANTS, A.ADMIN})),
     "recordFederalAward": (F.GRANTS, frozenset({A.BUDGET_GRANTS, A.ADMIN})),
     "recordImpactStatement": (F.VICTIMS, frozenset({A.VICTIM_SERVICES})),
+    "recordNotificationAcknowledgement": (F.VICTIMS, frozenset({A.VICTIM_SERVICES})),
     "recordReparativeHours": (F.PROGRAMS, frozenset({A.PROGRAMS, A.ADMIN})),
     "recordRestitutionPayment": (F.VICTIMS, frozenset({A.VICTIM_SERVICES})),
     "recordServiceDelivered": (F.REFERRALS, frozenset({A.REENTRY, A.PROGRAMS, A.ADMIN})),
@@ -865,14 +911,20 @@ MUTATIONS: dict[str, tuple[FieldClass, frozenset[Audience]]] = {
     "referPerson": (F.REFERRALS, frozenset({A.PROGRAMS, A.ADMIN})),
     "registerVictim": (F.VICTIMS, frozenset({A.VICTIM_SERVICES})),
     "rejectResearchAgreement": (F.RESEARCH_AGREEMENTS, frozenset({A.RESEARCH_UNIT, A.ADMIN})),
+    "removeClient": (F.LEDGER, frozenset({A.ADMIN})),
+    "renamePartner": (F.LEDGER, frozenset({A.ADMIN})),
     "reopenInquiry": (F.INQUIRIES, frozenset({A.CONSTITUENT_SERVICES, A.ADMIN})),
     "requestFiscalNote": (F.FISCAL_NOTES, frozenset({A.LEGISLATIVE, A.BUDGET_GRANTS, A.ADMIN})),
     "respondToInquiry": (F.INQUIRIES, frozenset({A.CONSTITUENT_SERVICES, A.ADMIN})),
+    "retryNotification": (F.VICTIMS, frozenset({A.VICTIM_SERVICES})),
     "revokeConsent": (F.REFERRALS, frozenset({A.PROGRAMS, A.ADMIN})),
     "revokeResearchAgreement": (F.RESEARCH_AGREEMENTS, frozenset({A.RESEARCH_UNIT, A.ADMIN})),
+    "rotateClientSecret": (F.LEDGER, frozenset({A.ADMIN})),
+    "setClientPersistedOnly": (F.LEDGER, frozenset({A.ADMIN})),
     "submitAwardReport": (F.GRANTS, frozenset({A.BUDGET_GRANTS, A.ADMIN})),
     "submitInquiry": (F.INQUIRIES, frozenset({A.LEGISLATIVE, A.CONSTITUENT_SERVICES, A.ADMIN})),
     "submitResearchRequest": (F.RESEARCH_AGREEMENTS, frozenset({A.RESEARCHER})),
+    "unthrottleClient": (F.LEDGER, frozenset({A.ADMIN})),
     "withdrawEnrollment": (F.PROGRAMS, frozenset({A.PROGRAMS, A.ADMIN})),
 }
 # fmt: on

@@ -201,6 +201,7 @@ def create_app(
         tracer=tracer,
         replica=replica,
         embargo=VictimEmbargo(minutes=settings.victim_embargo_minutes),
+        pepper=settings.secret_pepper_key,
     )
 
     async def healthz(request: Request) -> Response:

@@ -213,6 +213,8 @@ class GraphQLEndpoint:
     #: This app's victims-first embargo (``HUB_VICTIM_EMBARGO_MINUTES``), set on every request's
     #: principal for the row scopes to apply.
     embargo: VictimEmbargo = field(default_factory=VictimEmbargo)
+    #: This app's ``HUB_SECRET_PEPPER``, handed to the mutations that make client secrets.
+    pepper: bytes | None = None
 
     async def handle(self, request: Request) -> Response:
         """Answer one request and record it in the ledger: an operation that ran records itself, a
@@ -357,6 +359,7 @@ class GraphQLEndpoint:
                     request_id=request_id,
                     now=datetime.now(UTC),
                     loaders=Loaders.build(db, principal),
+                    pepper=self.pepper,
                 )
                 try:
                     if mutation:

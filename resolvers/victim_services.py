@@ -1,17 +1,19 @@
 """Victim services' writes: register a victim to a case, contact preferences, impact statements,
-restitution payments. Each refusal names the field and the rule; the caller's savepoint undoes the rest.
+restitution payments, and staff's part in delivering notifications (retry a failed one, record an
+acknowledgement taken by phone). Each refusal names the field and the rule; the caller's savepoint undoes the rest.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Row, delete, select, update
 
+from auth.audit import record_event
 from auth.principal import Principal
 from auth.scopes import row_scope
 from resolvers import validation as v
@@ -21,7 +23,9 @@ from resolvers.models.victims import (
     Channel,
     ImpactStatement,
     Language,
+    Notification,
     NotificationPreference,
+    NotificationStatus,
     RegistrationStatus,
     RestitutionOrder,
     RestitutionPayment,
@@ -360,3 +364,101 @@ async def record_restitution_payment(
         values["status"] = RestitutionStatus.PAID
     await db.execute(update(RestitutionOrder).where(RestitutionOrder.id == order.id).values(**values))
     return PaymentRecorded(order.id, payment.id)
+
+
+# --- notifications: staff's part of delivery ------------------------------------------------------------
+
+
+async def _notification(db: RequestDb, principal: Principal, pk: int) -> Row[Any]:
+    rows = await db.rows(
+        select(
+            Notification.id,
+            Notification.status,
+            Notification.requires_ack,
+            Notification.acknowledged_at,
+            Notification.claimed_until,
+        ).where(row_scope(principal, Notification), Notification.id == pk)
+    )
+    if not rows:
+        raise NotFound("notification")
+    return rows[0]
+
+
+async def _ledger(db: RequestDb, principal: Principal, kind: str, **detail: Any) -> None:
+    # Under the victim services audience: the ledger seals these from every other reader.
+    await db._locked(
+        lambda: record_event(
+            db.session,
+            kind=kind,
+            partner_id=principal.partner_id,
+            client_id=principal.client_id,
+            staff_subject=principal.subject,
+            audience=principal.audience.value,
+            detail=detail,
+        ),
+        counted=False,
+    )
+
+
+async def retry_notification(db: RequestDb, principal: Principal, pk: int, now: datetime) -> int:
+    """Send a failed notification again: it is pending at once, with a full round of attempts (its
+    earlier attempts stay in its delivery history)."""
+    row = await _notification(db, principal, pk)
+    if row.status != NotificationStatus.FAILED:
+        raise Conflict("id", f"is {row.status}; only a failed notification can be retried")
+    n = Notification
+    result: Any = await db.execute(
+        update(n)
+        .where(n.id == pk, n.status == NotificationStatus.FAILED, n.claimed_until.is_(None))
+        .values(
+            status=NotificationStatus.PENDING,
+            attempts=0,
+            next_attempt_at=now,
+            send_started_at=None,
+            version=n.version + 1,
+        )
+    )
+    if result.rowcount != 1:
+        raise Conflict("id", "changed while it was being retried; read it again")
+    await _ledger(db, principal, "notification.retried", notification=pk)
+    return pk
+
+
+async def record_acknowledgement(
+    db: RequestDb, principal: Principal, pk: int, taken_by: str, note: str | None, now: datetime
+) -> int:
+    """Record the registrant's acknowledgement taken by staff (on the phone), as the link or code would
+    have: the notification is acknowledged and is not repeated. One already acknowledged stays as it
+    was; a cancelled one cannot be acknowledged."""
+    taken_by = v.text("takenBy", taken_by, max_length=120)
+    note = v.optional_text("note", note, max_length=500)
+    row = await _notification(db, principal, pk)
+    if not row.requires_ack:
+        raise Conflict("id", "needs no acknowledgement")
+    if row.acknowledged_at is not None:
+        return pk
+    if row.status in (NotificationStatus.CANCELLED, NotificationStatus.PENDING, NotificationStatus.SENDING):
+        raise Conflict("id", f"is {row.status}; only a delivered or failed notification can be acknowledged")
+    n = Notification
+    result: Any = await db.execute(
+        update(n)
+        .where(n.id == pk, n.acknowledged_at.is_(None), n.status == row.status)
+        .values(
+            status=NotificationStatus.ACKNOWLEDGED,
+            acknowledged_at=now,
+            next_attempt_at=None,
+            version=n.version + 1,
+        )
+    )
+    if result.rowcount != 1:
+        raise Conflict("id", "changed while the acknowledgement was recorded; read it again")
+    await _ledger(
+        db,
+        principal,
+        "notification.acknowledged",
+        notification=pk,
+        channel="phone",
+        taken_by=taken_by,
+        note=note,
+    )
+    return pk

@@ -342,3 +342,9 @@ async def restitution_payments_by_order_id(
         .order_by(RestitutionPayment.paid_on, RestitutionPayment.id)
     )
     return many_per_key(await db.rows(stmt), "order_id", ids)
+
+
+async def notification_by_id(db: RequestDb, principal: Principal, pk: int) -> Row[Any] | None:
+    """One notification as the lists show it (a mutation's payload)."""
+    rows = await db.rows(_notifications().where(row_scope(principal, Notification), Notification.id == pk))
+    return rows[0] if rows else None

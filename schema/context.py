@@ -22,6 +22,8 @@ class Context:
     request_id: str
     now: datetime
     loaders: Loaders
+    #: This app's ``HUB_SECRET_PEPPER`` (None: the store's own), for a client secret a mutation makes.
+    pepper: bytes | None = None
     #: Person and victim records the response disclosed, by id, with the field classes shown.
     disclosed: dict[tuple[str, int], set[str]] = field(default_factory=dict)
     #: The authority a disclosure rests on, where one applies beyond the audience itself

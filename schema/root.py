@@ -53,6 +53,7 @@ MUTATIONS: tuple[type[Any], ...] = (
     grant_writes.Mutation,
     fiscal_notes.Mutation,
     research_writes.Mutation,
+    partners_admin.Mutation,
 )
 
 

@@ -1,6 +1,7 @@
 """Victim services' root fields: lists and look-ups of registrants, registrations, notifications,
 impact statements and restitution; and the mutations (register a victim, change contact
-preferences, record an impact statement, record a restitution payment)."""
+preferences, record an impact statement, record a restitution payment, retry a failed notification,
+record an acknowledgement taken by phone)."""
 
 from __future__ import annotations
 
@@ -115,6 +116,23 @@ class RecordRestitutionPaymentInput:
     )
 
 
+@strawberry.input(description="The notification to act on.")
+class NotificationInput:
+    id: strawberry.ID
+
+
+@strawberry.input(description="An acknowledgement the registrant gave staff (on the phone).")
+class RecordNotificationAcknowledgementInput:
+    id: strawberry.ID
+    taken_by: str = strawberry.field(description="Who took it, up to 120 characters.")
+    note: str | None = strawberry.field(default=None, description="Up to 500 characters.")
+
+
+@strawberry.type(description="The result of a write to a notification.")
+class NotificationPayload(Payload):
+    notification: Notification | None = classified(FieldClass.STRUCTURE, "As it is now; null when refused.")
+
+
 @strawberry.type(description="The result of a write to a victim registration.")
 class VictimRegistrationPayload(Payload):
     registration: VictimRegistration | None = classified(
@@ -145,6 +163,16 @@ async def _registration_payload(
         row = await info.context.loaders.victim_registrations_by_id.load(refs["registration"])
         registration = None if row is None else VictimRegistration.from_row(row)
     return VictimRegistrationPayload(registration=registration, errors=errors, replayed=replayed)
+
+
+async def _notification_payload(
+    info: Info, refs: Refs | None, errors: list[MutationError], replayed: bool
+) -> NotificationPayload:
+    notification = None
+    if refs is not None:
+        row = await data.notification_by_id(info.context.db, info.context.principal, refs["notification"])
+        notification = None if row is None else Notification.from_row(row)
+    return NotificationPayload(notification=notification, errors=errors, replayed=replayed)
 
 
 def _pk(kind: str, value: strawberry.ID | None, field: str) -> int | None:
@@ -380,3 +408,44 @@ class Mutation:
         return RestitutionPaymentPayload(
             payment=payment, order=order, errors=outcome.errors, replayed=outcome.replayed
         )
+
+    @mutation(
+        V,
+        "Send a failed notification again: pending at once, with a full round of attempts.",
+        audiences=(Audience.VICTIM_SERVICES,),
+    )
+    async def retry_notification(
+        self, info: Info, input: NotificationInput, idempotency_key: IdempotencyKey = None
+    ) -> NotificationPayload:
+        ctx = info.context
+
+        async def write() -> Refs:
+            pk = from_global_id("Notification", input.id, "id")
+            return {"notification": await writes.retry_notification(ctx.db, ctx.principal, pk, ctx.now)}
+
+        outcome = await run_mutation(info, strawberry.asdict(input), idempotency_key, write)
+        return await _notification_payload(info, outcome.refs, outcome.errors, outcome.replayed)
+
+    @mutation(
+        V,
+        "Record the registrant's acknowledgement of a notification, taken by phone: it is acknowledged "
+        "and not repeated. One already acknowledged stays as it was.",
+        audiences=(Audience.VICTIM_SERVICES,),
+    )
+    async def record_notification_acknowledgement(
+        self,
+        info: Info,
+        input: RecordNotificationAcknowledgementInput,
+        idempotency_key: IdempotencyKey = None,
+    ) -> NotificationPayload:
+        ctx = info.context
+
+        async def write() -> Refs:
+            pk = from_global_id("Notification", input.id, "id")
+            done = await writes.record_acknowledgement(
+                ctx.db, ctx.principal, pk, input.taken_by, input.note, ctx.now
+            )
+            return {"notification": done}
+
+        outcome = await run_mutation(info, strawberry.asdict(input), idempotency_key, write)
+        return await _notification_payload(info, outcome.refs, outcome.errors, outcome.replayed)

@@ -1,6 +1,9 @@
 """``hub partners``, ``hub clients`` and ``hub keys``: the administration of partner identity.
 
-A new client secret is printed once, here, and never again: the store keeps only its hash.
+Adding, renaming, suspending and restoring partners and adding, rotating, disabling, enabling and
+removing clients call the same functions as the API's admin mutations (``resolvers/partners_admin.py``),
+so the rules and the ledger's events are the same from either side. A new client secret is printed
+once, here, and never again: the store keeps only its hash.
 """
 
 from __future__ import annotations
@@ -15,13 +18,15 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from auth import clients as registry
-from auth import keys, persisted, throttle
-from auth.audit import record_event
+from auth import keys, persisted
 from auth.rate_limits import set_client_limits
 from hub.db import check_store, create_engine, session_factory
 from hub.errors import HubError
 from hub.settings import Settings
+from resolvers import partners_admin as admin
+from resolvers.errors import Conflict, InvalidInput, NotFound
 from resolvers.models.partners import Audience, Partner
+from resolvers.session import RequestDb
 
 Action = Callable[[AsyncSession, argparse.Namespace, Settings], Awaitable[None]]
 
@@ -37,8 +42,10 @@ def _run(action: Action) -> Callable[[argparse.Namespace, Settings], int]:
                 async with session_factory(engine)() as session:
                     await action(session, args, settings)
                     await session.commit()
-            except registry.RegistryError as exc:
+            except (registry.RegistryError, InvalidInput, Conflict) as exc:
                 raise HubError(str(exc)) from None
+            except NotFound as exc:
+                raise HubError(f"no such {exc.what}; `hub {exc.what}s list` shows them") from None
             finally:
                 await engine.dispose()
 
@@ -61,10 +68,41 @@ def key_policy(settings: Settings) -> keys.KeyPolicy:
 
 
 async def partners_add(session: AsyncSession, args: argparse.Namespace, settings: Settings) -> None:
-    partner = await registry.add_partner(
-        session, name=args.name, audience=args.audience, contact_email=args.email, district=args.district
+    new = admin.NewPartner(
+        name=args.name, audience=args.audience, contact_email=args.email, district=args.district
     )
+    pk = await admin.add_partner(RequestDb(session), None, new)
+    partner = await session.get(Partner, pk)
+    assert partner is not None
     print(f"partner {partner.id} {partner.name!r} ({partner.audience}) added")
+
+
+async def partners_rename(session: AsyncSession, args: argparse.Namespace, settings: Settings) -> None:
+    partner = await registry.find_partner(session, args.partner)
+    old = partner.name
+    applied = await admin.rename_partner(RequestDb(session), None, partner.id, args.name)
+    print(
+        f"partner {partner.id} renamed from {old!r} to {partner.name!r}" if applied.changed else "unchanged"
+    )
+
+
+async def partners_disable(session: AsyncSession, args: argparse.Namespace, settings: Settings) -> None:
+    partner = await registry.find_partner(session, args.partner)
+    applied = await admin.set_partner_active(RequestDb(session), None, partner.id, False)
+    if applied.changed:
+        print(
+            f"partner {partner.id} {partner.name!r} suspended: no client of it gets a token, and its "
+            f"tokens stop working within {settings.client_status_cache_s:g} s"
+        )
+    else:
+        print(f"partner {partner.id} {partner.name!r} is already suspended")
+
+
+async def partners_enable(session: AsyncSession, args: argparse.Namespace, settings: Settings) -> None:
+    partner = await registry.find_partner(session, args.partner)
+    applied = await admin.set_partner_active(RequestDb(session), None, partner.id, True)
+    state = "access restored" if applied.changed else "is already active"
+    print(f"partner {partner.id} {partner.name!r} {state}")
 
 
 async def partners_list(session: AsyncSession, args: argparse.Namespace, settings: Settings) -> None:
@@ -94,17 +132,18 @@ async def clients_add(session: AsyncSession, args: argparse.Namespace, settings:
             public_jwk = await asyncio.to_thread(Path(args.public_key).read_text, encoding="utf-8")
         except OSError as exc:
             raise HubError(f"cannot read --public-key {args.public_key}: {exc.strerror}") from None
-    new = await registry.add_client(
-        session,
-        partner,
+    if args.no_secret and public_jwk is None:
+        raise HubError("a client without a secret needs a public key (--public-key)")
+    new = admin.NewClient(
+        partner_id=partner.id,
         name=args.name,
-        scopes=args.scopes,
+        scopes=tuple(args.scopes.split()),
         public_jwk=public_jwk,
         with_secret=not args.no_secret,
-        pepper=settings.secret_pepper_key,
     )
+    issued = await admin.add_client(RequestDb(session), None, new, pepper=settings.secret_pepper_key)
     print(f"client added for partner {partner.id} {partner.name!r} ({partner.audience})")
-    _show_secret(new.client.client_id, new.secret)
+    _show_secret(issued.client_id, issued.secret)
 
 
 async def clients_list(session: AsyncSession, args: argparse.Namespace, settings: Settings) -> None:
@@ -119,23 +158,33 @@ async def clients_list(session: AsyncSession, args: argparse.Namespace, settings
 
 
 async def clients_rotate(session: AsyncSession, args: argparse.Namespace, settings: Settings) -> None:
-    new = await registry.rotate_secret(session, args.client_id, pepper=settings.secret_pepper_key)
+    issued = await admin.rotate_client_secret(
+        RequestDb(session), None, args.client_id, pepper=settings.secret_pepper_key
+    )
     print(
         "secret rotated; the old secret no longer authenticates (tokens already issued run out on their own)"
     )
-    _show_secret(new.client.client_id, new.secret)
+    _show_secret(issued.client_id, issued.secret)
 
 
 async def clients_disable(session: AsyncSession, args: argparse.Namespace, settings: Settings) -> None:
-    await registry.disable(session, args.client_id)
+    applied = await admin.set_client_enabled(RequestDb(session), None, args.client_id, False)
+    if not applied.changed:
+        print(f"client {args.client_id} is already disabled")
+        return
     print(
         f"client {args.client_id} disabled; its tokens stop working within {settings.client_status_cache_s:g} s"
     )
 
 
 async def clients_enable(session: AsyncSession, args: argparse.Namespace, settings: Settings) -> None:
-    await registry.enable(session, args.client_id)
-    print(f"client {args.client_id} enabled")
+    applied = await admin.set_client_enabled(RequestDb(session), None, args.client_id, True)
+    print(f"client {args.client_id} {'enabled' if applied.changed else 'is already enabled'}")
+
+
+async def clients_remove(session: AsyncSession, args: argparse.Namespace, settings: Settings) -> None:
+    await admin.remove_client(RequestDb(session), None, args.client_id)
+    print(f"client {args.client_id} removed with its persisted operations; the ledger keeps its history")
 
 
 async def clients_unthrottle(session: AsyncSession, args: argparse.Namespace, settings: Settings) -> None:
@@ -143,13 +192,7 @@ async def clients_unthrottle(session: AsyncSession, args: argparse.Namespace, se
         raise HubError("name a client id, an --address, or both")
     if args.client_id is not None:
         await registry.get_client(session, args.client_id)
-    removed = await throttle.clear(session, address=args.address, client_id=args.client_id)
-    await record_event(
-        session,
-        kind="auth.unthrottled",
-        client_id=args.client_id,
-        detail={"address": args.address, "counts_removed": removed},
-    )
+    removed = await admin.unthrottle(RequestDb(session), None, args.client_id, args.address)
     target = " from ".join(part for part in (args.client_id, args.address) if part)
     print(
         f"failed authentications of {target} forgotten ({removed} count(s) removed); it may try again at once"
@@ -230,9 +273,9 @@ async def operations_list(session: AsyncSession, args: argparse.Namespace, setti
 
 
 async def clients_persisted_only(session: AsyncSession, args: argparse.Namespace, settings: Settings) -> None:
-    client = await registry.get_client(session, args.client_id)
     on = args.state == "on"
-    await persisted.set_persisted_only(session, client, on)
+    await admin.set_client_persisted_only(RequestDb(session), None, args.client_id, on)
+    client = await registry.get_client(session, args.client_id)
     if on:
         count = len(await persisted.list_operations(session, client.id))
         print(
@@ -310,6 +353,17 @@ def register(sub: Any) -> None:
     p.set_defaults(handler=_run(partners_add))
     p = partners.add_parser("list", help="list partners")
     p.set_defaults(handler=_run(partners_list))
+    p = partners.add_parser("rename", help="give a partner another name (unique)")
+    p.add_argument("partner", help="partner id or exact name")
+    p.add_argument("--name", required=True, help="the new name")
+    p.set_defaults(handler=_run(partners_rename))
+    for action, function, text in (
+        ("disable", partners_disable, "suspend a partner: no client of it gets a token"),
+        ("enable", partners_enable, "restore a suspended partner's access"),
+    ):
+        p = partners.add_parser(action, help=text)
+        p.add_argument("partner", help="partner id or exact name")
+        p.set_defaults(handler=_run(function))
 
     clients = _group(sub, "clients", "manage partner clients and their credentials")
     p = clients.add_parser("add", help="add a client to a partner; prints its secret once")
@@ -322,12 +376,18 @@ def register(sub: Any) -> None:
     p = clients.add_parser("list", help="list clients")
     p.add_argument("--partner", help="only this partner's clients (id or name)")
     p.set_defaults(handler=_run(clients_list))
-    for action, function, text in (
-        ("rotate-secret", clients_rotate, "issue a new secret (printed once); the old one stops at once"),
-        ("disable", clients_disable, "refuse the client's tokens and token requests"),
-        ("enable", clients_enable, "enable a disabled client"),
+    for action, function, text, aliases in (
+        (
+            "rotate-secret",
+            clients_rotate,
+            "issue a new secret (printed once); the old one stops at once",
+            ["rotate"],
+        ),
+        ("disable", clients_disable, "refuse the client's tokens and token requests", []),
+        ("enable", clients_enable, "enable a disabled client", []),
+        ("remove", clients_remove, "delete a disabled client (the ledger keeps its history)", []),
     ):
-        p = clients.add_parser(action, help=text)
+        p = clients.add_parser(action, help=text, aliases=aliases)
         p.add_argument("client_id")
         p.set_defaults(handler=_run(function))
     p = clients.add_parser(

@@ -133,3 +133,85 @@ ASSIGN = f"""
 mutation ConsoleAssignInquiry($input: AssignInquiryInput!, $key: String) {{
   assignInquiry(input: $input, idempotencyKey: $key) {{ {PAYLOAD} }}
 }}"""
+
+# --- the partner registry's administration (admin) ---------------------------------------------------
+
+CLIENTS_CONTEXT = """
+query ConsoleClientsContext {
+  partners(first: 100) { totalCount nodes { id name audience active } }
+  clientThrottles { clientId address failures lastFailureAt blockedUntil }
+}"""
+
+ERRORS = "errors { code field message } replayed"
+PARTNER_PAYLOAD = f"{ERRORS} partner {{ id name active }}"
+CLIENT_PAYLOAD = f"{ERRORS} client {{ clientId status persistedOnly }}"
+
+ADD_PARTNER = f"""
+mutation ConsoleAddPartner($input: AddPartnerInput!, $key: String) {{
+  addPartner(input: $input, idempotencyKey: $key) {{ {PARTNER_PAYLOAD} }}
+}}"""
+
+RENAME_PARTNER = f"""
+mutation ConsoleRenamePartner($input: RenamePartnerInput!, $key: String) {{
+  renamePartner(input: $input, idempotencyKey: $key) {{ {PARTNER_PAYLOAD} }}
+}}"""
+
+DISABLE_PARTNER = f"""
+mutation ConsoleDisablePartner($input: PartnerAccessInput!, $key: String) {{
+  disablePartner(input: $input, idempotencyKey: $key) {{ {PARTNER_PAYLOAD} }}
+}}"""
+
+ENABLE_PARTNER = f"""
+mutation ConsoleEnablePartner($input: PartnerAccessInput!, $key: String) {{
+  enablePartner(input: $input, idempotencyKey: $key) {{ {PARTNER_PAYLOAD} }}
+}}"""
+
+# The secret is asked for by these two only, and the page that shows it is the POST's own answer.
+ADD_CLIENT = f"""
+mutation ConsoleAddClient($input: AddClientInput!, $key: String) {{
+  addClient(input: $input, idempotencyKey: $key) {{ {CLIENT_PAYLOAD} secret }}
+}}"""
+
+ROTATE_CLIENT_SECRET = f"""
+mutation ConsoleRotateClientSecret($input: ClientInput!, $key: String) {{
+  rotateClientSecret(input: $input, idempotencyKey: $key) {{ {CLIENT_PAYLOAD} secret }}
+}}"""
+
+DISABLE_CLIENT = f"""
+mutation ConsoleDisableClient($input: ClientInput!, $key: String) {{
+  disableClient(input: $input, idempotencyKey: $key) {{ {CLIENT_PAYLOAD} }}
+}}"""
+
+ENABLE_CLIENT = f"""
+mutation ConsoleEnableClient($input: ClientInput!, $key: String) {{
+  enableClient(input: $input, idempotencyKey: $key) {{ {CLIENT_PAYLOAD} }}
+}}"""
+
+SET_CLIENT_PERSISTED_ONLY = f"""
+mutation ConsoleSetClientPersistedOnly($input: SetClientPersistedOnlyInput!, $key: String) {{
+  setClientPersistedOnly(input: $input, idempotencyKey: $key) {{ {CLIENT_PAYLOAD} }}
+}}"""
+
+REMOVE_CLIENT = f"""
+mutation ConsoleRemoveClient($input: ClientInput!, $key: String) {{
+  removeClient(input: $input, idempotencyKey: $key) {{ {ERRORS} clientId }}
+}}"""
+
+# --- victim services: staff's part in delivery ------------------------------------------------------
+
+NOTIFICATION_PAYLOAD = "errors { code field message } replayed notification { id status }"
+
+RETRY_NOTIFICATION = f"""
+mutation ConsoleRetryNotification($input: NotificationInput!, $key: String) {{
+  retryNotification(input: $input, idempotencyKey: $key) {{ {NOTIFICATION_PAYLOAD} }}
+}}"""
+
+RECORD_NOTIFICATION_ACKNOWLEDGEMENT = f"""
+mutation ConsoleRecordNotificationAcknowledgement($input: RecordNotificationAcknowledgementInput!, $key: String) {{
+  recordNotificationAcknowledgement(input: $input, idempotencyKey: $key) {{ {NOTIFICATION_PAYLOAD} }}
+}}"""
+
+UNTHROTTLE_CLIENT = f"""
+mutation ConsoleUnthrottleClient($input: UnthrottleClientInput!, $key: String) {{
+  unthrottleClient(input: $input, idempotencyKey: $key) {{ {ERRORS} countsRemoved }}
+}}"""

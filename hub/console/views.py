@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, date, datetime
 from typing import Any
+from urllib.parse import urlencode
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
@@ -24,7 +25,7 @@ from hub.console.pages import (
     safe_next,
     unit_label,
 )
-from hub.console.sessions import csrf_matches
+from hub.console.sessions import ConsoleSession, csrf_matches
 from resolvers.models.partners import Audience
 
 AUDIT_OUTCOMES = ("SERVED", "DENIED", "INVALID", "ERROR")
@@ -143,6 +144,7 @@ def routes(console: Console) -> list[BaseRoute]:
             errors=result.messages,
             audiences=[a.value for a in Audience],
             audience=audience,
+            idempotency_key=new_idempotency_key(),
             next_link=next_link(request, page.get("pageInfo")),
             first_link=first_link(request),
         )
@@ -151,17 +153,191 @@ def routes(console: Console) -> list[BaseRoute]:
         session = console.staff(request, section("/clients"))
         partner = request.query_params.get("partner") or None
         result = await console.call(request, session, q.CLIENTS, {**page_args(request), "partnerId": partner})
+        context = await console.call(request, session, q.CLIENTS_CONTEXT, {})
         page = (result.data or {}).get("clients") or {}
+        listed = (context.data or {}).get("partners") or {}
+        throttles: dict[str, list[dict[str, Any]]] = {}
+        for t in (context.data or {}).get("clientThrottles") or []:
+            throttles.setdefault(t["clientId"], []).append(t)
         return console.render(
             request,
             "clients.html",
             title="Clients",
             page=page,
-            errors=result.messages,
+            errors=result.messages + context.messages,
+            throttles=throttles,
             partner=partner,
+            partners=listed.get("nodes") or [],
+            more_partners=(listed.get("totalCount") or 0) > len(listed.get("nodes") or []),
+            partner_names={p["id"]: p["name"] for p in listed.get("nodes") or []},
+            idempotency_key=new_idempotency_key(),
             next_link=next_link(request, page.get("pageInfo")),
             first_link=first_link(request),
         )
+
+    async def mutate(
+        request: Request,
+        session: ConsoleSession,
+        document: str,
+        field: str,
+        variables: dict[str, Any],
+        done: str,
+    ) -> dict[str, Any]:
+        """Run a mutation and put its outcome (``done``, a replay, or the refusals) in the session's
+        flash; returns the payload, or {} when refused."""
+        result = await console.call(request, session, document, variables)
+        payload: dict[str, Any] = (result.data or {}).get(field) or {}
+        problems = result.messages + [e["message"] for e in payload.get("errors") or []]
+        if not problems and not payload:
+            problems = ["The hub gave no answer; reload the page to see whether it was done."]
+        if payload.get("replayed"):
+            done = "Already done: this form was sent before, and nothing more was written."
+        session.flash.extend(problems or [done])
+        return payload if not problems else {}
+
+    def key_of(form: dict[str, str]) -> str | None:
+        return (form.get("idempotency_key") or "")[:128] or None
+
+    async def partner_add(request: Request) -> Response:
+        session = console.staff(request, section("/partners"))
+        _session, form = await console.form(request)
+        name = " ".join(form.get("name", "").split())
+        variables = {
+            "input": {
+                "name": name,
+                "audience": form.get("audience", ""),
+                "contactEmail": (form.get("contact_email") or "").strip() or None,
+                "district": (form.get("district") or "").strip() or None,
+            },
+            "key": key_of(form),
+        }
+        done = f"Partner {name} added. Add its first client below."
+        payload = await mutate(request, session, q.ADD_PARTNER, "addPartner", variables, done)
+        added = (payload.get("partner") or {}).get("id")
+        if added is None or payload.get("replayed"):
+            return console.redirect(request, "/partners")
+        # Onboarding goes on with the partner's first client: its page, with the form for it.
+        return console.redirect(request, f"/clients?{urlencode({'partner': added})}#add-client-heading")
+
+    async def partner_action(request: Request) -> Response:
+        session = console.staff(request, section("/partners"))
+        _session, form = await console.form(request)
+        partner_id = request.path_params["partner_id"]
+        action = request.path_params["action"]
+        variables: dict[str, Any] = {"input": {"id": partner_id}, "key": key_of(form)}
+        if action == "rename":
+            variables["input"]["name"] = " ".join(form.get("name", "").split())
+            document, field, done = q.RENAME_PARTNER, "renamePartner", "Partner renamed."
+        elif action == "disable":
+            document, field, done = (
+                q.DISABLE_PARTNER,
+                "disablePartner",
+                "Partner suspended: its clients get no token, and their tokens stop working.",
+            )
+        elif action == "enable":
+            document, field, done = q.ENABLE_PARTNER, "enablePartner", "Partner's access restored."
+        else:
+            raise Refused(404, "There is no such action on a partner.")
+        await mutate(request, session, document, field, variables, done)
+        return console.redirect(request, "/partners")
+
+    def clients_path(form: dict[str, str]) -> str:
+        partner = (form.get("partner") or "").strip()[:200]
+        return f"/clients?{urlencode({'partner': partner})}" if partner else "/clients"
+
+    def show_secret(request: Request, payload: dict[str, Any], form: dict[str, str], done: str) -> Response:
+        """The POST's own answer shows the secret: never a redirect (it would have to travel in a URL
+        or be kept in the session) and never cached (``Cache-Control: no-store`` on every page)."""
+        session = console.session(request)
+        client = payload.get("client") or {}
+        if not payload.get("secret"):
+            if payload.get("replayed"):
+                session.flash[-1:] = [
+                    "Already done: this form was sent before. A secret is shown only once; "
+                    "rotate the client's secret to get a new one."
+                ]
+            return console.redirect(request, clients_path(form))
+        session.flash.clear()
+        return console.render(
+            request,
+            "client_secret.html",
+            title="The client's secret",
+            done=done,
+            client_id=client.get("clientId", ""),
+            secret=payload["secret"],
+            back=f"/console{clients_path(form)}",
+        )
+
+    async def client_add(request: Request) -> Response:
+        session = console.staff(request, section("/clients"))
+        _session, form = await console.form(request)
+        variables = {
+            "input": {
+                "partnerId": form.get("partner_id", ""),
+                "name": (form.get("name") or "").strip() or None,
+                "persistedOnly": form.get("persisted_only") == "1",
+            },
+            "key": key_of(form),
+        }
+        payload = await mutate(request, session, q.ADD_CLIENT, "addClient", variables, "Client added.")
+        return show_secret(request, payload, form, "Client added.")
+
+    async def client_confirm(request: Request) -> Response:
+        """Rotating a secret and removing a client cannot be undone: a page asks first."""
+        console.staff(request, section("/clients"))
+        action = request.path_params["action"]
+        if action not in ("rotate", "remove"):
+            raise Refused(404, "There is no such action on a client.")
+        return console.render(
+            request,
+            "client_confirm.html",
+            title="Rotate the client's secret" if action == "rotate" else "Remove the client",
+            action=action,
+            client_id=request.path_params["client_id"],
+            partner=request.query_params.get("partner") or "",
+            idempotency_key=new_idempotency_key(),
+        )
+
+    async def client_action(request: Request) -> Response:
+        session = console.staff(request, section("/clients"))
+        _session, form = await console.form(request)
+        client_id = request.path_params["client_id"]
+        action = request.path_params["action"]
+        variables: dict[str, Any] = {"input": {"clientId": client_id}, "key": key_of(form)}
+        if action == "rotate":
+            done = "Secret rotated: the old one no longer authenticates."
+            payload = await mutate(
+                request, session, q.ROTATE_CLIENT_SECRET, "rotateClientSecret", variables, done
+            )
+            return show_secret(request, payload, form, done)
+        if action == "disable":
+            document, field, done = (
+                q.DISABLE_CLIENT,
+                "disableClient",
+                f"Client {client_id} disabled: its token requests and tokens are refused.",
+            )
+        elif action == "enable":
+            document, field, done = q.ENABLE_CLIENT, "enableClient", f"Client {client_id} enabled."
+        elif action in ("persisted-only", "any-operation"):
+            on = action == "persisted-only"
+            variables["input"]["persistedOnly"] = on
+            document, field = q.SET_CLIENT_PERSISTED_ONLY, "setClientPersistedOnly"
+            done = (
+                f"Client {client_id} now runs only its registered operations."
+                if on
+                else f"Client {client_id} may run any operation."
+            )
+        elif action == "unthrottle":
+            document, field = q.UNTHROTTLE_CLIENT, "unthrottleClient"
+            done = f"Failed authentications of {client_id} forgotten: it may try again at once."
+        elif action == "remove":
+            if form.get("confirm") != "yes":
+                raise Refused(400, "Removing a client needs its confirmation; use the Remove link again.")
+            document, field, done = q.REMOVE_CLIENT, "removeClient", f"Client {client_id} removed."
+        else:
+            raise Refused(404, "There is no such action on a client.")
+        await mutate(request, session, document, field, variables, done)
+        return console.redirect(request, clients_path(form))
 
     async def who_saw(request: Request) -> Response:
         session = console.staff(request, section("/ledger/who-saw"))
@@ -305,9 +481,42 @@ def routes(console: Console) -> list[BaseRoute]:
             statuses=NOTIFICATION_STATUSES,
             status=status,
             unacknowledged=unacknowledged,
+            idempotency_key=new_idempotency_key(),
             next_link=next_link(request, page.get("pageInfo")),
             first_link=first_link(request),
         )
+
+    async def notification_action(request: Request) -> Response:
+        session = console.staff(request, section("/notifications"))
+        _session, form = await console.form(request)
+        notification_id = request.path_params["notification_id"]
+        action = request.path_params["action"]
+        variables: dict[str, Any] = {"input": {"id": notification_id}, "key": key_of(form)}
+        if action == "retry":
+            document, field, done = (
+                q.RETRY_NOTIFICATION,
+                "retryNotification",
+                "Notification sent back to the queue: it goes out again at the worker's next round.",
+            )
+        elif action == "acknowledge":
+            variables["input"] |= {
+                "takenBy": (form.get("taken_by") or session.who or "").strip()[:120],
+                "note": (form.get("note") or "").strip()[:500] or None,
+            }
+            document, field, done = (
+                q.RECORD_NOTIFICATION_ACKNOWLEDGEMENT,
+                "recordNotificationAcknowledgement",
+                "Acknowledgement recorded: the notice is not repeated.",
+            )
+        else:
+            raise Refused(404, "There is no such action on a notification.")
+        await mutate(request, session, document, field, variables, done)
+        back = {
+            "status": _choice(form.get("status"), NOTIFICATION_STATUSES) or "",
+            "unacknowledged": "1" if form.get("unacknowledged") == "1" else "",
+        }
+        query = urlencode({k: v for k, v in back.items() if v})
+        return console.redirect(request, f"/notifications?{query}" if query else "/notifications")
 
     async def agreements(request: Request) -> Response:
         session = console.staff(request, section("/research/agreements"))
@@ -455,13 +664,19 @@ def routes(console: Console) -> list[BaseRoute]:
         Route("/signin/oidc/callback", oidc_callback, methods=["GET"]),
         Route("/signout", signout, methods=["POST"]),
         Route("/partners", partners, methods=["GET"]),
+        Route("/partners/add", partner_add, methods=["POST"]),
+        Route("/partners/{partner_id}/{action}", partner_action, methods=["POST"]),
         Route("/clients", clients, methods=["GET"]),
+        Route("/clients/add", client_add, methods=["POST"]),
+        Route("/clients/{client_id}/confirm/{action}", client_confirm, methods=["GET"]),
+        Route("/clients/{client_id}/{action}", client_action, methods=["POST"]),
         Route("/ledger/who-saw", who_saw, methods=["GET"]),
         Route("/ledger/events", events, methods=["GET"]),
         Route("/inquiries", inquiries, methods=["GET"]),
         Route("/inquiries/{inquiry_id}", inquiry, methods=["GET"]),
         Route("/inquiries/{inquiry_id}/{action}", inquiry_action, methods=["POST"]),
         Route("/notifications", notifications, methods=["GET"]),
+        Route("/notifications/{notification_id}/{action}", notification_action, methods=["POST"]),
         Route("/research/agreements", agreements, methods=["GET"]),
         Route("/research/agreements/{agreement_id}", agreement, methods=["GET"]),
         Route("/research/agreements/{agreement_id}/{action}", agreement_action, methods=["POST"]),

@@ -110,3 +110,36 @@ async def test_demo_clients_one_per_audience_rotated_on_rerun(
     assert json.loads(path.read_text()) == again
     assert path.stat().st_mode & 0o777 == 0o600
     assert set(again[0]) == {"client_id", "client_secret", "audience", "partner"}
+
+
+def test_cli_renames_suspends_and_removes_through_the_apis_functions(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("HUB_DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}")
+    monkeypatch.setattr(logging.getLogger(), "handlers", [])
+    assert main(["migrate"]) == 0
+    assert main(["partners", "add", "--name", "Old Office", "--audience", "reentry"]) == 0
+    assert main(["partners", "add", "--name", "Other Office", "--audience", "reentry"]) == 0
+    assert main(["partners", "rename", "Old Office", "--name", "New Office"]) == 0
+    assert "renamed from 'Old Office' to 'New Office'" in capsys.readouterr().out
+    assert main(["partners", "rename", "New Office", "--name", "Other Office"]) == 1
+    assert "already exists" in capsys.readouterr().err
+    assert main(["partners", "disable", "New Office"]) == 0
+    assert "suspended" in capsys.readouterr().out
+    assert main(["partners", "disable", "New Office"]) == 0
+    assert "already suspended" in capsys.readouterr().out
+    assert main(["partners", "enable", "New Office"]) == 0
+    assert "access restored" in capsys.readouterr().out
+    assert main(["clients", "add", "--partner", "New Office", "--scopes", ""]) == 1
+    assert "scopes: must name at least one scope" in capsys.readouterr().err
+    assert main(["clients", "add", "--partner", "New Office"]) == 0
+    client_id = capsys.readouterr().out.split("client_id:")[1].split()[0]
+    assert main(["clients", "rotate", client_id]) == 0
+    assert "client_secret:" in capsys.readouterr().out
+    assert main(["clients", "remove", client_id]) == 1
+    assert "disable it first" in capsys.readouterr().err
+    assert main(["clients", "disable", client_id]) == 0
+    assert main(["clients", "remove", client_id]) == 0
+    assert "removed" in capsys.readouterr().out
+    assert main(["clients", "remove", client_id]) == 1
+    assert capsys.readouterr().err.strip() == "hub: no such client; `hub clients list` shows them"

@@ -379,3 +379,62 @@ def test_the_research_unit_approves_an_agreement_from_the_queue(browser: Any, de
     assert "Agreement approved." in text_of(browser, ".flash")
     assert browser.find_elements(By.ID, "revoke")
     assert console_errors(browser) == []
+
+
+def test_admin_onboards_a_partner_and_the_copied_secret_gets_a_token(browser: Any, demo_url: str) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select, WebDriverWait
+
+    sign_in(browser, demo_url, "admin")
+    open_page(browser, f"{demo_url}/console/partners")
+    name = f"Office of Representative Browser {time.monotonic_ns()}"
+    browser.find_element(By.ID, "partner-name").send_keys(name)
+    Select(browser.find_element(By.ID, "partner-audience")).select_by_value("legislative")
+    browser.find_element(By.ID, "partner-email").send_keys("office@example.org")
+    submit(browser, "add-partner")
+    # On to the new partner's clients, with the form for its first one.
+    assert f"Partner {name} added." in text_of(browser, ".flash")
+    assert "/console/clients?partner=" in browser.current_url
+    assert serious_violations(browser) == []
+    browser.find_element(By.ID, "client-name").send_keys("Office app")
+    submit(browser, "add-client")
+    assert "Client added." in text_of(browser, ".flash")
+    assert serious_violations(browser) == []
+    client_id = text_of(browser, "#shown-client-id")
+    shown = browser.find_element(By.ID, "client-secret").get_attribute("value")
+    assert shown not in browser.current_url
+    # The copy button, as a person uses it: the clipboard then holds the secret.
+    browser.execute_cdp_cmd(
+        "Browser.grantPermissions",
+        {"origin": demo_url, "permissions": ["clipboardReadWrite", "clipboardSanitizedWrite"]},
+    )
+    browser.find_element(By.ID, "copy-secret").click()
+    WebDriverWait(browser, WAIT_S).until(lambda d: d.find_element(By.ID, "copy-status").text != "")
+    assert browser.find_element(By.ID, "copy-status").text == "Copied to the clipboard."
+    copied = browser.execute_async_script(
+        "const done = arguments[arguments.length - 1];"
+        "navigator.clipboard.readText().then(done, e => done('refused: ' + e));"
+    )
+    assert copied == shown
+    token = httpx.post(
+        f"{demo_url}/oauth/token",
+        data={"grant_type": "client_credentials", "client_id": client_id, "client_secret": copied},
+        timeout=WAIT_S,
+    )
+    assert token.status_code == 200, token.text
+    assert token.json()["token_type"] == "Bearer"
+    assert console_errors(browser) == []
+
+
+def test_victim_services_retries_a_failed_notification(browser: Any, demo_url: str) -> None:
+    from selenium.webdriver.common.by import By
+
+    sign_in(browser, demo_url, "victim_services")
+    open_page(browser, f"{demo_url}/console/notifications?status=FAILED")
+    if not browser.find_elements(By.ID, "retry-1"):
+        pytest.skip("the demo's seed has no failed notification left to retry")
+    submit(browser, "retry-1")
+    assert "Notification sent back to the queue" in text_of(browser, ".flash")
+    assert browser.current_url == f"{demo_url}/console/notifications?status=FAILED"
+    assert serious_violations(browser) == []
+    assert console_errors(browser) == []
