@@ -131,8 +131,10 @@ BEGIN
     ), dis AS (
         INSERT INTO audit_disclosures (event_id, subject_kind, subject_id, field_classes, sealed)
         SELECT ev.id, d.kind, d.pk, d.classes::json, d.sealed
-        FROM unnest(d_event, d_kind, d_pk, d_classes, d_sealed) AS d(ord, kind, pk, classes, sealed)
+        FROM unnest(d_event, d_kind, d_pk, d_classes, d_sealed) WITH ORDINALITY
+            AS d(ord, kind, pk, classes, sealed, n)
         JOIN ev ON ev.hash = hashes[d.ord]
+        ORDER BY d.n
     )
     SELECT ev.id, ev.occurred_at, ev.prev_hash::text, ev.hash::text FROM ev ORDER BY ev.id;
 END
