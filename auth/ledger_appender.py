@@ -68,6 +68,8 @@ class LedgerAppender:
     _writer: asyncio.Task[None] | None = field(default=None, repr=False)
     _connection: AsyncConnection | None = field(default=None, repr=False)
     _used: float = field(default=0.0, repr=False)
+    #: When the last batch ended (``time.monotonic()``): an appender busy until a window ago is not idle.
+    _ended: float = field(default=-1e9, repr=False)
 
     async def append(self, event: AuditEvent, disclosures: Sequence[Disclosure] = ()) -> None:
         """Hand ``event`` to the next batch and wait for its commit; raise what the batch failed with."""
@@ -98,12 +100,18 @@ class LedgerAppender:
 
     async def _write_while_queued(self) -> None:
         # Started by an event arriving at an idle appender: give its neighbours the window to join.
-        # Events that arrive while a batch is written have waited already and go in the next at once.
-        if self.window_s > 0:
-            await asyncio.sleep(self.window_s)
+        # Events that arrive while a batch is written have waited already and go in the next at once;
+        # so do those of an appender whose last batch ended less than a window ago (under load the
+        # requests a batch released come back within a turn of the loop, and the window would only
+        # add its length to every cycle). Yielding once still lets the ones released together join.
+        busy = time.monotonic() - self._ended < self.window_s
+        await asyncio.sleep(0 if busy else self.window_s)
         while self._queue:
             batch, self._queue = self._queue[: self.max_batch], self._queue[self.max_batch :]
-            await self._write(batch)
+            try:
+                await self._write(batch)
+            finally:
+                self._ended = time.monotonic()
 
     async def _write(self, batch: list[Ticket]) -> None:
         started = time.perf_counter()

@@ -13,7 +13,8 @@ variables and three disclosures) and waits for its commit, then the next begins 
 - ``per-request``: what ``HUB_LEDGER_BATCH_MS=0`` does, each event in a transaction of its own
   (lock, previous hash, event, disclosures, commit), through the hub's own engine and pool;
 - ``group``: the hub's appender (``HUB_LEDGER_BATCH_MS``, default 2 ms), many requests' events per
-  transaction.
+  transaction, built as hub/app.py builds it: on an engine of its own with one connection, which it
+  holds across batches (each batch one call of ``hub_ledger_append`` in autocommit).
 
 Each combination runs twice: as fast as it goes (each request's next append starts when its last
 one committed: the capacity) and paced at ``--rate`` events/s in all (each of the requests in flight
@@ -71,7 +72,8 @@ async def worker(
     settings = Settings(database_url=url)
     engine = create_engine(settings)
     sessions = session_factory(engine)
-    appender = LedgerAppender(sessions, window_s=settings.ledger_batch_ms / 1000)
+    own = create_engine(settings.model_copy(update={"db_pool_size": 1}))
+    appender = LedgerAppender(session_factory(own), window_s=settings.ledger_batch_ms / 1000, engine=own)
     batches: list[int] = []
     appender.on_batch = lambda n, _s, failed: batches.append(n)
     async with sessions() as s:  # the pool's first connection, before the clock starts
@@ -111,6 +113,7 @@ async def worker(
     await appender.close()
     cpu, elapsed = time.process_time() - cpu, time.perf_counter() - began
     await engine.dispose()
+    await own.dispose()
     return {
         "events": len(latencies),
         "failures": failures,
