@@ -22,7 +22,9 @@ appends once per period: the latency the ledger adds at a load below capacity). 
 events committed per second (all processes together), the append's latency per request (p50 and
 p99: what the ledger adds to a request's time), the processes' CPU per event, the wall time of the
 row and the peak RSS (ru_maxrss) of its processes; then checks the chain (``auth.ledger.verify``)
-and that the ledger holds exactly the events counted.
+and that the ledger holds exactly the events counted. Before the rows it times 200 one-row commits
+on the store, one after another: the WAL flush each batch waits for while it holds the lock.
+``--modes group`` leaves out the per-request rows.
 """
 
 from __future__ import annotations
@@ -149,6 +151,26 @@ async def _recreate(url: str) -> None:
     await engine.dispose()
 
 
+async def _commit_floor(url: str, commits: int = 200) -> tuple[float, float]:
+    """p50 and p99 ms of a one-row INSERT committed on its own, one after another: the WAL flush every
+    batch waits for while it holds the ledger's lock, so the floor of a batch's hold."""
+    from hub.db import create_engine
+    from hub.settings import Settings
+
+    engine = create_engine(Settings(database_url=url))
+    times: list[float] = []
+    async with engine.connect() as conn:
+        await conn.execution_options(isolation_level="AUTOCOMMIT")
+        await conn.execute(text("CREATE TABLE IF NOT EXISTS bench_commit_probe (x integer)"))
+        for i in range(commits):
+            started = time.perf_counter()
+            await conn.execute(text("INSERT INTO bench_commit_probe VALUES (:x)"), {"x": i})
+            times.append((time.perf_counter() - started) * 1000)
+        await conn.execute(text("DROP TABLE bench_commit_probe"))
+    await engine.dispose()
+    return _percentile(times, 0.5), _percentile(times, 0.99)
+
+
 async def _count_and_verify(url: str) -> tuple[int, str]:
     from auth.ledger import verify
     from hub.db import create_engine, session_factory
@@ -227,6 +249,9 @@ def main() -> None:
         default=1000.0,
         help="events/s offered in the paced rows (latency at a load below capacity)",
     )
+    parser.add_argument(
+        "--modes", default=",".join(MODES), help=f"comma-separated, of {', '.join(MODES)} (default: both)"
+    )
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--period", type=float, default=0.0, help=argparse.SUPPRESS)
     parser.add_argument("--mode", choices=MODES, default="group", help=argparse.SUPPRESS)
@@ -240,17 +265,22 @@ def main() -> None:
         return
     if not args.url.startswith("postgres"):
         raise SystemExit("--url must name a PostgreSQL database (postgresql+asyncpg://…)")
-    started = time.perf_counter()
+    modes = args.modes.split(",")
+    if not modes or set(modes) - set(MODES):
+        raise SystemExit(f"--modes takes {', '.join(MODES)}")
+    started, load = time.perf_counter(), os.getloadavg()[0]
     asyncio.run(_recreate(args.url))
+    floor = asyncio.run(_commit_floor(args.url))
     rows = [
         run_row(args.url, mode, n, args.concurrency, args.seconds, rate)
         for rate in (0.0, args.rate)
         for n in (1, 2)
-        for mode in MODES
+        for mode in modes
     ]
     print(
         f"{args.concurrency} requests in flight, {args.seconds:g} s per row, machine load average "
-        f"{os.getloadavg()[0]:.1f} at the end\n"
+        f"{load:.1f} at the start, {os.getloadavg()[0]:.1f} at the end; a one-row commit on this store "
+        f"(the floor of a batch's hold on the lock): p50 {floor[0]:.1f} ms, p99 {floor[1]:.1f} ms\n"
     )
     print(
         "| offered | mode | processes | events/s | failed | append p50 ms | append p99 ms | events per commit "
