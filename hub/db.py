@@ -243,7 +243,10 @@ async def grant_runtime_role(engine: AsyncEngine, role: str) -> str:
             statements.append(f"REVOKE UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER ON {table} FROM {name}")
         # The ledger's append (migration 0010; absent when migrated to an earlier revision): it runs
         # with the caller's own rights, the INSERTs granted above.
-        appends = "SELECT 1 FROM pg_proc WHERE proname = 'hub_ledger_append' AND pronamespace = CAST(:s AS regnamespace)"
+        appends = (
+            "SELECT 1 FROM pg_proc WHERE proname = 'hub_ledger_append' "
+            "AND pronamespace = (SELECT oid FROM pg_namespace WHERE nspname = :s)"
+        )
         if await conn.scalar(text(appends), {"s": schema}) is not None:
             statements.append(f"GRANT EXECUTE ON FUNCTION {target}.hub_ledger_append TO {name}")
         for statement in statements:
