@@ -285,10 +285,12 @@ async def _append_postgresql(store: Store, events: Sequence[tuple[AuditEvent, Se
             params["d_pk"].append(pk)
             params["d_classes"].append(json.dumps(sorted(classes)))
             params["d_sealed"].append(event.audience == SEALED_AUDIENCE)
-    rows = (await store.execute(_POSTGRESQL_APPEND, params)).all()
+    rows = (await store.execute(_POSTGRESQL_APPEND, params)).all()  # in id order
     if len(rows) != len(events):
         raise RuntimeError(f"hub_ledger_append wrote {len(rows)} of {len(events)} ledger events")
-    _check_order([row.event_id for row in rows])
+    # In id order the rows must link up as the chain does, or the ids do not follow it (_check_order).
+    if any(later.event_prev != earlier.event_hash for earlier, later in pairwise(rows)):
+        raise RuntimeError("the store numbered a batch of ledger events out of chain order")
     for (event, _), row in zip(events, rows, strict=True):
         event.id, event.occurred_at = row.event_id, row.event_at
         event.prev_hash, event.hash = row.event_prev, row.event_hash
