@@ -6,6 +6,7 @@ keep one chain that ``hub audit verify`` accepts, and a failed call fails every 
 from __future__ import annotations
 
 import asyncio
+import importlib
 import random
 from datetime import UTC, datetime
 from itertools import pairwise
@@ -18,6 +19,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from auth.audit import (
+    LEDGER_LOCK,
     Disclosure,
     append_chain,
     append_in_python,
@@ -231,3 +233,9 @@ async def test_a_failed_call_fails_every_request_of_its_batch_and_the_next_batch
                 "after",
             ]
             assert (await verify(s)).broken is None
+
+
+def test_the_function_takes_the_lock_every_other_append_takes() -> None:
+    migration = importlib.import_module("migrations.versions.0010_ledger_append")
+    assert migration.LEDGER_LOCK == LEDGER_LOCK
+    assert f"pg_advisory_xact_lock({LEDGER_LOCK})" in migration._CREATE
