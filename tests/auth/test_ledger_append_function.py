@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+import auth.ledger_appender
 from auth.audit import (
     LEDGER_LOCK,
     Disclosure,
@@ -239,3 +240,40 @@ def test_the_function_takes_the_lock_every_other_append_takes() -> None:
     migration = importlib.import_module("migrations.versions.0010_ledger_append")
     assert migration.LEDGER_LOCK == LEDGER_LOCK
     assert f"pg_advisory_xact_lock({LEDGER_LOCK})" in migration._CREATE
+
+
+@pytest.mark.postgres
+async def test_the_held_connection_dropped_by_the_server_is_replaced(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The appender keeps its connection across batches; one the server dropped fails at most the
+    batch that finds it, and none after an idle second (the pool's ping at check-out replaces it)."""
+    async with fresh_store(tmp_path, "ledger_fn_drop") as (settings_, engine):
+        own = create_engine(settings_)
+        appender = LedgerAppender(async_sessionmaker(own), window_s=0.001, engine=own)
+
+        async def drop_the_held_connection() -> None:
+            held = appender._connection
+            assert held is not None
+            pid = await held.scalar(select(func.pg_backend_pid()))
+            await held.commit()
+            async with engine.connect() as admin:
+                assert await admin.scalar(select(func.pg_terminate_backend(pid)))
+
+        try:
+            await appender.append(new_event(kind="graphql", request_id="first"))
+            await drop_the_held_connection()
+            monkeypatch.setattr(auth.ledger_appender, "IDLE_S", 0.0)  # as if it sat idle
+            await appender.append(new_event(kind="graphql", request_id="after-idle"))
+            monkeypatch.setattr(auth.ledger_appender, "IDLE_S", 3600.0)
+            await drop_the_held_connection()
+            with pytest.raises(Exception):  # noqa: B017, PT011 - whatever the driver says
+                await appender.append(new_event(kind="graphql", request_id="lost"))
+            await appender.append(new_event(kind="graphql", request_id="next"))
+        finally:
+            await appender.close()
+            await own.dispose()
+        async with async_sessionmaker(engine)() as s:
+            written = list(await s.scalars(select(AuditEvent.request_id).order_by(AuditEvent.id)))
+            assert written == ["first", "after-idle", "next"]
+            assert (await verify(s)).broken is None
