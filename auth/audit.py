@@ -12,7 +12,10 @@ connection committed in between, and SQLite cannot retry that for us).
 
 ``append_chain`` writes any number of events under one lock (one read of the previous hash, one
 multi-row INSERT of the events and one of their disclosures): ``record_event`` is one event in the
-caller's transaction, auth/ledger_appender.py a group commit of many requests' events.
+caller's transaction, auth/ledger_appender.py a group commit of many requests' events. On PostgreSQL
+all of that is one call of ``hub_ledger_append`` (migration ``0010_ledger_append``), which chains the
+events in the database from the canonical JSON this module writes (``canonical_parts``), so the hash
+is the same whichever path wrote an event.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ from itertools import pairwise
 from typing import Any
 
 from sqlalchemy import delete, false, func, insert, select, text
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from resolvers.models.audit import AuditDisclosure, AuditEvent
 
@@ -75,8 +78,7 @@ def _disclosure_list(disclosures: Iterable[Disclosure]) -> list[list[Any]]:
     return sorted([kind, int(pk), sorted(classes)] for kind, pk, classes in disclosures)
 
 
-def canonical(event: AuditEvent, disclosures: Iterable[Disclosure] = ()) -> bytes:
-    """The event's hashed content as compact, key-sorted JSON (timestamps in UTC ISO 8601)."""
+def _content(event: AuditEvent, disclosures: Iterable[Disclosure]) -> dict[str, Any]:
     content: dict[str, Any] = {}
     for name in HASHED_FIELDS:
         value = getattr(event, name)
@@ -88,20 +90,56 @@ def canonical(event: AuditEvent, disclosures: Iterable[Disclosure] = ()) -> byte
         if value is not None:
             content[name] = value
     content["disclosures"] = _disclosure_list(disclosures)
+    return content
+
+
+def _json(content: dict[str, Any]) -> bytes:
     return json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def canonical(event: AuditEvent, disclosures: Iterable[Disclosure] = ()) -> bytes:
+    """The event's hashed content as compact, key-sorted JSON (timestamps in UTC ISO 8601)."""
+    return _json(_content(event, disclosures))
+
+
+def canonical_parts(event: AuditEvent, disclosures: Iterable[Disclosure] = ()) -> tuple[bytes, bytes | None]:
+    """``canonical`` of an event whose time is not yet known, as the bytes before and after its value.
+
+    ``canonical`` is ``head + '"<occurred_at in UTC ISO 8601>"' + tail``: PostgreSQL's
+    ``hub_ledger_append`` puts the time it takes under the lock in between. An event whose time is set
+    comes whole: ``(canonical(event), None)``.
+    """
+    content = _content(event, disclosures)
+    if event.occurred_at is not None:
+        return _json(content), None
+    del content["occurred_at"]
+    # The top-level keys in json.dumps's sorted order, the time's place among them; each side is the
+    # same items json.dumps writes for the whole object, so the three parts join to its bytes.
+    before = _json({k: v for k, v in content.items() if k < "occurred_at"})[1:-1]
+    after = _json({k: v for k, v in content.items() if k > "occurred_at"})[1:-1]
+    head = b"{" + before + (b"," if before else b"") + b'"occurred_at":'
+    return head, (b"," + after if after else b"") + b"}"
 
 
 def chain_hash(prev_hash: str, event: AuditEvent, disclosures: Iterable[Disclosure] = ()) -> str:
     return hashlib.sha256(prev_hash.encode("ascii") + canonical(event, disclosures)).hexdigest()
 
 
-async def lock_ledger(session: AsyncSession) -> None:
-    """Take the ledger's append lock for the rest of ``session``'s transaction."""
-    if session.get_bind().dialect.name == "postgresql":
-        await session.execute(select(func.pg_advisory_xact_lock(LEDGER_LOCK)))
+#: Where an append runs: a session's transaction, or (the appender's own) a connection.
+Store = AsyncSession | AsyncConnection
+
+
+def _dialect(store: Store) -> str:
+    return (store.dialect if isinstance(store, AsyncConnection) else store.get_bind().dialect).name
+
+
+async def lock_ledger(store: Store) -> None:
+    """Take the ledger's append lock for the rest of ``store``'s transaction."""
+    if _dialect(store) == "postgresql":
+        await store.execute(select(func.pg_advisory_xact_lock(LEDGER_LOCK)))
     else:
         # A write that touches no row still takes SQLite's write lock (waiting up to busy_timeout).
-        await session.execute(delete(AuditEvent).where(false()))
+        await store.execute(delete(AuditEvent).where(false()))
 
 
 def new_event(
@@ -149,44 +187,55 @@ def new_event(
 
 #: The columns an append writes, in one order for every row of a multi-row INSERT.
 _WRITTEN = (*HASHED_FIELDS, *HASHED_WHEN_PRESENT, "prev_hash", "hash")
-#: Their PostgreSQL types, for the arrays ``_POSTGRESQL_APPEND`` unnests (JSON travels as text).
-_PG_TYPES = {"occurred_at": "timestamptz", "partner_id": "integer"}
 _JSON = frozenset({"variables", "authority", "detail"})
-_DISCLOSED = {"hash": "text", "kind": "text", "pk": "integer", "classes": "text", "sealed": "boolean"}
 
-#: On PostgreSQL every event and every disclosure of an append in one statement (one round trip while
-#: the lock is held), whatever the number of events: arrays of columns unnested in chain order, so the
-#: ids follow the chain; the disclosures find their event's id by its hash (unique). One text, so the
-#: driver prepares it once per connection.
+#: On PostgreSQL the whole append is one call (migration ``0010_ledger_append``): the lock, the
+#: previous hash, the time, the chain and the INSERTs of the events and their disclosures. Arrays, one
+#: element per event (or disclosure), so one text whatever the batch: the driver prepares it once per
+#: connection.
+_POSTGRESQL_ARGUMENTS = (
+    *(
+        (name, {"occurred_at": "timestamptz", "partner_id": "integer"}.get(name, "text"))
+        for name in _WRITTEN[:-2]
+    ),
+    ("head", "bytea"),
+    ("tail", "bytea"),
+    ("d_event", "integer"),
+    ("d_kind", "text"),
+    ("d_pk", "integer"),
+    ("d_classes", "text"),
+    ("d_sealed", "boolean"),
+)
 _POSTGRESQL_APPEND = text(
-    "WITH ev AS (INSERT INTO audit_events ({columns}) SELECT {values} FROM unnest({arrays}) "
-    "WITH ORDINALITY AS e({columns}, n) ORDER BY n RETURNING id, hash), "
-    "dis AS (INSERT INTO audit_disclosures (event_id, subject_kind, subject_id, field_classes, sealed) "
-    "SELECT ev.id, d.kind, d.pk, d.classes::json, d.sealed FROM unnest({disclosed}) "
-    "AS d(hash, kind, pk, classes, sealed) JOIN ev ON ev.hash = d.hash) "
-    "SELECT id, hash FROM ev".format(
-        columns=", ".join(_WRITTEN),
-        values=", ".join(f"{name}::json" if name in _JSON else name for name in _WRITTEN),
-        arrays=", ".join(f"CAST(:{name} AS {_PG_TYPES.get(name, 'text')}[])" for name in _WRITTEN),
-        disclosed=", ".join(f"CAST(:d_{name} AS {kind}[])" for name, kind in _DISCLOSED.items()),
-    )
+    "SELECT event_id, event_at, event_prev, event_hash FROM hub_ledger_append("
+    + ", ".join(f"CAST(:{name} AS {kind}[])" for name, kind in _POSTGRESQL_ARGUMENTS)
+    + ")"
 )
 
 
-async def append_chain(
-    session: AsyncSession, events: Sequence[tuple[AuditEvent, Sequence[Disclosure]]]
-) -> None:
-    """Chain ``events``, in order, after the ledger's head, in ``session``'s transaction; the caller commits.
+async def append_chain(store: Store, events: Sequence[tuple[AuditEvent, Sequence[Disclosure]]]) -> None:
+    """Chain ``events``, in order, after the ledger's head, in ``store``'s transaction; the caller commits.
 
-    One lock, one read of the previous hash and the INSERTs of every event and disclosure (one
-    statement on PostgreSQL, two on SQLite), whatever the number of events: the appender's group
-    commit writes a batch of requests this way. Each event gets its ``id``, ``prev_hash`` and
-    ``hash``; the events are not added to the session.
+    One lock, one read of the previous hash and the INSERTs of every event and disclosure, whatever
+    the number of events: the appender's group commit writes a batch of requests this way. On
+    PostgreSQL all of it is one call of ``hub_ledger_append`` (one round trip; on a connection in
+    autocommit, a transaction of its own); on SQLite four statements at most. Each event gets its
+    ``id``, ``occurred_at`` (unless set), ``prev_hash`` and ``hash``; the events are not added to the
+    session.
     """
     if not events:
         return
-    await lock_ledger(session)
-    previous = await session.scalar(select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1))
+    if _dialect(store) == "postgresql":
+        await _append_postgresql(store, events)
+    else:
+        await append_in_python(store, events)
+
+
+async def append_in_python(store: Store, events: Sequence[tuple[AuditEvent, Sequence[Disclosure]]]) -> None:
+    """``append_chain`` statement by statement, the chain computed here: SQLite's append (and
+    PostgreSQL's before migration ``0010``; tests check that both paths make one chain)."""
+    await lock_ledger(store)
+    previous = await store.scalar(select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1))
     previous = previous or GENESIS
     # Taken under the lock, so times never run backwards along the chain (purge relies on it).
     now = datetime.now(UTC)
@@ -195,17 +244,13 @@ async def append_chain(
             event.occurred_at = now
         event.prev_hash = previous
         event.hash = previous = chain_hash(event.prev_hash, event, disclosures)
-    if session.get_bind().dialect.name == "postgresql":
-        await _insert_postgresql(session, events)
-    else:
-        await _insert(session, events)
+    await _insert(store, events)
 
 
 def _disclosure_rows(events: Sequence[tuple[AuditEvent, Sequence[Disclosure]]]) -> list[dict[str, Any]]:
     return [
         {
             "event_id": event.id,
-            "hash": event.hash,
             "subject_kind": kind_,
             "subject_id": pk,
             "field_classes": sorted(classes),
@@ -216,50 +261,58 @@ def _disclosure_rows(events: Sequence[tuple[AuditEvent, Sequence[Disclosure]]]) 
     ]
 
 
-def _take_ids(events: Sequence[tuple[AuditEvent, Sequence[Disclosure]]], returned: Iterable[Any]) -> None:
-    ids = {hash_: event_id for event_id, hash_ in returned}
-    numbered = [ids[event.hash] for event, _ in events]
+def _check_order(numbered: Sequence[int]) -> None:
     # The chain is read back in id order (verify): the ids must follow it, as they do under the lock;
     # a store that numbered them otherwise would break the chain, so the append fails.
     if any(later <= earlier for earlier, later in pairwise(numbered)):
         raise RuntimeError("the store numbered a batch of ledger events out of chain order")
-    for (event, _), event_id in zip(events, numbered, strict=True):
-        event.id = event_id
 
 
-async def _insert_postgresql(
-    session: AsyncSession, events: Sequence[tuple[AuditEvent, Sequence[Disclosure]]]
-) -> None:
-    params: dict[str, list[Any]] = {name: [] for name in _WRITTEN}
-    for event, _ in events:
-        for name in _WRITTEN:
+async def _append_postgresql(store: Store, events: Sequence[tuple[AuditEvent, Sequence[Disclosure]]]) -> None:
+    params: dict[str, list[Any]] = {name: [] for name, _ in _POSTGRESQL_ARGUMENTS}
+    for position, (event, disclosures) in enumerate(events, start=1):
+        if event.occurred_at is not None and event.occurred_at.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        for name in _WRITTEN[:-2]:
             value = getattr(event, name)
             params[name].append(json.dumps(value) if name in _JSON and value is not None else value)
-    disclosed = _disclosure_rows(events)
-    params["d_hash"] = [d["hash"] for d in disclosed]
-    params["d_kind"] = [d["subject_kind"] for d in disclosed]
-    params["d_pk"] = [d["subject_id"] for d in disclosed]
-    params["d_classes"] = [json.dumps(d["field_classes"]) for d in disclosed]
-    params["d_sealed"] = [d["sealed"] for d in disclosed]
-    _take_ids(events, await session.execute(_POSTGRESQL_APPEND, params))
+        head, tail = canonical_parts(event, disclosures)
+        params["head"].append(head)
+        params["tail"].append(tail)
+        for kind_, pk, classes in disclosures:
+            params["d_event"].append(position)
+            params["d_kind"].append(kind_)
+            params["d_pk"].append(pk)
+            params["d_classes"].append(json.dumps(sorted(classes)))
+            params["d_sealed"].append(event.audience == SEALED_AUDIENCE)
+    rows = (await store.execute(_POSTGRESQL_APPEND, params)).all()  # in id order
+    if len(rows) != len(events):
+        raise RuntimeError(f"hub_ledger_append wrote {len(rows)} of {len(events)} ledger events")
+    # In id order the rows must link up as the chain does, or the ids do not follow it (_check_order).
+    if any(later.event_prev != earlier.event_hash for earlier, later in pairwise(rows)):
+        raise RuntimeError("the store numbered a batch of ledger events out of chain order")
+    for (event, _), row in zip(events, rows, strict=True):
+        event.id, event.occurred_at = row.event_id, row.event_at
+        event.prev_hash, event.hash = row.event_prev, row.event_hash
 
 
-async def _insert(session: AsyncSession, events: Sequence[tuple[AuditEvent, Sequence[Disclosure]]]) -> None:
+async def _insert(store: Store, events: Sequence[tuple[AuditEvent, Sequence[Disclosure]]]) -> None:
     # Core INSERT … RETURNING (the unit of work would cost more than the rest of the append); several
     # rows go as one multi-row statement.
     rows = [{name: getattr(event, name) for name in _WRITTEN} for event, _ in events]
     if len(rows) == 1:
         statement = insert(AuditEvent).values(rows[0]).returning(AuditEvent.id)
-        events[0][0].id = (await session.execute(statement)).scalar_one()
+        events[0][0].id = (await store.execute(statement)).scalar_one()
     else:
-        _take_ids(
-            events, await session.execute(insert(AuditEvent).returning(AuditEvent.id, AuditEvent.hash), rows)
-        )
+        returned = await store.execute(insert(AuditEvent).returning(AuditEvent.id, AuditEvent.hash), rows)
+        ids = {hash_: event_id for event_id, hash_ in returned}
+        numbered = [ids[event.hash] for event, _ in events]
+        _check_order(numbered)
+        for (event, _), event_id in zip(events, numbered, strict=True):
+            event.id = event_id
     disclosed = _disclosure_rows(events)  # now that each event has its id
-    for row in disclosed:
-        del row["hash"]
     if disclosed:
-        await session.execute(insert(AuditDisclosure), disclosed)
+        await store.execute(insert(AuditDisclosure), disclosed)
 
 
 async def record_event(

@@ -13,7 +13,8 @@ variables and three disclosures) and waits for its commit, then the next begins 
 - ``per-request``: what ``HUB_LEDGER_BATCH_MS=0`` does, each event in a transaction of its own
   (lock, previous hash, event, disclosures, commit), through the hub's own engine and pool;
 - ``group``: the hub's appender (``HUB_LEDGER_BATCH_MS``, default 2 ms), many requests' events per
-  transaction.
+  transaction, built as hub/app.py builds it: on an engine of its own with one connection, which it
+  holds across batches (each batch one call of ``hub_ledger_append`` in autocommit).
 
 Each combination runs twice: as fast as it goes (each request's next append starts when its last
 one committed: the capacity) and paced at ``--rate`` events/s in all (each of the requests in flight
@@ -21,7 +22,9 @@ appends once per period: the latency the ledger adds at a load below capacity). 
 events committed per second (all processes together), the append's latency per request (p50 and
 p99: what the ledger adds to a request's time), the processes' CPU per event, the wall time of the
 row and the peak RSS (ru_maxrss) of its processes; then checks the chain (``auth.ledger.verify``)
-and that the ledger holds exactly the events counted.
+and that the ledger holds exactly the events counted. Before the rows it times 200 one-row commits
+on the store, one after another: the WAL flush each batch waits for while it holds the lock.
+``--modes group`` leaves out the per-request rows.
 """
 
 from __future__ import annotations
@@ -71,7 +74,8 @@ async def worker(
     settings = Settings(database_url=url)
     engine = create_engine(settings)
     sessions = session_factory(engine)
-    appender = LedgerAppender(sessions, window_s=settings.ledger_batch_ms / 1000)
+    own = create_engine(settings.model_copy(update={"db_pool_size": 1}))
+    appender = LedgerAppender(session_factory(own), window_s=settings.ledger_batch_ms / 1000, engine=own)
     batches: list[int] = []
     appender.on_batch = lambda n, _s, failed: batches.append(n)
     async with sessions() as s:  # the pool's first connection, before the clock starts
@@ -111,6 +115,7 @@ async def worker(
     await appender.close()
     cpu, elapsed = time.process_time() - cpu, time.perf_counter() - began
     await engine.dispose()
+    await own.dispose()
     return {
         "events": len(latencies),
         "failures": failures,
@@ -144,6 +149,26 @@ async def _recreate(url: str) -> None:
     engine = create_engine(Settings(database_url=url))
     await upgrade(engine)
     await engine.dispose()
+
+
+async def _commit_floor(url: str, commits: int = 200) -> tuple[float, float]:
+    """p50 and p99 ms of a one-row INSERT committed on its own, one after another: the WAL flush every
+    batch waits for while it holds the ledger's lock, so the floor of a batch's hold."""
+    from hub.db import create_engine
+    from hub.settings import Settings
+
+    engine = create_engine(Settings(database_url=url))
+    times: list[float] = []
+    async with engine.connect() as conn:
+        await conn.execution_options(isolation_level="AUTOCOMMIT")
+        await conn.execute(text("CREATE TABLE IF NOT EXISTS bench_commit_probe (x integer)"))
+        for i in range(commits):
+            started = time.perf_counter()
+            await conn.execute(text("INSERT INTO bench_commit_probe VALUES (:x)"), {"x": i})
+            times.append((time.perf_counter() - started) * 1000)
+        await conn.execute(text("DROP TABLE bench_commit_probe"))
+    await engine.dispose()
+    return _percentile(times, 0.5), _percentile(times, 0.99)
 
 
 async def _count_and_verify(url: str) -> tuple[int, str]:
@@ -224,6 +249,9 @@ def main() -> None:
         default=1000.0,
         help="events/s offered in the paced rows (latency at a load below capacity)",
     )
+    parser.add_argument(
+        "--modes", default=",".join(MODES), help=f"comma-separated, of {', '.join(MODES)} (default: both)"
+    )
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--period", type=float, default=0.0, help=argparse.SUPPRESS)
     parser.add_argument("--mode", choices=MODES, default="group", help=argparse.SUPPRESS)
@@ -237,17 +265,22 @@ def main() -> None:
         return
     if not args.url.startswith("postgres"):
         raise SystemExit("--url must name a PostgreSQL database (postgresql+asyncpg://…)")
-    started = time.perf_counter()
+    modes = args.modes.split(",")
+    if not modes or set(modes) - set(MODES):
+        raise SystemExit(f"--modes takes {', '.join(MODES)}")
+    started, load = time.perf_counter(), os.getloadavg()[0]
     asyncio.run(_recreate(args.url))
+    floor = asyncio.run(_commit_floor(args.url))
     rows = [
         run_row(args.url, mode, n, args.concurrency, args.seconds, rate)
         for rate in (0.0, args.rate)
         for n in (1, 2)
-        for mode in MODES
+        for mode in modes
     ]
     print(
         f"{args.concurrency} requests in flight, {args.seconds:g} s per row, machine load average "
-        f"{os.getloadavg()[0]:.1f} at the end\n"
+        f"{load:.1f} at the start, {os.getloadavg()[0]:.1f} at the end; a one-row commit on this store "
+        f"(the floor of a batch's hold on the lock): p50 {floor[0]:.1f} ms, p99 {floor[1]:.1f} ms\n"
     )
     print(
         "| offered | mode | processes | events/s | failed | append p50 ms | append p99 ms | events per commit "

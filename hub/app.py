@@ -149,7 +149,8 @@ def create_app(
     # groups; a mutation's event stays in its own transaction (auth/ledger_appender.py).
     # On PostgreSQL the appender writes through a connection of its own: from the shared pool it would
     # queue behind every request waiting for a connection, and each batch would wait that long too (a
-    # person-by-id run at 32 connections: about 50 ms per batch, the ledger the whole bound).
+    # person-by-id run at 32 connections: about 50 ms per batch, the ledger the whole bound). It keeps
+    # that connection across batches, in autocommit: a batch is one call of hub_ledger_append.
     ledger_engine = (
         create_engine(settings.model_copy(update={"db_pool_size": 1}))
         if owns_engine and not settings.is_sqlite and settings.ledger == "on" and settings.ledger_batch_ms > 0
@@ -160,6 +161,7 @@ def create_app(
             session_factory(ledger_engine) if ledger_engine is not None else sessions,
             window_s=settings.ledger_batch_ms / 1000,
             on_batch=metrics.observe_batch,
+            engine=ledger_engine,
         )
         if settings.ledger == "on" and settings.ledger_batch_ms > 0
         else None

@@ -208,8 +208,9 @@ def _quoted(role: str) -> str:
 
 async def grant_runtime_role(engine: AsyncEngine, role: str) -> str:
     """As the tables' owner: create ``role`` (NOLOGIN) if it does not exist, and grant it only what
-    the hub needs: INSERT and SELECT on the ledger, the usual DML on the other tables, SELECT on the
-    migration state, the sequences. Returns what was done, for the command's output."""
+    the hub needs: INSERT and SELECT on the ledger (and EXECUTE on its append function), the usual
+    DML on the other tables, SELECT on the migration state, the sequences. Returns what was done, for
+    the command's output."""
     name = _quoted(role)
     async with engine.begin() as conn:
         me = await conn.scalar(text("SELECT current_user"))
@@ -240,6 +241,14 @@ async def grant_runtime_role(engine: AsyncEngine, role: str) -> str:
         ]
         for table in LEDGER_TABLES:
             statements.append(f"REVOKE UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER ON {table} FROM {name}")
+        # The ledger's append (migration 0010; absent when migrated to an earlier revision): it runs
+        # with the caller's own rights, the INSERTs granted above.
+        appends = (
+            "SELECT 1 FROM pg_proc WHERE proname = 'hub_ledger_append' "
+            "AND pronamespace = (SELECT oid FROM pg_namespace WHERE nspname = :s)"
+        )
+        if await conn.scalar(text(appends), {"s": schema}) is not None:
+            statements.append(f"GRANT EXECUTE ON FUNCTION {target}.hub_ledger_append TO {name}")
         for statement in statements:
             await conn.execute(text(statement))
     return (

@@ -45,17 +45,17 @@ INPUT = {
 
 
 def _lose_the_answer_of_the_next_commit(
-    monkeypatch: pytest.MonkeyPatch, *, after: str, applied: bool
+    monkeypatch: pytest.MonkeyPatch, *, after: str | tuple[str, ...], applied: bool
 ) -> list[int]:
-    """The first COMMIT after a statement containing ``after`` reaches the store (``applied``) or not;
-    either way its answer is lost."""
+    """The first COMMIT after a statement containing ``after`` (or one of them) reaches the store
+    (``applied``) or not; either way its answer is lost."""
     real_commit = AsyncSession.commit
     fired: list[int] = []
     seen: list[str] = []
 
     def watch(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        # Contained, not leading: on PostgreSQL the ledger's INSERT sits in a WITH (auth/audit.py).
-        if after in statement:
+        # Contained, not leading: on PostgreSQL the ledger's append is a call of hub_ledger_append.
+        if any(text in statement for text in ((after,) if isinstance(after, str) else after)):
             seen.append(statement)
 
     event.listen(Engine, "before_cursor_execute", watch)
@@ -112,7 +112,8 @@ async def test_a_read_whose_ledger_commit_fails_still_says_nothing_was_served(
     gql: GraphQL, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     assert (await gql("{ facilities(first: 1) { totalCount } }")).status_code == 200  # token minted
-    fired = _lose_the_answer_of_the_next_commit(monkeypatch, after="INSERT INTO audit_events", applied=False)
+    ledger = ("INSERT INTO audit_events", "hub_ledger_append(")
+    fired = _lose_the_answer_of_the_next_commit(monkeypatch, after=ledger, applied=False)
     response = await gql("{ facilities(first: 1) { totalCount } }")
     assert fired
     assert response.status_code == 503

@@ -288,5 +288,6 @@ async def test_the_appender_has_a_connection_of_its_own(settings: Settings) -> N
         own = appender.sessions.kw["bind"]
         assert own is not hub.state.engine
         assert own.pool.size() == 1
+        assert appender.engine is own  # whose one connection it holds across batches
         async with appender.sessions() as session:  # and it works: the batch writer's connection
             assert (await session.execute(select(func.count()).select_from(AuditEvent))).scalar_one() >= 0

@@ -86,3 +86,22 @@ async def test_check_constraints_are_enforced_by_postgres(empty_store: AsyncEngi
                     "VALUES ('X', 'X', 'castle', 'c', 'r', false, 'a')"
                 )
             )
+
+
+@pytest.mark.postgres
+async def test_the_ledger_append_function_comes_with_0010_and_goes_with_its_downgrade(
+    empty_store: AsyncEngine,
+) -> None:
+    exists = text("SELECT count(*) FROM pg_proc WHERE proname = 'hub_ledger_append'")
+    await upgrade(empty_store, "0009_lang")
+    async with empty_store.connect() as conn:
+        assert await conn.scalar(exists) == 0
+    await upgrade(empty_store, "0010_ledger_append")
+    async with empty_store.connect() as conn:
+        assert await conn.scalar(exists) == 1
+    await downgrade(empty_store, "0009_lang")
+    assert await current_revision(empty_store) == "0009_lang"
+    async with empty_store.connect() as conn:
+        assert await conn.scalar(exists) == 0
+    await upgrade(empty_store)
+    assert await current_revision(empty_store) == head_revision()

@@ -91,8 +91,8 @@ async def test_one_request_is_one_trace_with_validation_execution_statements_and
     assert any("people" in name for name in queries)
     # A statement span names the operation and table, never a parameter value.
     [ledger] = [s for s in spans if s.name == "ledger.append"]
-    # The ledger's append: an INSERT (on PostgreSQL one WITH that inserts events and disclosures).
-    appends = ("db.statement INSERT audit_events", "db.statement WITH audit_events")
+    # The ledger's append: an INSERT (on PostgreSQL one call of hub_ledger_append).
+    appends = ("db.statement INSERT audit_events", "db.statement SELECT hub_ledger_append")
     assert any(s.name.startswith(appends) for s in _children(spans, ledger))
 
     # The access line was written inside the request's span: it carries the trace id.
