@@ -109,6 +109,7 @@ query ConsoleResearchAgreement($id: ID!) {
     id reference partner title investigator institution irbNumber irbExpiresOn purpose requestedFields
     requestedCohort grantedFields startsOn endsOn tier smallCellThreshold status decidedAt decidedBy
     decisionNote version
+    extracts { createdAt requestedBy rowCount fields release }
   }
 }"""
 

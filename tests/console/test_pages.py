@@ -19,7 +19,7 @@ from schema.ids import to_global_id
 from tests.console.conftest import SignIn, csrf_of
 from tests.factories.inquiries import make_inquiry
 from tests.factories.people import make_inmate
-from tests.factories.research import make_agreement, make_research_partner
+from tests.factories.research import make_agreement, make_extract, make_research_partner
 
 
 async def test_anonymous_visitors_are_sent_to_sign_in_with_a_strict_policy(client: httpx.AsyncClient) -> None:
@@ -236,6 +236,36 @@ async def test_the_research_unit_approves_a_submitted_agreement(
     await session.refresh(agreement)
     assert agreement.status == "approved"
     assert agreement.granted_fields == ["sex", "returned_3y"]
+
+
+async def test_an_agreements_page_lists_the_extracts_issued_under_it(
+    client: httpx.AsyncClient, sign_in: SignIn, session: AsyncSession
+) -> None:
+    agreement = await make_agreement(session, await make_research_partner(session), tier="record")
+    await make_extract(session, agreement, requested_by="researcher-client-1", row_count=1200)
+    await make_extract(
+        session,
+        agreement,
+        requested_by="researcher-client-2",
+        row_count=37,
+        fields=["sex"],
+        release={"k": 11, "suppressed": 4},
+    )
+    empty = await make_agreement(session, await make_research_partner(session))
+    await sign_in(Audience.RESEARCH_UNIT)
+    page = await client.get(f"/console/research/agreements/{to_global_id('ResearchAgreement', agreement.id)}")
+    assert page.status_code == 200, page.text
+    rows = re.findall(r"<tr>\s*<td>[^<]*</td>\s*<th scope=\"row\">([^<]+)</th>\s*<td>(\d+)</td>", page.text)
+    assert rows == [("researcher-client-1", "1200"), ("researcher-client-2", "37")]
+    assert "sex, returned_3y" in page.text
+    assert '{"k": 11, "suppressed": 4}' in unescape(page.text)
+    assert "not recorded" in page.text  # the first extract has no recorded release
+    page = await client.get(f"/console/research/agreements/{to_global_id('ResearchAgreement', empty.id)}")
+    assert "No extract has been issued under this agreement." in page.text
+    operations = list(
+        await session.scalars(select(AuditEvent.operation_name).where(AuditEvent.kind == "graphql"))
+    )
+    assert operations.count("ConsoleResearchAgreement") == 2
 
 
 async def test_the_ledger_records_the_person_at_their_address_not_the_console(
