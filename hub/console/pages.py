@@ -67,6 +67,7 @@ SECTIONS = (
     Section("/ledger/events", "Ledger events", frozenset({A.ADMIN})),
     Section("/inquiries", "Inquiry queue", frozenset({A.CONSTITUENT_SERVICES, A.ADMIN})),
     Section("/notifications", "Victim notifications", frozenset({A.VICTIM_SERVICES})),
+    Section("/registrations", "Registrations by person", frozenset({A.VICTIM_SERVICES})),
     Section("/research/agreements", "Research agreements", frozenset({A.RESEARCH_UNIT, A.ADMIN})),
 )
 SECTION_BY_PATH = {s.path: s for s in SECTIONS}

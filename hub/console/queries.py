@@ -92,6 +92,18 @@ query ConsoleNotifications($first: Int, $after: String, $status: [NotificationSt
   }}
 }}"""
 
+REGISTRATIONS_BY_PERSON = f"""
+query ConsoleRegistrationsByPerson($personId: ID!, $first: Int, $after: String) {{
+  victimRegistrations(personId: $personId, first: $first, after: $after) {{
+    {PAGE}
+    nodes {{
+      id relationship status registeredOn endedOn
+      victim {{ kind firstName lastName language }}
+      preferences {{ channel destination active }}
+    }}
+  }}
+}}"""
+
 RESEARCH_AGREEMENTS = f"""
 query ConsoleResearchAgreements($first: Int, $after: String, $status: AgreementStatus) {{
   researchAgreements(first: $first, after: $after, status: $status) {{

@@ -518,6 +518,31 @@ def routes(console: Console) -> list[BaseRoute]:
         query = urlencode({k: v for k, v in back.items() if v})
         return console.redirect(request, f"/notifications?{query}" if query else "/notifications")
 
+    async def registrations(request: Request) -> Response:
+        """A person's victim registrations, found by DOC number: who registered, how they are reached."""
+        session = console.staff(request, section("/registrations"))
+        doc_id = (request.query_params.get("doc_id") or "").strip()[:40]
+        context: dict[str, Any] = {"doc_id": doc_id, "person": None, "page": {}, "errors": []}
+        if doc_id:
+            found = await console.call(request, session, q.PERSON_BY_DOC_ID, {"docId": doc_id})
+            nodes = ((found.data or {}).get("people") or {}).get("nodes") or []
+            context["errors"] = found.messages
+            if nodes:
+                person = context["person"] = nodes[0]
+                result = await console.call(
+                    request,
+                    session,
+                    q.REGISTRATIONS_BY_PERSON,
+                    {**page_args(request), "personId": person["id"]},
+                )
+                context["page"] = (result.data or {}).get("victimRegistrations") or {}
+                context["errors"] += result.messages
+                context["next_link"] = next_link(request, context["page"].get("pageInfo"))
+                context["first_link"] = first_link(request)
+            elif not found.errors:
+                context["errors"] = [f"No person with DOC number {doc_id}."]
+        return console.render(request, "registrations.html", title="Registrations by person", **context)
+
     async def agreements(request: Request) -> Response:
         session = console.staff(request, section("/research/agreements"))
         status = _choice(request.query_params.get("status"), AGREEMENT_STATUSES)
@@ -677,6 +702,7 @@ def routes(console: Console) -> list[BaseRoute]:
         Route("/inquiries/{inquiry_id}/{action}", inquiry_action, methods=["POST"]),
         Route("/notifications", notifications, methods=["GET"]),
         Route("/notifications/{notification_id}/{action}", notification_action, methods=["POST"]),
+        Route("/registrations", registrations, methods=["GET"]),
         Route("/research/agreements", agreements, methods=["GET"]),
         Route("/research/agreements/{agreement_id}", agreement, methods=["GET"]),
         Route("/research/agreements/{agreement_id}/{action}", agreement_action, methods=["POST"]),

@@ -272,7 +272,12 @@ def test_every_page_of_each_unit_is_accessible_and_clean(browser: Any, demo_url:
             "/console/inquiries",
             "/console/research/agreements",
         ],
-        "victim_services": ["/console/notifications", "/console/notifications?status=FAILED"],
+        "victim_services": [
+            "/console/notifications",
+            "/console/notifications?status=FAILED",
+            "/console/registrations",
+            "/console/registrations?doc_id=SD0000001",
+        ],
         "research_unit": ["/console/research/agreements?status=SUBMITTED"],
         "constituent_services": ["/console/inquiries?status=RECEIVED"],
     }
@@ -436,5 +441,33 @@ def test_victim_services_retries_a_failed_notification(browser: Any, demo_url: s
     submit(browser, "retry-1")
     assert "Notification sent back to the queue" in text_of(browser, ".flash")
     assert browser.current_url == f"{demo_url}/console/notifications?status=FAILED"
+    assert serious_violations(browser) == []
+    assert console_errors(browser) == []
+
+
+def test_victim_services_finds_a_persons_registrations(browser: Any, demo_url: str) -> None:
+    from selenium.webdriver.common.by import By
+
+    sign_in(browser, demo_url, "victim_services")
+    # A DOC number with registrations, asked of the API under this very sign-in (the seed is random).
+    answer = browser.execute_async_script(
+        """
+        const done = arguments[arguments.length - 1];
+        const csrf = document.querySelector('input[name="csrf"]').value;
+        fetch('/console/api/graphql', {method: 'POST', headers: {'Content-Type': 'application/json',
+          'X-CSRF-Token': csrf}, body: JSON.stringify({query:
+          '{ victimRegistrations(first: 1) { nodes { person { docId } victim { lastName } } } }'})})
+          .then(r => r.json()).then(done, e => done({error: String(e)}));
+        """
+    )
+    nodes = answer["data"]["victimRegistrations"]["nodes"]
+    if not nodes:
+        pytest.skip("the demo's seed has no victim registration")
+    doc_id, last_name = nodes[0]["person"]["docId"], nodes[0]["victim"]["lastName"]
+    open_page(browser, f"{demo_url}/console/registrations")
+    browser.find_element(By.ID, "doc_id").send_keys(doc_id)
+    submit(browser, "find-registrations")
+    assert f"Victim registrations for DOC {doc_id}" in text_of(browser, "caption")
+    assert last_name in text_of(browser, "#rows tbody")
     assert serious_violations(browser) == []
     assert console_errors(browser) == []
