@@ -132,9 +132,10 @@ class SmtpSink:
 
 
 @contextmanager
-def smtp_server() -> Iterator[tuple[SmtpSink, int]]:
-    sink = SmtpSink()
-    port = free_port()
+def smtp_server(port: int | None = None, sink: SmtpSink | None = None) -> Iterator[tuple[SmtpSink, int]]:
+    """An SMTP sink listening on 127.0.0.1 (on ``port``: a server that was down comes up there)."""
+    sink = sink or SmtpSink()
+    port = port or free_port()
     controller = Controller(sink, hostname="127.0.0.1", port=port)
     controller.start()
     try:
