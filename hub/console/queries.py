@@ -92,6 +92,12 @@ query ConsoleNotifications($first: Int, $after: String, $status: [NotificationSt
   }}
 }}"""
 
+#: Registrations by person, by name: the people to choose from.
+PEOPLE_BY_NAME = """
+query ConsolePeopleByName($name: String!) {
+  people(name: $name, first: 20) { totalCount nodes { id docId firstName lastName } }
+}"""
+
 REGISTRATIONS_BY_PERSON = f"""
 query ConsoleRegistrationsByPerson($personId: ID!, $first: Int, $after: String) {{
   victimRegistrations(personId: $personId, first: $first, after: $after) {{

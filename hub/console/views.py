@@ -519,28 +519,47 @@ def routes(console: Console) -> list[BaseRoute]:
         return console.redirect(request, f"/notifications?{query}" if query else "/notifications")
 
     async def registrations(request: Request) -> Response:
-        """A person's victim registrations, found by DOC number: who registered, how they are reached."""
+        """A person's victim registrations, found by DOC number or by name (several people by that
+        name are listed to choose from): who registered, and how each is reached."""
         session = console.staff(request, section("/registrations"))
         doc_id = (request.query_params.get("doc_id") or "").strip()[:40]
-        context: dict[str, Any] = {"doc_id": doc_id, "person": None, "page": {}, "errors": []}
+        name = (request.query_params.get("name") or "").strip()[:80]
+        context: dict[str, Any] = {
+            "doc_id": doc_id,
+            "name": name,
+            "person": None,
+            "candidates": [],
+            "more_candidates": False,
+            "page": {},
+            "errors": [],
+        }
+        nodes: list[dict[str, Any]] = []
         if doc_id:
             found = await console.call(request, session, q.PERSON_BY_DOC_ID, {"docId": doc_id})
             nodes = ((found.data or {}).get("people") or {}).get("nodes") or []
             context["errors"] = found.messages
-            if nodes:
-                person = context["person"] = nodes[0]
-                result = await console.call(
-                    request,
-                    session,
-                    q.REGISTRATIONS_BY_PERSON,
-                    {**page_args(request), "personId": person["id"]},
-                )
-                context["page"] = (result.data or {}).get("victimRegistrations") or {}
-                context["errors"] += result.messages
-                context["next_link"] = next_link(request, context["page"].get("pageInfo"))
-                context["first_link"] = first_link(request)
-            elif not found.errors:
+            if not nodes and not found.errors:
                 context["errors"] = [f"No person with DOC number {doc_id}."]
+        elif name:
+            found = await console.call(request, session, q.PEOPLE_BY_NAME, {"name": name})
+            people = (found.data or {}).get("people") or {}
+            nodes = people.get("nodes") or []
+            context["errors"] = found.messages
+            if not nodes and not found.errors:
+                context["errors"] = [f"Nobody whose name contains {name}."]
+            elif len(nodes) > 1:
+                context["candidates"] = nodes
+                context["more_candidates"] = (people.get("totalCount") or 0) > len(nodes)
+                nodes = []
+        if len(nodes) == 1:
+            person = context["person"] = nodes[0]
+            result = await console.call(
+                request, session, q.REGISTRATIONS_BY_PERSON, {**page_args(request), "personId": person["id"]}
+            )
+            context["page"] = (result.data or {}).get("victimRegistrations") or {}
+            context["errors"] += result.messages
+            context["next_link"] = next_link(request, context["page"].get("pageInfo"))
+            context["first_link"] = first_link(request)
         return console.render(request, "registrations.html", title="Registrations by person", **context)
 
     async def agreements(request: Request) -> Response:

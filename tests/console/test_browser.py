@@ -277,6 +277,7 @@ def test_every_page_of_each_unit_is_accessible_and_clean(browser: Any, demo_url:
             "/console/notifications?status=FAILED",
             "/console/registrations",
             "/console/registrations?doc_id=SD0000001",
+            "/console/registrations?name=son",
         ],
         "research_unit": ["/console/research/agreements?status=SUBMITTED"],
         "constituent_services": ["/console/inquiries?status=RECEIVED"],

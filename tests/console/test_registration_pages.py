@@ -62,6 +62,28 @@ async def test_victim_services_finds_a_persons_registrations_by_doc_number(
     assert "ConsolePersonByDocId" in operations
 
 
+async def test_a_name_finds_the_person_or_the_people_to_choose_from(
+    client: httpx.AsyncClient, sign_in: SignIn, session: AsyncSession
+) -> None:
+    only = await make_person(session, first_name="Quill", last_name="Zyxwander")
+    await make_registration(session, victim=await make_victim(session, last_name="Onlyone"), person=only)
+    twins = [await make_person(session, last_name=f"Qwertyson{n}") for n in (1, 2)]
+    await sign_in(Audience.VICTIM_SERVICES)
+
+    page = await client.get("/console/registrations", params={"name": "zyxwand"})
+    assert page.status_code == 200, page.text
+    assert f"Victim registrations for DOC {only.doc_id}" in page.text
+    assert "Onlyone" in page.text
+
+    page = await client.get("/console/registrations", params={"name": "Qwertyson"})
+    links = re.findall(r'href="/console/registrations\?doc_id=([^"]+)"', page.text)
+    assert sorted(links) == sorted(p.doc_id for p in twins)
+    assert "Victim registrations for DOC" not in page.text
+
+    page = await client.get("/console/registrations", params={"name": "Nosuchname"})
+    assert "Nobody whose name contains Nosuchname." in page.text
+
+
 async def test_a_person_without_registrations_says_so(
     client: httpx.AsyncClient, sign_in: SignIn, session: AsyncSession
 ) -> None:
