@@ -291,6 +291,15 @@ FIELDS: dict[str, dict[str, FieldClass]] = {
         "hearingType": F.VICTIMS,
         "hearingStatus": F.VICTIMS,
     },
+    "HubSigningKey": {
+        "kid": F.LEDGER,
+        "alg": F.LEDGER,
+        "createdAt": F.LEDGER,
+        "status": F.LEDGER,
+        "signing": F.LEDGER,
+        "retiredAt": F.LEDGER,
+        "verifiesUntil": F.LEDGER,
+    },
     "ImpactStatement": {
         "submittedOn": F.VICTIMS,
         "format": F.VICTIMS,
@@ -581,6 +590,7 @@ FIELDS: dict[str, dict[str, FieldClass]] = {
         "partners": F.LEDGER,
         "clients": F.LEDGER,
         "clientThrottles": F.LEDGER,
+        "signingKeys": F.LEDGER,
     },
     "RaceCount": {
         "race": F.AGGREGATES_PEOPLE,
@@ -765,6 +775,18 @@ FIELDS: dict[str, dict[str, FieldClass]] = {
         "payment": F.STRUCTURE,
         "order": F.STRUCTURE,
     },
+    "RetireSigningKeyPayload": {
+        "errors": F.STRUCTURE,
+        "replayed": F.STRUCTURE,
+        "keys": F.LEDGER,
+        "changed": F.LEDGER,
+    },
+    "RotateSigningKeyPayload": {
+        "errors": F.STRUCTURE,
+        "replayed": F.STRUCTURE,
+        "keys": F.LEDGER,
+        "retired": F.LEDGER,
+    },
     "Sentence": {
         "causeNumber": F.PUBLIC_PERSON,
         "county": F.PUBLIC_PERSON,
@@ -798,6 +820,11 @@ FIELDS: dict[str, dict[str, FieldClass]] = {
         "sex": F.AGGREGATES_PEOPLE,
         "count": F.AGGREGATES_PEOPLE,
         "byFacility": F.AGGREGATES_PEOPLE,
+    },
+    "SigningKeyRing": {
+        "keys": F.LEDGER,
+        "nextRotationDue": F.LEDGER,
+        "rotateEveryDays": F.LEDGER,
     },
     "StatusCount": {
         "status": F.AGGREGATES_PEOPLE,
@@ -916,10 +943,12 @@ MUTATIONS: dict[str, tuple[FieldClass, frozenset[Audience]]] = {
     "reopenInquiry": (F.INQUIRIES, frozenset({A.CONSTITUENT_SERVICES, A.ADMIN})),
     "requestFiscalNote": (F.FISCAL_NOTES, frozenset({A.LEGISLATIVE, A.BUDGET_GRANTS, A.ADMIN})),
     "respondToInquiry": (F.INQUIRIES, frozenset({A.CONSTITUENT_SERVICES, A.ADMIN})),
+    "retireSigningKey": (F.LEDGER, frozenset({A.ADMIN})),
     "retryNotification": (F.VICTIMS, frozenset({A.VICTIM_SERVICES})),
     "revokeConsent": (F.REFERRALS, frozenset({A.PROGRAMS, A.ADMIN})),
     "revokeResearchAgreement": (F.RESEARCH_AGREEMENTS, frozenset({A.RESEARCH_UNIT, A.ADMIN})),
     "rotateClientSecret": (F.LEDGER, frozenset({A.ADMIN})),
+    "rotateSigningKey": (F.LEDGER, frozenset({A.ADMIN})),
     "setClientPersistedOnly": (F.LEDGER, frozenset({A.ADMIN})),
     "submitAwardReport": (F.GRANTS, frozenset({A.BUDGET_GRANTS, A.ADMIN})),
     "submitInquiry": (F.INQUIRIES, frozenset({A.LEGISLATIVE, A.CONSTITUENT_SERVICES, A.ADMIN})),

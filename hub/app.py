@@ -65,6 +65,7 @@ def build_identity(settings: Settings, sessions: async_sessionmaker[AsyncSession
         passphrase=settings.passphrase,
         token_ttl=timedelta(seconds=settings.token_ttl_s),
         cache_s=settings.key_cache_s,
+        rotate_every=timedelta(days=settings.key_rotate_days),
     )
     keys = KeyStore(sessions, policy)
     issuer = TokenIssuer(keys=keys, issuer=settings.issuer, ttl=policy.token_ttl)
@@ -204,6 +205,7 @@ def create_app(
         replica=replica,
         embargo=VictimEmbargo(minutes=settings.victim_embargo_minutes),
         pepper=settings.secret_pepper_key,
+        key_policy=identity.keys.policy,
     )
 
     async def healthz(request: Request) -> Response:

@@ -22,6 +22,7 @@ from schema import (
     research,
     research_root,
     research_writes,
+    signing_keys,
     statistics,
     statistics_admin,
     victim_services,
@@ -43,6 +44,7 @@ QUERIES: tuple[type[Any], ...] = (
     statistics_admin.Query,
     ledger.Query,
     partners_admin.Query,
+    signing_keys.Query,
 )
 MUTATIONS: tuple[type[Any], ...] = (
     custody.Mutation,
@@ -54,6 +56,7 @@ MUTATIONS: tuple[type[Any], ...] = (
     fiscal_notes.Mutation,
     research_writes.Mutation,
     partners_admin.Mutation,
+    signing_keys.Mutation,
 )
 
 
