@@ -75,7 +75,8 @@ async def test_the_signing_key_cannot_be_retired(gql: GraphQL) -> None:
     assert payload["keys"] is None
     [error] = payload["errors"]
     assert (error["code"], error["field"]) == ("CONFLICT", "kid")
-    assert "signing key" in error["message"] and "rotate" in error["message"]
+    assert "signing key" in error["message"]
+    assert "rotate" in error["message"]
     missing = await _run(gql, RETIRE, "retireSigningKey", {"input": {"kid": "no-such-kid"}})
     assert [(e["code"], e["field"]) for e in missing["errors"]] == [("NOT_FOUND", "kid")]
 
@@ -94,7 +95,8 @@ async def test_a_second_active_key_is_retired_once(gql: GraphQL, session: AsyncS
     fresh = await _run(gql, RETIRE, "retireSigningKey", {"input": {"kid": extra.kid}})
     assert (fresh["errors"], fresh["changed"]) == ([], False)
     await session.refresh(extra)
-    assert extra.retired_at is not None and extra.expires_at is not None
+    assert extra.retired_at is not None
+    assert extra.expires_at is not None
     kinds = list(await session.scalars(select(AuditEvent.kind).where(AuditEvent.kind == "key.retired")))
     assert kinds == ["key.retired"]
 
