@@ -215,3 +215,20 @@ UNTHROTTLE_CLIENT = f"""
 mutation ConsoleUnthrottleClient($input: UnthrottleClientInput!, $key: String) {{
   unthrottleClient(input: $input, idempotencyKey: $key) {{ {ERRORS} countsRemoved }}
 }}"""
+
+KEY_RING = "keys { kid alg status signing createdAt retiredAt verifiesUntil } nextRotationDue rotateEveryDays"
+
+SIGNING_KEYS = f"""
+query ConsoleSigningKeys {{
+  signingKeys {{ {KEY_RING} }}
+}}"""
+
+ROTATE_SIGNING_KEY = """
+mutation ConsoleRotateSigningKey($key: String) {
+  rotateSigningKey(idempotencyKey: $key) { errors { code field message } replayed retired }
+}"""
+
+RETIRE_SIGNING_KEY = """
+mutation ConsoleRetireSigningKey($input: RetireSigningKeyInput!, $key: String) {
+  retireSigningKey(input: $input, idempotencyKey: $key) { errors { code field message } replayed changed }
+}"""

@@ -611,6 +611,45 @@ def routes(console: Console) -> list[BaseRoute]:
         session.flash.extend(problems or [done])
         return console.redirect(request, f"/research/agreements/{agreement_id}")
 
+    # --- signing keys -------------------------------------------------------------------------------
+
+    async def signing_keys(request: Request) -> Response:
+        session = console.staff(request, section("/keys"))
+        result = await console.call(request, session, q.SIGNING_KEYS, {})
+        ring = (result.data or {}).get("signingKeys") or {}
+        due = ring.get("nextRotationDue")
+        return console.render(
+            request,
+            "keys.html",
+            title="Signing keys",
+            ring=ring,
+            overdue=due is not None and datetime.fromisoformat(due) <= datetime.now(UTC),
+            errors=result.messages,
+            idempotency_key=new_idempotency_key(),
+        )
+
+    async def signing_key_rotate(request: Request) -> Response:
+        session = console.staff(request, section("/keys"))
+        _session, form = await console.form(request)
+        done = (
+            "Signing keys rotated: the new key signs every token from now on (in every process within "
+            "the key cache interval); the old one verifies until its tokens have expired."
+        )
+        variables = {"key": key_of(form)}
+        await mutate(request, session, q.ROTATE_SIGNING_KEY, "rotateSigningKey", variables, done)
+        return console.redirect(request, "/keys")
+
+    async def signing_key_retire(request: Request) -> Response:
+        session = console.staff(request, section("/keys"))
+        _session, form = await console.form(request)
+        kid = request.path_params["kid"]
+        variables = {"input": {"kid": kid}, "key": key_of(form)}
+        done = f"Key {kid} retired: it signs no more and verifies until its tokens have expired."
+        payload = await mutate(request, session, q.RETIRE_SIGNING_KEY, "retireSigningKey", variables, done)
+        if payload and payload.get("changed") is False and not payload.get("replayed"):
+            session.flash[-1:] = [f"Key {kid} was retired already; nothing changed."]
+        return console.redirect(request, "/keys")
+
     # --- GraphiQL -----------------------------------------------------------------------------------
 
     async def graphiql(request: Request) -> Response:
@@ -672,6 +711,9 @@ def routes(console: Console) -> list[BaseRoute]:
         Route("/clients/{client_id}/{action}", client_action, methods=["POST"]),
         Route("/ledger/who-saw", who_saw, methods=["GET"]),
         Route("/ledger/events", events, methods=["GET"]),
+        Route("/keys", signing_keys, methods=["GET"]),
+        Route("/keys/rotate", signing_key_rotate, methods=["POST"]),
+        Route("/keys/{kid}/retire", signing_key_retire, methods=["POST"]),
         Route("/inquiries", inquiries, methods=["GET"]),
         Route("/inquiries/{inquiry_id}", inquiry, methods=["GET"]),
         Route("/inquiries/{inquiry_id}/{action}", inquiry_action, methods=["POST"]),
