@@ -291,6 +291,17 @@ FIELDS: dict[str, dict[str, FieldClass]] = {
         "hearingType": F.VICTIMS,
         "hearingStatus": F.VICTIMS,
     },
+    "HubHealth": {
+        "checkedAt": F.LEDGER,
+        "storeDialect": F.LEDGER,
+        "storeRoundTripMs": F.LEDGER,
+        "migrationRevision": F.LEDGER,
+        "migrationHead": F.LEDGER,
+        "migrationCurrent": F.LEDGER,
+        "oldestDueSince": F.LEDGER,
+        "oldestDueAgeS": F.LEDGER,
+        "lastDeliveryAttemptAt": F.LEDGER,
+    },
     "HubSigningKey": {
         "kid": F.LEDGER,
         "alg": F.LEDGER,
@@ -591,6 +602,7 @@ FIELDS: dict[str, dict[str, FieldClass]] = {
         "clients": F.LEDGER,
         "clientThrottles": F.LEDGER,
         "signingKeys": F.LEDGER,
+        "hubHealth": F.LEDGER,
     },
     "RaceCount": {
         "race": F.AGGREGATES_PEOPLE,

@@ -31,7 +31,7 @@ from auth.oauth import OAuthEndpoints, endpoint_urls
 from auth.persisted import PersistedOperations
 from auth.rate_limits import RateLimiter
 from auth.throttle import Throttle, ThrottlePolicy
-from hub.db import ReadReplica, check_store, create_engine, session_factory
+from hub.db import ReadReplica, check_store, create_engine, head_revision, session_factory
 from hub.delivery.acknowledgement import acknowledgements
 from hub.endpoint import Authenticator, GraphQLEndpoint
 from hub.errors import HubError
@@ -206,6 +206,7 @@ def create_app(
         embargo=VictimEmbargo(minutes=settings.victim_embargo_minutes),
         pepper=settings.secret_pepper_key,
         key_policy=identity.keys.policy,
+        migration_head=head_revision(),
     )
 
     async def healthz(request: Request) -> Response:

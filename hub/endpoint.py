@@ -218,6 +218,8 @@ class GraphQLEndpoint:
     pepper: bytes | None = None
     #: This app's signing-key policy, for the admin's key queries and mutations.
     key_policy: KeyPolicy = field(default_factory=KeyPolicy)
+    #: The newest migration of this code, for ``hubHealth``.
+    migration_head: str | None = None
 
     async def handle(self, request: Request) -> Response:
         """Answer one request and record it in the ledger: an operation that ran records itself, a
@@ -364,6 +366,7 @@ class GraphQLEndpoint:
                     loaders=Loaders.build(db, principal),
                     pepper=self.pepper,
                     key_policy=self.key_policy,
+                    migration_head=self.migration_head,
                 )
                 try:
                     if mutation:

@@ -28,6 +28,8 @@ class Context:
     #: This app's signing-key policy (``HUB_SIGNING_ALG``, ``HUB_KEY_ROTATE_DAYS``, ...), for the key
     #: queries and mutations.
     key_policy: KeyPolicy = field(default_factory=KeyPolicy)
+    #: The newest migration of this code (``hubHealth`` compares the store's with it); None: unknown.
+    migration_head: str | None = None
     #: Person and victim records the response disclosed, by id, with the field classes shown.
     disclosed: dict[tuple[str, int], set[str]] = field(default_factory=dict)
     #: The authority a disclosure rests on, where one applies beyond the audience itself

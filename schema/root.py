@@ -12,6 +12,7 @@ from schema import (
     fiscal_notes,
     grant_writes,
     grants,
+    hub_health,
     inquiries,
     ledger,
     partners_admin,
@@ -45,6 +46,7 @@ QUERIES: tuple[type[Any], ...] = (
     ledger.Query,
     partners_admin.Query,
     signing_keys.Query,
+    hub_health.Query,
 )
 MUTATIONS: tuple[type[Any], ...] = (
     custody.Mutation,

@@ -66,6 +66,7 @@ SECTIONS = (
     Section("/ledger/who-saw", "Who saw a person", frozenset({A.ADMIN})),
     Section("/ledger/events", "Ledger events", frozenset({A.ADMIN})),
     Section("/keys", "Signing keys", frozenset({A.ADMIN})),
+    Section("/health", "Health", frozenset({A.ADMIN})),
     Section("/inquiries", "Inquiry queue", frozenset({A.CONSTITUENT_SERVICES, A.ADMIN})),
     Section("/notifications", "Victim notifications", frozenset({A.VICTIM_SERVICES})),
     Section("/research/agreements", "Research agreements", frozenset({A.RESEARCH_UNIT, A.ADMIN})),

@@ -232,3 +232,11 @@ RETIRE_SIGNING_KEY = """
 mutation ConsoleRetireSigningKey($input: RetireSigningKeyInput!, $key: String) {
   retireSigningKey(input: $input, idempotencyKey: $key) { errors { code field message } replayed changed }
 }"""
+
+HUB_HEALTH = """
+query ConsoleHubHealth {
+  hubHealth {
+    checkedAt storeDialect storeRoundTripMs migrationRevision migrationHead migrationCurrent
+    oldestDueSince oldestDueAgeS lastDeliveryAttemptAt
+  }
+}"""

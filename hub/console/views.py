@@ -650,6 +650,17 @@ def routes(console: Console) -> list[BaseRoute]:
             session.flash[-1:] = [f"Key {kid} was retired already; nothing changed."]
         return console.redirect(request, "/keys")
 
+    async def health(request: Request) -> Response:
+        session = console.staff(request, section("/health"))
+        result = await console.call(request, session, q.HUB_HEALTH, {})
+        return console.render(
+            request,
+            "health.html",
+            title="Health",
+            health=(result.data or {}).get("hubHealth") or {},
+            errors=result.messages,
+        )
+
     # --- GraphiQL -----------------------------------------------------------------------------------
 
     async def graphiql(request: Request) -> Response:
@@ -714,6 +725,7 @@ def routes(console: Console) -> list[BaseRoute]:
         Route("/keys", signing_keys, methods=["GET"]),
         Route("/keys/rotate", signing_key_rotate, methods=["POST"]),
         Route("/keys/{kid}/retire", signing_key_retire, methods=["POST"]),
+        Route("/health", health, methods=["GET"]),
         Route("/inquiries", inquiries, methods=["GET"]),
         Route("/inquiries/{inquiry_id}", inquiry, methods=["GET"]),
         Route("/inquiries/{inquiry_id}/{action}", inquiry_action, methods=["POST"]),

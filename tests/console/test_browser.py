@@ -442,6 +442,14 @@ def test_admin_rotates_the_signing_key_and_tokens_still_verify(browser: Any, dem
     assert console_errors(browser) == []
 
 
+def test_admin_reads_the_hubs_health(browser: Any, demo_url: str) -> None:
+    sign_in(browser, demo_url, "admin")
+    open_page(browser, f"{demo_url}/console/health")
+    assert "at head" in text_of(browser, "#health-migrations")
+    assert "reachable" in text_of(browser, "#health-store")
+    assert console_errors(browser) == []
+
+
 def test_victim_services_retries_a_failed_notification(browser: Any, demo_url: str) -> None:
     from selenium.webdriver.common.by import By
 
