@@ -37,8 +37,14 @@ query ConsoleWhoSaw($personId: ID!, $first: Int, $after: String) {{
 }}"""
 
 AUDIT_EVENTS = f"""
-query ConsoleAuditEvents($first: Int, $after: String, $outcome: AuditOutcome, $clientId: String, $kind: String) {{
-  auditEvents(first: $first, after: $after, outcome: $outcome, clientId: $clientId, kind: $kind) {{
+query ConsoleAuditEvents(
+  $first: Int, $after: String, $outcome: AuditOutcome, $clientId: String, $kind: String,
+  $partnerId: ID, $since: DateTime, $until: DateTime
+) {{
+  auditEvents(
+    first: $first, after: $after, outcome: $outcome, clientId: $clientId, kind: $kind,
+    partnerId: $partnerId, since: $since, until: $until
+  ) {{
     {PAGE}
     nodes {{ occurredAt kind clientId staffSubject audience operationName outcome requestId }}
   }}
@@ -140,6 +146,11 @@ CLIENTS_CONTEXT = """
 query ConsoleClientsContext {
   partners(first: 100) { totalCount nodes { id name audience active } }
   clientThrottles { clientId address failures lastFailureAt blockedUntil }
+}"""
+
+EVENTS_CONTEXT = """
+query ConsoleEventsContext {
+  partners(first: 100) { totalCount nodes { id name } }
 }"""
 
 ERRORS = "errors { code field message } replayed"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
@@ -37,6 +37,14 @@ AGREEMENT_STATUSES = ("SUBMITTED", "APPROVED", "REJECTED", "REVOKED", "EXPIRED")
 
 def _choice(value: str | None, allowed: tuple[str, ...]) -> str | None:
     return value if value in allowed else None
+
+
+def _day(value: str | None) -> date | None:
+    """A date field's YYYY-MM-DD, or None when empty or not a date."""
+    try:
+        return date.fromisoformat((value or "").strip()[:10]) if value else None
+    except ValueError:
+        return None
 
 
 def routes(console: Console) -> list[BaseRoute]:
@@ -364,22 +372,41 @@ def routes(console: Console) -> list[BaseRoute]:
         session = console.staff(request, section("/ledger/events"))
         outcome = _choice(request.query_params.get("outcome"), AUDIT_OUTCOMES)
         client_id = (request.query_params.get("client_id") or "").strip()[:64] or None
+        partner = (request.query_params.get("partner") or "").strip()[:200] or None
+        since, until = _day(request.query_params.get("since")), _day(request.query_params.get("until"))
+        problems = []
+        if since and until and until < since:
+            problems.append("The period ends before it starts: the last day must be on or after the first.")
         result = await console.call(
             request,
             session,
             q.AUDIT_EVENTS,
-            {**page_args(request), "outcome": outcome, "clientId": client_id},
+            {
+                **page_args(request),
+                "outcome": outcome,
+                "clientId": client_id,
+                "partnerId": partner,
+                # Whole UTC days: from the first day's start to the end of the last.
+                "since": f"{since.isoformat()}T00:00:00+00:00" if since else None,
+                "until": f"{(until + timedelta(days=1)).isoformat()}T00:00:00+00:00" if until else None,
+            },
         )
+        context = await console.call(request, session, q.EVENTS_CONTEXT, {})
+        listed = (context.data or {}).get("partners") or {}
         page = (result.data or {}).get("auditEvents") or {}
         return console.render(
             request,
             "events.html",
             title="Ledger events",
             page=page,
-            errors=result.messages,
+            errors=problems + result.messages + context.messages,
             outcomes=AUDIT_OUTCOMES,
             outcome=outcome,
             client_id=client_id or "",
+            partner=partner or "",
+            partners=listed.get("nodes") or [],
+            since=since.isoformat() if since else "",
+            until=until.isoformat() if until else "",
             next_link=next_link(request, page.get("pageInfo")),
             first_link=first_link(request),
         )
