@@ -374,6 +374,16 @@ FIELDS: dict[str, dict[str, FieldClass]] = {
         "channel": F.INQUIRIES,
         "body": F.INQUIRIES,
     },
+    "LedgerChain": {
+        "events": F.LEDGER,
+        "headHash": F.LEDGER,
+        "headAt": F.LEDGER,
+        "checkedEvents": F.LEDGER,
+        "intact": F.LEDGER,
+        "brokenReason": F.LEDGER,
+        "headId": F.LEDGER,
+        "brokenEventId": F.LEDGER,
+    },
     "MutationError": {
         "code": F.STRUCTURE,
         "field": F.STRUCTURE,
@@ -603,6 +613,7 @@ FIELDS: dict[str, dict[str, FieldClass]] = {
         "clientThrottles": F.LEDGER,
         "signingKeys": F.LEDGER,
         "hubHealth": F.LEDGER,
+        "ledgerChain": F.LEDGER,
     },
     "RaceCount": {
         "race": F.AGGREGATES_PEOPLE,

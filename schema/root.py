@@ -15,6 +15,7 @@ from schema import (
     hub_health,
     inquiries,
     ledger,
+    ledger_chain,
     partners_admin,
     people,
     programs,
@@ -47,6 +48,7 @@ QUERIES: tuple[type[Any], ...] = (
     partners_admin.Query,
     signing_keys.Query,
     hub_health.Query,
+    ledger_chain.Query,
 )
 MUTATIONS: tuple[type[Any], ...] = (
     custody.Mutation,

@@ -151,6 +151,7 @@ query ConsoleClientsContext {
 EVENTS_CONTEXT = """
 query ConsoleEventsContext {
   partners(first: 100) { totalCount nodes { id name } }
+  ledgerChain(recent: 100) { events headHash headAt checkedEvents intact brokenReason brokenEventId }
 }"""
 
 ERRORS = "errors { code field message } replayed"

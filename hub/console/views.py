@@ -405,6 +405,7 @@ def routes(console: Console) -> list[BaseRoute]:
             client_id=client_id or "",
             partner=partner or "",
             partners=listed.get("nodes") or [],
+            chain=(context.data or {}).get("ledgerChain") or {},
             since=since.isoformat() if since else "",
             until=until.isoformat() if until else "",
             next_link=next_link(request, page.get("pageInfo")),

@@ -58,3 +58,12 @@ async def test_events_by_partner_and_period(
         "/console/ledger/events", params={"since": "2021-03-20", "until": "2021-03-01"}
     )
     assert "The period ends before it starts" in backwards.text
+
+
+async def test_the_events_page_shows_the_chain(client: httpx.AsyncClient, sign_in: SignIn) -> None:
+    await sign_in(Audience.ADMIN)
+    page = await client.get("/console/ledger/events")
+    assert page.status_code == 200, page.text
+    assert 'id="chain-heading"' in page.text
+    assert "<strong>Holds</strong>: the newest" in page.text
+    assert "hub audit verify" in page.text
