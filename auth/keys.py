@@ -33,6 +33,9 @@ class KeyPolicy:
     token_ttl: timedelta = timedelta(minutes=15)
     #: How long a process trusts its cached copy of the key table.
     cache_s: float = 30.0
+    #: How long the signing key signs before the next rotation is due (``HUB_KEY_ROTATE_DAYS``); the
+    #: hub only reports it (``signingKeys.nextRotationDue``): rotating is the operator's act.
+    rotate_every: timedelta = timedelta(days=90)
 
     @property
     def overlap(self) -> timedelta:
@@ -84,6 +87,18 @@ async def rotate(session: AsyncSession, policy: KeyPolicy) -> tuple[SigningKey, 
     new.created_at = now + timedelta(microseconds=1)  # newest even within the same clock tick
     await session.flush()
     return new, retired
+
+
+async def retire(session: AsyncSession, policy: KeyPolicy, key: SigningKey) -> bool:
+    """Stop ``key`` signing now; it keeps verifying for ``policy.overlap``. False if already retired."""
+    now = datetime.now(UTC)
+    if key.retired_at is not None and key.retired_at <= now:
+        return False
+    key.retired_at = now
+    key.expires_at = now + policy.overlap
+    await session.flush()
+    await record_event(session, kind="key.retired", detail={"kid": key.kid, "alg": key.alg})
+    return True
 
 
 async def list_keys(session: AsyncSession) -> list[SigningKey]:

@@ -178,6 +178,35 @@ async def verify(session: AsyncSession) -> Verification:
     return Verification(count, previous or GENESIS)
 
 
+async def verify_tail(session: AsyncSession, recent: int) -> Verification:
+    """The newest ``recent`` events checked as ``verify`` checks them: each one's hash over its content
+    and disclosures, and each link to the event before it within the tail. ``events`` counts those
+    checked; ``head`` is the newest hash. Cheap at any ledger size, and no proof about older events
+    (``verify`` walks them all)."""
+    rows = list(await session.scalars(select(AuditEvent).order_by(AuditEvent.id.desc()).limit(recent)))
+    rows.reverse()
+    disclosures = await _disclosures_of(session, [e.id for e in rows])
+    previous: str | None = None
+    for count, event in enumerate(rows):
+        if previous is not None and event.prev_hash != previous:
+            return Verification(
+                count,
+                previous,
+                (
+                    event.id,
+                    "prev_hash is not the previous event's hash (an event before it was removed or changed)",
+                ),
+            )
+        if chain_hash(event.prev_hash, event, disclosures[event.id]) != event.hash:
+            return Verification(
+                count,
+                previous or event.prev_hash,
+                (event.id, "its content or disclosures no longer match its hash (the event was changed)"),
+            )
+        previous = event.hash
+    return Verification(len(rows), previous or GENESIS)
+
+
 # --- purge -------------------------------------------------------------------------------------------
 
 

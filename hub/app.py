@@ -31,7 +31,7 @@ from auth.oauth import OAuthEndpoints, endpoint_urls
 from auth.persisted import PersistedOperations
 from auth.rate_limits import RateLimiter
 from auth.throttle import Throttle, ThrottlePolicy
-from hub.db import ReadReplica, check_store, create_engine, session_factory
+from hub.db import ReadReplica, check_store, create_engine, head_revision, session_factory
 from hub.delivery.acknowledgement import acknowledgements
 from hub.endpoint import Authenticator, GraphQLEndpoint
 from hub.errors import HubError
@@ -65,6 +65,7 @@ def build_identity(settings: Settings, sessions: async_sessionmaker[AsyncSession
         passphrase=settings.passphrase,
         token_ttl=timedelta(seconds=settings.token_ttl_s),
         cache_s=settings.key_cache_s,
+        rotate_every=timedelta(days=settings.key_rotate_days),
     )
     keys = KeyStore(sessions, policy)
     issuer = TokenIssuer(keys=keys, issuer=settings.issuer, ttl=policy.token_ttl)
@@ -204,6 +205,8 @@ def create_app(
         replica=replica,
         embargo=VictimEmbargo(minutes=settings.victim_embargo_minutes),
         pepper=settings.secret_pepper_key,
+        key_policy=identity.keys.policy,
+        migration_head=head_revision(),
     )
 
     async def healthz(request: Request) -> Response:

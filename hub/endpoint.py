@@ -22,6 +22,7 @@ from strawberry.http.ides import get_graphql_ide_html
 
 from auth.audit import lock_ledger
 from auth.embargo import VictimEmbargo
+from auth.keys import KeyPolicy
 from auth.ledger_requests import (
     ERROR,
     INVALID,
@@ -215,6 +216,10 @@ class GraphQLEndpoint:
     embargo: VictimEmbargo = field(default_factory=VictimEmbargo)
     #: This app's ``HUB_SECRET_PEPPER``, handed to the mutations that make client secrets.
     pepper: bytes | None = None
+    #: This app's signing-key policy, for the admin's key queries and mutations.
+    key_policy: KeyPolicy = field(default_factory=KeyPolicy)
+    #: The newest migration of this code, for ``hubHealth``.
+    migration_head: str | None = None
 
     async def handle(self, request: Request) -> Response:
         """Answer one request and record it in the ledger: an operation that ran records itself, a
@@ -360,6 +365,8 @@ class GraphQLEndpoint:
                     now=datetime.now(UTC),
                     loaders=Loaders.build(db, principal),
                     pepper=self.pepper,
+                    key_policy=self.key_policy,
+                    migration_head=self.migration_head,
                 )
                 try:
                     if mutation:

@@ -150,6 +150,12 @@ class Settings(BaseSettings):
     key_cache_s: float = Field(
         default=30.0, ge=0, le=600, description="How long a process trusts its copy of the signing keys"
     )
+    key_rotate_days: int = Field(
+        default=90,
+        ge=1,
+        le=3650,
+        description="Days a signing key signs before its rotation is due (reported, never done for you)",
+    )
     client_status_cache_s: float = Field(
         default=3.0,
         ge=0,

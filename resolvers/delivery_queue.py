@@ -441,3 +441,10 @@ async def queue_state(db: RequestDb, now: datetime) -> QueueState:
         oldest = oldest.replace(tzinfo=now.tzinfo)
     waited = (now - oldest).total_seconds() if isinstance(oldest, datetime) else 0.0
     return QueueState(by_status, int(awaiting or 0), max(waited, 0.0))
+
+
+async def oldest_due_since(db: RequestDb, now: datetime) -> datetime | None:
+    """Since when the longest-waiting notification due to go out now has been due (None: none due)."""
+    n = Notification
+    since = await db.scalar(select(func.min(func.coalesce(n.next_attempt_at, n.created_at))).where(_due(now)))
+    return since if isinstance(since, datetime) else None

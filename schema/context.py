@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from strawberry.types import Info as _Info
 
+from auth.keys import KeyPolicy
 from auth.principal import Principal
 from resolvers.session import RequestDb
 
@@ -24,6 +25,11 @@ class Context:
     loaders: Loaders
     #: This app's ``HUB_SECRET_PEPPER`` (None: the store's own), for a client secret a mutation makes.
     pepper: bytes | None = None
+    #: This app's signing-key policy (``HUB_SIGNING_ALG``, ``HUB_KEY_ROTATE_DAYS``, ...), for the key
+    #: queries and mutations.
+    key_policy: KeyPolicy = field(default_factory=KeyPolicy)
+    #: The newest migration of this code (``hubHealth`` compares the store's with it); None: unknown.
+    migration_head: str | None = None
     #: Person and victim records the response disclosed, by id, with the field classes shown.
     disclosed: dict[tuple[str, int], set[str]] = field(default_factory=dict)
     #: The authority a disclosure rests on, where one applies beyond the audience itself

@@ -12,8 +12,10 @@ from schema import (
     fiscal_notes,
     grant_writes,
     grants,
+    hub_health,
     inquiries,
     ledger,
+    ledger_chain,
     partners_admin,
     people,
     programs,
@@ -22,6 +24,7 @@ from schema import (
     research,
     research_root,
     research_writes,
+    signing_keys,
     statistics,
     statistics_admin,
     victim_services,
@@ -43,6 +46,9 @@ QUERIES: tuple[type[Any], ...] = (
     statistics_admin.Query,
     ledger.Query,
     partners_admin.Query,
+    signing_keys.Query,
+    hub_health.Query,
+    ledger_chain.Query,
 )
 MUTATIONS: tuple[type[Any], ...] = (
     custody.Mutation,
@@ -54,6 +60,7 @@ MUTATIONS: tuple[type[Any], ...] = (
     fiscal_notes.Mutation,
     research_writes.Mutation,
     partners_admin.Mutation,
+    signing_keys.Mutation,
 )
 
 

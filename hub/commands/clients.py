@@ -2,6 +2,7 @@
 
 Adding, renaming, suspending and restoring partners and adding, rotating, disabling, enabling and
 removing clients call the same functions as the API's admin mutations (``resolvers/partners_admin.py``),
+and listing, rotating and retiring signing keys those of ``signingKeys`` (``resolvers/signing_keys.py``),
 so the rules and the ledger's events are the same from either side. A new client secret is printed
 once, here, and never again: the store keeps only its hash.
 """
@@ -24,6 +25,7 @@ from hub.db import check_store, create_engine, session_factory
 from hub.errors import HubError
 from hub.settings import Settings
 from resolvers import partners_admin as admin
+from resolvers import signing_keys as signing
 from resolvers.errors import Conflict, InvalidInput, NotFound
 from resolvers.models.partners import Audience, Partner
 from resolvers.session import RequestDb
@@ -61,6 +63,7 @@ def key_policy(settings: Settings) -> keys.KeyPolicy:
         passphrase=settings.passphrase,
         token_ttl=timedelta(seconds=settings.token_ttl_s),
         cache_s=settings.key_cache_s,
+        rotate_every=timedelta(days=settings.key_rotate_days),
     )
 
 
@@ -314,19 +317,38 @@ async def clients_limits(session: AsyncSession, args: argparse.Namespace, settin
 
 
 async def keys_rotate(session: AsyncSession, args: argparse.Namespace, settings: Settings) -> None:
-    policy = key_policy(settings)
-    new, retired = await keys.rotate(session, policy)
-    print(f"new signing key {new.kid} ({new.alg})")
-    for key in retired:
-        print(f"retired {key.kid}: verifies tokens until {key.expires_at:%Y-%m-%d %H:%M:%S} UTC")
+    rotated = await signing.rotate_key(RequestDb(session), None, key_policy(settings))
+    print(f"new signing key {rotated.kid} ({rotated.alg})")
+    for kid, until in rotated.retired:
+        print(f"retired {kid}: verifies tokens until {until:%Y-%m-%d %H:%M:%S} UTC")
+
+
+async def keys_retire(session: AsyncSession, args: argparse.Namespace, settings: Settings) -> None:
+    try:
+        changed = await signing.retire_key(RequestDb(session), None, key_policy(settings), args.kid)
+    except NotFound:
+        raise HubError(f"no signing key {args.kid!r}; `hub keys list` shows them") from None
+    print(f"retired {args.kid.strip()}: it verifies its tokens until they expire" if changed else "unchanged")
 
 
 async def keys_list(session: AsyncSession, args: argparse.Namespace, settings: Settings) -> None:
+    ring = await signing.key_ring(RequestDb(session), None, key_policy(settings))
     print(f"{'kid':<44} {'alg':<6} {'created (UTC)':<20} {'retired':<20} verifies until")
-    for key in await keys.list_keys(session):
-        retired = f"{key.retired_at:%Y-%m-%d %H:%M:%S}" if key.retired_at else "signing"
+    for key in ring.keys:
+        retired = (
+            f"{key.retired_at:%Y-%m-%d %H:%M:%S}"
+            if key.retired_at
+            else "signing"
+            if key.signing
+            else "active"
+        )
         until = f"{key.expires_at:%Y-%m-%d %H:%M:%S}" if key.expires_at else "-"
         print(f"{key.kid:<44} {key.alg:<6} {key.created_at:%Y-%m-%d %H:%M:%S}  {retired:<20} {until}")
+    if ring.next_rotation_due is not None:
+        print(
+            f"next rotation due {ring.next_rotation_due:%Y-%m-%d %H:%M:%S} UTC "
+            f"(every {ring.rotate_every_days} days, HUB_KEY_ROTATE_DAYS)"
+        )
 
 
 # --- parser ---------------------------------------------------------------------------------------
@@ -424,8 +446,8 @@ def register(sub: Any) -> None:
     p.add_argument("client_id")
     p.set_defaults(handler=_run(operations_list))
 
-    signing = _group(sub, "keys", "token signing keys")
-    p = signing.add_parser(
+    signing_keys = _group(sub, "keys", "token signing keys")
+    p = signing_keys.add_parser(
         "rotate",
         help="add a signing key; the old one verifies until its tokens expire",
         description=(
@@ -436,5 +458,11 @@ def register(sub: Any) -> None:
         ),
     )
     p.set_defaults(handler=_run(keys_rotate))
-    p = signing.add_parser("list", help="list signing keys (public data only)")
+    p = signing_keys.add_parser(
+        "retire",
+        help="stop a key signing that is not the signing key; it verifies until its tokens expire",
+    )
+    p.add_argument("kid", help="the key id (`hub keys list`)")
+    p.set_defaults(handler=_run(keys_retire))
+    p = signing_keys.add_parser("list", help="list signing keys (public data only) and the next rotation due")
     p.set_defaults(handler=_run(keys_list))

@@ -65,6 +65,8 @@ SECTIONS = (
     Section("/clients", "Clients", frozenset({A.ADMIN})),
     Section("/ledger/who-saw", "Who saw a person", frozenset({A.ADMIN})),
     Section("/ledger/events", "Ledger events", frozenset({A.ADMIN})),
+    Section("/keys", "Signing keys", frozenset({A.ADMIN})),
+    Section("/health", "Health", frozenset({A.ADMIN})),
     Section("/inquiries", "Inquiry queue", frozenset({A.CONSTITUENT_SERVICES, A.ADMIN})),
     Section("/notifications", "Victim notifications", frozenset({A.VICTIM_SERVICES})),
     Section("/registrations", "Registrations by person", frozenset({A.VICTIM_SERVICES})),

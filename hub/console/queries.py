@@ -37,8 +37,14 @@ query ConsoleWhoSaw($personId: ID!, $first: Int, $after: String) {{
 }}"""
 
 AUDIT_EVENTS = f"""
-query ConsoleAuditEvents($first: Int, $after: String, $outcome: AuditOutcome, $clientId: String, $kind: String) {{
-  auditEvents(first: $first, after: $after, outcome: $outcome, clientId: $clientId, kind: $kind) {{
+query ConsoleAuditEvents(
+  $first: Int, $after: String, $outcome: AuditOutcome, $clientId: String, $kind: String,
+  $partnerId: ID, $since: DateTime, $until: DateTime
+) {{
+  auditEvents(
+    first: $first, after: $after, outcome: $outcome, clientId: $clientId, kind: $kind,
+    partnerId: $partnerId, since: $since, until: $until
+  ) {{
     {PAGE}
     nodes {{ occurredAt kind clientId staffSubject audience operationName outcome requestId }}
   }}
@@ -161,6 +167,12 @@ query ConsoleClientsContext {
   clientThrottles { clientId address failures lastFailureAt blockedUntil }
 }"""
 
+EVENTS_CONTEXT = """
+query ConsoleEventsContext {
+  partners(first: 100) { totalCount nodes { id name } }
+  ledgerChain(recent: 100) { events headHash headAt checkedEvents intact brokenReason brokenEventId }
+}"""
+
 ERRORS = "errors { code field message } replayed"
 PARTNER_PAYLOAD = f"{ERRORS} partner {{ id name active }}"
 CLIENT_PAYLOAD = f"{ERRORS} client {{ clientId status persistedOnly }}"
@@ -234,3 +246,28 @@ UNTHROTTLE_CLIENT = f"""
 mutation ConsoleUnthrottleClient($input: UnthrottleClientInput!, $key: String) {{
   unthrottleClient(input: $input, idempotencyKey: $key) {{ {ERRORS} countsRemoved }}
 }}"""
+
+KEY_RING = "keys { kid alg status signing createdAt retiredAt verifiesUntil } nextRotationDue rotateEveryDays"
+
+SIGNING_KEYS = f"""
+query ConsoleSigningKeys {{
+  signingKeys {{ {KEY_RING} }}
+}}"""
+
+ROTATE_SIGNING_KEY = """
+mutation ConsoleRotateSigningKey($key: String) {
+  rotateSigningKey(idempotencyKey: $key) { errors { code field message } replayed retired }
+}"""
+
+RETIRE_SIGNING_KEY = """
+mutation ConsoleRetireSigningKey($input: RetireSigningKeyInput!, $key: String) {
+  retireSigningKey(input: $input, idempotencyKey: $key) { errors { code field message } replayed changed }
+}"""
+
+HUB_HEALTH = """
+query ConsoleHubHealth {
+  hubHealth {
+    checkedAt storeDialect storeRoundTripMs migrationRevision migrationHead migrationCurrent
+    oldestDueSince oldestDueAgeS lastDeliveryAttemptAt
+  }
+}"""

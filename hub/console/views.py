@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
@@ -37,6 +37,14 @@ AGREEMENT_STATUSES = ("SUBMITTED", "APPROVED", "REJECTED", "REVOKED", "EXPIRED")
 
 def _choice(value: str | None, allowed: tuple[str, ...]) -> str | None:
     return value if value in allowed else None
+
+
+def _day(value: str | None) -> date | None:
+    """A date field's YYYY-MM-DD, or None when empty or not a date."""
+    try:
+        return date.fromisoformat((value or "").strip()[:10]) if value else None
+    except ValueError:
+        return None
 
 
 def routes(console: Console) -> list[BaseRoute]:
@@ -364,22 +372,42 @@ def routes(console: Console) -> list[BaseRoute]:
         session = console.staff(request, section("/ledger/events"))
         outcome = _choice(request.query_params.get("outcome"), AUDIT_OUTCOMES)
         client_id = (request.query_params.get("client_id") or "").strip()[:64] or None
+        partner = (request.query_params.get("partner") or "").strip()[:200] or None
+        since, until = _day(request.query_params.get("since")), _day(request.query_params.get("until"))
+        problems = []
+        if since and until and until < since:
+            problems.append("The period ends before it starts: the last day must be on or after the first.")
         result = await console.call(
             request,
             session,
             q.AUDIT_EVENTS,
-            {**page_args(request), "outcome": outcome, "clientId": client_id},
+            {
+                **page_args(request),
+                "outcome": outcome,
+                "clientId": client_id,
+                "partnerId": partner,
+                # Whole UTC days: from the first day's start to the end of the last.
+                "since": f"{since.isoformat()}T00:00:00+00:00" if since else None,
+                "until": f"{(until + timedelta(days=1)).isoformat()}T00:00:00+00:00" if until else None,
+            },
         )
+        context = await console.call(request, session, q.EVENTS_CONTEXT, {})
+        listed = (context.data or {}).get("partners") or {}
         page = (result.data or {}).get("auditEvents") or {}
         return console.render(
             request,
             "events.html",
             title="Ledger events",
             page=page,
-            errors=result.messages,
+            errors=problems + result.messages + context.messages,
             outcomes=AUDIT_OUTCOMES,
             outcome=outcome,
             client_id=client_id or "",
+            partner=partner or "",
+            partners=listed.get("nodes") or [],
+            chain=(context.data or {}).get("ledgerChain") or {},
+            since=since.isoformat() if since else "",
+            until=until.isoformat() if until else "",
             next_link=next_link(request, page.get("pageInfo")),
             first_link=first_link(request),
         )
@@ -655,6 +683,56 @@ def routes(console: Console) -> list[BaseRoute]:
         session.flash.extend(problems or [done])
         return console.redirect(request, f"/research/agreements/{agreement_id}")
 
+    # --- signing keys -------------------------------------------------------------------------------
+
+    async def signing_keys(request: Request) -> Response:
+        session = console.staff(request, section("/keys"))
+        result = await console.call(request, session, q.SIGNING_KEYS, {})
+        ring = (result.data or {}).get("signingKeys") or {}
+        due = ring.get("nextRotationDue")
+        return console.render(
+            request,
+            "keys.html",
+            title="Signing keys",
+            ring=ring,
+            overdue=due is not None and datetime.fromisoformat(due) <= datetime.now(UTC),
+            errors=result.messages,
+            idempotency_key=new_idempotency_key(),
+        )
+
+    async def signing_key_rotate(request: Request) -> Response:
+        session = console.staff(request, section("/keys"))
+        _session, form = await console.form(request)
+        done = (
+            "Signing keys rotated: the new key signs every token from now on (in every process within "
+            "the key cache interval); the old one verifies until its tokens have expired."
+        )
+        variables = {"key": key_of(form)}
+        await mutate(request, session, q.ROTATE_SIGNING_KEY, "rotateSigningKey", variables, done)
+        return console.redirect(request, "/keys")
+
+    async def signing_key_retire(request: Request) -> Response:
+        session = console.staff(request, section("/keys"))
+        _session, form = await console.form(request)
+        kid = request.path_params["kid"]
+        variables = {"input": {"kid": kid}, "key": key_of(form)}
+        done = f"Key {kid} retired: it signs no more and verifies until its tokens have expired."
+        payload = await mutate(request, session, q.RETIRE_SIGNING_KEY, "retireSigningKey", variables, done)
+        if payload and payload.get("changed") is False and not payload.get("replayed"):
+            session.flash[-1:] = [f"Key {kid} was retired already; nothing changed."]
+        return console.redirect(request, "/keys")
+
+    async def health(request: Request) -> Response:
+        session = console.staff(request, section("/health"))
+        result = await console.call(request, session, q.HUB_HEALTH, {})
+        return console.render(
+            request,
+            "health.html",
+            title="Health",
+            health=(result.data or {}).get("hubHealth") or {},
+            errors=result.messages,
+        )
+
     # --- GraphiQL -----------------------------------------------------------------------------------
 
     async def graphiql(request: Request) -> Response:
@@ -716,6 +794,10 @@ def routes(console: Console) -> list[BaseRoute]:
         Route("/clients/{client_id}/{action}", client_action, methods=["POST"]),
         Route("/ledger/who-saw", who_saw, methods=["GET"]),
         Route("/ledger/events", events, methods=["GET"]),
+        Route("/keys", signing_keys, methods=["GET"]),
+        Route("/keys/rotate", signing_key_rotate, methods=["POST"]),
+        Route("/keys/{kid}/retire", signing_key_retire, methods=["POST"]),
+        Route("/health", health, methods=["GET"]),
         Route("/inquiries", inquiries, methods=["GET"]),
         Route("/inquiries/{inquiry_id}", inquiry, methods=["GET"]),
         Route("/inquiries/{inquiry_id}/{action}", inquiry_action, methods=["POST"]),

@@ -143,3 +143,28 @@ def test_cli_renames_suspends_and_removes_through_the_apis_functions(
     assert "removed" in capsys.readouterr().out
     assert main(["clients", "remove", client_id]) == 1
     assert capsys.readouterr().err.strip() == "hub: no such client; `hub clients list` shows them"
+
+
+def test_cli_lists_the_rotation_due_and_refuses_retiring_the_signing_key(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("HUB_DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path / 'keys.db'}")
+    monkeypatch.setenv("HUB_KEY_ROTATE_DAYS", "30")
+    monkeypatch.setattr(logging.getLogger(), "handlers", [])
+    assert main(["migrate"]) == 0
+    assert main(["keys", "rotate"]) == 0
+    kid = capsys.readouterr().out.split("new signing key ")[1].split()[0]
+    assert main(["keys", "list"]) == 0
+    listed = capsys.readouterr().out
+    assert "signing" in listed
+    assert "next rotation due" in listed
+    assert "(every 30 days, HUB_KEY_ROTATE_DAYS)" in listed
+    # The same function as the API's retireSigningKey: the signing key is retired by rotating.
+    assert main(["keys", "retire", kid]) == 1
+    assert "is the only signing key" in capsys.readouterr().err
+    assert main(["keys", "retire", "no-such-kid"]) == 1
+    assert "no signing key 'no-such-kid'" in capsys.readouterr().err
+    assert main(["keys", "rotate"]) == 0
+    capsys.readouterr()
+    assert main(["keys", "retire", kid]) == 0
+    assert capsys.readouterr().out.strip() == "unchanged"

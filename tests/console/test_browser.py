@@ -432,6 +432,30 @@ def test_admin_onboards_a_partner_and_the_copied_secret_gets_a_token(browser: An
     assert console_errors(browser) == []
 
 
+def test_admin_rotates_the_signing_key_and_tokens_still_verify(browser: Any, demo_url: str) -> None:
+    sign_in(browser, demo_url, "admin")
+    open_page(browser, f"{demo_url}/console/keys")
+    assert "Next rotation due" in text_of(browser, "#next-rotation")
+    before = text_of(browser, "#rows")
+    submit(browser, "rotate-key")
+    assert "Signing keys rotated" in text_of(browser, ".flash")
+    assert serious_violations(browser) == []
+    assert text_of(browser, "#rows") != before
+    assert "retired" in text_of(browser, "#rows")
+    # The console's own token, signed by the retired key, still works: the page reloads signed in.
+    open_page(browser, f"{demo_url}/console/keys")
+    assert "demo" in text_of(browser, ".who")
+    assert console_errors(browser) == []
+
+
+def test_admin_reads_the_hubs_health(browser: Any, demo_url: str) -> None:
+    sign_in(browser, demo_url, "admin")
+    open_page(browser, f"{demo_url}/console/health")
+    assert "at head" in text_of(browser, "#health-migrations")
+    assert "reachable" in text_of(browser, "#health-store")
+    assert console_errors(browser) == []
+
+
 def test_victim_services_retries_a_failed_notification(browser: Any, demo_url: str) -> None:
     from selenium.webdriver.common.by import By
 

@@ -1,0 +1,62 @@
+"""The ledger chain's state for administrators: its head and a check of its newest events.
+
+The whole walk is ``hub audit verify`` (it reads every event: minutes on a large ledger, not a page's
+work). Signed checkpoints are written outside the database by design (``hub serve``'s log, ``hub audit
+checkpoint``): the store keeps none, so none is shown here; ``hub audit verify --checkpoints`` checks
+the chain against them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TypeVar
+
+from sqlalchemy import select
+
+from auth import ledger
+from auth.ledger_checkpoints import chain_head
+from auth.principal import Principal
+from resolvers.models.audit import AuditEvent
+from resolvers.session import RequestDb
+
+T = TypeVar("T")
+
+#: The most events one look checks.
+MAX_RECENT = 1000
+
+
+@dataclass(frozen=True, slots=True)
+class ChainStatus:
+    #: Events in the chain up to the head (after a purge: those still stored); 0 for an empty ledger.
+    events: int
+    head_id: int | None
+    head_hash: str | None
+    head_at: datetime | None
+    #: How many of the newest events were checked.
+    checked: int
+    #: (event id, what is wrong) of the first broken link among them; None when they hold.
+    broken: tuple[int, str] | None
+
+
+async def _alone(db: RequestDb, work: Callable[[], Awaitable[T]]) -> T:
+    return await db._locked(work, counted=False)
+
+
+async def chain_status(db: RequestDb, principal: Principal | None, recent: int) -> ChainStatus:
+    """The head, and the newest ``recent`` events (at most ``MAX_RECENT``) checked link by link."""
+    recent = max(1, min(recent, MAX_RECENT))
+    head = await _alone(db, lambda: chain_head(db.session))
+    if head is None:
+        return ChainStatus(0, None, None, None, 0, None)
+    head_at = await db.scalar(select(AuditEvent.occurred_at).where(AuditEvent.id == head.head_id))
+    checked = await _alone(db, lambda: ledger.verify_tail(db.session, recent))
+    return ChainStatus(
+        events=head.events,
+        head_id=head.head_id,
+        head_hash=head.head,
+        head_at=head_at,
+        checked=checked.events,
+        broken=checked.broken,
+    )
