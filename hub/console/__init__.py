@@ -7,7 +7,8 @@ what that person's audience may see and each page view is in the ledger under th
 Security model (docs/console.md): a strict Content-Security-Policy (every script and style a vendored
 file under ``/console/static``; ``static/MANIFEST.json`` lists their versions and hashes), a CSRF token
 bound to the session on every form, a session cookie that is HttpOnly, SameSite=Strict and Secure
-behind https, an idle timeout (``HUB_CONSOLE_SESSION_TIMEOUT_S``) and sign-out.
+behind https, sessions in the store (the token sealed under the cookie's id: hub/console/sessions.py),
+an idle timeout (``HUB_CONSOLE_SESSION_TIMEOUT_S``) and sign-out.
 """
 
 from __future__ import annotations
@@ -19,11 +20,12 @@ from pathlib import Path
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
-from starlette.types import ASGIApp
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from auth.issuance import TokenIssuer
 from auth.issuers import ExternalIssuer
@@ -56,13 +58,6 @@ def build_console(
         issuer=issuer,
         db_sessions=sessions,
     )
-    if settings.workers > 1:
-        # Sessions live in each worker's memory (hub/console/sessions.py): say so where it is seen.
-        log.warning(
-            "console sessions are kept per process: with HUB_WORKERS=%d a signed-in person may be asked "
-            "to sign in again when a request reaches another worker (docs/console.md)",
-            settings.workers,
-        )
     if settings.console_oidc:
         from hub.console.oidc import OidcSignIn
 
@@ -110,9 +105,32 @@ def build_console(
             HTTPException: not_found,
             Exception: server_error,
         },
+        middleware=[Middleware(SessionMiddleware, console=console)],
     )
     app.state.console = console
     return SecurityHeaders(app)
+
+
+class SessionMiddleware:
+    """Reads the request's console session from the store before the routes run and writes it back
+    before the response starts (static files have none)."""
+
+    def __init__(self, app: ASGIApp, console: Console) -> None:
+        self.app = app
+        self.console = console
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or "/static/" in scope["path"]:
+            await self.app(scope, receive, send)
+            return
+        await self.console.load_session(scope)
+
+        async def saving(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                await self.console.save_session(scope)
+            await send(message)
+
+        await self.app(scope, receive, saving)
 
 
 __all__ = ["build_console"]

@@ -19,6 +19,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.templating import Jinja2Templates
+from starlette.types import Scope
 
 from auth.issuance import TokenIssuer
 from auth.keys import KeyStore
@@ -101,7 +102,7 @@ class Console:
         self.keys = keys
         self.issuer = issuer
         self.db_sessions = db_sessions
-        self.store = SessionStore(settings.console_session_timeout_s)
+        self.store = SessionStore(settings.console_session_timeout_s, db_sessions)
         self.templates = Jinja2Templates(directory=TEMPLATES)
         self.demo = settings.console_demo_signin
         self.graphiql = settings.graphiql
@@ -138,15 +139,28 @@ class Console:
         )
         return response
 
+    async def load_session(self, scope: Scope) -> None:
+        """Reads the session the request's cookie names from the store, before the routes run
+        (``SessionMiddleware``): ``session`` then needs no I/O."""
+        request = Request(scope)
+        session = await self.store.get(request.cookies.get(self._cookie_name(request)))
+        if session is not None:
+            scope["console_session"] = session
+
+    async def save_session(self, scope: Scope) -> None:
+        """Writes the request's session (if it used one) to the store, before the response goes out:
+        the next request may reach another worker."""
+        session = scope.get("console_session")
+        if isinstance(session, ConsoleSession):
+            await self.store.save(session)
+
     def session(self, request: Request) -> ConsoleSession:
         """The request's session, or a new anonymous one (its cookie is set with the response)."""
         cached = request.scope.get("console_session")
         if isinstance(cached, ConsoleSession):
             return cached
-        session = self.store.get(request.cookies.get(self._cookie_name(request)))
-        if session is None:
-            session = self.store.new()
-            request.scope["console_session_new"] = True
+        session = self.store.new()
+        request.scope["console_session_new"] = True
         request.scope["console_session"] = session
         return session
 
@@ -237,7 +251,7 @@ class Console:
                 correlation_id=getattr(request.state, "request_id", None),
             )
         except SignedOut:
-            self.store.end(session)
+            await self.store.end(session)
             raise _SignIn(request.url.path, "Your sign-in has expired; please sign in again.") from None
 
     # --- demo sign-in -----------------------------------------------------------------------------

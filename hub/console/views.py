@@ -86,7 +86,7 @@ def routes(console: Console) -> list[BaseRoute]:
         staff = await console.oidc.finish(pending, dict(request.query_params))
         # The provider's redirect is a cross-site navigation: the Strict session cookie did not come
         # with it, so the signed-in session starts from a fresh one, not from whatever the cookie named.
-        signed_in = console.store.sign_in(
+        signed_in = await console.store.sign_in(
             console.store.new(),
             audience=staff.audience,
             who=staff.who,
@@ -113,7 +113,7 @@ def routes(console: Console) -> list[BaseRoute]:
         if unit not in STAFF_UNITS:
             raise Refused(400, f"{unit_label(unit)} is a partner audience, not a department unit.")
         token, expires_in = await console.demo_token(unit, getattr(request.state, "request_id", None))
-        signed_in = console.store.sign_in(
+        signed_in = await console.store.sign_in(
             session,
             audience=unit,
             who=f"demo {unit_label(unit)} staff",
@@ -128,7 +128,7 @@ def routes(console: Console) -> list[BaseRoute]:
 
     async def signout(request: Request) -> Response:
         session, _form = await console.form(request)
-        console.store.end(session)
+        await console.store.end(session)
         fresh = console.store.new()
         fresh.flash.append("You are signed out.")
         request.scope["console_session"] = fresh

@@ -104,6 +104,31 @@ class ServerSecret(TimestampMixin, Base):
     value: Mapped[bytes] = mapped_column(LargeBinary)
 
 
+class ConsoleSessionRecord(Base):
+    """A console session (hub/console/sessions.py), shared by every worker and node. Keyed by the
+    SHA-256 of the session id, which only the browser's cookie holds; the access token is sealed
+    (AES-GCM) under a key derived from that id, so a copy of this table opens no session."""
+
+    __tablename__ = "console_sessions"
+
+    #: SHA-256 of the session id, in hex.
+    id_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    csrf: Mapped[str] = mapped_column(String(64))
+    #: The signed-in person's unit and name: None while anonymous.
+    audience: Mapped[str | None] = mapped_column(String(40))
+    who: Mapped[str | None] = mapped_column(String(200))
+    #: ``nonce || AES-GCM(token)``; None while anonymous.
+    token_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
+    token_expires_at: Mapped[datetime | None]
+    demo: Mapped[bool] = mapped_column(default=False)
+    #: Messages for the next page shown (after a redirect, perhaps from another worker).
+    flash: Mapped[list[str]] = mapped_column(default=list)
+    created_at: Mapped[datetime]
+    last_seen_at: Mapped[datetime]
+    #: When the session ends unless seen again: the idle timeout, or the token's expiry if sooner.
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+
+
 class SigningKey(TimestampMixin, Base):
     __tablename__ = "signing_keys"
 

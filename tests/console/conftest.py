@@ -37,7 +37,7 @@ def sign_in(app: Starlette, client: httpx.AsyncClient, mint: Mint) -> SignIn:
     async def signed_in(audience: Audience) -> None:
         console = console_of(app)
         token = await mint(audience)
-        session = console.store.sign_in(
+        session = await console.store.sign_in(
             console.store.new(),
             audience=audience,
             who=f"test {audience.value}",

@@ -157,7 +157,7 @@ async def test_without_the_setting_there_is_no_demo_sign_in(
 ) -> None:
     page = await client.get("/console/signin")
     assert "demo only" not in page.text
-    session = console_of(app).store.get(client.cookies[COOKIE])
+    session = await console_of(app).store.get(client.cookies[COOKIE])
     assert session is not None
     refused = await client.post("/console/signin/demo", data={"csrf": session.csrf, "unit": "admin"})
     assert refused.status_code == 404

@@ -108,7 +108,7 @@ async def test_a_notice_that_failed_while_the_mail_server_was_down_is_retried_an
             )
             await s.commit()
         console = console_of(app)
-        signed_in = console.store.sign_in(
+        signed_in = await console.store.sign_in(
             console.store.new(),
             audience=Audience.VICTIM_SERVICES,
             who="test victim services",
