@@ -105,3 +105,18 @@ async def test_the_ledger_append_function_comes_with_0010_and_goes_with_its_down
         assert await conn.scalar(exists) == 0
     await upgrade(empty_store)
     assert await current_revision(empty_store) == head_revision()
+
+
+async def test_the_console_sessions_table_comes_with_0011_and_goes_with_its_downgrade(
+    empty_store: AsyncEngine,
+) -> None:
+    await upgrade(empty_store, "0010_ledger_append")
+    async with empty_store.connect() as conn:
+        assert "console_sessions" not in await conn.run_sync(_tables)
+    await upgrade(empty_store, "0011_console_sessions")
+    async with empty_store.connect() as conn:
+        assert "console_sessions" in await conn.run_sync(_tables)
+    await downgrade(empty_store, "0010_ledger_append")
+    assert await current_revision(empty_store) == "0010_ledger_append"
+    async with empty_store.connect() as conn:
+        assert "console_sessions" not in await conn.run_sync(_tables)
