@@ -281,6 +281,12 @@ def test_the_cli_registers_lists_and_locks_down(
     assert sha(QUERY) in listed
     assert sha(OTHER) in listed
     assert "persisted-only" in listed
+    assert main(["clients", "operations", "remove", client_id, sha(OTHER)]) == 0
+    assert f"operation {sha(OTHER)} removed from {client_id}" in capsys.readouterr().out
+    assert main(["clients", "operations", "remove", client_id, sha(OTHER)]) == 1
+    assert "no such persisted operation" in capsys.readouterr().err
+    assert main(["clients", "operations", "list", client_id]) == 0
+    assert sha(OTHER) not in capsys.readouterr().out
     assert main(["clients", "limits", client_id, "--requests-per-minute", "30"]) == 0
     assert "30 requests and 2,000,000 cost per minute" in capsys.readouterr().out
     assert (
