@@ -4,7 +4,8 @@ queries protocol (APQ, ``extensions.persistedQuery``, version 1).
 A client registers its operations ahead (``hub clients operations add`` with a manifest) or on first
 use (APQ: the hash with the query registers it). A client set to persisted-only runs nothing but
 its registered operations and cannot register new ones by APQ: its operations change only through
-the department. Documents are immutable by their hash, so a process may keep what it has found.
+the department. Documents are immutable by their hash, so a process may keep what it has found; it
+asks the store again after ``recheck_s`` whether a client still has it (an administrator may remove it).
 
 What a client registers itself through APQ is bounded: at most ``apq_max_per_client`` entries (a new
 one past it pushes out the client's least recently used one), and an entry unused for
@@ -199,8 +200,13 @@ class PersistedOperations:
     max_per_client: int = 1000
     #: Days an APQ entry is kept unused (``HUB_APQ_EXPIRE_DAYS``).
     expire_days: int = 30
+    #: How long a client's found entry is trusted before the store is asked again
+    #: (``HUB_CLIENT_STATUS_CACHE_S``): an operation an administrator removed stops running within it.
+    recheck_s: float = 3.0
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)
     _found: OrderedDict[tuple[int | None, str], str] = field(default_factory=OrderedDict)
+    #: When each client's entry was last found in the store (staff front-ends' are this process's own).
+    _checked: dict[tuple[int, str], datetime] = field(default_factory=dict)
     #: When this process last wrote each entry's ``last_used_at``.
     _touched: dict[tuple[int, str], datetime] = field(default_factory=dict)
     _swept: datetime | None = None
@@ -208,6 +214,11 @@ class PersistedOperations:
     async def lookup(self, principal: Principal, sha256: str) -> str | None:
         key = (principal.client_pk, sha256)
         found = self._found.get(key)
+        if found is not None and principal.client_pk is not None:
+            checked = self._checked.get((principal.client_pk, sha256))
+            if checked is None or (self.clock() - checked).total_seconds() >= self.recheck_s:
+                # The hash still names the same document, but it may no longer be registered.
+                found = None
         if found is not None:
             self._found.move_to_end(key)
             await self._touch(principal.client_pk, sha256)
@@ -217,14 +228,19 @@ class PersistedOperations:
         if document is not None:
             self._keep(key, document)
             await self._touch(principal.client_pk, sha256)
+        else:
+            self._forget(key)
         return document
 
     def _keep(self, key: tuple[int | None, str], document: str) -> None:
         self._found[key] = document
+        if key[0] is not None:
+            self._checked[(key[0], key[1])] = self.clock()
         if len(self._found) > self.cache_size:
             evicted, _ = self._found.popitem(last=False)
             if evicted[0] is not None:
                 self._touched.pop((evicted[0], evicted[1]), None)
+                self._checked.pop((evicted[0], evicted[1]), None)
 
     def _forget(self, key: tuple[int | None, str]) -> None:
         """A dropped entry leaves this process's cache too (other processes' caches keep theirs until
@@ -232,6 +248,7 @@ class PersistedOperations:
         self._found.pop(key, None)
         if key[0] is not None:
             self._touched.pop((key[0], key[1]), None)
+            self._checked.pop((key[0], key[1]), None)
 
     async def _touch(self, client_pk: int | None, sha256: str) -> None:
         """Record that a client's entry ran, at most once a day per entry in this process."""

@@ -192,7 +192,10 @@ def create_app(
         graphiql_url="/console/graphiql" if settings.console else None,
         ledger=ledger,
         persisted=PersistedOperations(
-            sessions, max_per_client=settings.apq_max_per_client, expire_days=settings.apq_expire_days
+            sessions,
+            max_per_client=settings.apq_max_per_client,
+            expire_days=settings.apq_expire_days,
+            recheck_s=settings.client_status_cache_s,
         ),
         rate_limits=RateLimiter(
             sessions,

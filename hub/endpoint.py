@@ -61,6 +61,7 @@ from schema.execution import (
     STORE_UNAVAILABLE,
     Executor,
     Prepared,
+    document_problem,
     error_code,
     is_mutation,
     is_store_failure,
@@ -221,6 +222,9 @@ class GraphQLEndpoint:
     #: The newest migration of this code, for ``hubHealth``.
     migration_head: str | None = None
 
+    def _document_problem(self, audience: Audience, text: str) -> str | None:
+        return document_problem(self.executors[audience], text)
+
     async def handle(self, request: Request) -> Response:
         """Answer one request and record it in the ledger: an operation that ran records itself, a
         refusal is recorded here with its code and then answered like any route's."""
@@ -367,6 +371,7 @@ class GraphQLEndpoint:
                     pepper=self.pepper,
                     key_policy=self.key_policy,
                     migration_head=self.migration_head,
+                    document_problem=self._document_problem,
                 )
                 try:
                     if mutation:

@@ -10,7 +10,7 @@ once, by the write that makes it, and never stored in clear.
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -369,6 +369,101 @@ async def client_row(db: RequestDb, principal: Principal, pk: int) -> Row[Any] |
         .where(row_scope(principal, Client), row_scope(principal, Partner), Client.id == pk)
     )
     return rows[0] if rows else None
+
+
+# --- persisted operations: the documents a persisted-only client may run -----------------------------
+
+#: Why a client's audience schema would refuse a document (None: it would run it).
+DocumentCheck = Callable[[Audience, str], str | None]
+
+OPERATION_COLUMNS: tuple[Any, ...] = (
+    PersistedOperation.sha256,
+    PersistedOperation.document,
+    PersistedOperation.apq,
+    PersistedOperation.created_at,
+    PersistedOperation.last_used_at,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Registered:
+    """What registering operations did: the client's key and how many of them were new."""
+
+    pk: int
+    added: int
+
+
+async def _client_audience(db: RequestDb, client: Client) -> Audience:
+    audience = await db.scalar(select(Partner.audience).where(Partner.id == client.partner_id))
+    return Audience(audience)
+
+
+async def persisted_operations(db: RequestDb, principal: Principal, client_id: str) -> list[Row[Any]]:
+    """A client's registered operations, oldest first (the department's and its own through APQ)."""
+    client = await _client(db, client_id)
+    rows = await db.rows(
+        select(*OPERATION_COLUMNS)
+        .join(Client, Client.id == PersistedOperation.client_pk)
+        .join(Partner, Partner.id == Client.partner_id)
+        .where(row_scope(principal, Client), row_scope(principal, Partner), Client.id == client.id)
+        .order_by(PersistedOperation.created_at, PersistedOperation.id)
+    )
+    return list(rows)
+
+
+async def register_operations(
+    db: RequestDb,
+    principal: Principal | None,
+    client_id: str,
+    operations: Mapping[str, str],
+    check: DocumentCheck,
+) -> Registered:
+    """Register documents (``{sha256: document}``) for a client; each must be valid against its own
+    audience's schema (``check``), or nothing is registered. Ones it has already are left as they are."""
+    client = await _client(db, client_id)
+    if not operations:
+        raise InvalidInput("document", "must not be blank")
+    audience = await _client_audience(db, client)
+    for sha, document in operations.items():
+        if not document.strip():
+            raise InvalidInput("document", "must not be blank")
+        if persisted.sha256_of(document) != sha:
+            raise InvalidInput("document", f"{sha} is not the sha256 of its document")
+        problem = check(audience, document)
+        if problem is not None:
+            raise InvalidInput("document", f"is not valid for the {audience} schema ({problem})")
+    added = await _alone(db, lambda: persisted.add_manifest(db.session, client, operations))
+    return Registered(int(client.id), added)
+
+
+async def remove_operation(
+    db: RequestDb, principal: Principal | None, client_id: str, sha256: str
+) -> Applied:
+    """Remove one of a client's registered operations (a persisted-only client can no longer run it)."""
+    client = await _client(db, client_id)
+    sha = sha256.strip().lower()
+    pk, partner_pk, public_id = int(client.id), client.partner_id, client.client_id
+
+    async def write() -> bool:
+        rows = await db.session.execute(
+            delete(PersistedOperation)
+            .where(PersistedOperation.client_pk == pk, PersistedOperation.sha256 == sha)
+            .returning(PersistedOperation.id)
+        )
+        if rows.first() is None:
+            return False
+        await record_event(
+            db.session,
+            kind="client.operation_removed",
+            partner_id=partner_pk,
+            client_id=public_id,
+            detail={"sha256": sha},
+        )
+        return True
+
+    if not await _alone(db, write):
+        raise NotFound("persisted operation", "id")
+    return Applied(pk)
 
 
 # --- failed authentications: the throttles counted against clients -----------------------------------

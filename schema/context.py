@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -10,6 +11,7 @@ from strawberry.types import Info as _Info
 
 from auth.keys import KeyPolicy
 from auth.principal import Principal
+from resolvers.models.partners import Audience
 from resolvers.session import RequestDb
 
 if TYPE_CHECKING:
@@ -30,6 +32,9 @@ class Context:
     key_policy: KeyPolicy = field(default_factory=KeyPolicy)
     #: The newest migration of this code (``hubHealth`` compares the store's with it); None: unknown.
     migration_head: str | None = None
+    #: Why an audience's schema would refuse a document (None: it would run it), for registering a
+    #: client's persisted operation; None: no document can be checked, so none is registered.
+    document_problem: Callable[[Audience, str], str | None] | None = None
     #: Person and victim records the response disclosed, by id, with the field classes shown.
     disclosed: dict[tuple[str, int], set[str]] = field(default_factory=dict)
     #: The authority a disclosure rests on, where one applies beyond the audience itself

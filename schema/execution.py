@@ -224,3 +224,12 @@ _SERVER_GOING_AWAY = frozenset({"57P01", "57P02", "57P03"})
 
 def is_internal(error: GraphQLError) -> bool:
     return error_code(error) == INTERNAL
+
+
+def document_problem(executor: Executor, text: str) -> str | None:
+    """Why ``executor`` would refuse ``text`` (its code and first message), or None if it would run it:
+    what a document must pass before it is registered as a client's persisted operation."""
+    prepared = executor.prepare(text)
+    if prepared.code is None:
+        return None
+    return f"{prepared.code}: {prepared.errors[0].message}"

@@ -15,9 +15,12 @@ from datetime import datetime
 from typing import Annotated, Any
 
 import strawberry
+from graphql import GraphQLError, OperationDefinitionNode, parse
 
 from auth.classes import FieldClass
+from auth.persisted import sha256_of
 from resolvers import partners_admin as data
+from resolvers.errors import InvalidInput
 from resolvers.models.partners import Audience
 from schema.context import Info
 from schema.fields import classified, mutation, resolves
@@ -105,6 +108,42 @@ class ClientThrottle:
     blocked_until: datetime | None = classified(L, "Until when it must wait, if it must.")
 
 
+def _operation_names(document: str) -> list[str]:
+    try:
+        parsed = parse(document)
+    except GraphQLError:
+        return []
+    return [d.name.value for d in parsed.definitions if isinstance(d, OperationDefinitionNode) and d.name]
+
+
+@strawberry.type(
+    name="PersistedOperation",
+    description="A document a client registered by its sha256: a persisted-only client runs these alone.",
+)
+class PersistedOperationEntry:
+    id: str = classified(L, "The sha256 of the document (lowercase hex): the hash clients send.")
+    document: str = classified(L, "The document's exact text.")
+    operation_names: list[str] = classified(L, "The names of the operations it defines.")
+    via_apq: bool = classified(
+        L, "Registered by the client itself (automatic persisted queries), not by the department."
+    )
+    registered_at: datetime = classified(L, "When it was registered.")
+    last_used_at: datetime = classified(
+        L, "When it last ran, or was registered (written at most once a day)."
+    )
+
+    @classmethod
+    def from_row(cls, row: Any) -> PersistedOperationEntry:
+        return cls(
+            id=row.sha256,
+            document=row.document,
+            operation_names=_operation_names(row.document),
+            via_apq=bool(row.apq),
+            registered_at=row.created_at,
+            last_used_at=row.last_used_at,
+        )
+
+
 @strawberry.type
 class Query:
     @resolves(L, "The partner registry, oldest first: by audience, or only active or suspended ones.")
@@ -128,6 +167,11 @@ class Query:
         partner = from_global_id("Partner", partner_id, "partnerId") if partner_id else None
         page = await data.list_clients(ctx.db, ctx.principal, partner, first, after)
         return connection(page, PartnerClient.from_row)
+
+    @resolves(L, "One client's persisted operations, oldest first.")
+    async def persisted_operations(self, info: Info, client_id: str) -> list[PersistedOperationEntry]:
+        rows = await data.persisted_operations(info.context.db, info.context.principal, client_id)
+        return [PersistedOperationEntry.from_row(row) for row in rows]
 
     @resolves(L, "Failed authentications counted per client id and address, newest first (at most 200).")
     async def client_throttles(self, info: Info, client_id: str | None = None) -> list[ClientThrottle]:
@@ -201,6 +245,26 @@ class SetClientPersistedOnlyInput:
 class UnthrottleClientInput:
     client_id: str | None = strawberry.field(default=None, description="From every address, unless address.")
     address: str | None = strawberry.field(default=None, description="The source address.")
+
+
+@strawberry.input(description="A document to register as one of a client's persisted operations.")
+class RegisterPersistedOperationInput:
+    client_id: str = strawberry.field(description="The client id it authenticates with.")
+    document: str = strawberry.field(
+        description="The document's exact text; it must be valid against the client's audience schema."
+    )
+
+
+@strawberry.input(description="One of a client's persisted operations to remove.")
+class RemovePersistedOperationInput:
+    client_id: str = strawberry.field(description="The client id it authenticates with.")
+    id: str = strawberry.field(description="The operation's id: the sha256 of its document.")
+
+
+@strawberry.type(description="The result of a write to a client's persisted operations.")
+class PersistedOperationPayload(Payload):
+    id: str | None = classified(L, "The operation's id (the sha256 of its document); null when refused.")
+    client: PartnerClient | None = classified(L, "The client as it is now; null when refused.")
 
 
 @strawberry.type(description="The result of forgetting failed authentications.")
@@ -459,6 +523,58 @@ class Mutation:
         outcome = await run_mutation(info, strawberry.asdict(input), idempotency_key, write)
         return UnthrottlePayload(
             counts_removed=None if outcome.refs is None else outcome.refs["removed"],
+            errors=outcome.errors,
+            replayed=outcome.replayed,
+        )
+
+    @mutation(
+        L,
+        "Register a document as one of a client's persisted operations (a persisted-only client runs "
+        "only these). It must be valid against the client's audience schema; one it has already is "
+        "left as it is.",
+        audiences=ADMIN,
+    )
+    async def register_persisted_operation(
+        self, info: Info, input: RegisterPersistedOperationInput, idempotency_key: IdempotencyKey = None
+    ) -> PersistedOperationPayload:
+        ctx = info.context
+        sha = sha256_of(input.document)
+
+        async def write() -> Refs:
+            check = ctx.document_problem
+            if check is None:
+                raise InvalidInput("document", "cannot be checked by this server, so it is not registered")
+            registered = await data.register_operations(
+                ctx.db, ctx.principal, input.client_id, {sha: input.document}, check
+            )
+            return {"client": registered.pk}
+
+        outcome = await run_mutation(info, strawberry.asdict(input), idempotency_key, write)
+        return PersistedOperationPayload(
+            id=sha if outcome.refs is not None else None,
+            client=await _client(info, outcome.refs),
+            errors=outcome.errors,
+            replayed=outcome.replayed,
+        )
+
+    @mutation(
+        L,
+        "Remove one of a client's persisted operations: a persisted-only client can no longer run it.",
+        audiences=ADMIN,
+    )
+    async def remove_persisted_operation(
+        self, info: Info, input: RemovePersistedOperationInput, idempotency_key: IdempotencyKey = None
+    ) -> PersistedOperationPayload:
+        ctx = info.context
+
+        async def write() -> Refs:
+            applied = await data.remove_operation(ctx.db, ctx.principal, input.client_id, input.id)
+            return {"client": applied.pk}
+
+        outcome = await run_mutation(info, strawberry.asdict(input), idempotency_key, write)
+        return PersistedOperationPayload(
+            id=input.id.strip().lower() if outcome.refs is not None else None,
+            client=await _client(info, outcome.refs),
             errors=outcome.errors,
             replayed=outcome.replayed,
         )

@@ -225,19 +225,32 @@ async def clients_rehash(session: AsyncSession, args: argparse.Namespace, settin
 # --- persisted operations and per-client limits ---------------------------------------------------
 
 
-def _validate_operations(audience: Audience, operations: dict[str, str], settings: Settings) -> None:
-    """Every document must be valid against the client's own audience schema, within the limits."""
+def _document_check(settings: Settings) -> admin.DocumentCheck:
+    """Why a client's audience schema would refuse a document, within the limits (as the API checks it)."""
     from hub.app import limits_for
     from schema.audiences import audience_schemas
-    from schema.execution import Executor
+    from schema.execution import Executor, document_problem
     from schema.root import build_schema
 
-    executor = Executor(audience_schemas(build_schema())[audience], limits_for(settings, audience))
+    schemas = audience_schemas(build_schema())
+    executors: dict[Audience, Executor] = {}
+
+    def check(audience: Audience, document: str) -> str | None:
+        if audience not in executors:
+            executors[audience] = Executor(schemas[audience], limits_for(settings, audience))
+        return document_problem(executors[audience], document)
+
+    return check
+
+
+def _validate_operations(audience: Audience, operations: dict[str, str], check: admin.DocumentCheck) -> None:
+    """Every document must be valid against the client's own audience schema, within the limits; every
+    problem is listed before anything is added."""
     problems = []
     for sha, document in operations.items():
-        prepared = executor.prepare(document)
-        if prepared.code is not None:
-            problems.append(f"  {sha[:12]}…: {prepared.code}: {prepared.errors[0].message}")
+        problem = check(audience, document)
+        if problem is not None:
+            problems.append(f"  {sha[:12]}…: {problem}")
     if problems:
         raise HubError(
             f"{len(problems)} operation(s) are not valid for the {audience} schema; nothing was added:\n"
@@ -257,12 +270,25 @@ async def operations_add(session: AsyncSession, args: argparse.Namespace, settin
         operations = persisted.parse_manifest(raw)
     except persisted.ManifestError as exc:
         raise HubError(f"{args.manifest}: {exc}") from None
-    _validate_operations(Audience(partner.audience), operations, settings)
-    added = await persisted.add_manifest(session, client, operations)
-    print(
-        f"{added} new operation(s) registered for {client.client_id} "
-        f"({len(operations) - added} already registered)"
+    check = _document_check(settings)
+    _validate_operations(Audience(partner.audience), operations, check)
+    registered = await admin.register_operations(
+        RequestDb(session), None, client.client_id, operations, check
     )
+    print(
+        f"{registered.added} new operation(s) registered for {client.client_id} "
+        f"({len(operations) - registered.added} already registered)"
+    )
+
+
+async def operations_remove(session: AsyncSession, args: argparse.Namespace, settings: Settings) -> None:
+    try:
+        await admin.remove_operation(RequestDb(session), None, args.client_id, args.sha256)
+    except NotFound as exc:
+        raise HubError(
+            f"no such {exc.what}; `hub clients operations list {args.client_id}` shows them"
+        ) from None
+    print(f"operation {args.sha256.strip().lower()} removed from {args.client_id}")
 
 
 async def operations_list(session: AsyncSession, args: argparse.Namespace, settings: Settings) -> None:
@@ -442,6 +468,10 @@ def register(sub: Any) -> None:
     p.add_argument("client_id")
     p.add_argument("manifest", metavar="MANIFEST.json")
     p.set_defaults(handler=_run(operations_add))
+    p = ops.add_parser("remove", help="remove one of a client's registered operations")
+    p.add_argument("client_id")
+    p.add_argument("sha256", help="the operation's sha256 (`hub clients operations list`)")
+    p.set_defaults(handler=_run(operations_remove))
     p = ops.add_parser("list", help="list a client's registered operations")
     p.add_argument("client_id")
     p.set_defaults(handler=_run(operations_list))

@@ -228,6 +228,21 @@ mutation ConsoleRemoveClient($input: ClientInput!, $key: String) {{
   removeClient(input: $input, idempotencyKey: $key) {{ {ERRORS} clientId }}
 }}"""
 
+PERSISTED_OPERATIONS = """
+query ConsolePersistedOperations($clientId: String!) {
+  persistedOperations(clientId: $clientId) { id document operationNames viaApq registeredAt lastUsedAt }
+}"""
+
+REGISTER_PERSISTED_OPERATION = f"""
+mutation ConsoleRegisterPersistedOperation($input: RegisterPersistedOperationInput!, $key: String) {{
+  registerPersistedOperation(input: $input, idempotencyKey: $key) {{ {ERRORS} id }}
+}}"""
+
+REMOVE_PERSISTED_OPERATION = f"""
+mutation ConsoleRemovePersistedOperation($input: RemovePersistedOperationInput!, $key: String) {{
+  removePersistedOperation(input: $input, idempotencyKey: $key) {{ {ERRORS} id }}
+}}"""
+
 # --- victim services: staff's part in delivery ------------------------------------------------------
 
 NOTIFICATION_PAYLOAD = "errors { code field message } replayed notification { id status }"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
@@ -346,6 +346,61 @@ def routes(console: Console) -> list[BaseRoute]:
             raise Refused(404, "There is no such action on a client.")
         await mutate(request, session, document, field, variables, done)
         return console.redirect(request, clients_path(form))
+
+    # --- a client's persisted operations ----------------------------------------------------------
+
+    def operations_path(client_id: str, form: dict[str, str]) -> str:
+        path = f"/clients/{quote(client_id, safe='')}/operations"
+        partner = (form.get("partner") or "").strip()[:200]
+        return f"{path}?{urlencode({'partner': partner})}" if partner else path
+
+    async def client_operations(request: Request) -> Response:
+        session = console.staff(request, section("/clients"))
+        client_id = request.path_params["client_id"]
+        result = await console.call(request, session, q.PERSISTED_OPERATIONS, {"clientId": client_id})
+        partner = request.query_params.get("partner") or ""
+        return console.render(
+            request,
+            "client_operations.html",
+            title=f"Persisted operations of {client_id}",
+            client_id=client_id,
+            operations=(result.data or {}).get("persistedOperations") or [],
+            errors=result.messages,
+            partner=partner,
+            back=f"/console{clients_path({'partner': partner})}",
+            idempotency_key=new_idempotency_key(),
+        )
+
+    async def client_operation_register(request: Request) -> Response:
+        session = console.staff(request, section("/clients"))
+        _session, form = await console.form(request)
+        client_id = request.path_params["client_id"]
+        # Registered by its exact text's sha256, so not trimmed; a textarea sends CRLF line ends, and
+        # a client's tooling hashes its document with LF ones.
+        document = form.get("document", "").replace("\r\n", "\n")
+        variables = {
+            "input": {"clientId": client_id, "document": document},
+            "key": key_of(form),
+        }
+        done = f"Operation registered for {client_id}."
+        payload = await mutate(
+            request, session, q.REGISTER_PERSISTED_OPERATION, "registerPersistedOperation", variables, done
+        )
+        if payload.get("id") and not payload.get("replayed"):
+            session.flash[-1:] = [f"Operation {payload['id']} registered for {client_id}."]
+        return console.redirect(request, operations_path(client_id, form))
+
+    async def client_operation_remove(request: Request) -> Response:
+        session = console.staff(request, section("/clients"))
+        _session, form = await console.form(request)
+        client_id = request.path_params["client_id"]
+        sha = request.path_params["sha256"]
+        variables = {"input": {"clientId": client_id, "id": sha}, "key": key_of(form)}
+        done = f"Operation {sha} removed from {client_id}."
+        await mutate(
+            request, session, q.REMOVE_PERSISTED_OPERATION, "removePersistedOperation", variables, done
+        )
+        return console.redirect(request, operations_path(client_id, form))
 
     async def who_saw(request: Request) -> Response:
         session = console.staff(request, section("/ledger/who-saw"))
@@ -791,6 +846,9 @@ def routes(console: Console) -> list[BaseRoute]:
         Route("/clients", clients, methods=["GET"]),
         Route("/clients/add", client_add, methods=["POST"]),
         Route("/clients/{client_id}/confirm/{action}", client_confirm, methods=["GET"]),
+        Route("/clients/{client_id}/operations", client_operations, methods=["GET"]),
+        Route("/clients/{client_id}/operations/register", client_operation_register, methods=["POST"]),
+        Route("/clients/{client_id}/operations/{sha256}/remove", client_operation_remove, methods=["POST"]),
         Route("/clients/{client_id}/{action}", client_action, methods=["POST"]),
         Route("/ledger/who-saw", who_saw, methods=["GET"]),
         Route("/ledger/events", events, methods=["GET"]),

@@ -4,6 +4,7 @@ persisted operations only and removed, each through the API's admin mutations an
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
 from html import unescape
@@ -14,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from resolvers.models.audit import AuditEvent
-from resolvers.models.partners import Audience, Client, Partner
+from resolvers.models.partners import Audience, Client, Partner, PersistedOperation
 from schema.ids import to_global_id
 from tests.console.conftest import SignIn, csrf_of
 from tests.factories.partners import make_client, make_partner
@@ -196,6 +197,8 @@ async def test_rotate_disable_persisted_only_and_remove_a_client(
         "/console/clients/add",
         "/console/clients/some-client/disable",
         "/console/clients/some-client/remove",
+        "/console/clients/some-client/operations/register",
+        f"/console/clients/some-client/operations/{'0' * 64}/remove",
     ],
 )
 async def test_every_registry_form_needs_the_csrf_token(
@@ -258,3 +261,73 @@ async def test_a_clients_failed_sign_ins_are_shown_and_forgotten(
         await session.scalar(select(AuthThrottle.key).where(AuthThrottle.key.endswith(target.client_id)))
         is None
     )
+
+
+async def test_a_clients_persisted_operations_registered_and_removed(
+    client: httpx.AsyncClient, sign_in: SignIn, session: AsyncSession
+) -> None:
+    partner = await make_partner(session, Audience.LEGISLATIVE)
+    target = await make_client(session, partner)
+    cid = target.client_id
+    await sign_in(Audience.ADMIN)
+    clients = await client.get("/console/clients", params={"partner": to_global_id("Partner", partner.id)})
+    assert f"/console/clients/{cid}/operations?partner=" in clients.text
+    page = await client.get(f"/console/clients/{cid}/operations")
+    assert page.status_code == 200
+    assert "No persisted operations." in page.text
+    assert 'for="operation-document"' in page.text
+    csrf = csrf_of(page.text)
+    key = _value(page.text, "idempotency_key")
+    # The textarea's CRLF line ends are registered as LF: the text a client's tooling hashes.
+    document = "query Facilities {\r\n  facilities(first: 2) { totalCount }\r\n}"
+    sent = {"csrf": csrf, "idempotency_key": key, "document": document}
+    registered = await client.post(f"/console/clients/{cid}/operations/register", data=sent)
+    assert registered.status_code == 303
+    assert registered.headers["location"] == f"/console/clients/{cid}/operations"
+    sha = hashlib.sha256(document.replace("\r\n", "\n").encode()).hexdigest()
+    stored = list(
+        await session.scalars(
+            select(PersistedOperation.sha256).where(PersistedOperation.client_pk == target.id)
+        )
+    )
+    assert stored == [sha]
+    page = await client.get(f"/console/clients/{cid}/operations")
+    assert f"Operation {sha} registered for {cid}." in page.text
+    assert "Facilities" in page.text
+    assert f"/operations/{sha}/remove" in page.text
+    # The same form again writes nothing more.
+    again = await client.post(f"/console/clients/{cid}/operations/register", data=sent)
+    assert "Already done" in (await client.get(again.headers["location"])).text
+
+    bad = await client.post(
+        f"/console/clients/{cid}/operations/register",
+        data={"csrf": csrf, "idempotency_key": "bad", "document": "{ partners { totalCount } }"},
+    )
+    page = await client.get(bad.headers["location"])
+    assert "is not valid for the legislative schema" in unescape(page.text)
+
+    no_csrf = await client.post(
+        f"/console/clients/{cid}/operations/{sha}/remove", data={"idempotency_key": "rm"}
+    )
+    assert no_csrf.status_code == 403
+    removed = await client.post(
+        f"/console/clients/{cid}/operations/{sha}/remove", data={"csrf": csrf, "idempotency_key": "rm"}
+    )
+    assert removed.status_code == 303
+    page = await client.get(removed.headers["location"])
+    assert f"Operation {sha} removed from {cid}." in page.text
+    assert "No persisted operations." in page.text
+    assert (
+        await session.scalar(select(PersistedOperation.id).where(PersistedOperation.client_pk == target.id))
+        is None
+    )
+
+
+@pytest.mark.parametrize("audience", [Audience.CONSTITUENT_SERVICES, Audience.VICTIM_SERVICES])
+async def test_only_administrators_see_persisted_operations(
+    client: httpx.AsyncClient, sign_in: SignIn, session: AsyncSession, audience: Audience
+) -> None:
+    target = await make_client(session, await make_partner(session))
+    await sign_in(audience)
+    page = await client.get(f"/console/clients/{target.client_id}/operations")
+    assert page.status_code == 403

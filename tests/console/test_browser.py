@@ -266,6 +266,7 @@ def test_every_page_of_each_unit_is_accessible_and_clean(browser: Any, demo_url:
             "/console/",
             "/console/partners",
             "/console/clients",
+            "/console/clients/demo-legislative/operations",
             "/console/ledger/who-saw",
             "/console/ledger/who-saw?doc_id=SD0000001",
             "/console/ledger/events",
@@ -429,6 +430,28 @@ def test_admin_onboards_a_partner_and_the_copied_secret_gets_a_token(browser: An
     )
     assert token.status_code == 200, token.text
     assert token.json()["token_type"] == "Bearer"
+    assert console_errors(browser) == []
+
+
+def test_admin_registers_and_removes_a_persisted_operation(browser: Any, demo_url: str) -> None:
+    from selenium.webdriver.common.by import By
+
+    sign_in(browser, demo_url, "admin")
+    open_page(browser, f"{demo_url}/console/clients")
+    browser.find_element(By.CSS_SELECTOR, 'a[href="/console/clients/demo-legislative/operations"]').click()
+    wait_for(browser, "#register-operation")
+    assert serious_violations(browser) == []
+    # A document of its own per run: the demo store outlives a test.
+    document = f"query Browser{time.monotonic_ns()} {{\n  facilities(first: 1) {{ totalCount }}\n}}"
+    browser.find_element(By.ID, "operation-document").send_keys(document)
+    submit(browser, "register-operation")
+    assert "registered for" in text_of(browser, ".flash")
+    assert document.split()[1] in text_of(browser, "#rows")
+    assert serious_violations(browser) == []
+    rows = len(browser.find_elements(By.CSS_SELECTOR, "#rows tbody form"))
+    submit(browser, f"remove-operation-{rows}")
+    assert "removed from" in text_of(browser, ".flash")
+    assert document.split()[1] not in text_of(browser, "#rows")
     assert console_errors(browser) == []
 
 

@@ -14,10 +14,10 @@ import httpx
 import orjson
 import pytest
 import pytest_asyncio
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from auth.persisted import ManifestError, PersistedOperations, parse_manifest
+from auth.persisted import ManifestError, PersistedOperations, PersistedQueryRefused, parse_manifest
 from auth.persisted import register as persisted_register
 from auth.principal import Principal
 from hub.app import create_app
@@ -281,6 +281,12 @@ def test_the_cli_registers_lists_and_locks_down(
     assert sha(QUERY) in listed
     assert sha(OTHER) in listed
     assert "persisted-only" in listed
+    assert main(["clients", "operations", "remove", client_id, sha(OTHER)]) == 0
+    assert f"operation {sha(OTHER)} removed from {client_id}" in capsys.readouterr().out
+    assert main(["clients", "operations", "remove", client_id, sha(OTHER)]) == 1
+    assert "no such persisted operation" in capsys.readouterr().err
+    assert main(["clients", "operations", "list", client_id]) == 0
+    assert sha(OTHER) not in capsys.readouterr().out
     assert main(["clients", "limits", client_id, "--requests-per-minute", "30"]) == 0
     assert "30 requests and 2,000,000 cost per minute" in capsys.readouterr().out
     assert (
@@ -417,3 +423,29 @@ async def test_use_is_recorded_at_most_once_a_day_per_entry(
     now[0] += timedelta(days=1)
     await operations.lookup(principal, sha(QUERY))
     assert await last_used() == now[0]
+
+
+async def test_a_removed_operation_stops_running_within_the_recheck_interval(
+    sessions: async_sessionmaker[AsyncSession], session: AsyncSession, partners: dict[Audience, Partner]
+) -> None:
+    client = await make_client(session, partners[Audience.REENTRY], persisted_only=True)
+    await persisted_register(session, client.id, {sha(QUERY): QUERY})
+    now = [datetime(2026, 6, 1, 12, tzinfo=UTC)]
+    operations = PersistedOperations(sessions, recheck_s=3.0, clock=lambda: now[0])
+    principal = Principal(
+        audience=Audience.REENTRY,
+        partner_id=client.partner_id,
+        client_id=client.client_id,
+        client_pk=client.id,
+        persisted_only=True,
+    )
+    assert await operations.lookup(principal, sha(QUERY)) == QUERY
+    # Removed by an administrator (another process's request, or this one's).
+    await session.execute(delete(PersistedOperation).where(PersistedOperation.client_pk == client.id))
+    now[0] += timedelta(seconds=1)
+    assert await operations.lookup(principal, sha(QUERY)) == QUERY  # still trusted from the cache
+    now[0] += timedelta(seconds=3)
+    assert await operations.lookup(principal, sha(QUERY)) is None
+    with pytest.raises(PersistedQueryRefused) as refused:
+        await operations.resolve(principal, {"query": QUERY})
+    assert refused.value.code == "PERSISTED_QUERY_REQUIRED"
