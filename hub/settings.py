@@ -160,7 +160,10 @@ class Settings(BaseSettings):
         default=3.0,
         ge=0,
         le=60,
-        description="How long a token's client status and revocation are cached: a disabled client's tokens stop within it",
+        description=(
+            "How long a token's client status and revocation, and a client's registered operations, are cached:"
+            " a disabled client's tokens and a removed operation stop within it"
+        ),
     )
     auth_throttle_after: int = Field(
         default=5,
