@@ -312,6 +312,20 @@ async def _client(info: Info, refs: Refs | None) -> PartnerClient | None:
     return None if row is None else PartnerClient.from_row(row)
 
 
+async def _secret_payload(
+    info: Info, outcome: Outcome, issued: list[data.IssuedSecret]
+) -> ClientSecretPayload:
+    """The client and its new secret: the secret only in the answer of the write that made it (never
+    in a replay, never after an error)."""
+    fresh = issued and not outcome.replayed and not outcome.errors
+    return ClientSecretPayload(
+        client=await _client(info, outcome.refs),
+        secret=issued[-1].secret if fresh else None,
+        errors=outcome.errors,
+        replayed=outcome.replayed,
+    )
+
+
 async def _partner_access(
     info: Info, input: PartnerAccessInput, idempotency_key: str | None, *, active: bool
 ) -> PartnerPayload:
@@ -414,12 +428,7 @@ class Mutation:
             return {"client": issued[-1].pk}
 
         outcome = await run_mutation(info, strawberry.asdict(input), idempotency_key, write)
-        return ClientSecretPayload(
-            client=await _client(info, outcome.refs),
-            secret=issued[-1].secret if issued and not outcome.replayed and not outcome.errors else None,
-            errors=outcome.errors,
-            replayed=outcome.replayed,
-        )
+        return await _secret_payload(info, outcome, issued)
 
     @mutation(
         L,
@@ -440,12 +449,7 @@ class Mutation:
             return {"client": issued[-1].pk}
 
         outcome = await run_mutation(info, strawberry.asdict(input), idempotency_key, write)
-        return ClientSecretPayload(
-            client=await _client(info, outcome.refs),
-            secret=issued[-1].secret if issued and not outcome.replayed and not outcome.errors else None,
-            errors=outcome.errors,
-            replayed=outcome.replayed,
-        )
+        return await _secret_payload(info, outcome, issued)
 
     @mutation(
         L,
