@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Row, String, cast, func, insert, literal, select, update
+from sqlalchemy import Insert, Row, String, bindparam, cast, func, insert, select, update
 
 from auth.principal import Principal
 from auth.scopes import row_scope
@@ -135,21 +136,13 @@ async def submit_inquiry(db: RequestDb, principal: Principal, new: NewInquiry, n
     # The reference follows the id, so concurrent submissions never collide.
     prefix = f"INQ-{now.year}-"
     if db.session.get_bind().dialect.name == "postgresql":
-        # One statement: the id drawn from the sequence, the reference made from it (zero-padded to
-        # six digits, longer once the ids are), the row and its visibility returned.
-        n = select(
-            func.nextval(func.pg_get_serial_sequence(Inquiry.__tablename__, "id")).label("n")
-        ).subquery()
-        digits = cast(n.c.n, String)
-        reference = literal(prefix) + func.lpad(digits, func.greatest(6, func.length(digits)), "0")
-        columns = [Inquiry.id, Inquiry.reference, *(Inquiry.__table__.c[k] for k in values)]
-        params = [
-            n.c.n,
-            reference,
-            *(literal(value, Inquiry.__table__.c[k].type) for k, value in values.items()),
-        ]
-        statement = insert(Inquiry).from_select(columns, select(*params)).returning(*returned)
-        return (await db.rows(statement))[0]
+        # One statement, built once per process (only the caller's row scope is added per request):
+        # the id drawn from the sequence, the reference made from it, the row and its visibility
+        # returned. The values travel as parameters.
+        if tuple(values) != _SUBMITTED:  # a value added above must be added to the statement too
+            raise RuntimeError("submit_inquiry's values and _SUBMITTED differ")
+        statement = _postgresql_submit().returning(*returned)
+        return (await db.rows(statement, {"reference_prefix": prefix, **values}))[0]
     # SQLite numbers the row as it is written: the reference is set from the id just given.
     pk = (
         await db.rows(
@@ -162,6 +155,44 @@ async def submit_inquiry(db: RequestDb, principal: Principal, new: NewInquiry, n
         update(Inquiry).where(Inquiry.id == pk).values(reference=f"{prefix}{pk:06d}").returning(*returned)
     )
     return (await db.rows(numbered))[0]
+
+
+@functools.cache
+def _postgresql_submit() -> Insert:
+    """``INSERT INTO inquiries … SELECT`` with a bound parameter per value (named after its column) and
+    ``reference_prefix``: the id from the sequence, the reference from it (zero-padded to six digits,
+    longer once the ids are). Built once: constructing the expression cost more than sending it.
+
+    On the table, not the mapped class: a Core INSERT skips the ORM's bulk-insert handling."""
+    table = Inquiry.__table__
+    n = select(func.nextval(func.pg_get_serial_sequence(Inquiry.__tablename__, "id")).label("n")).subquery()
+    digits = cast(n.c.n, String)
+    reference = bindparam("reference_prefix", type_=String) + func.lpad(
+        digits, func.greatest(6, func.length(digits)), "0"
+    )
+    columns = [table.c.id, table.c.reference, *(table.c[k] for k in _SUBMITTED)]
+    params = [n.c.n, reference, *(bindparam(k, type_=table.c[k].type) for k in _SUBMITTED)]
+    return insert(table).from_select(columns, select(*params))
+
+
+#: The columns a submission writes besides the id and the reference (``submit_inquiry``'s values).
+_SUBMITTED = (
+    "source",
+    "category",
+    "channel",
+    "status",
+    "partner_id",
+    "requester_name",
+    "requester_email",
+    "requester_phone",
+    "subject_person_id",
+    "summary",
+    "details",
+    "received_at",
+    "due_on",
+    "reopened_count",
+    "version",
+)
 
 
 # --- the workflow: received -> assigned -> responded -> closed (-> reopened) ---------------------------
