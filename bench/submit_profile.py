@@ -56,6 +56,32 @@ class Statements:
         self.seen.append(re.sub(r"\s+", " ", statement).strip())
 
 
+#: (layer, markers in a function's file), first match wins.
+_LAYERS = (
+    ("httpx (the client)", ("/httpx/", "/httpcore/")),
+    ("SQLAlchemy", ("/sqlalchemy/",)),
+    ("asyncpg", ("/asyncpg/",)),
+    ("graphql-core", ("/graphql/",)),
+    ("Strawberry", ("/strawberry/",)),
+    ("Starlette", ("/starlette/",)),
+    ("greenlet", ("greenlet",)),
+    ("asyncio", ("/asyncio/", "selectors", "epoll", "socket")),
+    ("hub: auth/", ("/auth/",)),
+    ("hub: hub/", ("/hub/",)),
+    ("hub: schema/", ("/schema/",)),
+    ("hub: resolvers/", ("/resolvers/",)),
+)
+
+
+def _by_layer(stats: pstats.Stats) -> list[tuple[str, float]]:
+    totals: dict[str, float] = {}
+    for (filename, _line, function), row in stats.stats.items():  # type: ignore[attr-defined]
+        where = f"{filename}:{function}"
+        layer = next((name for name, marks in _LAYERS if any(m in where for m in marks)), "other")
+        totals[layer] = totals.get(layer, 0.0) + row[2]
+    return sorted(totals.items(), key=lambda kv: -kv[1])
+
+
 def _check(response: httpx.Response) -> None:
     if response.status_code != 200 or "errors" in response.json():
         raise SystemExit(f"submitInquiry failed: {response.text}")
@@ -142,6 +168,9 @@ async def run(args: argparse.Namespace) -> None:
             print(f"  {n:>2}. {statement[:160]}")
         print(f"peak resident memory: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
         if profiler is not None:
+            print("own CPU time by layer under cProfile (its overhead included; httpx is the client):")
+            for layer, seconds in _by_layer(pstats.Stats(profiler)):
+                print(f"  {layer:<24}{seconds / args.requests * 1000:>8.2f} ms/request")
             out = io.StringIO()
             pstats.Stats(profiler, stream=out).sort_stats(args.sort).print_stats(args.profile)
             print(out.getvalue())

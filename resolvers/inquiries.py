@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import functools
+import typing
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Insert, Row, String, bindparam, cast, func, insert, select, update
+from sqlalchemy import Insert, Row, String, Table, bindparam, cast, func, insert, select, update
 
 from auth.principal import Principal
 from auth.scopes import row_scope
@@ -132,17 +133,16 @@ async def submit_inquiry(db: RequestDb, principal: Principal, new: NewInquiry, n
         "reopened_count": 0,
         "version": 1,
     }
-    returned = (*Inquiry.__table__.columns, row_scope(principal, Inquiry).label("visible"))
     # The reference follows the id, so concurrent submissions never collide.
     prefix = f"INQ-{now.year}-"
     if db.session.get_bind().dialect.name == "postgresql":
-        # One statement, built once per process (only the caller's row scope is added per request):
-        # the id drawn from the sequence, the reference made from it, the row and its visibility
-        # returned. The values travel as parameters.
+        # One statement, built once per caller (_postgresql_submit): the id drawn from the sequence,
+        # the reference made from it, the row and its visibility returned. The values are parameters.
         if tuple(values) != _SUBMITTED:  # a value added above must be added to the statement too
             raise RuntimeError("submit_inquiry's values and _SUBMITTED differ")
-        statement = _postgresql_submit().returning(*returned)
+        statement = _postgresql_submit(principal)
         return (await db.rows(statement, {"reference_prefix": prefix, **values}))[0]
+    returned = (*Inquiry.__table__.columns, row_scope(principal, Inquiry).label("visible"))
     # SQLite numbers the row as it is written: the reference is set from the id just given.
     pk = (
         await db.rows(
@@ -158,13 +158,12 @@ async def submit_inquiry(db: RequestDb, principal: Principal, new: NewInquiry, n
 
 
 @functools.cache
-def _postgresql_submit() -> Insert:
+def _postgresql_insert() -> Insert:
     """``INSERT INTO inquiries … SELECT`` with a bound parameter per value (named after its column) and
     ``reference_prefix``: the id from the sequence, the reference from it (zero-padded to six digits,
-    longer once the ids are). Built once: constructing the expression cost more than sending it.
-
-    On the table, not the mapped class: a Core INSERT skips the ORM's bulk-insert handling."""
-    table = Inquiry.__table__
+    longer once the ids are). On the table, not the mapped class: a Core INSERT skips the ORM's
+    bulk-insert handling."""
+    table = typing.cast(Table, Inquiry.__table__)
     n = select(func.nextval(func.pg_get_serial_sequence(Inquiry.__tablename__, "id")).label("n")).subquery()
     digits = cast(n.c.n, String)
     reference = bindparam("reference_prefix", type_=String) + func.lpad(
@@ -173,6 +172,19 @@ def _postgresql_submit() -> Insert:
     columns = [table.c.id, table.c.reference, *(table.c[k] for k in _SUBMITTED)]
     params = [n.c.n, reference, *(bindparam(k, type_=table.c[k].type) for k in _SUBMITTED)]
     return insert(table).from_select(columns, select(*params))
+
+
+@functools.lru_cache(maxsize=256)
+def _postgresql_submit(principal: Principal) -> Insert:
+    """``_postgresql_insert`` returning the row and ``visible``, the caller's row scope over it.
+
+    Built once per caller, not per request: building the expression (the scope's comparison
+    included) cost more CPU than sending it. Keyed by the whole principal (its token included), so
+    a scope that reads any part of who calls is never shared between callers; the embargo, which is
+    not part of who calls, is not read by the inquiries' scope.
+    """
+    returned = (*Inquiry.__table__.columns, row_scope(principal, Inquiry).label("visible"))
+    return _postgresql_insert().returning(*returned)
 
 
 #: The columns a submission writes besides the id and the reference (``submit_inquiry``'s values).

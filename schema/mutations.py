@@ -118,7 +118,8 @@ async def run_mutation(
         key = idempotency.check_key(idempotency_key) if idempotency_key is not None else None
     except InvalidInput as exc:
         return Outcome(None, [_as_error(exc)])
-    digest = idempotency.request_hash(name, arguments)
+    # Only a keyed write is remembered or recalled: no hash for the others.
+    digest = idempotency.request_hash(name, arguments) if key is not None else ""
     principal_key = ctx.principal.key
     refused: IntegrityError | None = None
     for _attempt in range(_ATTEMPTS):

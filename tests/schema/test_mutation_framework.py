@@ -13,13 +13,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from auth.principal import Principal
 from resolvers import reentry
 from resolvers.models.inquiries import Inquiry
-from resolvers.models.partners import Audience, IdempotencyRecord
+from resolvers.models.partners import Audience, IdempotencyRecord, Partner
 from resolvers.models.programs import Referral
 from resolvers.session import RequestDb
 from schema.context import Info
+from schema.ids import from_global_id
 from schema.loaders import Loaders
 from schema.mutations import MutationError, MutationErrorCode, run_mutation
-from tests.conftest import GraphQL
+from tests.conftest import GraphQL, Mint
+from tests.factories.partners import make_client, make_partner
 from tests.factories.people import make_person
 from tests.factories.reentry import make_reentry_partner, make_referral
 
@@ -60,6 +62,39 @@ async def test_submit_writes_one_inquiry(gql: GraphQL, session: AsyncSession) ->
     assert payload["inquiry"]["reference"].startswith("INQ-")
     assert payload["inquiry"]["version"] == 1
     assert await _count(session) == before + 1
+
+
+async def test_each_caller_files_and_reads_back_its_own_inquiry(
+    gql: GraphQL, session: AsyncSession, mint: Mint, partners: dict[Audience, Partner]
+) -> None:
+    """The submission statement is built once per caller (resolvers/inquiries.py): two offices and
+    constituent services, in turn and twice each, each get their own row, scope and reference."""
+    second = await make_partner(session, Audience.LEGISLATIVE)
+    second_token = await mint(client=await make_client(session, second), partner=second)
+    callers = [
+        (Audience.LEGISLATIVE, None, partners[Audience.LEGISLATIVE].id, "LEGISLATIVE"),
+        (Audience.LEGISLATIVE, second_token, second.id, "LEGISLATIVE"),
+        (Audience.CONSTITUENT_SERVICES, None, None, "FAMILY"),
+    ]
+    seen: list[int] = []
+    for _round in range(2):
+        for audience, token, partner_id, source in callers:
+            response = await gql(SUBMIT, {"input": _input()}, audience=audience, token=token)
+            payload = response.json()["data"]["submitInquiry"]
+            assert payload["errors"] == []
+            assert payload["inquiry"]["source"] == source
+            pk = from_global_id("Inquiry", payload["inquiry"]["id"])
+            row = (await session.execute(select(Inquiry).where(Inquiry.id == pk))).scalar_one()
+            assert row.partner_id == partner_id
+            assert payload["inquiry"]["reference"] == row.reference
+            assert row.reference.endswith(f"{pk:06d}")
+            seen.append(pk)
+    assert len(set(seen)) == 6
+    # An office reads back its own inquiries only; the other office's stay out of its list.
+    listed = await gql("{ inquiries(first: 50) { nodes { id } } }", audience=Audience.LEGISLATIVE)
+    ids = {from_global_id("Inquiry", n["id"]) for n in listed.json()["data"]["inquiries"]["nodes"]}
+    assert set(seen[0::3]) <= ids
+    assert not ids & set(seen[1::3] + seen[2::3])
 
 
 async def test_retry_with_the_same_key_returns_the_first_result_and_writes_nothing(
