@@ -222,7 +222,7 @@ class Mutation:
             written.append(row)
             return {"inquiry": row.id}
 
-        outcome = await run_mutation(info, strawberry.asdict(input), idempotency_key, write)
+        outcome = await run_mutation(info, lambda: strawberry.asdict(input), idempotency_key, write)
         if outcome.refs is not None and not outcome.replayed and written[-1:]:
             row = written[-1]
             if row.id == outcome.refs["inquiry"]:

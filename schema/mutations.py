@@ -108,6 +108,9 @@ async def run_mutation(
 ) -> Outcome:
     """Run ``write`` in a savepoint, honouring the caller's idempotency key.
 
+    ``arguments`` (what the request hash covers) may be given as a function returning them: it is
+    then called only for a write with a key, the only one whose hash is kept.
+
     The mutation's name, which its idempotency records carry and its request hash covers, is the
     resolving field's own (``info.field_name``, never an alias), so it cannot drift from the schema.
     """
@@ -119,7 +122,9 @@ async def run_mutation(
     except InvalidInput as exc:
         return Outcome(None, [_as_error(exc)])
     # Only a keyed write is remembered or recalled: no hash for the others.
-    digest = idempotency.request_hash(name, arguments) if key is not None else ""
+    digest = ""
+    if key is not None:
+        digest = idempotency.request_hash(name, arguments() if callable(arguments) else arguments)
     principal_key = ctx.principal.key
     refused: IntegrityError | None = None
     for _attempt in range(_ATTEMPTS):
