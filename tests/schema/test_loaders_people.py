@@ -182,10 +182,25 @@ async def test_n_keys_cost_one_statement(
         assert sum(page.total_count for page in results) >= len(keys) - 1
 
 
+async def test_a_request_builds_a_loader_on_first_use_and_keeps_it(session: AsyncSession) -> None:
+    db = RequestDb(session)
+    principal = Principal(audience=Audience.ADMIN)
+    loaders, other = Loaders.build(db, principal), Loaders.build(db, principal)
+    assert len(Loaders.names()) == len(set(Loaders.names())) > 50
+    for name in Loaders.names():
+        assert getattr(loaders, name) is getattr(loaders, name)  # one per request
+        assert getattr(loaders, name) is not getattr(other, name)  # never shared between requests
+    loaders.people_by_id.prime(-1, "cached")
+    loaders.facilities_by_id.prime(2, "cached")
+    loaders.clear_all()
+    assert await loaders.people_by_id.load(-1) is None  # asked the store again: there is no person -1
+    assert not loaders.facilities_by_id.cache_map.cache_map  # type: ignore[attr-defined]
+
+
 def test_every_loader_of_these_domains_is_tested() -> None:
     from resolvers import custody, programs, reentry
 
-    names = set(Loaders.__dataclass_fields__)
+    names = set(Loaders.names())
     ours = {
         n for n in names for module in (custody, programs, reentry) if getattr(module, n, None) is not None
     }
