@@ -40,6 +40,7 @@ from resolvers.models.people import (
     SupervisionPeriod,
 )
 from resolvers.notifications import create_notifications
+from resolvers.rows import CustodyEventRow, ParoleHearingRow
 from resolvers.session import RequestDb
 from resolvers.versioned import update_versioned
 
@@ -73,14 +74,14 @@ class NewCustodyEvent:
 
 async def custody_events_by_id(
     db: RequestDb, principal: Principal, ids: Sequence[int]
-) -> list[Row[Any] | None]:
-    return await rows_by_id(db, principal, CustodyEvent, ids)
+) -> list[CustodyEventRow | None]:
+    return await rows_by_id(db, principal, CustodyEvent, CustodyEventRow, ids)
 
 
 async def parole_hearings_by_id(
     db: RequestDb, principal: Principal, ids: Sequence[int]
-) -> list[Row[Any] | None]:
-    return await rows_by_id(db, principal, ParoleHearing, ids)
+) -> list[ParoleHearingRow | None]:
+    return await rows_by_id(db, principal, ParoleHearing, ParoleHearingRow, ids)
 
 
 def _changed_meanwhile(entity: str, current: int, expected: int) -> Conflict:

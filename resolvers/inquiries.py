@@ -20,6 +20,7 @@ from resolvers.models.inquiries import Inquiry, InquiryChannel, InquiryResponse,
 from resolvers.models.partners import Audience
 from resolvers.models.people import Person
 from resolvers.pagination import Page, paginate
+from resolvers.rows import InquiryResponseRow, InquiryRow
 from resolvers.session import RequestDb
 from resolvers.versioned import update_versioned
 
@@ -53,7 +54,7 @@ class InquiryFilter:
 
 async def list_inquiries(
     db: RequestDb, principal: Principal, f: InquiryFilter, first: int | None, after: str | None
-) -> Page[Row[Any]]:
+) -> Page[InquiryRow]:
     conditions = [row_scope(principal, Inquiry)]
     if f.status:
         conditions.append(Inquiry.status == f.status)
@@ -72,21 +73,23 @@ async def list_inquiries(
         conditions.append(Inquiry.subject_person_id == f.subject_person_id)
     stmt = select(*Inquiry.__table__.columns).where(*conditions)
     c = Inquiry.__table__.c
-    return await paginate(db, stmt, [c.due_on, c.id], first=first, after=after)
+    return await paginate(db, stmt, [c.due_on, c.id], row=InquiryRow, first=first, after=after)
 
 
-async def inquiries_by_id(db: RequestDb, principal: Principal, ids: Sequence[int]) -> list[Row[Any] | None]:
+async def inquiries_by_id(db: RequestDb, principal: Principal, ids: Sequence[int]) -> list[InquiryRow | None]:
     stmt = select(*Inquiry.__table__.columns).where(
         row_scope(principal, Inquiry), key_in(db, Inquiry.id, ids)
     )
-    found = {row.id: row for row in await db.rows(stmt)}
+    found = {row.id: row for row in await db.rows_as(stmt, InquiryRow)}
     return [found.get(i) for i in ids]
 
 
 async def inquiry_responses_by_inquiry_id(
     db: RequestDb, principal: Principal, ids: Sequence[int]
-) -> list[list[Row[Any]]]:
-    return await rows_by_key(db, principal, InquiryResponse, "inquiry_id", ids, ("responded_at", "id"))
+) -> list[list[InquiryResponseRow]]:
+    return await rows_by_key(
+        db, principal, InquiryResponse, InquiryResponseRow, "inquiry_id", ids, ("responded_at", "id")
+    )
 
 
 async def submit_inquiry(db: RequestDb, principal: Principal, new: NewInquiry, now: datetime) -> Row[Any]:

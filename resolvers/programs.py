@@ -26,6 +26,7 @@ from resolvers.models.programs import (
 )
 from resolvers.pagination import Page, paginate
 from resolvers.parent_pages import ChildPage, pages_by_parent
+from resolvers.rows import EnrollmentRow, ProgramOfferingRow, ProgramRow, ReparativeActivityRow
 from resolvers.session import RequestDb
 from resolvers.versioned import at_version, update_versioned
 
@@ -74,10 +75,12 @@ def program_conditions(f: ProgramFilter) -> list[ColumnElement[bool]]:
 
 async def list_programs(
     db: RequestDb, principal: Principal, f: ProgramFilter, first: int | None, after: str | None
-) -> Page[Row[Any]]:
+) -> Page[ProgramRow]:
     c = Program.__table__.c
     stmt = select(*c).where(row_scope(principal, Program), *program_conditions(f))
-    return await paginate(db, stmt, [c[name] for name in PROGRAM_ORDER], first=first, after=after)
+    return await paginate(
+        db, stmt, [c[name] for name in PROGRAM_ORDER], row=ProgramRow, first=first, after=after
+    )
 
 
 def offering_conditions(f: OfferingFilter) -> list[ColumnElement[bool]]:
@@ -94,10 +97,12 @@ def offering_conditions(f: OfferingFilter) -> list[ColumnElement[bool]]:
 
 async def list_offerings(
     db: RequestDb, principal: Principal, f: OfferingFilter, first: int | None, after: str | None
-) -> Page[Row[Any]]:
+) -> Page[ProgramOfferingRow]:
     c = ProgramOffering.__table__.c
     stmt = select(*c).where(row_scope(principal, ProgramOffering), *offering_conditions(f))
-    return await paginate(db, stmt, [c[name] for name in OFFERING_ORDER], first=first, after=after)
+    return await paginate(
+        db, stmt, [c[name] for name in OFFERING_ORDER], row=ProgramOfferingRow, first=first, after=after
+    )
 
 
 def enrollment_conditions(f: EnrollmentFilter) -> list[ColumnElement[bool]]:
@@ -114,49 +119,59 @@ def enrollment_conditions(f: EnrollmentFilter) -> list[ColumnElement[bool]]:
 
 async def list_enrollments(
     db: RequestDb, principal: Principal, f: EnrollmentFilter, first: int | None, after: str | None
-) -> Page[Row[Any]]:
+) -> Page[EnrollmentRow]:
     c = Enrollment.__table__.c
     stmt = select(*c).where(row_scope(principal, Enrollment), *enrollment_conditions(f))
-    return await paginate(db, stmt, [c[name] for name in ENROLLMENT_ORDER], first=first, after=after)
+    return await paginate(
+        db, stmt, [c[name] for name in ENROLLMENT_ORDER], row=EnrollmentRow, first=first, after=after
+    )
 
 
-async def programs_by_id(db: RequestDb, principal: Principal, ids: Sequence[int]) -> list[Row[Any] | None]:
-    return await rows_by_id(db, principal, Program, ids)
+async def programs_by_id(db: RequestDb, principal: Principal, ids: Sequence[int]) -> list[ProgramRow | None]:
+    return await rows_by_id(db, principal, Program, ProgramRow, ids)
 
 
-async def offerings_by_id(db: RequestDb, principal: Principal, ids: Sequence[int]) -> list[Row[Any] | None]:
-    return await rows_by_id(db, principal, ProgramOffering, ids)
+async def offerings_by_id(
+    db: RequestDb, principal: Principal, ids: Sequence[int]
+) -> list[ProgramOfferingRow | None]:
+    return await rows_by_id(db, principal, ProgramOffering, ProgramOfferingRow, ids)
 
 
-async def enrollments_by_id(db: RequestDb, principal: Principal, ids: Sequence[int]) -> list[Row[Any] | None]:
-    return await rows_by_id(db, principal, Enrollment, ids)
+async def enrollments_by_id(
+    db: RequestDb, principal: Principal, ids: Sequence[int]
+) -> list[EnrollmentRow | None]:
+    return await rows_by_id(db, principal, Enrollment, EnrollmentRow, ids)
 
 
 async def enrollments_by_person_id(
     db: RequestDb, principal: Principal, ids: Sequence[int]
-) -> list[list[Row[Any]]]:
-    return await rows_by_key(db, principal, Enrollment, "person_id", ids, ("enrolled_on", "id"))
+) -> list[list[EnrollmentRow]]:
+    return await rows_by_key(
+        db, principal, Enrollment, EnrollmentRow, "person_id", ids, ("enrolled_on", "id")
+    )
 
 
 async def reparative_activities_by_enrollment_id(
     db: RequestDb, principal: Principal, ids: Sequence[int]
-) -> list[list[Row[Any]]]:
-    return await rows_by_key(db, principal, ReparativeActivity, "enrollment_id", ids, ("performed_on", "id"))
+) -> list[list[ReparativeActivityRow]]:
+    return await rows_by_key(
+        db, principal, ReparativeActivity, ReparativeActivityRow, "enrollment_id", ids, ("performed_on", "id")
+    )
 
 
 async def offerings_by_program_id(
     db: RequestDb, principal: Principal, keys: Sequence[tuple[int, ChildPage]]
-) -> list[Page[Any]]:
+) -> list[Page[ProgramOfferingRow]]:
     c = ProgramOffering.__table__.c
     stmt = select(*c, c.program_id.label("parent_key")).where(row_scope(principal, ProgramOffering))
-    return await pages_by_parent(db, stmt, c.program_id, OFFERING_ORDER, keys)
+    return await pages_by_parent(db, stmt, c.program_id, OFFERING_ORDER, keys, ProgramOfferingRow)
 
 
 async def enrollments_by_program_id(
     db: RequestDb, principal: Principal, keys: Sequence[tuple[int, ChildPage]]
-) -> list[Page[Any]]:
+) -> list[Page[EnrollmentRow]]:
     c = Enrollment.__table__.c
-    found: dict[tuple[int, ChildPage], Page[Any]] = {}
+    found: dict[tuple[int, ChildPage], Page[EnrollmentRow]] = {}
     # The status filter changes the statement, so keys are batched per status (one statement each).
     for status in {page.filter("status") for _, page in keys}:
         batch = [key for key in keys if key[1].filter("status") == status]
@@ -164,7 +179,7 @@ async def enrollments_by_program_id(
         stmt = select(*c, c.program_id.label("parent_key")).where(
             row_scope(principal, Enrollment), *enrollment_conditions(f)
         )
-        pages = await pages_by_parent(db, stmt, c.program_id, ENROLLMENT_ORDER, batch)
+        pages = await pages_by_parent(db, stmt, c.program_id, ENROLLMENT_ORDER, batch, EnrollmentRow)
         found.update(zip(batch, pages, strict=True))
     return [found[key] for key in keys]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import ColumnElement, Row, func, select
 
@@ -25,11 +25,29 @@ from resolvers.models.programs import (
     ServiceDelivery,
 )
 from resolvers.pagination import Page, paginate
+from resolvers.rows import ConsentGrantRow, ConsentRow, ServiceDeliveryRow
 from resolvers.session import RequestDb
 from resolvers.versioned import at_version, update_versioned
 
 #: A release-of-information consent runs for at most three years.
 MAX_CONSENT_DAYS = 3 * 366
+
+
+class ReferralView(NamedTuple):
+    """A referral (the columns of ``referrals``, in table order) and its partner's name (``_referrals``)."""
+
+    person_id: int
+    partner_id: int
+    service_type: str
+    referred_on: date
+    status: str
+    notes: str | None
+    closed_on: date | None
+    closure_reason: str | None
+    id: int
+    created_at: datetime
+    version: int
+    partner_name: str
 
 
 def _referrals() -> Any:
@@ -49,11 +67,13 @@ class ReferralFilter:
 
 async def list_referrals(
     db: RequestDb, principal: Principal, f: ReferralFilter, first: int | None, after: str | None
-) -> Page[Row[Any]]:
+) -> Page[ReferralView]:
     conditions = [row_scope(principal, Referral), *referral_conditions(f)]
     c = Referral.__table__.c
     order = [c[name] for name in REFERRAL_ORDER]
-    return await paginate(db, _referrals().where(*conditions), order, first=first, after=after)
+    return await paginate(
+        db, _referrals().where(*conditions), order, row=ReferralView, first=first, after=after
+    )
 
 
 def referral_conditions(f: ReferralFilter) -> list[ColumnElement[bool]]:
@@ -110,10 +130,12 @@ def consent_conditions(f: ConsentFilter) -> list[ColumnElement[bool]]:
 
 async def list_consents(
     db: RequestDb, principal: Principal, f: ConsentFilter, first: int | None, after: str | None
-) -> Page[Row[Any]]:
+) -> Page[ConsentRow]:
     c = Consent.__table__.c
     stmt = select(*c).where(row_scope(principal, Consent), *consent_conditions(f))
-    return await paginate(db, stmt, [c[name] for name in CONSENT_ORDER], first=first, after=after)
+    return await paginate(
+        db, stmt, [c[name] for name in CONSENT_ORDER], row=ConsentRow, first=first, after=after
+    )
 
 
 def service_conditions(f: ServiceFilter) -> list[ColumnElement[bool]]:
@@ -134,36 +156,40 @@ def service_conditions(f: ServiceFilter) -> list[ColumnElement[bool]]:
 
 async def list_services(
     db: RequestDb, principal: Principal, f: ServiceFilter, first: int | None, after: str | None
-) -> Page[Row[Any]]:
+) -> Page[ServiceDeliveryRow]:
     c = ServiceDelivery.__table__.c
     stmt = select(*c).where(row_scope(principal, ServiceDelivery), *service_conditions(f))
-    return await paginate(db, stmt, [c[name] for name in SERVICE_ORDER], first=first, after=after)
+    return await paginate(
+        db, stmt, [c[name] for name in SERVICE_ORDER], row=ServiceDeliveryRow, first=first, after=after
+    )
 
 
-async def referrals_by_id(db: RequestDb, principal: Principal, ids: Sequence[int]) -> list[Row[Any] | None]:
+async def referrals_by_id(
+    db: RequestDb, principal: Principal, ids: Sequence[int]
+) -> list[ReferralView | None]:
     stmt = _referrals().where(row_scope(principal, Referral), key_in(db, Referral.id, ids))
-    return one_per_key(await db.rows(stmt), "id", ids)
+    return one_per_key(await db.rows_as(stmt, ReferralView), "id", ids)
 
 
 async def referrals_by_person_id(
     db: RequestDb, principal: Principal, ids: Sequence[int]
-) -> list[list[Row[Any]]]:
+) -> list[list[ReferralView]]:
     stmt = (
         _referrals()
         .where(row_scope(principal, Referral), key_in(db, Referral.person_id, ids))
         .order_by(Referral.referred_on, Referral.id)
     )
-    return many_per_key(await db.rows(stmt), "person_id", ids)
+    return many_per_key(await db.rows_as(stmt, ReferralView), "person_id", ids)
 
 
-async def consents_by_id(db: RequestDb, principal: Principal, ids: Sequence[int]) -> list[Row[Any] | None]:
-    return await rows_by_id(db, principal, Consent, ids)
+async def consents_by_id(db: RequestDb, principal: Principal, ids: Sequence[int]) -> list[ConsentRow | None]:
+    return await rows_by_id(db, principal, Consent, ConsentRow, ids)
 
 
 async def consents_by_person_id(
     db: RequestDb, principal: Principal, ids: Sequence[int]
-) -> list[list[Row[Any]]]:
-    return await rows_by_key(db, principal, Consent, "person_id", ids, ("signed_on", "id"))
+) -> list[list[ConsentRow]]:
+    return await rows_by_key(db, principal, Consent, ConsentRow, "person_id", ids, ("signed_on", "id"))
 
 
 async def consent_categories_by_consent_id(
@@ -175,17 +201,24 @@ async def consent_categories_by_consent_id(
         .where(row_scope(principal, ConsentGrant), key_in(db, c.consent_id, ids))
         .order_by(c.category)
     )
-    return [[row.category for row in rows] for rows in many_per_key(await db.rows(stmt), "consent_id", ids)]
+    return [
+        [row.category for row in rows]
+        for rows in many_per_key(await db.rows_as(stmt, ConsentGrantRow), "consent_id", ids)
+    ]
 
 
-async def services_by_id(db: RequestDb, principal: Principal, ids: Sequence[int]) -> list[Row[Any] | None]:
-    return await rows_by_id(db, principal, ServiceDelivery, ids)
+async def services_by_id(
+    db: RequestDb, principal: Principal, ids: Sequence[int]
+) -> list[ServiceDeliveryRow | None]:
+    return await rows_by_id(db, principal, ServiceDelivery, ServiceDeliveryRow, ids)
 
 
 async def services_by_referral_id(
     db: RequestDb, principal: Principal, ids: Sequence[int]
-) -> list[list[Row[Any]]]:
-    return await rows_by_key(db, principal, ServiceDelivery, "referral_id", ids, ("delivered_on", "id"))
+) -> list[list[ServiceDeliveryRow]]:
+    return await rows_by_key(
+        db, principal, ServiceDelivery, ServiceDeliveryRow, "referral_id", ids, ("delivered_on", "id")
+    )
 
 
 # --- Writes -------------------------------------------------------------------------------------------
