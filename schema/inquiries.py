@@ -11,6 +11,7 @@ from auth.classes import FieldClass
 from resolvers import inquiries as data
 from resolvers.models.inquiries import InquiryCategory, InquiryChannel, InquirySource, InquiryStatus
 from resolvers.models.partners import Audience
+from resolvers.rows import InquiryRow
 from schema.context import Info
 from schema.fields import classified, mutation, resolves
 from schema.ids import from_global_id, to_global_id
@@ -65,7 +66,7 @@ class Inquiry:
         return [InquiryResponse.from_row(r) for r in rows]
 
     @classmethod
-    def from_row(cls, row: Any) -> Inquiry:
+    def from_row(cls, row: InquiryRow) -> Inquiry:
         return cls(
             pk=row.id,
             subject_pk=row.subject_person_id,

@@ -1,6 +1,8 @@
 """DataLoaders, built fresh for every request (a shared cache would leak rows between partners).
 
-Each field has the name of the batch function it wraps: ``<things>_by_<key>``.
+Each field has the name of the batch function it wraps: ``<things>_by_<key>``, and the type of what
+it answers per key: a typed row (``resolvers/rows.py``, or the row its statement declares beside it),
+a list of them, or a page.
 """
 
 from __future__ import annotations
@@ -8,20 +10,57 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import TypeVar
 
 from strawberry.dataloader import DataLoader
 
 from auth.principal import Principal
 from resolvers import custody, fiscal_notes, grants, inquiries, people, programs, reentry, research, victims
+from resolvers.pagination import Page
 from resolvers.parent_pages import ChildPage
+from resolvers.rows import (
+    AwardReportRow,
+    ChargeRow,
+    ConductReportRow,
+    ConsentRow,
+    CustodyEventRow,
+    CustodyPeriodRow,
+    DeliveryAttemptRow,
+    DisbursementRow,
+    EnrollmentRow,
+    FacilityRow,
+    HealthNeedRow,
+    InquiryResponseRow,
+    InquiryRow,
+    NotificationPreferenceRow,
+    ParoleHearingRow,
+    PersonAliasRow,
+    PersonRow,
+    ProgramOfferingRow,
+    ProgramRow,
+    ProtectionConditionRow,
+    ReparativeActivityRow,
+    ResearchExtractRow,
+    RestitutionPaymentRow,
+    SentenceRow,
+    ServiceDeliveryRow,
+    SubawardRow,
+    SupervisionPeriodRow,
+    VictimRegistrationRow,
+    VictimRow,
+)
 from resolvers.session import RequestDb
 
-Batch = Callable[[RequestDb, Principal, Sequence[Any]], Awaitable[Sequence[Any]]]
+K = TypeVar("K")
+V = TypeVar("V")
 
 
-def _loader(db: RequestDb, principal: Principal, batch: Batch) -> DataLoader[Any, Any]:
-    async def load(keys: list[Any]) -> Sequence[Any]:
+def _loader(
+    db: RequestDb,
+    principal: Principal,
+    batch: Callable[[RequestDb, Principal, Sequence[K]], Awaitable[Sequence[V]]],
+) -> DataLoader[K, V]:
+    async def load(keys: list[K]) -> Sequence[V]:
         return await batch(db, principal, keys)
 
     return DataLoader(load_fn=load)
@@ -29,64 +68,64 @@ def _loader(db: RequestDb, principal: Principal, batch: Batch) -> DataLoader[Any
 
 @dataclass(slots=True)
 class Loaders:
-    people_by_id: DataLoader[int, Any]
-    facilities_by_id: DataLoader[int, Any]
-    identities_by_person_id: DataLoader[int, Any]
+    people_by_id: DataLoader[int, PersonRow | None]
+    facilities_by_id: DataLoader[int, FacilityRow | None]
+    identities_by_person_id: DataLoader[int, people.IdentityRow | None]
     birth_dates_by_person_id: DataLoader[int, date | None]
     # People, custody, programs and reentry.
-    identifiers_by_person_id: DataLoader[int, Any]
-    aliases_by_person_id: DataLoader[int, Any]
-    sentences_by_person_id: DataLoader[int, Any]
-    charges_by_sentence_id: DataLoader[int, Any]
-    custody_periods_by_person_id: DataLoader[int, Any]
-    supervision_periods_by_person_id: DataLoader[int, Any]
-    parole_hearings_by_person_id: DataLoader[int, Any]
-    custody_events_by_person_id: DataLoader[int, Any]
-    conduct_reports_by_person_id: DataLoader[int, Any]
-    health_needs_by_person_id: DataLoader[int, Any]
-    population_by_facility_id: DataLoader[tuple[int, ChildPage], Any]
-    custody_events_by_id: DataLoader[int, Any]
-    parole_hearings_by_id: DataLoader[int, Any]
-    programs_by_id: DataLoader[int, Any]
-    offerings_by_id: DataLoader[int, Any]
-    enrollments_by_id: DataLoader[int, Any]
-    enrollments_by_person_id: DataLoader[int, Any]
-    reparative_activities_by_enrollment_id: DataLoader[int, Any]
-    offerings_by_program_id: DataLoader[tuple[int, ChildPage], Any]
-    enrollments_by_program_id: DataLoader[tuple[int, ChildPage], Any]
-    referrals_by_id: DataLoader[int, Any]
-    referrals_by_person_id: DataLoader[int, Any]
-    consents_by_id: DataLoader[int, Any]
-    consents_by_person_id: DataLoader[int, Any]
-    consent_categories_by_consent_id: DataLoader[int, Any]
-    services_by_id: DataLoader[int, Any]
-    services_by_referral_id: DataLoader[int, Any]
-    inquiries_by_id: DataLoader[int, Any]
-    inquiry_responses_by_inquiry_id: DataLoader[int, Any]
-    victims_by_id: DataLoader[int, Any]
-    victim_registrations_by_id: DataLoader[int, Any]
-    victim_registrations_by_victim_id: DataLoader[int, Any]
-    notification_preferences_by_registration_id: DataLoader[int, Any]
-    notifications_by_registration_id: DataLoader[int, Any]
-    delivery_attempts_by_notification_id: DataLoader[int, Any]
-    impact_statements_by_id: DataLoader[int, Any]
-    impact_statements_by_registration_id: DataLoader[int, Any]
-    hearing_participations_by_registration_id: DataLoader[int, Any]
-    protection_conditions_by_registration_id: DataLoader[int, Any]
-    restitution_orders_by_id: DataLoader[int, Any]
-    restitution_orders_by_payee_victim_id: DataLoader[int, Any]
-    restitution_payments_by_id: DataLoader[int, Any]
-    restitution_payments_by_order_id: DataLoader[int, Any]
-    federal_awards_by_id: DataLoader[int, Any]
-    subawards_by_id: DataLoader[int, Any]
-    subawards_by_award_id: DataLoader[int, Any]
-    disbursements_by_id: DataLoader[int, Any]
-    disbursements_by_award_id: DataLoader[int, Any]
-    award_reports_by_id: DataLoader[int, Any]
-    award_reports_by_award_id: DataLoader[int, Any]
-    fiscal_notes_by_id: DataLoader[int, Any]
-    research_agreements_by_id: DataLoader[int, Any]
-    research_extracts_by_agreement_id: DataLoader[int, Any]
+    identifiers_by_person_id: DataLoader[int, people.IdentifiersRow | None]
+    aliases_by_person_id: DataLoader[int, list[PersonAliasRow]]
+    sentences_by_person_id: DataLoader[int, list[SentenceRow]]
+    charges_by_sentence_id: DataLoader[int, list[ChargeRow]]
+    custody_periods_by_person_id: DataLoader[int, list[CustodyPeriodRow]]
+    supervision_periods_by_person_id: DataLoader[int, list[SupervisionPeriodRow]]
+    parole_hearings_by_person_id: DataLoader[int, list[ParoleHearingRow]]
+    custody_events_by_person_id: DataLoader[int, list[CustodyEventRow]]
+    conduct_reports_by_person_id: DataLoader[int, list[ConductReportRow]]
+    health_needs_by_person_id: DataLoader[int, list[HealthNeedRow]]
+    population_by_facility_id: DataLoader[tuple[int, ChildPage], Page[PersonRow]]
+    custody_events_by_id: DataLoader[int, CustodyEventRow | None]
+    parole_hearings_by_id: DataLoader[int, ParoleHearingRow | None]
+    programs_by_id: DataLoader[int, ProgramRow | None]
+    offerings_by_id: DataLoader[int, ProgramOfferingRow | None]
+    enrollments_by_id: DataLoader[int, EnrollmentRow | None]
+    enrollments_by_person_id: DataLoader[int, list[EnrollmentRow]]
+    reparative_activities_by_enrollment_id: DataLoader[int, list[ReparativeActivityRow]]
+    offerings_by_program_id: DataLoader[tuple[int, ChildPage], Page[ProgramOfferingRow]]
+    enrollments_by_program_id: DataLoader[tuple[int, ChildPage], Page[EnrollmentRow]]
+    referrals_by_id: DataLoader[int, reentry.ReferralView | None]
+    referrals_by_person_id: DataLoader[int, list[reentry.ReferralView]]
+    consents_by_id: DataLoader[int, ConsentRow | None]
+    consents_by_person_id: DataLoader[int, list[ConsentRow]]
+    consent_categories_by_consent_id: DataLoader[int, list[str]]
+    services_by_id: DataLoader[int, ServiceDeliveryRow | None]
+    services_by_referral_id: DataLoader[int, list[ServiceDeliveryRow]]
+    inquiries_by_id: DataLoader[int, InquiryRow | None]
+    inquiry_responses_by_inquiry_id: DataLoader[int, list[InquiryResponseRow]]
+    victims_by_id: DataLoader[int, VictimRow | None]
+    victim_registrations_by_id: DataLoader[int, VictimRegistrationRow | None]
+    victim_registrations_by_victim_id: DataLoader[int, list[VictimRegistrationRow]]
+    notification_preferences_by_registration_id: DataLoader[int, list[NotificationPreferenceRow]]
+    notifications_by_registration_id: DataLoader[int, list[victims.NotificationView]]
+    delivery_attempts_by_notification_id: DataLoader[int, list[DeliveryAttemptRow]]
+    impact_statements_by_id: DataLoader[int, victims.ImpactStatementView | None]
+    impact_statements_by_registration_id: DataLoader[int, list[victims.ImpactStatementView]]
+    hearing_participations_by_registration_id: DataLoader[int, list[victims.ParticipationView]]
+    protection_conditions_by_registration_id: DataLoader[int, list[ProtectionConditionRow]]
+    restitution_orders_by_id: DataLoader[int, victims.RestitutionOrderView | None]
+    restitution_orders_by_payee_victim_id: DataLoader[int, list[victims.RestitutionOrderView]]
+    restitution_payments_by_id: DataLoader[int, RestitutionPaymentRow | None]
+    restitution_payments_by_order_id: DataLoader[int, list[RestitutionPaymentRow]]
+    federal_awards_by_id: DataLoader[int, grants.AwardView | None]
+    subawards_by_id: DataLoader[int, SubawardRow | None]
+    subawards_by_award_id: DataLoader[int, list[SubawardRow]]
+    disbursements_by_id: DataLoader[int, DisbursementRow | None]
+    disbursements_by_award_id: DataLoader[int, list[DisbursementRow]]
+    award_reports_by_id: DataLoader[int, AwardReportRow | None]
+    award_reports_by_award_id: DataLoader[int, list[AwardReportRow]]
+    fiscal_notes_by_id: DataLoader[int, fiscal_notes.FiscalNoteView | None]
+    research_agreements_by_id: DataLoader[int, research.AgreementView | None]
+    research_extracts_by_agreement_id: DataLoader[int, list[ResearchExtractRow]]
 
     def clear_all(self) -> None:
         """Forget every cached row: called after each write, so what the operation reads next (the
@@ -97,8 +136,7 @@ class Loaders:
         loader shows each row (by id, by parent, in a parent's page).
         """
         for name in self.__dataclass_fields__:
-            loader: DataLoader[Any, Any] = getattr(self, name)
-            loader.clear_all()
+            getattr(self, name).clear_all()
 
     @classmethod
     def build(cls, db: RequestDb, principal: Principal) -> Loaders:
