@@ -78,3 +78,15 @@ async def rows_by_key(
         .order_by(*(c[name] for name in order_by))
     )
     return many_per_key(await db.rows_as(stmt, row), key, keys)
+
+
+async def row_by_id(
+    db: RequestDb, principal: Principal, model: type[Base], row: type[R], pk: int, *, lock: bool = False
+) -> R | None:
+    """The row of ``model`` with id ``pk`` if ``principal`` may see it (a write's read; ``lock``: FOR
+    UPDATE, on PostgreSQL)."""
+    stmt = table_select(model, row).where(row_scope(principal, model), model.__table__.c.id == pk)
+    if lock:
+        stmt = stmt.with_for_update()
+    found = await db.rows_as(stmt, row)
+    return found[0] if found else None

@@ -6,14 +6,14 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import Row, String, cast, func, insert, literal, select, update
+from sqlalchemy import String, cast, func, insert, literal, select, update
 
 from auth.principal import Principal
 from auth.scopes import row_scope
 from resolvers import validation as v
-from resolvers.batching import rows_by_key
+from resolvers.batching import row_by_id, rows_by_key
 from resolvers.errors import Conflict, InvalidInput, NotFound
 from resolvers.keys import key_in
 from resolvers.models.inquiries import Inquiry, InquiryChannel, InquiryResponse, InquirySource, InquiryStatus
@@ -92,7 +92,19 @@ async def inquiry_responses_by_inquiry_id(
     )
 
 
-async def submit_inquiry(db: RequestDb, principal: Principal, new: NewInquiry, now: datetime) -> Row[Any]:
+class Submitted(NamedTuple):
+    """An inquiry as stored, and whether the caller's row scope lets it read the inquiry back."""
+
+    inquiry: InquiryRow
+    visible: bool
+
+
+def _submitted(row: Sequence[Any]) -> Submitted:
+    # The statement returns the inquiry's columns in table order, then ``visible``.
+    return Submitted(InquiryRow._make(row[:-1]), bool(row[-1]))
+
+
+async def submit_inquiry(db: RequestDb, principal: Principal, new: NewInquiry, now: datetime) -> Submitted:
     """File an inquiry; a legislative office's inquiries are recorded as its own.
 
     Returns the inquiry as stored, with ``visible``: whether the caller's row scope lets it read the
@@ -152,7 +164,7 @@ async def submit_inquiry(db: RequestDb, principal: Principal, new: NewInquiry, n
             *(literal(value, Inquiry.__table__.c[k].type) for k, value in values.items()),
         ]
         statement = insert(Inquiry).from_select(columns, select(*params)).returning(*returned)
-        return (await db.rows(statement))[0]
+        return _submitted((await db.rows(statement))[0])
     # SQLite numbers the row as it is written: the reference is set from the id just given.
     pk = (
         await db.rows(
@@ -164,26 +176,22 @@ async def submit_inquiry(db: RequestDb, principal: Principal, new: NewInquiry, n
     numbered = (
         update(Inquiry).where(Inquiry.id == pk).values(reference=f"{prefix}{pk:06d}").returning(*returned)
     )
-    return (await db.rows(numbered))[0]
+    return _submitted((await db.rows(numbered))[0])
 
 
 # --- the workflow: received -> assigned -> responded -> closed (-> reopened) ---------------------------
 
 
-async def _current(db: RequestDb, principal: Principal, inquiry_id: int, version: int) -> Row[Any]:
+async def _current(db: RequestDb, principal: Principal, inquiry_id: int, version: int) -> InquiryRow:
     # FOR UPDATE (PostgreSQL) serialises concurrent transitions of one inquiry.
-    rows = await db.rows(
-        select(*Inquiry.__table__.columns)
-        .where(row_scope(principal, Inquiry), Inquiry.id == inquiry_id)
-        .with_for_update()
-    )
-    if not rows:
+    row = await row_by_id(db, principal, Inquiry, InquiryRow, inquiry_id, lock=True)
+    if row is None:
         raise NotFound("Inquiry", "id")
-    v.check_version("inquiry", rows[0].version, version)
-    return rows[0]
+    v.check_version("inquiry", row.version, version)
+    return row
 
 
-async def _advance(db: RequestDb, row: Row[Any], **values: Any) -> int:
+async def _advance(db: RequestDb, row: InquiryRow, **values: Any) -> int:
     await update_versioned(db, Inquiry, row.id, row.version, values, entity="inquiry")
     return int(row.id)
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple, TypeVar
 
-from sqlalchemy import Row, delete, select
+from sqlalchemy import delete, select
 
 from auth import clients as registry
 from auth import persisted, throttle, tokens
@@ -406,6 +406,17 @@ async def client_row(db: RequestDb, principal: Principal, pk: int) -> ClientView
 #: Why a client's audience schema would refuse a document (None: it would run it).
 DocumentCheck = Callable[[Audience, str], str | None]
 
+
+class OperationView(NamedTuple):
+    """A registered operation as the admin API lists it (``OPERATION_COLUMNS``)."""
+
+    sha256: str
+    document: str
+    apq: bool
+    created_at: datetime
+    last_used_at: datetime
+
+
 OPERATION_COLUMNS: tuple[Any, ...] = (
     PersistedOperation.sha256,
     PersistedOperation.document,
@@ -428,17 +439,18 @@ async def _client_audience(db: RequestDb, client: Client) -> Audience:
     return Audience(audience)
 
 
-async def persisted_operations(db: RequestDb, principal: Principal, client_id: str) -> list[Row[Any]]:
+async def persisted_operations(db: RequestDb, principal: Principal, client_id: str) -> list[OperationView]:
     """A client's registered operations, oldest first (the department's and its own through APQ)."""
     client = await _client(db, client_id)
-    rows = await db.rows(
+    rows = await db.rows_as(
         select(*OPERATION_COLUMNS)
         .join(Client, Client.id == PersistedOperation.client_pk)
         .join(Partner, Partner.id == Client.partner_id)
         .where(row_scope(principal, Client), row_scope(principal, Partner), Client.id == client.id)
-        .order_by(PersistedOperation.created_at, PersistedOperation.id)
+        .order_by(PersistedOperation.created_at, PersistedOperation.id),
+        OperationView,
     )
-    return list(rows)
+    return rows
 
 
 async def register_operations(

@@ -6,15 +6,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
 
-from sqlalchemy import ColumnElement, Row, func, select, update
+from sqlalchemy import ColumnElement, func, select, update
 
 from auth.principal import Principal
 from auth.scopes import row_scope
 from resolvers import validation as v
-from resolvers.batching import rows_by_id, rows_by_key
+from resolvers.batching import row_by_id, rows_by_id, rows_by_key
 from resolvers.errors import Conflict, InvalidInput, NotFound
+from resolvers.models.base import Base
 from resolvers.models.people import Person, PersonStatus
 from resolvers.models.programs import (
     Enrollment,
@@ -26,8 +26,8 @@ from resolvers.models.programs import (
 )
 from resolvers.pagination import Page, paginate
 from resolvers.parent_pages import ChildPage, pages_by_parent
-from resolvers.rows import EnrollmentRow, ProgramOfferingRow, ProgramRow, ReparativeActivityRow
-from resolvers.session import RequestDb
+from resolvers.rows import EnrollmentRow, PersonRow, ProgramOfferingRow, ProgramRow, ReparativeActivityRow
+from resolvers.session import R, RequestDb
 from resolvers.versioned import at_version, update_versioned
 
 #: One entry of reparative work covers at most a day.
@@ -196,19 +196,24 @@ class NewEnrollment:
 
 
 async def _one(
-    db: RequestDb, principal: Principal, model: Any, pk: int, what: str, field: str, *, lock: bool = False
-) -> Row[Any]:
-    stmt = select(*model.__table__.c).where(row_scope(principal, model), model.id == pk)
-    if lock:
-        stmt = stmt.with_for_update()
-    rows = await db.rows(stmt)
-    if not rows:
+    db: RequestDb,
+    principal: Principal,
+    model: type[Base],
+    row: type[R],
+    pk: int,
+    what: str,
+    field: str,
+    *,
+    lock: bool = False,
+) -> R:
+    found = await row_by_id(db, principal, model, row, pk, lock=lock)
+    if found is None:
         raise NotFound(what, field)
-    return rows[0]
+    return found
 
 
 async def enrol_person(db: RequestDb, principal: Principal, new: NewEnrollment, now: datetime) -> int:
-    person = await _one(db, principal, Person, new.person_id, "Person", "personId")
+    person = await _one(db, principal, Person, PersonRow, new.person_id, "Person", "personId")
     v.not_future("enrolledOn", new.enrolled_on, now.date())
     if person.status not in (PersonStatus.INCARCERATED, PersonStatus.SUPERVISED):
         raise Conflict(
@@ -221,7 +226,14 @@ async def enrol_person(db: RequestDb, principal: Principal, new: NewEnrollment, 
         # FOR UPDATE (PostgreSQL): concurrent enrolments into one offering take turns, so each counts
         # the places the previous ones took (SQLite serializes writers anyway).
         offering = await _one(
-            db, principal, ProgramOffering, new.offering_id, "ProgramOffering", "offeringId", lock=True
+            db,
+            principal,
+            ProgramOffering,
+            ProgramOfferingRow,
+            new.offering_id,
+            "ProgramOffering",
+            "offeringId",
+            lock=True,
         )
         if program_id is not None and program_id != offering.program_id:
             raise InvalidInput("programId", "must be the offering's program")
@@ -239,7 +251,7 @@ async def enrol_person(db: RequestDb, principal: Principal, new: NewEnrollment, 
         if (taken or 0) >= offering.capacity:
             raise Conflict("offeringId", f"the offering is full ({offering.capacity} places)")
     assert program_id is not None
-    await _one(db, principal, Program, program_id, "Program", "programId")
+    await _one(db, principal, Program, ProgramRow, program_id, "Program", "programId")
     already = await db.scalar(
         select(func.count())
         .select_from(Enrollment)
@@ -276,7 +288,9 @@ async def end_enrollment(
     now: datetime,
 ) -> int:
     """Record a completion or a withdrawal of an enrollment that is still open."""
-    enrollment = await _one(db, principal, Enrollment, enrollment_id, "Enrollment", "enrollmentId")
+    enrollment = await _one(
+        db, principal, Enrollment, EnrollmentRow, enrollment_id, "Enrollment", "enrollmentId"
+    )
     verb = "complete" if outcome is EnrollmentStatus.COMPLETED else "withdraw"
     if enrollment.status != EnrollmentStatus.ENROLLED:
         raise Conflict(
@@ -310,7 +324,9 @@ class NewReparativeHours:
 async def record_reparative_hours(
     db: RequestDb, principal: Principal, new: NewReparativeHours, now: datetime
 ) -> int:
-    enrollment = await _one(db, principal, Enrollment, new.enrollment_id, "Enrollment", "enrollmentId")
+    enrollment = await _one(
+        db, principal, Enrollment, EnrollmentRow, new.enrollment_id, "Enrollment", "enrollmentId"
+    )
     hours = v.positive_amount("hours", new.hours, max_value=MAX_HOURS_PER_ENTRY)
     description = v.text("description", new.description, max_length=200)
     v.not_future("performedOn", new.performed_on, now.date())
@@ -319,7 +335,7 @@ async def record_reparative_hours(
         raise Conflict(
             "enrollmentId", f"hours are logged on open enrollments (this one is {enrollment.status})"
         )
-    program = await _one(db, principal, Program, enrollment.program_id, "Program", "enrollmentId")
+    program = await _one(db, principal, Program, ProgramRow, enrollment.program_id, "Program", "enrollmentId")
     if not program.reparative:
         raise Conflict("enrollmentId", f"{program.name} is not a reparative program")
     activity = ReparativeActivity(

@@ -7,14 +7,15 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import ColumnElement, Row, func, select
+from sqlalchemy import ColumnElement, func, select
 
 from auth.principal import Principal
 from auth.scopes import row_scope
 from resolvers import validation as v
-from resolvers.batching import many_per_key, one_per_key, rows_by_id, rows_by_key
+from resolvers.batching import many_per_key, one_per_key, row_by_id, rows_by_id, rows_by_key
 from resolvers.errors import Conflict, InvalidInput, NotFound
 from resolvers.keys import key_in
+from resolvers.models.base import Base
 from resolvers.models.partners import Audience, Partner
 from resolvers.models.people import Person, PersonStatus
 from resolvers.models.programs import (
@@ -25,8 +26,8 @@ from resolvers.models.programs import (
     ServiceDelivery,
 )
 from resolvers.pagination import Page, paginate
-from resolvers.rows import ConsentGrantRow, ConsentRow, ServiceDeliveryRow
-from resolvers.session import RequestDb
+from resolvers.rows import ConsentGrantRow, ConsentRow, PartnerRow, PersonRow, ReferralRow, ServiceDeliveryRow
+from resolvers.session import R, RequestDb
 from resolvers.versioned import at_version, update_versioned
 
 #: A release-of-information consent runs for at most three years.
@@ -224,15 +225,17 @@ async def services_by_referral_id(
 # --- Writes -------------------------------------------------------------------------------------------
 
 
-async def _one(db: RequestDb, principal: Principal, model: Any, pk: int, what: str, field: str) -> Row[Any]:
-    rows = await db.rows(select(*model.__table__.c).where(row_scope(principal, model), model.id == pk))
-    if not rows:
+async def _one(
+    db: RequestDb, principal: Principal, model: type[Base], row: type[R], pk: int, what: str, field: str
+) -> R:
+    found = await row_by_id(db, principal, model, row, pk)
+    if found is None:
         raise NotFound(what, field)
-    return rows[0]
+    return found
 
 
-async def _reentry_partner(db: RequestDb, principal: Principal, partner_id: int) -> Row[Any]:
-    partner = await _one(db, principal, Partner, partner_id, "Partner", "partnerId")
+async def _reentry_partner(db: RequestDb, principal: Principal, partner_id: int) -> PartnerRow:
+    partner = await _one(db, principal, Partner, PartnerRow, partner_id, "Partner", "partnerId")
     if partner.audience != Audience.REENTRY:
         raise InvalidInput("partnerId", "must be a reentry partner")
     if not partner.active:
@@ -250,7 +253,7 @@ class NewReferral:
 
 
 async def refer_person(db: RequestDb, principal: Principal, new: NewReferral, now: datetime) -> int:
-    person = await _one(db, principal, Person, new.person_id, "Person", "personId")
+    person = await _one(db, principal, Person, PersonRow, new.person_id, "Person", "personId")
     await _reentry_partner(db, principal, new.partner_id)
     v.not_future("referredOn", new.referred_on, now.date())
     notes = v.optional_text("notes", new.notes, max_length=2_000)
@@ -294,7 +297,7 @@ async def close_referral(
     reason: str,
     now: datetime,
 ) -> int:
-    referral = await _one(db, principal, Referral, referral_id, "Referral", "referralId")
+    referral = await _one(db, principal, Referral, ReferralRow, referral_id, "Referral", "referralId")
     if referral.status == ReferralStatus.CLOSED:
         raise Conflict("referralId", "the referral is already closed")
     v.check_version("referral", referral.version, version)
@@ -325,7 +328,7 @@ class NewConsent:
 
 
 async def record_consent(db: RequestDb, principal: Principal, new: NewConsent, now: datetime) -> int:
-    await _one(db, principal, Person, new.person_id, "Person", "personId")
+    await _one(db, principal, Person, PersonRow, new.person_id, "Person", "personId")
     await _reentry_partner(db, principal, new.partner_id)
     if not new.categories:
         raise InvalidInput("categories", "must name at least one category")
@@ -364,7 +367,7 @@ async def revoke_consent(
     reason: str | None,
     now: datetime,
 ) -> int:
-    consent = await _one(db, principal, Consent, consent_id, "Consent", "consentId")
+    consent = await _one(db, principal, Consent, ConsentRow, consent_id, "Consent", "consentId")
     if consent.revoked_on is not None:
         raise Conflict("consentId", f"the consent was already revoked on {consent.revoked_on.isoformat()}")
     v.check_version("consent", consent.version, version)
@@ -394,7 +397,7 @@ class NewService:
 
 
 async def record_service(db: RequestDb, principal: Principal, new: NewService, now: datetime) -> int:
-    referral = await _one(db, principal, Referral, new.referral_id, "Referral", "referralId")
+    referral = await _one(db, principal, Referral, ReferralRow, new.referral_id, "Referral", "referralId")
     if referral.status == ReferralStatus.CLOSED:
         raise Conflict("referralId", "services are recorded against open referrals; this one is closed")
     description = v.text("description", new.description, max_length=500)

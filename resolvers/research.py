@@ -28,7 +28,7 @@ READABLE = tuple(c for c in ResearchAgreement.__table__.columns if c.key != "pse
 
 class AgreementView(NamedTuple):
     """A research agreement's readable columns (``READABLE``: all but the pseudonym key, in table
-    order) and its partner's name (``_agreements``)."""
+    order) and its partner's name (``agreements_statement``)."""
 
     reference: str
     partner_id: int
@@ -56,7 +56,8 @@ class AgreementView(NamedTuple):
     partner_name: str
 
 
-def _agreements(principal: Principal) -> Select[Any]:
+def agreements_statement(principal: Principal) -> Select[Any]:
+    """Agreements the caller may see: their readable columns (never the pseudonym key) and partner."""
     return (
         select(*READABLE, Partner.name.label("partner_name"))
         .join(Partner, Partner.id == ResearchAgreement.partner_id)
@@ -67,7 +68,7 @@ def _agreements(principal: Principal) -> Select[Any]:
 async def list_research_agreements(
     db: RequestDb, principal: Principal, status: str | None, first: int | None, after: str | None
 ) -> Page[AgreementView]:
-    stmt = _agreements(principal)
+    stmt = agreements_statement(principal)
     if status:
         stmt = stmt.where(ResearchAgreement.status == status)
     return await paginate(
@@ -78,7 +79,7 @@ async def list_research_agreements(
 async def research_agreements_by_id(
     db: RequestDb, principal: Principal, ids: Sequence[int]
 ) -> list[AgreementView | None]:
-    stmt = _agreements(principal).where(key_in(db, ResearchAgreement.id, ids))
+    stmt = agreements_statement(principal).where(key_in(db, ResearchAgreement.id, ids))
     return one_per_key(await db.rows_as(stmt, AgreementView), "id", ids)
 
 

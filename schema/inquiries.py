@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 import strawberry
 
@@ -200,7 +200,7 @@ class Mutation:
         self, info: Info, input: SubmitInquiryInput, idempotency_key: IdempotencyKey = None
     ) -> InquiryPayload:
         ctx = info.context
-        written: list[Any] = []
+        written: list[data.Submitted] = []
 
         async def write() -> dict[str, int]:
             subject = (
@@ -221,14 +221,14 @@ class Mutation:
             )
             row = await data.submit_inquiry(ctx.db, ctx.principal, new, ctx.now)
             written.append(row)
-            return {"inquiry": row.id}
+            return {"inquiry": row.inquiry.id}
 
         outcome = await run_mutation(info, strawberry.asdict(input), idempotency_key, write)
         if outcome.refs is not None and not outcome.replayed and written[-1:]:
             row = written[-1]
-            if row.id == outcome.refs["inquiry"]:
+            if row.inquiry.id == outcome.refs["inquiry"]:
                 # The row as written, with whether the caller may read it: no second read of it.
-                inquiry = Inquiry.from_row(row) if row.visible else None
+                inquiry = Inquiry.from_row(row.inquiry) if row.visible else None
                 return InquiryPayload(inquiry=inquiry, errors=outcome.errors, replayed=False)
         return await _payload(info, outcome.refs, outcome.errors, outcome.replayed)
 
