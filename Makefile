@@ -41,6 +41,7 @@ typecheck: $(STAMP)
 check: lint typecheck test
 
 sdl: $(STAMP)
+	$(BIN)/hub schema --rows
 	$(BIN)/hub schema --policy
 	$(BIN)/hub schema --all --write schema/sdl
 

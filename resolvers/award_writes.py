@@ -10,15 +10,14 @@ import re
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from typing import Any
 
-from sqlalchemy import Row, func, select, update
+from sqlalchemy import func, select, update
 
 from auth.principal import Principal
 from auth.scopes import row_scope
 from resolvers import validation as v
 from resolvers.errors import Conflict, InvalidInput, NotFound
-from resolvers.grants import awards_statement
+from resolvers.grants import AwardView, awards_statement
 from resolvers.models.grants import AwardReport, AwardStatus, Disbursement, FederalAward, Subaward
 from resolvers.session import RequestDb
 from resolvers.versioned import update_versioned
@@ -70,12 +69,12 @@ async def record_award(db: RequestDb, principal: Principal, new: NewAward) -> in
     return award.id
 
 
-async def _active_award(db: RequestDb, principal: Principal, award_id: int, *, lock: bool) -> Row[Any]:
+async def _active_award(db: RequestDb, principal: Principal, award_id: int, *, lock: bool) -> AwardView:
     stmt = awards_statement(principal).where(FederalAward.id == award_id)
     if lock:
         # FOR UPDATE (PostgreSQL) keeps two concurrent drawdowns from both fitting one balance.
         stmt = stmt.with_for_update(of=FederalAward)
-    rows = await db.rows(stmt)
+    rows = await db.rows_as(stmt, AwardView)
     if not rows:
         raise NotFound("FederalAward", "awardId")
     if rows[0].status != AwardStatus.ACTIVE:

@@ -16,12 +16,12 @@ from datetime import date, datetime
 from types import MappingProxyType
 from typing import Any
 
-from sqlalchemy import Row, select, update
+from sqlalchemy import select, update
 
 from auth.principal import Principal
 from auth.scopes import row_scope
 from resolvers import validation as v
-from resolvers.batching import rows_by_id
+from resolvers.batching import row_by_id, rows_by_id, table_select
 from resolvers.errors import Conflict, InvalidInput, NotFound
 from resolvers.models.people import (
     CustodyEvent,
@@ -40,6 +40,14 @@ from resolvers.models.people import (
     SupervisionPeriod,
 )
 from resolvers.notifications import create_notifications
+from resolvers.rows import (
+    CustodyEventRow,
+    CustodyPeriodRow,
+    FacilityRow,
+    ParoleHearingRow,
+    PersonRow,
+    SupervisionPeriodRow,
+)
 from resolvers.session import RequestDb
 from resolvers.versioned import update_versioned
 
@@ -73,14 +81,14 @@ class NewCustodyEvent:
 
 async def custody_events_by_id(
     db: RequestDb, principal: Principal, ids: Sequence[int]
-) -> list[Row[Any] | None]:
-    return await rows_by_id(db, principal, CustodyEvent, ids)
+) -> list[CustodyEventRow | None]:
+    return await rows_by_id(db, principal, CustodyEvent, CustodyEventRow, ids)
 
 
 async def parole_hearings_by_id(
     db: RequestDb, principal: Principal, ids: Sequence[int]
-) -> list[Row[Any] | None]:
-    return await rows_by_id(db, principal, ParoleHearing, ids)
+) -> list[ParoleHearingRow | None]:
+    return await rows_by_id(db, principal, ParoleHearing, ParoleHearingRow, ids)
 
 
 def _changed_meanwhile(entity: str, current: int, expected: int) -> Conflict:
@@ -94,26 +102,36 @@ def _require(field: str, value: Any, kind: CustodyEventKind) -> Any:
     return value
 
 
-async def _facility(db: RequestDb, principal: Principal, facility_id: int, field: str) -> Row[Any]:
-    rows = await db.rows(
-        select(*Facility.__table__.columns).where(row_scope(principal, Facility), Facility.id == facility_id)
-    )
-    if not rows:
+async def _facility(db: RequestDb, principal: Principal, facility_id: int, field: str) -> FacilityRow:
+    facility = await row_by_id(db, principal, Facility, FacilityRow, facility_id)
+    if facility is None:
         raise NotFound("Facility", field)
-    return rows[0]
+    return facility
 
 
-def _institution(facility: Row[Any], field: str) -> None:
+def _institution(facility: FacilityRow, field: str) -> None:
     if facility.kind != FacilityKind.INSTITUTION:
         raise InvalidInput(field, f"must be an institution (got a {facility.kind.replace('_', ' ')})")
 
 
-async def _open_period(db: RequestDb, model: type[CustodyPeriod] | type[SupervisionPeriod], pid: int) -> Any:
-    end = CustodyPeriod.released_on if model is CustodyPeriod else SupervisionPeriod.ended_on
-    rows = await db.rows(
-        select(*model.__table__.columns)
-        .where(model.person_id == pid, end.is_(None))
-        .order_by(model.id.desc())
+async def _open_period(db: RequestDb, pid: int) -> CustodyPeriodRow | None:
+    """The person's open custody period (the latest, should there be more)."""
+    rows = await db.rows_as(
+        table_select(CustodyPeriod, CustodyPeriodRow)
+        .where(CustodyPeriod.person_id == pid, CustodyPeriod.released_on.is_(None))
+        .order_by(CustodyPeriod.id.desc()),
+        CustodyPeriodRow,
+    )
+    return rows[0] if rows else None
+
+
+async def _open_supervision(db: RequestDb, pid: int) -> SupervisionPeriodRow | None:
+    """The person's open supervision period (the latest, should there be more)."""
+    rows = await db.rows_as(
+        table_select(SupervisionPeriod, SupervisionPeriodRow)
+        .where(SupervisionPeriod.person_id == pid, SupervisionPeriod.ended_on.is_(None))
+        .order_by(SupervisionPeriod.id.desc()),
+        SupervisionPeriodRow,
     )
     return rows[0] if rows else None
 
@@ -126,7 +144,7 @@ class Pending:
     principal: Principal
     event: NewCustodyEvent
     #: The person's row as read (in the caller's scope) before anything was written.
-    person: Row[Any]
+    person: PersonRow
     status: PersonStatus
     #: The day the event occurred on.
     day: date
@@ -174,12 +192,9 @@ async def record_custody_event(
     db: RequestDb, principal: Principal, event: NewCustodyEvent, now: datetime
 ) -> int:
     """Check ``event`` against the person's state, record it and apply it; returns the event's id."""
-    people = await db.rows(
-        select(*Person.__table__.columns).where(row_scope(principal, Person), Person.id == event.person_id)
-    )
-    if not people:
+    person = await row_by_id(db, principal, Person, PersonRow, event.person_id)
+    if person is None:
         raise NotFound("Person", "personId")
-    person = people[0]
     if event.person_version is not None:
         v.check_version("person", person.version, event.person_version)
     if event.occurred_at.tzinfo is None:
@@ -241,7 +256,7 @@ async def _admission(e: Pending) -> Applied:
     v.not_before("occurredAt", e.day, "the last release", last)
     if e.event.projected_release_on is not None:
         v.not_before("projectedReleaseOn", e.event.projected_release_on, "occurredAt", e.day)
-    supervision = await _open_period(e.db, SupervisionPeriod, e.person.id)
+    supervision = await _open_supervision(e.db, e.person.id)
     if supervision is not None:
         v.not_before("occurredAt", e.day, "the start of supervision", supervision.started_on)
         await _end_supervision(e.db, supervision.id, e.day, SupervisionEnd.REVOKED)
@@ -264,9 +279,9 @@ async def _admission(e: Pending) -> Applied:
     )
 
 
-async def _custody_period(e: Pending) -> Row[Any]:
+async def _custody_period(e: Pending) -> CustodyPeriodRow:
     """The open custody period a transfer, release or escape leaves from."""
-    period: Row[Any] | None = await _open_period(e.db, CustodyPeriod, e.person.id)
+    period = await _open_period(e.db, e.person.id)
     if period is None:
         raise Conflict("kind", f"cannot record a {e.kind.value}: the person has no open custody period")
     v.not_before("occurredAt", e.day, "the admission", period.admitted_on)
@@ -306,7 +321,7 @@ async def _release_event(e: Pending) -> Applied:
 async def _return(e: Pending) -> Applied:
     fid = _require("facilityId", e.event.facility_id, e.kind)
     _institution(await _facility(e.db, e.principal, fid, "facilityId"), "facilityId")
-    period = await _open_period(e.db, CustodyPeriod, e.person.id)
+    period = await _open_period(e.db, e.person.id)
     if period is not None:
         v.not_before("occurredAt", e.day, "the admission", period.admitted_on)
         await e.db.execute(
@@ -318,11 +333,11 @@ async def _return(e: Pending) -> Applied:
 
 
 async def _death(e: Pending) -> Applied:
-    period = await _open_period(e.db, CustodyPeriod, e.person.id)
+    period = await _open_period(e.db, e.person.id)
     if period is not None:
         v.not_before("occurredAt", e.day, "the admission", period.admitted_on)
         await _close_custody(e.db, period.id, e.day, ReleaseType.DEATH)
-    supervision = await _open_period(e.db, SupervisionPeriod, e.person.id)
+    supervision = await _open_supervision(e.db, e.person.id)
     if supervision is not None:
         v.not_before("occurredAt", e.day, "the start of supervision", supervision.started_on)
         await _end_supervision(e.db, supervision.id, e.day, SupervisionEnd.DEATH)
@@ -428,7 +443,12 @@ TRANSITIONS: Mapping[CustodyEventKind, Transition] = MappingProxyType(
 
 
 async def _release(
-    db: RequestDb, principal: Principal, event: NewCustodyEvent, person: Row[Any], period: Row[Any], day: date
+    db: RequestDb,
+    principal: Principal,
+    event: NewCustodyEvent,
+    person: PersonRow,
+    period: CustodyPeriodRow,
+    day: date,
 ) -> dict[str, Any]:
     release_type = ReleaseType(_require("releaseType", event.release_type, event.kind))
     if release_type is ReleaseType.DEATH:

@@ -8,9 +8,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import Row, Select, select
+from sqlalchemy import Select, select
 
 from auth.principal import Principal
 from auth.scopes import row_scope
@@ -27,6 +27,27 @@ from resolvers.versioned import update_versioned
 #: House and Senate bills: HB 123, SB 45, HJR 7 ...
 _BILL = re.compile(r"^[A-Z]{2,4} ?\d{1,5}$")
 _MAX_COST = Decimal("999999999999.99")
+
+
+class FiscalNoteView(NamedTuple):
+    """A fiscal note (``fiscal_notes``, in table order) and the requesting office's name (``_notes``)."""
+
+    reference: str
+    bill_number: str
+    title: str
+    requested_by_partner_id: int | None
+    requested_on: date
+    due_on: date
+    status: str
+    cost_year1: Decimal | None
+    cost_year2: Decimal | None
+    cost_year3: Decimal | None
+    summary: str | None
+    submitted_at: datetime | None
+    id: int
+    created_at: datetime
+    version: int
+    requested_by_name: str | None
 
 
 def _notes() -> Select[Any]:
@@ -46,7 +67,7 @@ class FiscalNoteFilter:
 
 async def list_fiscal_notes(
     db: RequestDb, principal: Principal, f: FiscalNoteFilter, first: int | None, after: str | None
-) -> Page[Row[Any]]:
+) -> Page[FiscalNoteView]:
     v.not_before("dueTo", f.due_to, "dueFrom", f.due_from)
     conditions = [row_scope(principal, FiscalNote)]
     if f.status:
@@ -59,14 +80,14 @@ async def list_fiscal_notes(
         conditions.append(FiscalNote.due_on <= f.due_to)
     stmt = _notes().where(*conditions)
     c = FiscalNote.__table__.c
-    return await paginate(db, stmt, [c.due_on, c.id], first=first, after=after)
+    return await paginate(db, stmt, [c.due_on, c.id], row=FiscalNoteView, first=first, after=after)
 
 
 async def fiscal_notes_by_id(
     db: RequestDb, principal: Principal, ids: Sequence[int]
-) -> list[Row[Any] | None]:
+) -> list[FiscalNoteView | None]:
     stmt = _notes().where(row_scope(principal, FiscalNote), key_in(db, FiscalNote.id, ids))
-    return one_per_key(await db.rows(stmt), "id", ids)
+    return one_per_key(await db.rows_as(stmt, FiscalNoteView), "id", ids)
 
 
 def note_reference(year: int, note_id: int) -> str:

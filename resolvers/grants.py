@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
-from typing import Any
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any, NamedTuple
 
-from sqlalchemy import ColumnElement, Row, Select, exists, func, select
+from sqlalchemy import ColumnElement, Select, exists, func, select
 
 from auth.classes import FieldClass
 from auth.policy import grant
@@ -23,6 +24,7 @@ from resolvers.errors import InvalidInput
 from resolvers.keys import key_in
 from resolvers.models.grants import AwardReport, Disbursement, FederalAward, Subaward
 from resolvers.pagination import Page, paginate
+from resolvers.rows import AwardReportRow, DisbursementRow, SubawardRow
 from resolvers.session import RequestDb
 
 
@@ -41,6 +43,24 @@ def subawarded_on_award(principal: Principal) -> Any:
         .where(aggregate_scope(principal, Subaward), Subaward.award_id == FederalAward.id)
         .scalar_subquery()
     )
+
+
+class AwardView(NamedTuple):
+    """An award (the columns of ``federal_awards``, in table order) with its sums (``awards_statement``)."""
+
+    award_number: str
+    agency: str
+    assistance_listing: str
+    title: str
+    period_start: date
+    period_end: date
+    amount: Decimal
+    status: str
+    id: int
+    created_at: datetime
+    version: int
+    spent_amount: Decimal
+    subawarded_amount: Decimal
 
 
 def awards_statement(principal: Principal) -> Select[Any]:
@@ -62,7 +82,7 @@ class AwardFilter:
 
 async def list_awards(
     db: RequestDb, principal: Principal, f: AwardFilter, first: int | None, after: str | None
-) -> Page[Row[Any]]:
+) -> Page[AwardView]:
     conditions: list[ColumnElement[bool]] = []
     if f.status:
         conditions.append(FederalAward.status == f.status)
@@ -88,17 +108,17 @@ async def list_awards(
         conditions.append(exists(select(AwardReport.id).where(*due)))
     stmt = awards_statement(principal).where(*conditions)
     c = FederalAward.__table__.c
-    return await paginate(db, stmt, [c.award_number, c.id], first=first, after=after)
+    return await paginate(db, stmt, [c.award_number, c.id], row=AwardView, first=first, after=after)
 
 
 async def list_subawards(
     db: RequestDb, principal: Principal, award_id: int | None, first: int | None, after: str | None
-) -> Page[Row[Any]]:
+) -> Page[SubawardRow]:
     conditions = [row_scope(principal, Subaward)]
     if award_id is not None:
         conditions.append(Subaward.award_id == award_id)
     stmt = select(*Subaward.__table__.columns).where(*conditions)
-    return await paginate(db, stmt, [Subaward.__table__.c.id], first=first, after=after)
+    return await paginate(db, stmt, [Subaward.__table__.c.id], row=SubawardRow, first=first, after=after)
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,7 +132,7 @@ class DisbursementFilter:
 
 async def list_disbursements(
     db: RequestDb, principal: Principal, f: DisbursementFilter, first: int | None, after: str | None
-) -> Page[Row[Any]]:
+) -> Page[DisbursementRow]:
     v.not_before("paidTo", f.paid_to, "paidFrom", f.paid_from)
     conditions = [row_scope(principal, Disbursement)]
     if f.award_id is not None:
@@ -127,7 +147,7 @@ async def list_disbursements(
         conditions.append(Disbursement.paid_on <= f.paid_to)
     stmt = select(*Disbursement.__table__.columns).where(*conditions)
     c = Disbursement.__table__.c
-    return await paginate(db, stmt, [c.paid_on, c.id], first=first, after=after)
+    return await paginate(db, stmt, [c.paid_on, c.id], row=DisbursementRow, first=first, after=after)
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,7 +162,7 @@ class ReportFilter:
 
 async def list_reports(
     db: RequestDb, principal: Principal, f: ReportFilter, first: int | None, after: str | None
-) -> Page[Row[Any]]:
+) -> Page[AwardReportRow]:
     v.not_before("dueTo", f.due_to, "dueFrom", f.due_from)
     conditions = [row_scope(principal, AwardReport)]
     if f.award_id is not None:
@@ -160,7 +180,7 @@ async def list_reports(
         conditions.append(submitted if f.submitted else AwardReport.submitted_on.is_(None))
     stmt = select(*AwardReport.__table__.columns).where(*conditions)
     c = AwardReport.__table__.c
-    return await paginate(db, stmt, [c.due_on, c.id], first=first, after=after)
+    return await paginate(db, stmt, [c.due_on, c.id], row=AwardReportRow, first=first, after=after)
 
 
 # --- batch functions ------------------------------------------------------------------------------------
@@ -168,40 +188,42 @@ async def list_reports(
 
 async def federal_awards_by_id(
     db: RequestDb, principal: Principal, ids: Sequence[int]
-) -> list[Row[Any] | None]:
+) -> list[AwardView | None]:
     stmt = awards_statement(principal).where(key_in(db, FederalAward.id, ids))
-    return one_per_key(await db.rows(stmt), "id", ids)
+    return one_per_key(await db.rows_as(stmt, AwardView), "id", ids)
 
 
-async def subawards_by_id(db: RequestDb, principal: Principal, ids: Sequence[int]) -> list[Row[Any] | None]:
-    return await rows_by_id(db, principal, Subaward, ids)
+async def subawards_by_id(
+    db: RequestDb, principal: Principal, ids: Sequence[int]
+) -> list[SubawardRow | None]:
+    return await rows_by_id(db, principal, Subaward, SubawardRow, ids)
 
 
 async def subawards_by_award_id(
     db: RequestDb, principal: Principal, ids: Sequence[int]
-) -> list[list[Row[Any]]]:
-    return await rows_by_key(db, principal, Subaward, "award_id", ids)
+) -> list[list[SubawardRow]]:
+    return await rows_by_key(db, principal, Subaward, SubawardRow, "award_id", ids)
 
 
 async def disbursements_by_id(
     db: RequestDb, principal: Principal, ids: Sequence[int]
-) -> list[Row[Any] | None]:
-    return await rows_by_id(db, principal, Disbursement, ids)
+) -> list[DisbursementRow | None]:
+    return await rows_by_id(db, principal, Disbursement, DisbursementRow, ids)
 
 
 async def disbursements_by_award_id(
     db: RequestDb, principal: Principal, ids: Sequence[int]
-) -> list[list[Row[Any]]]:
-    return await rows_by_key(db, principal, Disbursement, "award_id", ids, ("paid_on", "id"))
+) -> list[list[DisbursementRow]]:
+    return await rows_by_key(db, principal, Disbursement, DisbursementRow, "award_id", ids, ("paid_on", "id"))
 
 
 async def award_reports_by_id(
     db: RequestDb, principal: Principal, ids: Sequence[int]
-) -> list[Row[Any] | None]:
-    return await rows_by_id(db, principal, AwardReport, ids)
+) -> list[AwardReportRow | None]:
+    return await rows_by_id(db, principal, AwardReport, AwardReportRow, ids)
 
 
 async def award_reports_by_award_id(
     db: RequestDb, principal: Principal, ids: Sequence[int]
-) -> list[list[Row[Any]]]:
-    return await rows_by_key(db, principal, AwardReport, "award_id", ids, ("due_on", "id"))
+) -> list[list[AwardReportRow]]:
+    return await rows_by_key(db, principal, AwardReport, AwardReportRow, "award_id", ids, ("due_on", "id"))

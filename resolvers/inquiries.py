@@ -8,20 +8,21 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import Insert, Row, String, Table, bindparam, cast, func, insert, select, update
+from sqlalchemy import Insert, String, Table, bindparam, cast, func, insert, select, update
 
 from auth.principal import Principal
 from auth.scopes import row_scope
 from resolvers import validation as v
-from resolvers.batching import rows_by_key
+from resolvers.batching import row_by_id, rows_by_key
 from resolvers.errors import Conflict, InvalidInput, NotFound
 from resolvers.keys import key_in
 from resolvers.models.inquiries import Inquiry, InquiryChannel, InquiryResponse, InquirySource, InquiryStatus
 from resolvers.models.partners import Audience
 from resolvers.models.people import Person
 from resolvers.pagination import Page, paginate
+from resolvers.rows import InquiryResponseRow, InquiryRow
 from resolvers.session import RequestDb
 from resolvers.versioned import update_versioned
 
@@ -55,7 +56,7 @@ class InquiryFilter:
 
 async def list_inquiries(
     db: RequestDb, principal: Principal, f: InquiryFilter, first: int | None, after: str | None
-) -> Page[Row[Any]]:
+) -> Page[InquiryRow]:
     conditions = [row_scope(principal, Inquiry)]
     if f.status:
         conditions.append(Inquiry.status == f.status)
@@ -74,24 +75,38 @@ async def list_inquiries(
         conditions.append(Inquiry.subject_person_id == f.subject_person_id)
     stmt = select(*Inquiry.__table__.columns).where(*conditions)
     c = Inquiry.__table__.c
-    return await paginate(db, stmt, [c.due_on, c.id], first=first, after=after)
+    return await paginate(db, stmt, [c.due_on, c.id], row=InquiryRow, first=first, after=after)
 
 
-async def inquiries_by_id(db: RequestDb, principal: Principal, ids: Sequence[int]) -> list[Row[Any] | None]:
+async def inquiries_by_id(db: RequestDb, principal: Principal, ids: Sequence[int]) -> list[InquiryRow | None]:
     stmt = select(*Inquiry.__table__.columns).where(
         row_scope(principal, Inquiry), key_in(db, Inquiry.id, ids)
     )
-    found = {row.id: row for row in await db.rows(stmt)}
+    found = {row.id: row for row in await db.rows_as(stmt, InquiryRow)}
     return [found.get(i) for i in ids]
 
 
 async def inquiry_responses_by_inquiry_id(
     db: RequestDb, principal: Principal, ids: Sequence[int]
-) -> list[list[Row[Any]]]:
-    return await rows_by_key(db, principal, InquiryResponse, "inquiry_id", ids, ("responded_at", "id"))
+) -> list[list[InquiryResponseRow]]:
+    return await rows_by_key(
+        db, principal, InquiryResponse, InquiryResponseRow, "inquiry_id", ids, ("responded_at", "id")
+    )
 
 
-async def submit_inquiry(db: RequestDb, principal: Principal, new: NewInquiry, now: datetime) -> Row[Any]:
+class Submitted(NamedTuple):
+    """An inquiry as stored, and whether the caller's row scope lets it read the inquiry back."""
+
+    inquiry: InquiryRow
+    visible: bool
+
+
+def _submitted(row: Sequence[Any]) -> Submitted:
+    # The statement returns the inquiry's columns in table order, then ``visible``.
+    return Submitted(InquiryRow._make(row[:-1]), bool(row[-1]))
+
+
+async def submit_inquiry(db: RequestDb, principal: Principal, new: NewInquiry, now: datetime) -> Submitted:
     """File an inquiry; a legislative office's inquiries are recorded as its own.
 
     Returns the inquiry as stored, with ``visible``: whether the caller's row scope lets it read the
@@ -141,7 +156,7 @@ async def submit_inquiry(db: RequestDb, principal: Principal, new: NewInquiry, n
         if tuple(values) != _SUBMITTED:  # a value added above must be added to the statement too
             raise RuntimeError("submit_inquiry's values and _SUBMITTED differ")
         statement = _postgresql_submit(principal)
-        return (await db.rows(statement, {"reference_prefix": prefix, **values}))[0]
+        return _submitted((await db.rows(statement, {"reference_prefix": prefix, **values}))[0])
     returned = (*Inquiry.__table__.columns, row_scope(principal, Inquiry).label("visible"))
     # SQLite numbers the row as it is written: the reference is set from the id just given.
     pk = (
@@ -154,7 +169,7 @@ async def submit_inquiry(db: RequestDb, principal: Principal, new: NewInquiry, n
     numbered = (
         update(Inquiry).where(Inquiry.id == pk).values(reference=f"{prefix}{pk:06d}").returning(*returned)
     )
-    return (await db.rows(numbered))[0]
+    return _submitted((await db.rows(numbered))[0])
 
 
 @functools.cache
@@ -210,20 +225,16 @@ _SUBMITTED = (
 # --- the workflow: received -> assigned -> responded -> closed (-> reopened) ---------------------------
 
 
-async def _current(db: RequestDb, principal: Principal, inquiry_id: int, version: int) -> Row[Any]:
+async def _current(db: RequestDb, principal: Principal, inquiry_id: int, version: int) -> InquiryRow:
     # FOR UPDATE (PostgreSQL) serialises concurrent transitions of one inquiry.
-    rows = await db.rows(
-        select(*Inquiry.__table__.columns)
-        .where(row_scope(principal, Inquiry), Inquiry.id == inquiry_id)
-        .with_for_update()
-    )
-    if not rows:
+    row = await row_by_id(db, principal, Inquiry, InquiryRow, inquiry_id, lock=True)
+    if row is None:
         raise NotFound("Inquiry", "id")
-    v.check_version("inquiry", rows[0].version, version)
-    return rows[0]
+    v.check_version("inquiry", row.version, version)
+    return row
 
 
-async def _advance(db: RequestDb, row: Row[Any], **values: Any) -> int:
+async def _advance(db: RequestDb, row: InquiryRow, **values: Any) -> int:
     await update_versioned(db, Inquiry, row.id, row.version, values, entity="inquiry")
     return int(row.id)
 

@@ -18,9 +18,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import ColumnElement, Row, String, cast, false, select
+from sqlalchemy import ColumnElement, String, cast, false, select
 
 from auth.principal import Principal
 from auth.scopes import row_scope
@@ -28,6 +28,7 @@ from resolvers.batching import many_per_key
 from resolvers.models.audit import AuditDisclosure, AuditEvent
 from resolvers.models.partners import Audience
 from resolvers.pagination import Page, paginate
+from resolvers.rows import AuditEventRow
 from resolvers.session import RequestDb
 
 #: How the store holds a disclosure of the victims class alone (classes are stored sorted, as JSON).
@@ -114,19 +115,54 @@ def _conditions(principal: Principal, f: EventFilter) -> list[ColumnElement[bool
 
 async def list_events(
     db: RequestDb, principal: Principal, f: EventFilter, first: int | None, after: str | None
-) -> Page[Row[Any]]:
+) -> Page[AuditEventRow]:
     """Events in chain order (oldest first) matching ``f``."""
     stmt = select(*EVENT_COLUMNS).where(*_conditions(principal, f))
-    return await paginate(db, stmt, [AuditEvent.__table__.c.id], first=first, after=after)
+    return await paginate(db, stmt, [AuditEvent.__table__.c.id], row=AuditEventRow, first=first, after=after)
+
+
+class DisclosureView(NamedTuple):
+    """What one event disclosed about one record (``disclosures_by_event_id``)."""
+
+    event_id: int
+    subject_kind: str
+    subject_id: int
+    field_classes: list[str]
+
+
+class SightingView(NamedTuple):
+    """One disclosure of a record and the event it was part of (``who_saw``: the disclosure's id and
+    classes, then the event's columns, ``id`` as ``event_id``)."""
+
+    id: int
+    field_classes: list[str]
+    event_id: int
+    occurred_at: datetime
+    kind: str
+    request_id: str | None
+    partner_id: int | None
+    client_id: str | None
+    staff_subject: str | None
+    audience: str | None
+    operation_name: str | None
+    document_hash: str | None
+    variables: dict[str, Any] | None
+    outcome: str
+    authority: dict[str, Any] | None
+    detail: dict[str, Any] | None
+    prev_hash: str
+    hash: str
+    correlation_id: str | None
+    source_address: str | None
 
 
 async def disclosures_by_event_id(
     db: RequestDb, principal: Principal, keys: Sequence[int]
-) -> list[list[Row[Any]]]:
+) -> list[list[DisclosureView]]:
     """Each event's disclosed records, one statement for the page."""
     if not keys:
         return []
-    rows = await db.rows(
+    rows = await db.rows_as(
         select(
             AuditDisclosure.event_id,
             AuditDisclosure.subject_kind,
@@ -135,7 +171,8 @@ async def disclosures_by_event_id(
         )
         .join(AuditEvent, AuditEvent.id == AuditDisclosure.event_id)
         .where(row_scope(principal, AuditEvent), AuditDisclosure.event_id.in_(list(keys)), *_open(principal))
-        .order_by(AuditDisclosure.event_id, AuditDisclosure.subject_kind, AuditDisclosure.subject_id)
+        .order_by(AuditDisclosure.event_id, AuditDisclosure.subject_kind, AuditDisclosure.subject_id),
+        DisclosureView,
     )
     return many_per_key(rows, "event_id", keys)
 
@@ -147,7 +184,7 @@ async def who_saw(
     f: EventFilter,
     first: int | None,
     after: str | None,
-) -> Page[Row[Any]]:
+) -> Page[SightingView]:
     """Every disclosure of one record, oldest first, with the event it was part of."""
     kind, pk = subject
     stmt = (
@@ -165,4 +202,6 @@ async def who_saw(
             *_conditions(principal, f),
         )
     )
-    return await paginate(db, stmt, [AuditDisclosure.__table__.c.id], first=first, after=after)
+    return await paginate(
+        db, stmt, [AuditDisclosure.__table__.c.id], row=SightingView, first=first, after=after
+    )

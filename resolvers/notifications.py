@@ -13,12 +13,11 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import Row, insert, select, update
+from sqlalchemy import insert, select, update
 
 from resolvers.errors import InvalidInput
 from resolvers.models.people import CustodyEventKind
@@ -65,6 +64,20 @@ def postal_address(victim: Any) -> str | None:
     return f"{victim.address_line}, {victim.city}, {victim.state} {victim.postal_code}"
 
 
+class _Recipient(NamedTuple):
+    """An active registration, its victim's postal address and one active preference (None when it
+    has none): what a notifiable event is sent to."""
+
+    registration_id: int
+    address_line: str | None
+    city: str | None
+    state: str | None
+    postal_code: str | None
+    preference_id: int | None
+    channel: str | None
+    destination: str | None
+
+
 def _usable(channel: str, destination: str | None, victim: Any) -> tuple[str | None, str | None]:
     """(destination to send to, None) or (None, why the preference cannot be used)."""
     if channel == Channel.LETTER:
@@ -94,7 +107,7 @@ async def create_notifications(db: RequestDb, event_id: int, person_id: int, kin
         return 0
     v = Victim.__table__.c
     p = NotificationPreference.__table__.c
-    rows: Sequence[Row[Any]] = await db.rows(
+    rows = await db.rows_as(
         select(
             VictimRegistration.id.label("registration_id"),
             v.address_line,
@@ -115,7 +128,8 @@ async def create_notifications(db: RequestDb, event_id: int, person_id: int, kin
             VictimRegistration.person_id == person_id,
             VictimRegistration.status == RegistrationStatus.ACTIVE,
         )
-        .order_by(VictimRegistration.id, NotificationPreference.id)
+        .order_by(VictimRegistration.id, NotificationPreference.id),
+        _Recipient,
     )
     values: list[dict[str, Any]] = []
     # Every row names every column: one multi-row INSERT needs the same keys in each.
@@ -127,14 +141,14 @@ async def create_notifications(db: RequestDb, event_id: int, person_id: int, kin
         "next_attempt_at": None,
         "last_error": None,
     }
-    by_registration: dict[int, list[Row[Any]]] = {}
+    by_registration: dict[int, list[_Recipient]] = {}
     for row in rows:
         by_registration.setdefault(row.registration_id, []).append(row)
     for registration_id, prefs in by_registration.items():
         usable = 0
-        problems: list[tuple[Row[Any], str]] = []
+        problems: list[tuple[_Recipient, str]] = []
         for pref in prefs:
-            if pref.preference_id is None:
+            if pref.preference_id is None or pref.channel is None:  # no active preference
                 continue
             destination, problem = _usable(pref.channel, pref.destination, pref)
             if problem is not None:

@@ -14,7 +14,7 @@ from typing import Any, Generic, TypeVar
 from sqlalchemy import ColumnElement, Select, and_, func, or_, select
 
 from resolvers.errors import InvalidInput
-from resolvers.session import RequestDb
+from resolvers.session import R, RequestDb
 
 MAX_PAGE_SIZE = 100
 DEFAULT_PAGE_SIZE = 20
@@ -109,11 +109,13 @@ async def paginate(
     statement: Select[Any],
     order: Sequence[ColumnElement[Any]],
     *,
+    row: type[R],
     first: int | None,
     after: str | None,
     count: bool = True,
-) -> Page[Any]:
-    """One page of ``statement`` in ascending ``order`` (the last column must be unique).
+) -> Page[R]:
+    """One page of ``statement`` in ascending ``order`` (the last column must be unique), as ``row``s
+    (the statement's columns are ``row``'s fields, in order).
 
     ``statement`` already carries the caller's filters and row scope; the total counts them all, when
     the caller asks for it.
@@ -128,7 +130,7 @@ async def paginate(
     page_stmt = statement.order_by(*order)
     if after:
         page_stmt = page_stmt.where(_after(order, decode_cursor(after, len(order))))
-    rows = list(await db.rows(page_stmt.limit(size + 1))) if size else []
+    rows = await db.rows_as(page_stmt.limit(size + 1), row) if size else []
     has_next = len(rows) > size
     rows = rows[:size]
     keys = [str(c.key) for c in order]

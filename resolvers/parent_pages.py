@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, func, select
 
 from resolvers.pagination import Page, _after, check_page_size, decode_cursor, encode_cursor
-from resolvers.session import RequestDb
+from resolvers.session import R, RequestDb, row_maker
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,17 +37,21 @@ async def pages_by_parent(
     parent: ColumnElement[Any],
     order: Sequence[str],
     keys: Sequence[tuple[int, ChildPage]],
-) -> list[Page[Any]]:
+    row: type[R],
+) -> list[Page[R]]:
     """One page per ``(parent id, page)`` key, aligned with ``keys``.
 
-    ``statement`` selects the children with the row scope and filters already applied, and a column
-    labelled ``parent_key`` (``parent``); ``order`` names its columns, the last one unique. Keys that
-    share their page arguments share one statement.
+    ``statement`` selects the children with the row scope and filters already applied (their columns
+    ``row``'s fields, in order), then a column labelled ``parent_key`` (``parent``); ``order`` names
+    its columns, the last one unique. Keys that share their page arguments share one statement.
     """
+    # The child's own columns come first; the window columns after them are the page's, not the row's.
+    width = list(statement.selected_columns.keys()).index("parent_key")
+    make = row_maker(row)
     grouped: dict[ChildPage, list[int]] = defaultdict(list)
     for parent_id, page in keys:
         grouped[page].append(parent_id)
-    pages: dict[tuple[int, ChildPage], Page[Any]] = {}
+    pages: dict[tuple[int, ChildPage], Page[R]] = {}
     for page, parent_ids in grouped.items():
         size = check_page_size(page.first)
         inner = (
@@ -68,11 +72,11 @@ async def pages_by_parent(
             .where(ranked.c.row_number <= size + 1)
             .order_by(ranked.c.parent_key, *[ranked.c[name] for name in order])
         )
-        children: dict[int, list[Any]] = defaultdict(list)
+        children: dict[int, list[R]] = defaultdict(list)
         totals: dict[int, int] = {}
-        for row in await db.rows(rows_stmt):
-            children[row.parent_key].append(row)
-            totals[row.parent_key] = row.total_count
+        for found in await db.rows(rows_stmt):
+            children[found.parent_key].append(make(found[:width]))
+            totals[found.parent_key] = found.total_count
         for parent_id in parent_ids:
             rows = children.get(parent_id, [])
             has_next = len(rows) > size

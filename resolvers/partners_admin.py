@@ -12,9 +12,10 @@ from __future__ import annotations
 import re
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from datetime import datetime
+from typing import Any, NamedTuple, TypeVar
 
-from sqlalchemy import Row, delete, select
+from sqlalchemy import delete, select
 
 from auth import clients as registry
 from auth import persisted, throttle, tokens
@@ -36,6 +37,31 @@ from resolvers.models.partners import (
 from resolvers.pagination import Page, paginate
 from resolvers.session import RequestDb
 from resolvers.validation import optional_text
+
+
+class PartnerView(NamedTuple):
+    """A partner as the admin API shows it (``PARTNER_COLUMNS``)."""
+
+    id: int
+    name: str
+    audience: str
+    contact_email: str | None
+    active: bool
+    created_at: datetime
+
+
+class ClientView(NamedTuple):
+    """A client as the admin API shows it (``CLIENT_COLUMNS``: never its secret)."""
+
+    id: int
+    client_id: str
+    partner_id: int
+    name: str
+    status: str
+    scopes: str
+    persisted_only: bool
+    created_at: datetime
+
 
 PARTNER_COLUMNS: tuple[Any, ...] = (
     Partner.id,
@@ -64,7 +90,7 @@ async def list_partners(
     active: bool | None,
     first: int | None,
     after: str | None,
-) -> Page[Row[Any]]:
+) -> Page[PartnerView]:
     """Partners in registration order, within ``principal``'s row scope."""
     conditions = [row_scope(principal, Partner)]
     if audience is not None:
@@ -72,30 +98,31 @@ async def list_partners(
     if active is not None:
         conditions.append(Partner.active == active)
     stmt = select(*PARTNER_COLUMNS).where(*conditions)
-    return await paginate(db, stmt, [Partner.__table__.c.id], first=first, after=after)
+    return await paginate(db, stmt, [Partner.__table__.c.id], row=PartnerView, first=first, after=after)
 
 
 async def list_clients(
     db: RequestDb, principal: Principal, partner_id: int | None, first: int | None, after: str | None
-) -> Page[Row[Any]]:
+) -> Page[ClientView]:
     """Clients in registration order (administrators only: clients have no wider row scope)."""
     conditions = [row_scope(principal, Client), row_scope(principal, Partner)]
     if partner_id is not None:
         conditions.append(Client.partner_id == partner_id)
     stmt = select(*CLIENT_COLUMNS).join(Partner, Partner.id == Client.partner_id).where(*conditions)
-    return await paginate(db, stmt, [Client.__table__.c.id], first=first, after=after)
+    return await paginate(db, stmt, [Client.__table__.c.id], row=ClientView, first=first, after=after)
 
 
 async def clients_by_partner(
     db: RequestDb, principal: Principal, keys: Sequence[int]
-) -> list[list[Row[Any]]]:
+) -> list[list[ClientView]]:
     """Each partner's clients, one statement for the page."""
     if not keys:
         return []
-    rows = await db.rows(
+    rows = await db.rows_as(
         select(*CLIENT_COLUMNS)
         .where(row_scope(principal, Client), Client.partner_id.in_(list(keys)))
-        .order_by(Client.partner_id, Client.id)
+        .order_by(Client.partner_id, Client.id),
+        ClientView,
     )
     return many_per_key(rows, "partner_id", keys)
 
@@ -355,18 +382,21 @@ async def remove_client(db: RequestDb, principal: Principal | None, client_id: s
     return pk
 
 
-async def partner_row(db: RequestDb, principal: Principal, pk: int) -> Row[Any] | None:
+async def partner_row(db: RequestDb, principal: Principal, pk: int) -> PartnerView | None:
     """One partner as the reads show it (a mutation's payload)."""
-    rows = await db.rows(select(*PARTNER_COLUMNS).where(row_scope(principal, Partner), Partner.id == pk))
+    rows = await db.rows_as(
+        select(*PARTNER_COLUMNS).where(row_scope(principal, Partner), Partner.id == pk), PartnerView
+    )
     return rows[0] if rows else None
 
 
-async def client_row(db: RequestDb, principal: Principal, pk: int) -> Row[Any] | None:
+async def client_row(db: RequestDb, principal: Principal, pk: int) -> ClientView | None:
     """One client as the reads show it (a mutation's payload)."""
-    rows = await db.rows(
+    rows = await db.rows_as(
         select(*CLIENT_COLUMNS)
         .join(Partner, Partner.id == Client.partner_id)
-        .where(row_scope(principal, Client), row_scope(principal, Partner), Client.id == pk)
+        .where(row_scope(principal, Client), row_scope(principal, Partner), Client.id == pk),
+        ClientView,
     )
     return rows[0] if rows else None
 
@@ -375,6 +405,17 @@ async def client_row(db: RequestDb, principal: Principal, pk: int) -> Row[Any] |
 
 #: Why a client's audience schema would refuse a document (None: it would run it).
 DocumentCheck = Callable[[Audience, str], str | None]
+
+
+class OperationView(NamedTuple):
+    """A registered operation as the admin API lists it (``OPERATION_COLUMNS``)."""
+
+    sha256: str
+    document: str
+    apq: bool
+    created_at: datetime
+    last_used_at: datetime
+
 
 OPERATION_COLUMNS: tuple[Any, ...] = (
     PersistedOperation.sha256,
@@ -398,17 +439,18 @@ async def _client_audience(db: RequestDb, client: Client) -> Audience:
     return Audience(audience)
 
 
-async def persisted_operations(db: RequestDb, principal: Principal, client_id: str) -> list[Row[Any]]:
+async def persisted_operations(db: RequestDb, principal: Principal, client_id: str) -> list[OperationView]:
     """A client's registered operations, oldest first (the department's and its own through APQ)."""
     client = await _client(db, client_id)
-    rows = await db.rows(
+    rows = await db.rows_as(
         select(*OPERATION_COLUMNS)
         .join(Client, Client.id == PersistedOperation.client_pk)
         .join(Partner, Partner.id == Client.partner_id)
         .where(row_scope(principal, Client), row_scope(principal, Partner), Client.id == client.id)
-        .order_by(PersistedOperation.created_at, PersistedOperation.id)
+        .order_by(PersistedOperation.created_at, PersistedOperation.id),
+        OperationView,
     )
-    return list(rows)
+    return rows
 
 
 async def register_operations(

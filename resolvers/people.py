@@ -5,16 +5,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import NamedTuple
 
-from sqlalchemy import ColumnElement, Row, exists, func, or_, select
+from sqlalchemy import ColumnElement, exists, func, or_, select
 
 from auth.principal import Principal
 from auth.scopes import identifiers_scope, row_scope
-from resolvers.batching import many_per_key, one_per_key
+from resolvers.batching import one_per_key, rows_by_id, rows_by_key, table_select
 from resolvers.errors import InvalidInput
 from resolvers.keys import key_in
-from resolvers.models.base import Base
 from resolvers.models.people import (
     Charge,
     ConductReport,
@@ -32,6 +31,19 @@ from resolvers.models.people import (
 )
 from resolvers.pagination import Page, paginate
 from resolvers.parent_pages import ChildPage, pages_by_parent
+from resolvers.rows import (
+    ChargeRow,
+    ConductReportRow,
+    CustodyEventRow,
+    CustodyPeriodRow,
+    FacilityRow,
+    HealthNeedRow,
+    ParoleHearingRow,
+    PersonAliasRow,
+    PersonRow,
+    SentenceRow,
+    SupervisionPeriodRow,
+)
 from resolvers.session import RequestDb
 
 MAX_NAME_QUERY = 60
@@ -91,24 +103,35 @@ def people_conditions(f: PeopleFilter) -> list[ColumnElement[bool]]:
 
 async def list_people(
     db: RequestDb, principal: Principal, f: PeopleFilter, first: int | None, after: str | None
-) -> Page[Row[Any]]:
-    stmt = select(*Person.__table__.columns).where(row_scope(principal, Person), *people_conditions(f))
+) -> Page[PersonRow]:
+    stmt = table_select(Person, PersonRow).where(row_scope(principal, Person), *people_conditions(f))
     c = Person.__table__.c
-    return await paginate(db, stmt, [c.last_name, c.first_name, c.id], first=first, after=after)
-
-
-async def people_by_id(db: RequestDb, principal: Principal, ids: Sequence[int]) -> list[Row[Any] | None]:
-    stmt = select(*Person.__table__.columns).where(row_scope(principal, Person), key_in(db, Person.id, ids))
-    found = {row.id: row for row in await db.rows(stmt)}
-    return [found.get(i) for i in ids]
-
-
-async def facilities_by_id(db: RequestDb, principal: Principal, ids: Sequence[int]) -> list[Row[Any] | None]:
-    stmt = select(*Facility.__table__.columns).where(
-        row_scope(principal, Facility), key_in(db, Facility.id, ids)
+    return await paginate(
+        db, stmt, [c.last_name, c.first_name, c.id], row=PersonRow, first=first, after=after
     )
-    found = {row.id: row for row in await db.rows(stmt)}
-    return [found.get(i) for i in ids]
+
+
+async def people_by_id(db: RequestDb, principal: Principal, ids: Sequence[int]) -> list[PersonRow | None]:
+    return await rows_by_id(db, principal, Person, PersonRow, ids)
+
+
+async def facilities_by_id(
+    db: RequestDb, principal: Principal, ids: Sequence[int]
+) -> list[FacilityRow | None]:
+    return await rows_by_id(db, principal, Facility, FacilityRow, ids)
+
+
+class IdentityRow(NamedTuple):
+    """The identity columns of ``person_identities`` (``_IDENTITY_COLUMNS``, in that order)."""
+
+    person_id: int
+    birth_date: date
+    address_line: str | None
+    city: str | None
+    county: str | None
+    state: str | None
+    postal_code: str | None
+    phone: str | None
 
 
 #: The identity columns (``Person.identity``); the identifiers in the same rows are read apart.
@@ -126,12 +149,12 @@ _IDENTITY_COLUMNS = (
 
 async def identities_by_person_id(
     db: RequestDb, principal: Principal, ids: Sequence[int]
-) -> list[Row[Any] | None]:
+) -> list[IdentityRow | None]:
     """Date of birth, address and phone, under the identity scope (a reentry partner: under consent)."""
     stmt = select(*_IDENTITY_COLUMNS).where(
         row_scope(principal, PersonIdentity), key_in(db, PersonIdentity.person_id, ids)
     )
-    return one_per_key(await db.rows(stmt), "person_id", ids)
+    return one_per_key(await db.rows_as(stmt, IdentityRow), "person_id", ids)
 
 
 async def birth_dates_by_person_id(
@@ -150,94 +173,121 @@ async def birth_dates_by_person_id(
 
 async def list_facilities(
     db: RequestDb, principal: Principal, kind: str | None, first: int | None, after: str | None
-) -> Page[Row[Any]]:
+) -> Page[FacilityRow]:
     conditions = [Facility.kind == kind] if kind else []
-    stmt = select(*Facility.__table__.columns).where(row_scope(principal, Facility), *conditions)
-    return await paginate(db, stmt, [Facility.__table__.c.id], first=first, after=after)
+    stmt = table_select(Facility, FacilityRow).where(row_scope(principal, Facility), *conditions)
+    return await paginate(db, stmt, [Facility.__table__.c.id], row=FacilityRow, first=first, after=after)
+
+
+class IdentifiersRow(NamedTuple):
+    """A person's identifiers, from ``person_identities``."""
+
+    person_id: int
+    ssn: str | None
+    fbi_number: str | None
+    state_id: str | None
 
 
 async def identifiers_by_person_id(
     db: RequestDb, principal: Principal, ids: Sequence[int]
-) -> list[Row[Any] | None]:
+) -> list[IdentifiersRow | None]:
     """SSN, FBI and state ids: a scope of their own (``identifiers_scope``: admin only), not the
     identity's, though they share its rows."""
     c = PersonIdentity.__table__.c
     stmt = select(c.person_id, c.ssn, c.fbi_number, c.state_id).where(
         identifiers_scope(principal), key_in(db, c.person_id, ids)
     )
-    return one_per_key(await db.rows(stmt), "person_id", ids)
-
-
-async def _children(
-    db: RequestDb,
-    principal: Principal,
-    model: type[Base],
-    key: str,
-    ids: Sequence[int],
-    order: Sequence[str],
-) -> list[list[Row[Any]]]:
-    """Every row of ``model`` whose ``key`` is in ``ids``, in one statement, grouped per key."""
-    table = model.__table__
-    stmt = (
-        select(*table.columns)
-        .where(row_scope(principal, model), key_in(db, table.c[key], ids))
-        .order_by(*[table.c[o] for o in order])
-    )
-    return many_per_key(await db.rows(stmt), key, ids)
+    return one_per_key(await db.rows_as(stmt, IdentifiersRow), "person_id", ids)
 
 
 async def aliases_by_person_id(
     db: RequestDb, principal: Principal, ids: Sequence[int]
-) -> list[list[Row[Any]]]:
-    return await _children(db, principal, PersonAlias, "person_id", ids, ["alias", "id"])
+) -> list[list[PersonAliasRow]]:
+    return await rows_by_key(db, principal, PersonAlias, PersonAliasRow, "person_id", ids, ("alias", "id"))
 
 
 async def sentences_by_person_id(
     db: RequestDb, principal: Principal, ids: Sequence[int]
-) -> list[list[Row[Any]]]:
-    return await _children(db, principal, Sentence, "person_id", ids, ["sentenced_on", "id"])
+) -> list[list[SentenceRow]]:
+    return await rows_by_key(db, principal, Sentence, SentenceRow, "person_id", ids, ("sentenced_on", "id"))
 
 
 async def charges_by_sentence_id(
     db: RequestDb, principal: Principal, ids: Sequence[int]
-) -> list[list[Row[Any]]]:
-    return await _children(db, principal, Charge, "sentence_id", ids, ["id"])
+) -> list[list[ChargeRow]]:
+    return await rows_by_key(db, principal, Charge, ChargeRow, "sentence_id", ids, ("id",))
 
 
 async def custody_periods_by_person_id(
     db: RequestDb, principal: Principal, ids: Sequence[int]
-) -> list[list[Row[Any]]]:
-    return await _children(db, principal, CustodyPeriod, "person_id", ids, ["admitted_on", "id"])
+) -> list[list[CustodyPeriodRow]]:
+    return await rows_by_key(
+        db,
+        principal,
+        CustodyPeriod,
+        CustodyPeriodRow,
+        "person_id",
+        ids,
+        ("admitted_on", "id"),
+    )
 
 
 async def supervision_periods_by_person_id(
     db: RequestDb, principal: Principal, ids: Sequence[int]
-) -> list[list[Row[Any]]]:
-    return await _children(db, principal, SupervisionPeriod, "person_id", ids, ["started_on", "id"])
+) -> list[list[SupervisionPeriodRow]]:
+    return await rows_by_key(
+        db,
+        principal,
+        SupervisionPeriod,
+        SupervisionPeriodRow,
+        "person_id",
+        ids,
+        ("started_on", "id"),
+    )
 
 
 async def parole_hearings_by_person_id(
     db: RequestDb, principal: Principal, ids: Sequence[int]
-) -> list[list[Row[Any]]]:
-    return await _children(db, principal, ParoleHearing, "person_id", ids, ["scheduled_for", "id"])
+) -> list[list[ParoleHearingRow]]:
+    return await rows_by_key(
+        db,
+        principal,
+        ParoleHearing,
+        ParoleHearingRow,
+        "person_id",
+        ids,
+        ("scheduled_for", "id"),
+    )
 
 
 async def custody_events_by_person_id(
     db: RequestDb, principal: Principal, ids: Sequence[int]
-) -> list[list[Row[Any]]]:
-    return await _children(db, principal, CustodyEvent, "person_id", ids, ["occurred_at", "id"])
+) -> list[list[CustodyEventRow]]:
+    return await rows_by_key(
+        db, principal, CustodyEvent, CustodyEventRow, "person_id", ids, ("occurred_at", "id")
+    )
 
 
 async def conduct_reports_by_person_id(
     db: RequestDb, principal: Principal, ids: Sequence[int]
-) -> list[list[Row[Any]]]:
-    return await _children(db, principal, ConductReport, "person_id", ids, ["occurred_on", "id"])
+) -> list[list[ConductReportRow]]:
+    return await rows_by_key(
+        db,
+        principal,
+        ConductReport,
+        ConductReportRow,
+        "person_id",
+        ids,
+        ("occurred_on", "id"),
+    )
 
 
 async def health_needs_by_person_id(
     db: RequestDb, principal: Principal, ids: Sequence[int]
-) -> list[list[Row[Any]]]:
-    return await _children(db, principal, HealthNeed, "person_id", ids, ["assessed_on", "id"])
+) -> list[list[HealthNeedRow]]:
+    return await rows_by_key(
+        db, principal, HealthNeed, HealthNeedRow, "person_id", ids, ("assessed_on", "id")
+    )
 
 
 #: Where a person is counted: their institution or release center, else their supervision office.
@@ -249,15 +299,19 @@ CURRENT = (PersonStatus.INCARCERATED, PersonStatus.SUPERVISED, PersonStatus.ESCA
 
 async def population_by_facility_id(
     db: RequestDb, principal: Principal, keys: Sequence[tuple[int, ChildPage]]
-) -> list[Page[Any]]:
+) -> list[Page[PersonRow]]:
     """A facility's current population (its residents, or an office's supervisees), by name."""
-    stmt = select(*Person.__table__.columns, LOCATION.label("parent_key")).where(row_scope(principal, Person))
-    found: dict[tuple[int, ChildPage], Page[Any]] = {}
+    stmt = (
+        table_select(Person, PersonRow)
+        .add_columns(LOCATION.label("parent_key"))
+        .where(row_scope(principal, Person))
+    )
+    found: dict[tuple[int, ChildPage], Page[PersonRow]] = {}
     # The status filter changes the statement, so keys are batched per status (one statement each).
     for status in {page.filter("status") for _, page in keys}:
         batch = [key for key in keys if key[1].filter("status") == status]
         pages = await pages_by_parent(
-            db, stmt.where(population_condition(status)), LOCATION, POPULATION_ORDER, batch
+            db, stmt.where(population_condition(status)), LOCATION, POPULATION_ORDER, batch, PersonRow
         )
         found.update(zip(batch, pages, strict=True))
     return [found[key] for key in keys]

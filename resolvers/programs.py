@@ -6,15 +6,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
 
-from sqlalchemy import ColumnElement, Row, func, select, update
+from sqlalchemy import ColumnElement, func, select, update
 
 from auth.principal import Principal
 from auth.scopes import row_scope
 from resolvers import validation as v
-from resolvers.batching import rows_by_id, rows_by_key
+from resolvers.batching import row_by_id, rows_by_id, rows_by_key
 from resolvers.errors import Conflict, InvalidInput, NotFound
+from resolvers.models.base import Base
 from resolvers.models.people import Person, PersonStatus
 from resolvers.models.programs import (
     Enrollment,
@@ -26,7 +26,8 @@ from resolvers.models.programs import (
 )
 from resolvers.pagination import Page, paginate
 from resolvers.parent_pages import ChildPage, pages_by_parent
-from resolvers.session import RequestDb
+from resolvers.rows import EnrollmentRow, PersonRow, ProgramOfferingRow, ProgramRow, ReparativeActivityRow
+from resolvers.session import R, RequestDb
 from resolvers.versioned import at_version, update_versioned
 
 #: One entry of reparative work covers at most a day.
@@ -74,10 +75,12 @@ def program_conditions(f: ProgramFilter) -> list[ColumnElement[bool]]:
 
 async def list_programs(
     db: RequestDb, principal: Principal, f: ProgramFilter, first: int | None, after: str | None
-) -> Page[Row[Any]]:
+) -> Page[ProgramRow]:
     c = Program.__table__.c
     stmt = select(*c).where(row_scope(principal, Program), *program_conditions(f))
-    return await paginate(db, stmt, [c[name] for name in PROGRAM_ORDER], first=first, after=after)
+    return await paginate(
+        db, stmt, [c[name] for name in PROGRAM_ORDER], row=ProgramRow, first=first, after=after
+    )
 
 
 def offering_conditions(f: OfferingFilter) -> list[ColumnElement[bool]]:
@@ -94,10 +97,12 @@ def offering_conditions(f: OfferingFilter) -> list[ColumnElement[bool]]:
 
 async def list_offerings(
     db: RequestDb, principal: Principal, f: OfferingFilter, first: int | None, after: str | None
-) -> Page[Row[Any]]:
+) -> Page[ProgramOfferingRow]:
     c = ProgramOffering.__table__.c
     stmt = select(*c).where(row_scope(principal, ProgramOffering), *offering_conditions(f))
-    return await paginate(db, stmt, [c[name] for name in OFFERING_ORDER], first=first, after=after)
+    return await paginate(
+        db, stmt, [c[name] for name in OFFERING_ORDER], row=ProgramOfferingRow, first=first, after=after
+    )
 
 
 def enrollment_conditions(f: EnrollmentFilter) -> list[ColumnElement[bool]]:
@@ -114,49 +119,59 @@ def enrollment_conditions(f: EnrollmentFilter) -> list[ColumnElement[bool]]:
 
 async def list_enrollments(
     db: RequestDb, principal: Principal, f: EnrollmentFilter, first: int | None, after: str | None
-) -> Page[Row[Any]]:
+) -> Page[EnrollmentRow]:
     c = Enrollment.__table__.c
     stmt = select(*c).where(row_scope(principal, Enrollment), *enrollment_conditions(f))
-    return await paginate(db, stmt, [c[name] for name in ENROLLMENT_ORDER], first=first, after=after)
+    return await paginate(
+        db, stmt, [c[name] for name in ENROLLMENT_ORDER], row=EnrollmentRow, first=first, after=after
+    )
 
 
-async def programs_by_id(db: RequestDb, principal: Principal, ids: Sequence[int]) -> list[Row[Any] | None]:
-    return await rows_by_id(db, principal, Program, ids)
+async def programs_by_id(db: RequestDb, principal: Principal, ids: Sequence[int]) -> list[ProgramRow | None]:
+    return await rows_by_id(db, principal, Program, ProgramRow, ids)
 
 
-async def offerings_by_id(db: RequestDb, principal: Principal, ids: Sequence[int]) -> list[Row[Any] | None]:
-    return await rows_by_id(db, principal, ProgramOffering, ids)
+async def offerings_by_id(
+    db: RequestDb, principal: Principal, ids: Sequence[int]
+) -> list[ProgramOfferingRow | None]:
+    return await rows_by_id(db, principal, ProgramOffering, ProgramOfferingRow, ids)
 
 
-async def enrollments_by_id(db: RequestDb, principal: Principal, ids: Sequence[int]) -> list[Row[Any] | None]:
-    return await rows_by_id(db, principal, Enrollment, ids)
+async def enrollments_by_id(
+    db: RequestDb, principal: Principal, ids: Sequence[int]
+) -> list[EnrollmentRow | None]:
+    return await rows_by_id(db, principal, Enrollment, EnrollmentRow, ids)
 
 
 async def enrollments_by_person_id(
     db: RequestDb, principal: Principal, ids: Sequence[int]
-) -> list[list[Row[Any]]]:
-    return await rows_by_key(db, principal, Enrollment, "person_id", ids, ("enrolled_on", "id"))
+) -> list[list[EnrollmentRow]]:
+    return await rows_by_key(
+        db, principal, Enrollment, EnrollmentRow, "person_id", ids, ("enrolled_on", "id")
+    )
 
 
 async def reparative_activities_by_enrollment_id(
     db: RequestDb, principal: Principal, ids: Sequence[int]
-) -> list[list[Row[Any]]]:
-    return await rows_by_key(db, principal, ReparativeActivity, "enrollment_id", ids, ("performed_on", "id"))
+) -> list[list[ReparativeActivityRow]]:
+    return await rows_by_key(
+        db, principal, ReparativeActivity, ReparativeActivityRow, "enrollment_id", ids, ("performed_on", "id")
+    )
 
 
 async def offerings_by_program_id(
     db: RequestDb, principal: Principal, keys: Sequence[tuple[int, ChildPage]]
-) -> list[Page[Any]]:
+) -> list[Page[ProgramOfferingRow]]:
     c = ProgramOffering.__table__.c
     stmt = select(*c, c.program_id.label("parent_key")).where(row_scope(principal, ProgramOffering))
-    return await pages_by_parent(db, stmt, c.program_id, OFFERING_ORDER, keys)
+    return await pages_by_parent(db, stmt, c.program_id, OFFERING_ORDER, keys, ProgramOfferingRow)
 
 
 async def enrollments_by_program_id(
     db: RequestDb, principal: Principal, keys: Sequence[tuple[int, ChildPage]]
-) -> list[Page[Any]]:
+) -> list[Page[EnrollmentRow]]:
     c = Enrollment.__table__.c
-    found: dict[tuple[int, ChildPage], Page[Any]] = {}
+    found: dict[tuple[int, ChildPage], Page[EnrollmentRow]] = {}
     # The status filter changes the statement, so keys are batched per status (one statement each).
     for status in {page.filter("status") for _, page in keys}:
         batch = [key for key in keys if key[1].filter("status") == status]
@@ -164,7 +179,7 @@ async def enrollments_by_program_id(
         stmt = select(*c, c.program_id.label("parent_key")).where(
             row_scope(principal, Enrollment), *enrollment_conditions(f)
         )
-        pages = await pages_by_parent(db, stmt, c.program_id, ENROLLMENT_ORDER, batch)
+        pages = await pages_by_parent(db, stmt, c.program_id, ENROLLMENT_ORDER, batch, EnrollmentRow)
         found.update(zip(batch, pages, strict=True))
     return [found[key] for key in keys]
 
@@ -181,19 +196,24 @@ class NewEnrollment:
 
 
 async def _one(
-    db: RequestDb, principal: Principal, model: Any, pk: int, what: str, field: str, *, lock: bool = False
-) -> Row[Any]:
-    stmt = select(*model.__table__.c).where(row_scope(principal, model), model.id == pk)
-    if lock:
-        stmt = stmt.with_for_update()
-    rows = await db.rows(stmt)
-    if not rows:
+    db: RequestDb,
+    principal: Principal,
+    model: type[Base],
+    row: type[R],
+    pk: int,
+    what: str,
+    field: str,
+    *,
+    lock: bool = False,
+) -> R:
+    found = await row_by_id(db, principal, model, row, pk, lock=lock)
+    if found is None:
         raise NotFound(what, field)
-    return rows[0]
+    return found
 
 
 async def enrol_person(db: RequestDb, principal: Principal, new: NewEnrollment, now: datetime) -> int:
-    person = await _one(db, principal, Person, new.person_id, "Person", "personId")
+    person = await _one(db, principal, Person, PersonRow, new.person_id, "Person", "personId")
     v.not_future("enrolledOn", new.enrolled_on, now.date())
     if person.status not in (PersonStatus.INCARCERATED, PersonStatus.SUPERVISED):
         raise Conflict(
@@ -206,7 +226,14 @@ async def enrol_person(db: RequestDb, principal: Principal, new: NewEnrollment, 
         # FOR UPDATE (PostgreSQL): concurrent enrolments into one offering take turns, so each counts
         # the places the previous ones took (SQLite serializes writers anyway).
         offering = await _one(
-            db, principal, ProgramOffering, new.offering_id, "ProgramOffering", "offeringId", lock=True
+            db,
+            principal,
+            ProgramOffering,
+            ProgramOfferingRow,
+            new.offering_id,
+            "ProgramOffering",
+            "offeringId",
+            lock=True,
         )
         if program_id is not None and program_id != offering.program_id:
             raise InvalidInput("programId", "must be the offering's program")
@@ -224,7 +251,7 @@ async def enrol_person(db: RequestDb, principal: Principal, new: NewEnrollment, 
         if (taken or 0) >= offering.capacity:
             raise Conflict("offeringId", f"the offering is full ({offering.capacity} places)")
     assert program_id is not None
-    await _one(db, principal, Program, program_id, "Program", "programId")
+    await _one(db, principal, Program, ProgramRow, program_id, "Program", "programId")
     already = await db.scalar(
         select(func.count())
         .select_from(Enrollment)
@@ -261,7 +288,9 @@ async def end_enrollment(
     now: datetime,
 ) -> int:
     """Record a completion or a withdrawal of an enrollment that is still open."""
-    enrollment = await _one(db, principal, Enrollment, enrollment_id, "Enrollment", "enrollmentId")
+    enrollment = await _one(
+        db, principal, Enrollment, EnrollmentRow, enrollment_id, "Enrollment", "enrollmentId"
+    )
     verb = "complete" if outcome is EnrollmentStatus.COMPLETED else "withdraw"
     if enrollment.status != EnrollmentStatus.ENROLLED:
         raise Conflict(
@@ -295,7 +324,9 @@ class NewReparativeHours:
 async def record_reparative_hours(
     db: RequestDb, principal: Principal, new: NewReparativeHours, now: datetime
 ) -> int:
-    enrollment = await _one(db, principal, Enrollment, new.enrollment_id, "Enrollment", "enrollmentId")
+    enrollment = await _one(
+        db, principal, Enrollment, EnrollmentRow, new.enrollment_id, "Enrollment", "enrollmentId"
+    )
     hours = v.positive_amount("hours", new.hours, max_value=MAX_HOURS_PER_ENTRY)
     description = v.text("description", new.description, max_length=200)
     v.not_future("performedOn", new.performed_on, now.date())
@@ -304,7 +335,7 @@ async def record_reparative_hours(
         raise Conflict(
             "enrollmentId", f"hours are logged on open enrollments (this one is {enrollment.status})"
         )
-    program = await _one(db, principal, Program, enrollment.program_id, "Program", "enrollmentId")
+    program = await _one(db, principal, Program, ProgramRow, enrollment.program_id, "Program", "enrollmentId")
     if not program.reparative:
         raise Conflict("enrollmentId", f"{program.name} is not a reparative program")
     activity = ReparativeActivity(

@@ -5,16 +5,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import ColumnElement, Row, func, select
+from sqlalchemy import ColumnElement, func, select
 
 from auth.principal import Principal
 from auth.scopes import row_scope
 from resolvers import validation as v
-from resolvers.batching import many_per_key, one_per_key, rows_by_id, rows_by_key
+from resolvers.batching import many_per_key, one_per_key, row_by_id, rows_by_id, rows_by_key
 from resolvers.errors import Conflict, InvalidInput, NotFound
 from resolvers.keys import key_in
+from resolvers.models.base import Base
 from resolvers.models.partners import Audience, Partner
 from resolvers.models.people import Person, PersonStatus
 from resolvers.models.programs import (
@@ -25,11 +26,29 @@ from resolvers.models.programs import (
     ServiceDelivery,
 )
 from resolvers.pagination import Page, paginate
-from resolvers.session import RequestDb
+from resolvers.rows import ConsentGrantRow, ConsentRow, PartnerRow, PersonRow, ReferralRow, ServiceDeliveryRow
+from resolvers.session import R, RequestDb
 from resolvers.versioned import at_version, update_versioned
 
 #: A release-of-information consent runs for at most three years.
 MAX_CONSENT_DAYS = 3 * 366
+
+
+class ReferralView(NamedTuple):
+    """A referral (the columns of ``referrals``, in table order) and its partner's name (``_referrals``)."""
+
+    person_id: int
+    partner_id: int
+    service_type: str
+    referred_on: date
+    status: str
+    notes: str | None
+    closed_on: date | None
+    closure_reason: str | None
+    id: int
+    created_at: datetime
+    version: int
+    partner_name: str
 
 
 def _referrals() -> Any:
@@ -49,11 +68,13 @@ class ReferralFilter:
 
 async def list_referrals(
     db: RequestDb, principal: Principal, f: ReferralFilter, first: int | None, after: str | None
-) -> Page[Row[Any]]:
+) -> Page[ReferralView]:
     conditions = [row_scope(principal, Referral), *referral_conditions(f)]
     c = Referral.__table__.c
     order = [c[name] for name in REFERRAL_ORDER]
-    return await paginate(db, _referrals().where(*conditions), order, first=first, after=after)
+    return await paginate(
+        db, _referrals().where(*conditions), order, row=ReferralView, first=first, after=after
+    )
 
 
 def referral_conditions(f: ReferralFilter) -> list[ColumnElement[bool]]:
@@ -110,10 +131,12 @@ def consent_conditions(f: ConsentFilter) -> list[ColumnElement[bool]]:
 
 async def list_consents(
     db: RequestDb, principal: Principal, f: ConsentFilter, first: int | None, after: str | None
-) -> Page[Row[Any]]:
+) -> Page[ConsentRow]:
     c = Consent.__table__.c
     stmt = select(*c).where(row_scope(principal, Consent), *consent_conditions(f))
-    return await paginate(db, stmt, [c[name] for name in CONSENT_ORDER], first=first, after=after)
+    return await paginate(
+        db, stmt, [c[name] for name in CONSENT_ORDER], row=ConsentRow, first=first, after=after
+    )
 
 
 def service_conditions(f: ServiceFilter) -> list[ColumnElement[bool]]:
@@ -134,36 +157,40 @@ def service_conditions(f: ServiceFilter) -> list[ColumnElement[bool]]:
 
 async def list_services(
     db: RequestDb, principal: Principal, f: ServiceFilter, first: int | None, after: str | None
-) -> Page[Row[Any]]:
+) -> Page[ServiceDeliveryRow]:
     c = ServiceDelivery.__table__.c
     stmt = select(*c).where(row_scope(principal, ServiceDelivery), *service_conditions(f))
-    return await paginate(db, stmt, [c[name] for name in SERVICE_ORDER], first=first, after=after)
+    return await paginate(
+        db, stmt, [c[name] for name in SERVICE_ORDER], row=ServiceDeliveryRow, first=first, after=after
+    )
 
 
-async def referrals_by_id(db: RequestDb, principal: Principal, ids: Sequence[int]) -> list[Row[Any] | None]:
+async def referrals_by_id(
+    db: RequestDb, principal: Principal, ids: Sequence[int]
+) -> list[ReferralView | None]:
     stmt = _referrals().where(row_scope(principal, Referral), key_in(db, Referral.id, ids))
-    return one_per_key(await db.rows(stmt), "id", ids)
+    return one_per_key(await db.rows_as(stmt, ReferralView), "id", ids)
 
 
 async def referrals_by_person_id(
     db: RequestDb, principal: Principal, ids: Sequence[int]
-) -> list[list[Row[Any]]]:
+) -> list[list[ReferralView]]:
     stmt = (
         _referrals()
         .where(row_scope(principal, Referral), key_in(db, Referral.person_id, ids))
         .order_by(Referral.referred_on, Referral.id)
     )
-    return many_per_key(await db.rows(stmt), "person_id", ids)
+    return many_per_key(await db.rows_as(stmt, ReferralView), "person_id", ids)
 
 
-async def consents_by_id(db: RequestDb, principal: Principal, ids: Sequence[int]) -> list[Row[Any] | None]:
-    return await rows_by_id(db, principal, Consent, ids)
+async def consents_by_id(db: RequestDb, principal: Principal, ids: Sequence[int]) -> list[ConsentRow | None]:
+    return await rows_by_id(db, principal, Consent, ConsentRow, ids)
 
 
 async def consents_by_person_id(
     db: RequestDb, principal: Principal, ids: Sequence[int]
-) -> list[list[Row[Any]]]:
-    return await rows_by_key(db, principal, Consent, "person_id", ids, ("signed_on", "id"))
+) -> list[list[ConsentRow]]:
+    return await rows_by_key(db, principal, Consent, ConsentRow, "person_id", ids, ("signed_on", "id"))
 
 
 async def consent_categories_by_consent_id(
@@ -175,31 +202,40 @@ async def consent_categories_by_consent_id(
         .where(row_scope(principal, ConsentGrant), key_in(db, c.consent_id, ids))
         .order_by(c.category)
     )
-    return [[row.category for row in rows] for rows in many_per_key(await db.rows(stmt), "consent_id", ids)]
+    return [
+        [row.category for row in rows]
+        for rows in many_per_key(await db.rows_as(stmt, ConsentGrantRow), "consent_id", ids)
+    ]
 
 
-async def services_by_id(db: RequestDb, principal: Principal, ids: Sequence[int]) -> list[Row[Any] | None]:
-    return await rows_by_id(db, principal, ServiceDelivery, ids)
+async def services_by_id(
+    db: RequestDb, principal: Principal, ids: Sequence[int]
+) -> list[ServiceDeliveryRow | None]:
+    return await rows_by_id(db, principal, ServiceDelivery, ServiceDeliveryRow, ids)
 
 
 async def services_by_referral_id(
     db: RequestDb, principal: Principal, ids: Sequence[int]
-) -> list[list[Row[Any]]]:
-    return await rows_by_key(db, principal, ServiceDelivery, "referral_id", ids, ("delivered_on", "id"))
+) -> list[list[ServiceDeliveryRow]]:
+    return await rows_by_key(
+        db, principal, ServiceDelivery, ServiceDeliveryRow, "referral_id", ids, ("delivered_on", "id")
+    )
 
 
 # --- Writes -------------------------------------------------------------------------------------------
 
 
-async def _one(db: RequestDb, principal: Principal, model: Any, pk: int, what: str, field: str) -> Row[Any]:
-    rows = await db.rows(select(*model.__table__.c).where(row_scope(principal, model), model.id == pk))
-    if not rows:
+async def _one(
+    db: RequestDb, principal: Principal, model: type[Base], row: type[R], pk: int, what: str, field: str
+) -> R:
+    found = await row_by_id(db, principal, model, row, pk)
+    if found is None:
         raise NotFound(what, field)
-    return rows[0]
+    return found
 
 
-async def _reentry_partner(db: RequestDb, principal: Principal, partner_id: int) -> Row[Any]:
-    partner = await _one(db, principal, Partner, partner_id, "Partner", "partnerId")
+async def _reentry_partner(db: RequestDb, principal: Principal, partner_id: int) -> PartnerRow:
+    partner = await _one(db, principal, Partner, PartnerRow, partner_id, "Partner", "partnerId")
     if partner.audience != Audience.REENTRY:
         raise InvalidInput("partnerId", "must be a reentry partner")
     if not partner.active:
@@ -217,7 +253,7 @@ class NewReferral:
 
 
 async def refer_person(db: RequestDb, principal: Principal, new: NewReferral, now: datetime) -> int:
-    person = await _one(db, principal, Person, new.person_id, "Person", "personId")
+    person = await _one(db, principal, Person, PersonRow, new.person_id, "Person", "personId")
     await _reentry_partner(db, principal, new.partner_id)
     v.not_future("referredOn", new.referred_on, now.date())
     notes = v.optional_text("notes", new.notes, max_length=2_000)
@@ -261,7 +297,7 @@ async def close_referral(
     reason: str,
     now: datetime,
 ) -> int:
-    referral = await _one(db, principal, Referral, referral_id, "Referral", "referralId")
+    referral = await _one(db, principal, Referral, ReferralRow, referral_id, "Referral", "referralId")
     if referral.status == ReferralStatus.CLOSED:
         raise Conflict("referralId", "the referral is already closed")
     v.check_version("referral", referral.version, version)
@@ -292,7 +328,7 @@ class NewConsent:
 
 
 async def record_consent(db: RequestDb, principal: Principal, new: NewConsent, now: datetime) -> int:
-    await _one(db, principal, Person, new.person_id, "Person", "personId")
+    await _one(db, principal, Person, PersonRow, new.person_id, "Person", "personId")
     await _reentry_partner(db, principal, new.partner_id)
     if not new.categories:
         raise InvalidInput("categories", "must name at least one category")
@@ -331,7 +367,7 @@ async def revoke_consent(
     reason: str | None,
     now: datetime,
 ) -> int:
-    consent = await _one(db, principal, Consent, consent_id, "Consent", "consentId")
+    consent = await _one(db, principal, Consent, ConsentRow, consent_id, "Consent", "consentId")
     if consent.revoked_on is not None:
         raise Conflict("consentId", f"the consent was already revoked on {consent.revoked_on.isoformat()}")
     v.check_version("consent", consent.version, version)
@@ -361,7 +397,7 @@ class NewService:
 
 
 async def record_service(db: RequestDb, principal: Principal, new: NewService, now: datetime) -> int:
-    referral = await _one(db, principal, Referral, new.referral_id, "Referral", "referralId")
+    referral = await _one(db, principal, Referral, ReferralRow, new.referral_id, "Referral", "referralId")
     if referral.status == ReferralStatus.CLOSED:
         raise Conflict("referralId", "services are recorded against open referrals; this one is closed")
     description = v.text("description", new.description, max_length=500)

@@ -15,17 +15,17 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Row, select, update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from auth.audit import record_event
 from auth.principal import Principal
-from auth.scopes import row_scope
 from resolvers import validation as v
 from resolvers.errors import Conflict, InvalidInput, NotFound
 from resolvers.models.people import Facility
 from resolvers.models.research import AgreementStatus, AgreementTier, ResearchAgreement
 from resolvers.pseudonyms import new_key
+from resolvers.research import AgreementView, agreements_statement
 from resolvers.research_terms import Cohort, parse_fields
 from resolvers.session import RequestDb
 from resolvers.suppression import DEFAULT_THRESHOLD
@@ -121,11 +121,13 @@ async def submit_request(db: RequestDb, principal: Principal, request: Request, 
     return agreement.id
 
 
-async def _locked(db: RequestDb, principal: Principal, agreement_id: int, version: int) -> Row[Any]:
-    rows = await db.rows(
-        select(*[c for c in ResearchAgreement.__table__.columns if c.key != "pseudonym_key"])
-        .where(row_scope(principal, ResearchAgreement), ResearchAgreement.id == agreement_id)
-        .with_for_update()
+async def _locked(db: RequestDb, principal: Principal, agreement_id: int, version: int) -> AgreementView:
+    # The readable columns (never the pseudonym key), in the caller's row scope, locked.
+    rows = await db.rows_as(
+        agreements_statement(principal)
+        .where(ResearchAgreement.id == agreement_id)
+        .with_for_update(of=ResearchAgreement),
+        AgreementView,
     )
     if not rows:
         raise NotFound("ResearchAgreement", "id")
@@ -133,14 +135,14 @@ async def _locked(db: RequestDb, principal: Principal, agreement_id: int, versio
     return rows[0]
 
 
-def _transition(row: Row[Any], action: str, allowed_from: AgreementStatus) -> None:
+def _transition(row: AgreementView, action: str, allowed_from: AgreementStatus) -> None:
     if row.status != allowed_from:
         raise Conflict(
             "id", f"cannot {action} an agreement that is {row.status}; only a {allowed_from} one can be"
         )
 
 
-async def _apply(db: RequestDb, row: Row[Any], **values: Any) -> None:
+async def _apply(db: RequestDb, row: AgreementView, **values: Any) -> None:
     await update_versioned(db, ResearchAgreement, row.id, row.version, values, entity="agreement")
 
 

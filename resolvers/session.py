@@ -8,13 +8,28 @@ two tasks at once, so every statement of a request goes through one lock, and th
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Sequence
-from typing import Any, TypeVar
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from typing import Any, Protocol, TypeVar, cast
 
 from sqlalchemy import Executable, Result, Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
 T = TypeVar("T")
+#: A typed row: a ``NamedTuple`` of ``resolvers/rows.py`` (or a hand-written one beside a statement
+#: that selects other columns), built from a result row whose columns are its fields, in order.
+R = TypeVar("R", bound=tuple[Any, ...])
+
+
+_Co = TypeVar("_Co", covariant=True)
+
+
+class _Made(Protocol[_Co]):
+    def _make(self, iterable: Iterable[Any]) -> _Co: ...
+
+
+def row_maker(row: type[R]) -> Callable[[Iterable[Any]], R]:
+    """``row._make``: the row from a result row's values (refusing one of another width)."""
+    return cast("_Made[R]", row)._make
 
 
 class RequestClosed(Exception):
@@ -78,6 +93,13 @@ class RequestDb:
     async def rows(self, statement: Executable, params: dict[str, Any] | None = None) -> Sequence[Row[Any]]:
         result = await self.execute(statement, params)
         return result.all()
+
+    async def rows_as(
+        self, statement: Executable, row: type[R], params: dict[str, Any] | None = None
+    ) -> list[R]:
+        """The statement's rows as ``row``s: its columns must be ``row``'s fields, in order."""
+        make = row_maker(row)
+        return [make(r) for r in await self.rows(statement, params)]
 
     async def scalars(self, statement: Executable, params: dict[str, Any] | None = None) -> Sequence[Any]:
         async def work() -> Sequence[Any]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import ColumnElement, Integer, Row, cast, extract, func, select
 
@@ -119,6 +119,23 @@ def _check_years(year_from: int | None, year_to: int | None) -> None:
         raise InvalidInput("yearTo", "must not be before yearFrom")
 
 
+class _Began(NamedTuple):
+    """Enrolments per program and year they began."""
+
+    program_id: int
+    year: int
+    n: int
+
+
+class _Finished(NamedTuple):
+    """Enrolments per program, year they ended and how (completed or withdrawn)."""
+
+    program_id: int
+    year: int
+    status: str
+    n: int
+
+
 @dataclass(slots=True)
 class ProgramYear:
     program_id: int
@@ -171,17 +188,17 @@ async def program_statistics(
     )
     cells: dict[tuple[int, int], ProgramYear] = {}
 
-    def cell(row: Row[Any]) -> ProgramYear:
+    def cell(row: _Began | _Finished) -> ProgramYear:
         key = (row.program_id, int(row.year))
         return cells.setdefault(key, ProgramYear(program_id=key[0], year=key[1]))
 
-    for row in await db.rows(began):
+    for row in await db.rows_as(began, _Began):
         cell(row).enrolled += row.n
-    for row in await db.rows(finished):
-        if row.status == EnrollmentStatus.COMPLETED:
-            cell(row).completed += row.n
+    for done in await db.rows_as(finished, _Finished):
+        if done.status == EnrollmentStatus.COMPLETED:
+            cell(done).completed += done.n
         else:
-            cell(row).withdrawn += row.n
+            cell(done).withdrawn += done.n
     return [cells[key] for key in sorted(cells)]
 
 

@@ -9,14 +9,15 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import Row, delete, select, update
+from sqlalchemy import delete, select, update
 
 from auth.audit import record_event
 from auth.principal import Principal
 from auth.scopes import row_scope
 from resolvers import validation as v
+from resolvers.batching import row_by_id
 from resolvers.errors import Conflict, InvalidInput, NotFound
 from resolvers.models.people import ParoleHearing, Person, Sentence
 from resolvers.models.victims import (
@@ -33,6 +34,7 @@ from resolvers.models.victims import (
     Victim,
     VictimRegistration,
 )
+from resolvers.rows import VictimRegistrationRow
 from resolvers.session import RequestDb
 from resolvers.versioned import update_versioned
 from resolvers.victims import restitution_orders_statement
@@ -208,15 +210,11 @@ async def register_victim(db: RequestDb, principal: Principal, new: NewRegistrat
     return int(registration.id)
 
 
-async def _registration(db: RequestDb, principal: Principal, registration_id: int) -> Row[Any]:
-    rows = await db.rows(
-        select(*VictimRegistration.__table__.columns).where(
-            row_scope(principal, VictimRegistration), VictimRegistration.id == registration_id
-        )
-    )
-    if not rows:
+async def _registration(db: RequestDb, principal: Principal, registration_id: int) -> VictimRegistrationRow:
+    row = await row_by_id(db, principal, VictimRegistration, VictimRegistrationRow, registration_id)
+    if row is None:
         raise NotFound("VictimRegistration", "registrationId")
-    return rows[0]
+    return row
 
 
 async def change_contact_preferences(
@@ -369,15 +367,26 @@ async def record_restitution_payment(
 # --- notifications: staff's part of delivery ------------------------------------------------------------
 
 
-async def _notification(db: RequestDb, principal: Principal, pk: int) -> Row[Any]:
-    rows = await db.rows(
+class _AckState(NamedTuple):
+    """What acknowledging a notification reads of it (``_notification``)."""
+
+    id: int
+    status: str
+    requires_ack: bool
+    acknowledged_at: datetime | None
+    claimed_until: datetime | None
+
+
+async def _notification(db: RequestDb, principal: Principal, pk: int) -> _AckState:
+    rows = await db.rows_as(
         select(
             Notification.id,
             Notification.status,
             Notification.requires_ack,
             Notification.acknowledged_at,
             Notification.claimed_until,
-        ).where(row_scope(principal, Notification), Notification.id == pk)
+        ).where(row_scope(principal, Notification), Notification.id == pk),
+        _AckState,
     )
     if not rows:
         raise NotFound("notification")

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any, NamedTuple
 
-from sqlalchemy import ColumnElement, Row, Select, and_, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, func, or_, select
 
 from auth.principal import Principal
 from auth.scopes import row_scope
@@ -32,12 +34,38 @@ from resolvers.models.victims import (
     VictimRegistration,
 )
 from resolvers.pagination import Page, paginate
+from resolvers.rows import (
+    DeliveryAttemptRow,
+    NotificationPreferenceRow,
+    ProtectionConditionRow,
+    RestitutionPaymentRow,
+    VictimRegistrationRow,
+    VictimRow,
+)
 from resolvers.session import RequestDb
 
 MAX_NAME_QUERY = 60
 
 
 # --- statements: what each type reads, in one place --------------------------------------------------
+
+
+class NotificationView(NamedTuple):
+    """A notification as the lists show it, with the event it announces (``_notifications``)."""
+
+    id: int
+    registration_id: int
+    channel: str
+    destination: str | None
+    status: str
+    attempts: int
+    next_attempt_at: datetime | None
+    requires_ack: bool
+    acknowledged_at: datetime | None
+    last_error: str | None
+    created_at: datetime
+    event_kind: str
+    event_occurred_at: datetime
 
 
 def _notifications() -> Select[Any]:
@@ -61,10 +89,35 @@ def _notifications() -> Select[Any]:
     ).join(CustodyEvent, CustodyEvent.id == Notification.custody_event_id)
 
 
+class ImpactStatementView(NamedTuple):
+    """An impact statement (``impact_statements``, in table order) and its hearing's date, if any."""
+
+    registration_id: int
+    hearing_id: int | None
+    submitted_on: date
+    format: str
+    summary: str
+    id: int
+    created_at: datetime
+    hearing_scheduled_for: datetime | None
+
+
 def _impact_statements() -> Select[Any]:
     return select(
         *ImpactStatement.__table__.columns, ParoleHearing.scheduled_for.label("hearing_scheduled_for")
     ).outerjoin(ParoleHearing, ParoleHearing.id == ImpactStatement.hearing_id)
+
+
+class ParticipationView(NamedTuple):
+    """A hearing participation (``hearing_participations``, in table order) and its hearing."""
+
+    registration_id: int
+    hearing_id: int
+    mode: str
+    id: int
+    hearing_scheduled_for: datetime
+    hearing_type: str
+    hearing_status: str
 
 
 def _participations() -> Select[Any]:
@@ -85,6 +138,21 @@ def paid_on_order() -> Any:
     )
 
 
+class RestitutionOrderView(NamedTuple):
+    """A restitution order (``restitution_orders``, in table order) and what has been paid on it."""
+
+    person_id: int
+    sentence_id: int | None
+    payee_victim_id: int | None
+    ordered_on: date
+    amount: Decimal
+    status: str
+    id: int
+    created_at: datetime
+    version: int
+    paid_amount: Decimal
+
+
 def restitution_orders_statement() -> Select[Any]:
     return select(*RestitutionOrder.__table__.columns, paid_on_order().label("paid_amount"))
 
@@ -100,7 +168,7 @@ class VictimFilter:
 
 async def list_victims(
     db: RequestDb, principal: Principal, f: VictimFilter, first: int | None, after: str | None
-) -> Page[Row[Any]]:
+) -> Page[VictimRow]:
     conditions: list[ColumnElement[bool]] = [row_scope(principal, Victim)]
     if f.name is not None:
         name = f.name.strip()
@@ -124,7 +192,9 @@ async def list_victims(
         )
     stmt = select(*Victim.__table__.columns).where(*conditions)
     c = Victim.__table__.c
-    return await paginate(db, stmt, [c.last_name, c.first_name, c.id], first=first, after=after)
+    return await paginate(
+        db, stmt, [c.last_name, c.first_name, c.id], row=VictimRow, first=first, after=after
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,7 +206,7 @@ class RegistrationFilter:
 
 async def list_registrations(
     db: RequestDb, principal: Principal, f: RegistrationFilter, first: int | None, after: str | None
-) -> Page[Row[Any]]:
+) -> Page[VictimRegistrationRow]:
     conditions = [row_scope(principal, VictimRegistration)]
     if f.person_id is not None:
         conditions.append(VictimRegistration.person_id == f.person_id)
@@ -145,7 +215,9 @@ async def list_registrations(
     if f.status is not None:
         conditions.append(VictimRegistration.status == f.status)
     stmt = select(*VictimRegistration.__table__.columns).where(*conditions)
-    return await paginate(db, stmt, [VictimRegistration.__table__.c.id], first=first, after=after)
+    return await paginate(
+        db, stmt, [VictimRegistration.__table__.c.id], row=VictimRegistrationRow, first=first, after=after
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,7 +230,7 @@ class NotificationFilter:
 
 async def list_notifications(
     db: RequestDb, principal: Principal, f: NotificationFilter, first: int | None, after: str | None
-) -> Page[Row[Any]]:
+) -> Page[NotificationView]:
     conditions = [row_scope(principal, Notification)]
     if f.statuses:
         conditions.append(Notification.status.in_(f.statuses))
@@ -179,7 +251,9 @@ async def list_notifications(
             )
         )
     stmt = _notifications().where(*conditions)
-    return await paginate(db, stmt, [Notification.__table__.c.id], first=first, after=after)
+    return await paginate(
+        db, stmt, [Notification.__table__.c.id], row=NotificationView, first=first, after=after
+    )
 
 
 async def list_impact_statements(
@@ -189,7 +263,7 @@ async def list_impact_statements(
     hearing_id: int | None,
     first: int | None,
     after: str | None,
-) -> Page[Row[Any]]:
+) -> Page[ImpactStatementView]:
     conditions = [row_scope(principal, ImpactStatement)]
     if hearing_id is not None:
         conditions.append(ImpactStatement.hearing_id == hearing_id)
@@ -203,7 +277,7 @@ async def list_impact_statements(
         )
     stmt = _impact_statements().where(*conditions)
     c = ImpactStatement.__table__.c
-    return await paginate(db, stmt, [c.submitted_on, c.id], first=first, after=after)
+    return await paginate(db, stmt, [c.submitted_on, c.id], row=ImpactStatementView, first=first, after=after)
 
 
 async def list_restitution_orders(
@@ -213,7 +287,7 @@ async def list_restitution_orders(
     status: str | None,
     first: int | None,
     after: str | None,
-) -> Page[Row[Any]]:
+) -> Page[RestitutionOrderView]:
     conditions = [row_scope(principal, RestitutionOrder)]
     if person_id is not None:
         conditions.append(RestitutionOrder.person_id == person_id)
@@ -221,74 +295,78 @@ async def list_restitution_orders(
         conditions.append(RestitutionOrder.status == status)
     stmt = restitution_orders_statement().where(*conditions)
     c = RestitutionOrder.__table__.c
-    return await paginate(db, stmt, [c.ordered_on, c.id], first=first, after=after)
+    return await paginate(db, stmt, [c.ordered_on, c.id], row=RestitutionOrderView, first=first, after=after)
 
 
 # --- batch functions (one statement per batch; see schema/loaders.py) -----------------------------------
 
 
-async def victims_by_id(db: RequestDb, principal: Principal, ids: Sequence[int]) -> list[Row[Any] | None]:
-    return await rows_by_id(db, principal, Victim, ids)
+async def victims_by_id(db: RequestDb, principal: Principal, ids: Sequence[int]) -> list[VictimRow | None]:
+    return await rows_by_id(db, principal, Victim, VictimRow, ids)
 
 
 async def victim_registrations_by_id(
     db: RequestDb, principal: Principal, ids: Sequence[int]
-) -> list[Row[Any] | None]:
-    return await rows_by_id(db, principal, VictimRegistration, ids)
+) -> list[VictimRegistrationRow | None]:
+    return await rows_by_id(db, principal, VictimRegistration, VictimRegistrationRow, ids)
 
 
 async def victim_registrations_by_victim_id(
     db: RequestDb, principal: Principal, ids: Sequence[int]
-) -> list[list[Row[Any]]]:
-    return await rows_by_key(db, principal, VictimRegistration, "victim_id", ids)
+) -> list[list[VictimRegistrationRow]]:
+    return await rows_by_key(db, principal, VictimRegistration, VictimRegistrationRow, "victim_id", ids)
 
 
 async def notification_preferences_by_registration_id(
     db: RequestDb, principal: Principal, ids: Sequence[int]
-) -> list[list[Row[Any]]]:
-    return await rows_by_key(db, principal, NotificationPreference, "registration_id", ids)
+) -> list[list[NotificationPreferenceRow]]:
+    return await rows_by_key(
+        db, principal, NotificationPreference, NotificationPreferenceRow, "registration_id", ids
+    )
 
 
 async def notifications_by_registration_id(
     db: RequestDb, principal: Principal, ids: Sequence[int]
-) -> list[list[Row[Any]]]:
+) -> list[list[NotificationView]]:
     stmt = (
         _notifications()
         .where(row_scope(principal, Notification), key_in(db, Notification.registration_id, ids))
         .order_by(Notification.id)
     )
-    return many_per_key(await db.rows(stmt), "registration_id", ids)
+    return many_per_key(await db.rows_as(stmt, NotificationView), "registration_id", ids)
 
 
 async def delivery_attempts_by_notification_id(
     db: RequestDb, principal: Principal, ids: Sequence[int]
-) -> list[list[Row[Any]]]:
-    return await rows_by_key(db, principal, DeliveryAttempt, "notification_id", ids, ("attempted_at", "id"))
+) -> list[list[DeliveryAttemptRow]]:
+    return await rows_by_key(
+        db, principal, DeliveryAttempt, DeliveryAttemptRow, "notification_id", ids, ("attempted_at", "id")
+    )
 
 
 async def impact_statements_by_id(
     db: RequestDb, principal: Principal, ids: Sequence[int]
-) -> list[Row[Any] | None]:
+) -> list[ImpactStatementView | None]:
     stmt = _impact_statements().where(
         row_scope(principal, ImpactStatement), key_in(db, ImpactStatement.id, ids)
     )
-    return one_per_key(await db.rows(stmt), "id", ids)
+    return one_per_key(await db.rows_as(stmt, ImpactStatementView), "id", ids)
 
 
 async def impact_statements_by_registration_id(
     db: RequestDb, principal: Principal, ids: Sequence[int]
-) -> list[list[Row[Any]]]:
+) -> list[list[ImpactStatementView]]:
     stmt = (
         _impact_statements()
         .where(row_scope(principal, ImpactStatement), key_in(db, ImpactStatement.registration_id, ids))
         .order_by(ImpactStatement.submitted_on, ImpactStatement.id)
     )
-    return many_per_key(await db.rows(stmt), "registration_id", ids)
+    return many_per_key(await db.rows_as(stmt, ImpactStatementView), "registration_id", ids)
 
 
 async def hearing_participations_by_registration_id(
     db: RequestDb, principal: Principal, ids: Sequence[int]
-) -> list[list[Row[Any]]]:
+) -> list[list[ParticipationView]]:
     stmt = (
         _participations()
         .where(
@@ -296,44 +374,52 @@ async def hearing_participations_by_registration_id(
         )
         .order_by(ParoleHearing.scheduled_for, HearingParticipation.id)
     )
-    return many_per_key(await db.rows(stmt), "registration_id", ids)
+    return many_per_key(await db.rows_as(stmt, ParticipationView), "registration_id", ids)
 
 
 async def protection_conditions_by_registration_id(
     db: RequestDb, principal: Principal, ids: Sequence[int]
-) -> list[list[Row[Any]]]:
-    return await rows_by_key(db, principal, ProtectionCondition, "registration_id", ids, ("starts_on", "id"))
+) -> list[list[ProtectionConditionRow]]:
+    return await rows_by_key(
+        db,
+        principal,
+        ProtectionCondition,
+        ProtectionConditionRow,
+        "registration_id",
+        ids,
+        ("starts_on", "id"),
+    )
 
 
 async def restitution_orders_by_id(
     db: RequestDb, principal: Principal, ids: Sequence[int]
-) -> list[Row[Any] | None]:
+) -> list[RestitutionOrderView | None]:
     stmt = restitution_orders_statement().where(
         row_scope(principal, RestitutionOrder), key_in(db, RestitutionOrder.id, ids)
     )
-    return one_per_key(await db.rows(stmt), "id", ids)
+    return one_per_key(await db.rows_as(stmt, RestitutionOrderView), "id", ids)
 
 
 async def restitution_orders_by_payee_victim_id(
     db: RequestDb, principal: Principal, ids: Sequence[int]
-) -> list[list[Row[Any]]]:
+) -> list[list[RestitutionOrderView]]:
     stmt = (
         restitution_orders_statement()
         .where(row_scope(principal, RestitutionOrder), key_in(db, RestitutionOrder.payee_victim_id, ids))
         .order_by(RestitutionOrder.ordered_on, RestitutionOrder.id)
     )
-    return many_per_key(await db.rows(stmt), "payee_victim_id", ids)
+    return many_per_key(await db.rows_as(stmt, RestitutionOrderView), "payee_victim_id", ids)
 
 
 async def restitution_payments_by_id(
     db: RequestDb, principal: Principal, ids: Sequence[int]
-) -> list[Row[Any] | None]:
-    return await rows_by_id(db, principal, RestitutionPayment, ids)
+) -> list[RestitutionPaymentRow | None]:
+    return await rows_by_id(db, principal, RestitutionPayment, RestitutionPaymentRow, ids)
 
 
 async def restitution_payments_by_order_id(
     db: RequestDb, principal: Principal, ids: Sequence[int]
-) -> list[list[Row[Any]]]:
+) -> list[list[RestitutionPaymentRow]]:
     stmt = (
         select(*RestitutionPayment.__table__.columns)
         .where(
@@ -341,10 +427,12 @@ async def restitution_payments_by_order_id(
         )
         .order_by(RestitutionPayment.paid_on, RestitutionPayment.id)
     )
-    return many_per_key(await db.rows(stmt), "order_id", ids)
+    return many_per_key(await db.rows_as(stmt, RestitutionPaymentRow), "order_id", ids)
 
 
-async def notification_by_id(db: RequestDb, principal: Principal, pk: int) -> Row[Any] | None:
+async def notification_by_id(db: RequestDb, principal: Principal, pk: int) -> NotificationView | None:
     """One notification as the lists show it (a mutation's payload)."""
-    rows = await db.rows(_notifications().where(row_scope(principal, Notification), Notification.id == pk))
+    rows = await db.rows_as(
+        _notifications().where(row_scope(principal, Notification), Notification.id == pk), NotificationView
+    )
     return rows[0] if rows else None

@@ -28,6 +28,7 @@ from resolvers.models.people import (
     SupervisionEnd,
     SupervisionKind,
 )
+from resolvers.rows import CustodyPeriodRow
 from schema.compiled.sources import GlobalId, Many, One, table
 from schema.context import Info
 from schema.fields import classified, mutation, resolves
@@ -132,7 +133,7 @@ class CustodyPeriod:
         return await _facility(info, self.office_pk)
 
     @classmethod
-    def from_row(cls, row: Any) -> CustodyPeriod:
+    def from_row(cls, row: CustodyPeriodRow) -> CustodyPeriod:
         return cls(
             facility_pk=row.facility_id,
             office_pk=row.supervision_office_id,

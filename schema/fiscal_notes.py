@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
 
 import strawberry
 
 from auth.classes import FieldClass
 from resolvers import fiscal_notes as data
+from resolvers.fiscal_notes import FiscalNoteView
 from resolvers.models.grants import FiscalNoteStatus
 from resolvers.models.partners import Audience
 from schema.context import Info
@@ -49,7 +49,7 @@ class FiscalNote:
         return strawberry.ID(to_global_id("FiscalNote", self.pk))
 
     @classmethod
-    def from_row(cls, row: Any) -> FiscalNote:
+    def from_row(cls, row: FiscalNoteView) -> FiscalNote:
         return cls(
             pk=row.id,
             reference=row.reference,

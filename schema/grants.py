@@ -14,6 +14,7 @@ import strawberry
 
 from auth.classes import FieldClass
 from resolvers import grants as data
+from resolvers.grants import AwardView
 from resolvers.models.grants import AwardStatus, DisbursementKind, ReportKind
 from schema.context import Info
 from schema.fields import classified, resolves
@@ -70,7 +71,7 @@ class FederalAward:
         return [AwardReport.from_row(r) for r in rows]
 
     @classmethod
-    def from_row(cls, row: Any) -> FederalAward:
+    def from_row(cls, row: AwardView) -> FederalAward:
         amount, spent = _money(row.amount), _money(row.spent_amount)
         return cls(
             pk=row.id,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 import strawberry
 
@@ -11,6 +11,7 @@ from auth.classes import FieldClass
 from resolvers import inquiries as data
 from resolvers.models.inquiries import InquiryCategory, InquiryChannel, InquirySource, InquiryStatus
 from resolvers.models.partners import Audience
+from resolvers.rows import InquiryRow
 from schema.context import Info
 from schema.fields import classified, mutation, resolves
 from schema.ids import from_global_id, to_global_id
@@ -65,7 +66,7 @@ class Inquiry:
         return [InquiryResponse.from_row(r) for r in rows]
 
     @classmethod
-    def from_row(cls, row: Any) -> Inquiry:
+    def from_row(cls, row: InquiryRow) -> Inquiry:
         return cls(
             pk=row.id,
             subject_pk=row.subject_person_id,
@@ -199,7 +200,7 @@ class Mutation:
         self, info: Info, input: SubmitInquiryInput, idempotency_key: IdempotencyKey = None
     ) -> InquiryPayload:
         ctx = info.context
-        written: list[Any] = []
+        written: list[data.Submitted] = []
 
         async def write() -> dict[str, int]:
             subject = (
@@ -220,14 +221,14 @@ class Mutation:
             )
             row = await data.submit_inquiry(ctx.db, ctx.principal, new, ctx.now)
             written.append(row)
-            return {"inquiry": row.id}
+            return {"inquiry": row.inquiry.id}
 
         outcome = await run_mutation(info, lambda: strawberry.asdict(input), idempotency_key, write)
         if outcome.refs is not None and not outcome.replayed and written[-1:]:
             row = written[-1]
-            if row.id == outcome.refs["inquiry"]:
+            if row.inquiry.id == outcome.refs["inquiry"]:
                 # The row as written, with whether the caller may read it: no second read of it.
-                inquiry = Inquiry.from_row(row) if row.visible else None
+                inquiry = Inquiry.from_row(row.inquiry) if row.visible else None
                 return InquiryPayload(inquiry=inquiry, errors=outcome.errors, replayed=False)
         return await _payload(info, outcome.refs, outcome.errors, outcome.replayed)
 

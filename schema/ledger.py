@@ -28,6 +28,8 @@ from strawberry.scalars import JSON
 from auth.audit import SEALED_AUDIENCE
 from auth.classes import FieldClass
 from resolvers import ledger as data
+from resolvers.ledger import DisclosureView, SightingView
+from resolvers.rows import AuditEventRow
 from schema.context import Info
 from schema.fields import classified, resolves
 from schema.ids import from_global_id, to_global_id
@@ -74,10 +76,14 @@ class AuditDisclosure:
         return strawberry.ID(to_global_id("Person", self.subject_pk))
 
     @classmethod
-    def from_row(cls, row: Any) -> AuditDisclosure:
+    def from_row(cls, row: DisclosureView) -> AuditDisclosure:
         return cls(
             subject_kind=row.subject_kind, field_classes=_shown(row.field_classes), subject_pk=row.subject_id
         )
+
+
+def _json(value: dict[str, Any] | None) -> JSON | None:
+    return None if value is None else JSON(value)
 
 
 @strawberry.type(
@@ -86,7 +92,7 @@ class AuditDisclosure:
 class AuditEvent:
     pk: strawberry.Private[int]
     partner_pk: strawberry.Private[int | None]
-    disclosure_rows: strawberry.Private[list[Any]]
+    disclosure_rows: strawberry.Private[list[DisclosureView]]
     occurred_at: datetime = classified(L, "When it happened (UTC, microseconds).")
     kind: str = classified(
         L, "graphql for a request; token.issued, auth.failed, client.*, key.* and ledger.purge."
@@ -133,11 +139,17 @@ class AuditEvent:
         ]
 
     @classmethod
-    def from_row(cls, row: Any, disclosures: list[Any] | None = None, *, sees_sealed: bool) -> AuditEvent:
+    def from_row(
+        cls,
+        row: AuditEventRow | SightingView,
+        disclosures: list[DisclosureView] | None = None,
+        *,
+        sees_sealed: bool,
+    ) -> AuditEvent:
         # A victim services event, for anyone else: nothing that could say whom it was about.
         sealed = row.audience == SEALED_AUDIENCE and not sees_sealed
         return cls(
-            pk=row.event_id if "event_id" in row._fields else row.id,
+            pk=row.event_id if isinstance(row, SightingView) else row.id,
             partner_pk=row.partner_id,
             disclosure_rows=[] if sealed else (disclosures or []),
             occurred_at=row.occurred_at,
@@ -150,10 +162,10 @@ class AuditEvent:
             audience=row.audience,
             operation_name=None if sealed else row.operation_name,
             document_hash=None if sealed else row.document_hash,
-            variables=None if sealed else row.variables,
+            variables=None if sealed else _json(row.variables),
             outcome=row.outcome,
-            authority=None if sealed else row.authority,
-            detail=None if sealed else row.detail,
+            authority=None if sealed else _json(row.authority),
+            detail=None if sealed else _json(row.detail),
             prev_hash=row.prev_hash,
             hash=row.hash,
         )

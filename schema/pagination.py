@@ -12,6 +12,7 @@ from resolvers.pagination import Page
 from schema.fields import classified, resolves
 
 T = TypeVar("T")
+R = TypeVar("R")
 
 
 @strawberry.type(description="Where a page sits in its list.")
@@ -23,6 +24,8 @@ class PageInfo:
 
 @strawberry.type(description="A page of a list, in a stable order.")
 class Connection(Generic[T]):
+    #: The page the nodes were built from, kept for ``totalCount`` only (its row type is the
+    #: builder's business, so any).
     page: strawberry.Private[Page[Any]]
     nodes: list[T] = classified(FieldClass.STRUCTURE, "The rows of this page.")
     page_info: PageInfo = classified(FieldClass.STRUCTURE, "Cursors for the next page.")
@@ -33,7 +36,8 @@ class Connection(Generic[T]):
         return await self.page.total()
 
 
-def connection(page: Page[Any], build: Callable[[Any], T]) -> Connection[T]:
+def connection(page: Page[R], build: Callable[[R], T]) -> Connection[T]:
+    """The connection of one page: each typed row built into its node by ``build``."""
     return Connection(
         page=page,
         nodes=[build(row) for row in page.rows],

@@ -12,7 +12,7 @@ that mutation with its idempotency key answers ``secret: null``.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 import strawberry
 from graphql import GraphQLError, OperationDefinitionNode, parse
@@ -22,6 +22,7 @@ from auth.persisted import sha256_of
 from resolvers import partners_admin as data
 from resolvers.errors import InvalidInput
 from resolvers.models.partners import Audience
+from resolvers.partners_admin import ClientView, OperationView, PartnerView
 from schema.context import Info
 from schema.fields import classified, mutation, resolves
 from schema.ids import from_global_id, to_global_id
@@ -52,7 +53,7 @@ class PartnerClient:
         return strawberry.ID(to_global_id("Partner", self.partner_pk))
 
     @classmethod
-    def from_row(cls, row: Any) -> PartnerClient:
+    def from_row(cls, row: ClientView) -> PartnerClient:
         return cls(
             pk=row.id,
             partner_pk=row.partner_id,
@@ -85,7 +86,7 @@ class Partner:
         return [PartnerClient.from_row(r) for r in rows]
 
     @classmethod
-    def from_row(cls, row: Any) -> Partner:
+    def from_row(cls, row: PartnerView) -> Partner:
         return cls(
             pk=row.id,
             name=row.name,
@@ -133,7 +134,7 @@ class PersistedOperationEntry:
     )
 
     @classmethod
-    def from_row(cls, row: Any) -> PersistedOperationEntry:
+    def from_row(cls, row: OperationView) -> PersistedOperationEntry:
         return cls(
             id=row.sha256,
             document=row.document,

@@ -14,6 +14,7 @@ from resolvers import people as data
 from resolvers.models import people as models
 from resolvers.models.people import FacilityKind, PersonStatus, Race, Sex
 from resolvers.parent_pages import ChildPage
+from resolvers.rows import PersonRow
 from schema.compiled.sources import Computed, GlobalId, Many, One, Paged, table
 from schema.context import Info
 from schema.fields import classified, resolves
@@ -347,7 +348,7 @@ class Person:
         return [Consent.from_row(r) for r in rows]
 
     @classmethod
-    def from_row(cls, row: Any) -> Person:
+    def from_row(cls, row: PersonRow) -> Person:
         return cls(
             pk=row.id,
             facility_pk=row.current_facility_id

@@ -15,6 +15,7 @@ from strawberry.scalars import JSON
 from auth.classes import FieldClass
 from resolvers import research as data
 from resolvers.models.research import AgreementStatus, AgreementTier
+from resolvers.research import AgreementView
 from resolvers.research_terms import Cohort
 from schema.context import Info
 from schema.fields import classified, resolves
@@ -94,7 +95,7 @@ class ResearchAgreement:
         return [ResearchExtract.from_row(r) for r in rows]
 
     @classmethod
-    def from_row(cls, row: Any) -> ResearchAgreement:
+    def from_row(cls, row: AgreementView) -> ResearchAgreement:
         return cls(
             pk=row.id,
             reference=row.reference,

@@ -80,7 +80,8 @@ class FromRow:
     """Gives a Strawberry type ``from_row`` by rule (see the module's docstring)."""
 
     @classmethod
-    def from_row(cls, row: Any) -> Self:
+    def from_row(cls, row: tuple[Any, ...]) -> Self:
+        """``cls`` from a typed row (``resolvers/rows.py``, or one declared beside its statement)."""
         values: dict[str, Any] = {}
         for name, column, convert in plan_of(cls):
             value = getattr(row, column)

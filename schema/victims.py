@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
 
 import strawberry
 
@@ -22,6 +21,7 @@ from resolvers.models.victims import (
     RestitutionStatus,
     StatementFormat,
 )
+from resolvers.victims import RestitutionOrderView
 from schema.compiled.sources import Column
 from schema.context import Info
 from schema.fields import classified, resolves
@@ -253,7 +253,7 @@ class RestitutionOrder:
         return [RestitutionPayment.from_row(r) for r in rows]
 
     @classmethod
-    def from_row(cls, row: Any) -> RestitutionOrder:
+    def from_row(cls, row: RestitutionOrderView) -> RestitutionOrder:
         amount, paid = Decimal(row.amount), Decimal(row.paid_amount).quantize(Decimal("0.01"))
         return cls(
             pk=row.id,

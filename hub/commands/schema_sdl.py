@@ -1,5 +1,6 @@
 """``hub schema`` and ``hub policy``: each audience's SDL, the data dictionary, the generated policy
-table (``--policy``, ``hub/commands/policy_table.py``), and the disclosure matrix, from the table."""
+table (``--policy``, ``hub/commands/policy_table.py``), the typed rows (``--rows``,
+``hub/commands/rows_table.py``), and the disclosure matrix, from the table."""
 
 from __future__ import annotations
 
@@ -167,6 +168,13 @@ def cmd_schema(args: argparse.Namespace, settings: Settings) -> int:
         write_policy_fields(target)
         print(f"wrote the policy table to {target}")
         return 0
+    if args.rows:
+        from hub.commands.rows_table import ROWS_MODULE, write_rows
+
+        target = Path(args.write or ROWS_MODULE)
+        write_rows(target)
+        print(f"wrote the typed rows to {target}")
+        return 0
     if args.dictionary:
         target = Path(args.write or DICTIONARY)
         try:
@@ -256,6 +264,12 @@ def register(sub: Any) -> None:
         action="store_true",
         help="generate the policy table (every field's sensitivity class, every mutation's callers) "
         "from the schema's declarations, to --write (default auth/policy_fields.py)",
+    )
+    p.add_argument(
+        "--rows",
+        action="store_true",
+        help="generate the typed rows (one NamedTuple per table) from the models, to --write "
+        "(default resolvers/rows.py)",
     )
     p.add_argument("--write", metavar="PATH", help="write to PATH instead of printing")
     p.set_defaults(handler=cmd_schema)

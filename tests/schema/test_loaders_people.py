@@ -190,8 +190,9 @@ async def test_a_request_builds_a_loader_on_first_use_and_keeps_it(session: Asyn
     for name in Loaders.names():
         assert getattr(loaders, name) is getattr(loaders, name)  # one per request
         assert getattr(loaders, name) is not getattr(other, name)  # never shared between requests
-    loaders.people_by_id.prime(-1, "cached")
-    loaders.facilities_by_id.prime(2, "cached")
+    cached: Any = "cached"  # not a row: only clear_all can take it out again
+    loaders.people_by_id.prime(-1, cached)
+    loaders.facilities_by_id.prime(2, cached)
     loaders.clear_all()
     assert await loaders.people_by_id.load(-1) is None  # asked the store again: there is no person -1
     assert not loaders.facilities_by_id.cache_map.cache_map  # type: ignore[attr-defined]

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from types import SimpleNamespace
+from collections import namedtuple
+from typing import Any
 
 import pytest
 
 from resolvers.models.people import HearingDecision, SupervisionEnd
+from resolvers.rows import FacilityRow
 from schema.compiled.sources import TABLES
 from schema.custody import ParoleHearing, SupervisionPeriod
 from schema.people import Facility, Person
@@ -27,7 +29,7 @@ def test_keys_columns_and_enums_follow_the_rules() -> None:
     assert plan["requires_acknowledgement"] == "requires_ack"  # declared with source=Column(...)
     assert plan["event_kind"] == "event_kind"
 
-    row = SimpleNamespace(
+    row = FacilityRow(
         id=7,
         code="NORTH",
         name="North",
@@ -48,9 +50,11 @@ def test_keys_columns_and_enums_follow_the_rules() -> None:
     assert type(facility.kind).__name__ == "FacilityKind"
 
 
-def _row(cls: type[FromRow], **values: object) -> SimpleNamespace:
+def _row(cls: type[FromRow], **values: object) -> tuple[Any, ...]:
     """A row with every column ``cls`` reads: None but for ``values``."""
-    return SimpleNamespace(**{column: None for _, column, _ in plan_of(cls)} | values)
+    columns = {column: None for _, column, _ in plan_of(cls)} | values
+    row: tuple[Any, ...] = namedtuple("Row", columns)(**columns)
+    return row
 
 
 def test_an_optional_enum_stays_none() -> None:
