@@ -39,9 +39,9 @@ from resolvers.models.people import (
     SupervisionKind,
     SupervisionPeriod,
 )
-from resolvers.notifications import create_notifications
 from resolvers.session import RequestDb
 from resolvers.versioned import update_versioned
+from resolvers.victims_notifications import create_notifications
 
 MAX_NOTES = 2_000
 

@@ -32,7 +32,7 @@ from resolvers.models.people import Charge, CustodyPeriod, Facility, OffenseClas
 from resolvers.models.programs import Enrollment, EnrollmentStatus, Program
 from resolvers.models.research import AgreementTier, ResearchAgreement
 from resolvers.pagination import check_page_size
-from resolvers.pseudonyms import decode_cursor, encode_cursor, order_key, pseudonym
+from resolvers.research_pseudonyms import decode_cursor, encode_cursor, order_key, pseudonym
 from resolvers.research_release import QUASI_IDENTIFIERS, Key, Release, plan, quasi_identifiers
 from resolvers.research_terms import Cohort, RecordsNotReleased, ResearchField, age_band, granted
 from resolvers.session import RequestDb

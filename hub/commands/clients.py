@@ -1,7 +1,7 @@
 """``hub partners``, ``hub clients`` and ``hub keys``: the administration of partner identity.
 
 Adding, renaming, suspending and restoring partners and adding, rotating, disabling, enabling and
-removing clients call the same functions as the API's admin mutations (``resolvers/partners_admin.py``),
+removing clients call the same functions as the API's admin mutations (``resolvers/partners.py``),
 and listing, rotating and retiring signing keys those of ``signingKeys`` (``resolvers/signing_keys.py``),
 so the rules and the ledger's events are the same from either side. A new client secret is printed
 once, here, and never again: the store keeps only its hash.
@@ -24,7 +24,7 @@ from auth.rate_limits import set_client_limits
 from hub.db import check_store, create_engine, session_factory
 from hub.errors import HubError
 from hub.settings import Settings
-from resolvers import partners_admin as admin
+from resolvers import partners as admin
 from resolvers import signing_keys as signing
 from resolvers.errors import Conflict, InvalidInput, NotFound
 from resolvers.models.partners import Audience, Partner

@@ -13,7 +13,7 @@ import httpx
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from resolvers.models.audit import AuditEvent
+from resolvers.models.ledger import AuditEvent
 from resolvers.models.partners import Audience, Partner
 from resolvers.models.people import CustodyPeriod, Person
 from resolvers.models.research import ResearchAgreement, ResearchExtract

@@ -16,7 +16,7 @@ from starlette.applications import Starlette
 from auth.embargo import VictimEmbargo
 from resolvers.models.partners import Audience, Partner
 from resolvers.models.victims import Notification
-from resolvers.notifications import code_hash
+from resolvers.victims_notifications import code_hash
 from schema.ids import to_global_id
 from tests.conftest import GraphQL
 from tests.factories.people import make_facility, make_inmate, make_person

@@ -3,7 +3,7 @@ and the mutations that administer them.
 
 The same rows ``hub partners list`` and ``hub clients list`` show, read and written through the API
 so that the console (``hub/console``) and any admin front-end work under the policy and in the
-ledger; the CLI calls the same functions (``resolvers/partners_admin.py``). Everything here is of the
+ledger; the CLI calls the same functions (``resolvers/partners.py``). Everything here is of the
 ledger class: the admin audience alone reads it and calls the mutations. A new client secret is in
 the one answer that makes it (``addClient``, ``rotateClientSecret``) and nowhere else: a replay of
 that mutation with its idempotency key answers ``secret: null``.
@@ -19,7 +19,7 @@ from graphql import GraphQLError, OperationDefinitionNode, parse
 
 from auth.classes import FieldClass
 from auth.persisted import sha256_of
-from resolvers import partners_admin as data
+from resolvers import partners as data
 from resolvers.errors import InvalidInput
 from resolvers.models.partners import Audience
 from schema.context import Info

@@ -13,8 +13,8 @@ import strawberry
 
 from auth.classes import FieldClass
 from resolvers import idempotency
-from resolvers import victim_services as writes
 from resolvers import victims as data
+from resolvers import victims_writes as writes
 from resolvers.models.partners import Audience
 from resolvers.models.victims import (
     Channel,

@@ -30,8 +30,8 @@ from resolvers.models.victims import (
     Victim,
     VictimRegistration,
 )
-from resolvers.notifications import MAX_ERROR
 from resolvers.session import RequestDb
+from resolvers.victims_notifications import MAX_ERROR
 
 P = NotificationStatus
 
