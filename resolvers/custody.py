@@ -23,22 +23,19 @@ from auth.scopes import row_scope
 from resolvers import validation as v
 from resolvers.batching import rows_by_id
 from resolvers.errors import Conflict, InvalidInput, NotFound
-from resolvers.models.people import (
+from resolvers.models.custody import (
     CustodyEvent,
     CustodyEventKind,
     CustodyPeriod,
-    Facility,
-    FacilityKind,
     HearingStatus,
     HearingType,
     ParoleHearing,
-    Person,
-    PersonStatus,
     ReleaseType,
     SupervisionEnd,
     SupervisionKind,
     SupervisionPeriod,
 )
+from resolvers.models.people import Facility, FacilityKind, Person, PersonStatus
 from resolvers.session import RequestDb
 from resolvers.versioned import update_versioned
 from resolvers.victims_notifications import create_notifications

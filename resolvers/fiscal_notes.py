@@ -18,7 +18,7 @@ from resolvers import validation as v
 from resolvers.batching import one_per_key
 from resolvers.errors import Conflict, InvalidInput, NotFound
 from resolvers.keys import key_in
-from resolvers.models.grants import FiscalNote, FiscalNoteStatus
+from resolvers.models.fiscal_notes import FiscalNote, FiscalNoteStatus
 from resolvers.models.partners import Partner
 from resolvers.pagination import Page, paginate
 from resolvers.session import RequestDb

@@ -15,21 +15,17 @@ from resolvers.batching import many_per_key, one_per_key
 from resolvers.errors import InvalidInput
 from resolvers.keys import key_in
 from resolvers.models.base import Base
-from resolvers.models.people import (
+from resolvers.models.custody import (
     Charge,
     ConductReport,
     CustodyEvent,
     CustodyPeriod,
-    Facility,
     HealthNeed,
     ParoleHearing,
-    Person,
-    PersonAlias,
-    PersonIdentity,
-    PersonStatus,
     Sentence,
     SupervisionPeriod,
 )
+from resolvers.models.people import Facility, Person, PersonAlias, PersonIdentity, PersonStatus
 from resolvers.pagination import Page, paginate
 from resolvers.parent_pages import ChildPage, pages_by_parent
 from resolvers.session import RequestDb

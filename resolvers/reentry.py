@@ -17,13 +17,7 @@ from resolvers.errors import Conflict, InvalidInput, NotFound
 from resolvers.keys import key_in
 from resolvers.models.partners import Audience, Partner
 from resolvers.models.people import Person, PersonStatus
-from resolvers.models.programs import (
-    Consent,
-    ConsentGrant,
-    Referral,
-    ReferralStatus,
-    ServiceDelivery,
-)
+from resolvers.models.reentry import Consent, ConsentGrant, Referral, ReferralStatus, ServiceDelivery
 from resolvers.pagination import Page, paginate
 from resolvers.session import RequestDb
 from resolvers.versioned import at_version, update_versioned

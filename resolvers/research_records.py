@@ -28,7 +28,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from auth.principal import Principal
 from auth.scopes import agreement_in_force, row_scope
 from resolvers.errors import Conflict, NotFound
-from resolvers.models.people import Charge, CustodyPeriod, Facility, OffenseClass, Person, Sentence
+from resolvers.models.custody import Charge, CustodyPeriod, OffenseClass, Sentence
+from resolvers.models.people import Facility, Person
 from resolvers.models.programs import Enrollment, EnrollmentStatus, Program
 from resolvers.models.research import AgreementTier, ResearchAgreement
 from resolvers.pagination import check_page_size

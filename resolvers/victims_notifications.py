@@ -21,7 +21,7 @@ from typing import Any
 from sqlalchemy import Row, insert, select, update
 
 from resolvers.errors import InvalidInput
-from resolvers.models.people import CustodyEventKind
+from resolvers.models.custody import CustodyEventKind
 from resolvers.models.victims import (
     Channel,
     Notification,

@@ -18,7 +18,8 @@ from auth.principal import Principal
 from auth.scopes import row_scope
 from resolvers import validation as v
 from resolvers.errors import Conflict, InvalidInput, NotFound
-from resolvers.models.people import ParoleHearing, Person, Sentence
+from resolvers.models.custody import ParoleHearing, Sentence
+from resolvers.models.people import Person
 from resolvers.models.victims import (
     Channel,
     ImpactStatement,

@@ -11,9 +11,8 @@ import strawberry
 
 from auth.classes import FieldClass
 from resolvers import custody as data
-from resolvers.models import people as models_people
-from resolvers.models.partners import Audience
-from resolvers.models.people import (
+from resolvers.models import custody as models
+from resolvers.models.custody import (
     AdmissionType,
     ConductOutcome,
     CustodyEventKind,
@@ -28,6 +27,7 @@ from resolvers.models.people import (
     SupervisionEnd,
     SupervisionKind,
 )
+from resolvers.models.partners import Audience
 from schema.compiled.sources import GlobalId, Many, One, table
 from schema.context import Info
 from schema.fields import classified, mutation, resolves
@@ -65,7 +65,7 @@ async def _facility(info: Info, pk: int | None) -> Facility | None:
     return None if row is None else Facility.from_row(row)
 
 
-@table(models_people.Charge)
+@table(models.Charge)
 @strawberry.type(description="One offense a sentence was imposed for.")
 class Charge(FromRow):
     statute: str = classified(FieldClass.PUBLIC_PERSON, "Statute cited.")
@@ -74,7 +74,7 @@ class Charge(FromRow):
     category: OffenseCategory = classified(FieldClass.PUBLIC_PERSON, "Broad category.")
 
 
-@table(models_people.Sentence)
+@table(models.Sentence)
 @strawberry.type(description="A sentence imposed by a court: the public sentence summary.")
 class Sentence(FromRow):
     pk: strawberry.Private[int]
@@ -99,7 +99,7 @@ class Sentence(FromRow):
         return [Charge.from_row(r) for r in rows]
 
 
-@table(models_people.CustodyPeriod)
+@table(models.CustodyPeriod)
 @strawberry.type(description="A continuous stretch of custody, from admission to release.")
 class CustodyPeriod:
     facility_pk: strawberry.Private[int]
@@ -149,7 +149,7 @@ class CustodyPeriod:
         )
 
 
-@table(models_people.SupervisionPeriod)
+@table(models.SupervisionPeriod)
 @strawberry.type(description="A stretch of probation, parole or conditional release supervision.")
 class SupervisionPeriod(FromRow):
     office_pk: strawberry.Private[int]
@@ -167,7 +167,7 @@ class SupervisionPeriod(FromRow):
         return await _facility(info, self.office_pk)
 
 
-@table(models_people.ParoleHearing)
+@table(models.ParoleHearing)
 @strawberry.type(description="A parole board hearing.")
 class ParoleHearing(FromRow):
     pk: strawberry.Private[int]
@@ -191,7 +191,7 @@ class ParoleHearing(FromRow):
         return await _facility(info, self.facility_pk)
 
 
-@table(models_people.CustodyEvent)
+@table(models.CustodyEvent)
 @strawberry.type(description="Something that happened to a person's custody, as recorded.")
 class CustodyEvent(FromRow):
     pk: strawberry.Private[int]
@@ -232,7 +232,7 @@ class CustodyEvent(FromRow):
         return None if row is None else ParoleHearing.from_row(row)
 
 
-@table(models_people.ConductReport)
+@table(models.ConductReport)
 @strawberry.type(description="A conduct violation report and its outcome.")
 class ConductReport(FromRow):
     facility_pk: strawberry.Private[int]
@@ -245,7 +245,7 @@ class ConductReport(FromRow):
         return await _facility(info, self.facility_pk)
 
 
-@table(models_people.HealthNeed)
+@table(models.HealthNeed)
 @strawberry.type(description="An assessed health need (0 none to 5 acute).")
 class HealthNeed(FromRow):
     kind: HealthNeedKind = classified(FieldClass.HEALTH, "Mental health, medical or substance use.")

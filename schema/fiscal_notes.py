@@ -11,7 +11,7 @@ import strawberry
 
 from auth.classes import FieldClass
 from resolvers import fiscal_notes as data
-from resolvers.models.grants import FiscalNoteStatus
+from resolvers.models.fiscal_notes import FiscalNoteStatus
 from resolvers.models.partners import Audience
 from schema.context import Info
 from schema.fields import classified, mutation, resolves

@@ -11,6 +11,7 @@ from sqlalchemy import ColumnElement, FromClause, func, select
 
 from auth.classes import FieldClass
 from resolvers import people as data
+from resolvers.models import custody as custody_models
 from resolvers.models import people as models
 from resolvers.models.people import FacilityKind, PersonStatus, Race, Sex
 from resolvers.parent_pages import ChildPage
@@ -73,13 +74,13 @@ def _location(level: Level, person: FromClause) -> ColumnElement[Any]:
 
 
 def _projected_release_sql(level: Level, person: FromClause) -> ColumnElement[Any]:
-    period = models.CustodyPeriod.__table__.alias()
+    period = custody_models.CustodyPeriod.__table__.alias()
     return (
         select(period.c.projected_release_on)
         .where(
             period.c.person_id == person.c.id,
             period.c.released_on.is_(None),
-            level.scope(models.CustodyPeriod, period),
+            level.scope(custody_models.CustodyPeriod, period),
         )
         .order_by(period.c.admitted_on.desc(), period.c.id.desc())
         .limit(1)

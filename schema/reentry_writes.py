@@ -10,7 +10,7 @@ import strawberry
 from auth.classes import FieldClass
 from resolvers import reentry as data
 from resolvers.models.partners import Audience
-from resolvers.models.programs import ConsentCategory, ServiceType
+from resolvers.models.reentry import ConsentCategory, ServiceType
 from schema.context import Info
 from schema.fields import classified, mutation
 from schema.ids import from_global_id

@@ -16,8 +16,9 @@ import strawberry
 from auth.classes import FieldClass
 from resolvers import research_records as records
 from resolvers import research_statistics as stats
+from resolvers.models.custody import OffenseClass
 from resolvers.models.partners import Audience
-from resolvers.models.people import FacilityKind, OffenseClass, Race, Sex
+from resolvers.models.people import FacilityKind, Race, Sex
 from resolvers.models.research import AgreementTier
 from resolvers.research_records import Agreement, Record
 from resolvers.research_release import Release

@@ -10,8 +10,9 @@ import strawberry
 
 from auth.classes import FieldClass
 from resolvers import research_writes as data
+from resolvers.models.custody import OffenseClass
 from resolvers.models.partners import Audience
-from resolvers.models.people import OffenseClass, Sex
+from resolvers.models.people import Sex
 from resolvers.models.research import AgreementTier
 from resolvers.research_terms import Cohort
 from schema import custody as _custody  # noqa: F401  (registers OffenseClass with Strawberry)

@@ -20,7 +20,8 @@ from resolvers import programs as programs_data
 from resolvers import reentry as reentry_data
 from resolvers.errors import InvalidInput
 from resolvers.models.people import Facility, Person
-from resolvers.models.programs import Consent, Enrollment, Program, ProgramOffering, Referral, ServiceDelivery
+from resolvers.models.programs import Enrollment, Program, ProgramOffering
+from resolvers.models.reentry import Consent, Referral, ServiceDelivery
 from schema.compiled.compiler import NotCompilable, adapt
 from schema.ids import from_global_id
 

@@ -15,8 +15,8 @@ from auth.principal import Principal
 from hub.app import create_app
 from hub.settings import Settings
 from resolvers.custody import NewCustodyEvent, record_custody_event
+from resolvers.models.custody import CustodyEventKind
 from resolvers.models.partners import Audience, Partner
-from resolvers.models.people import CustodyEventKind
 from resolvers.session import RequestDb
 from schema.ids import to_global_id
 from tests.factories.people import make_inmate

@@ -27,8 +27,9 @@ from hub.db import session_factory
 from hub.settings import Settings
 from hub.worker import Worker, config_from, senders_from
 from resolvers.custody import NewCustodyEvent, record_custody_event
+from resolvers.models.custody import CustodyEventKind
 from resolvers.models.partners import Audience
-from resolvers.models.people import CustodyEventKind, Person
+from resolvers.models.people import Person
 from resolvers.models.victims import DeliveryAttempt, Notification
 from resolvers.session import RequestDb
 from tests.factories.notifications import (

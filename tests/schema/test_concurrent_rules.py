@@ -26,7 +26,8 @@ from auth.principal import Principal
 from hub.app import create_app
 from resolvers.models.grants import FederalAward
 from resolvers.models.partners import Audience
-from resolvers.models.programs import Enrollment, Referral, ServiceDelivery
+from resolvers.models.programs import Enrollment
+from resolvers.models.reentry import Referral, ServiceDelivery
 from resolvers.models.victims import RestitutionPayment, VictimRegistration
 from schema.ids import to_global_id
 from tests.factories.people import make_facility, make_person

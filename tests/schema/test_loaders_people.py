@@ -11,16 +11,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from starlette.applications import Starlette
 
 from auth.principal import Principal
+from resolvers.models.custody import ConductReport, CustodyEvent, HealthNeed, ParoleHearing, SupervisionPeriod
 from resolvers.models.partners import Audience, Partner
-from resolvers.models.people import (
-    ConductReport,
-    CustodyEvent,
-    HealthNeed,
-    ParoleHearing,
-    PersonAlias,
-    SupervisionPeriod,
-)
-from resolvers.models.programs import ReparativeActivity, ServiceDelivery
+from resolvers.models.people import PersonAlias
+from resolvers.models.programs import ReparativeActivity
+from resolvers.models.reentry import ServiceDelivery
 from resolvers.parent_pages import ChildPage
 from resolvers.session import RequestDb
 from schema.ids import to_global_id

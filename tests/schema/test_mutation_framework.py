@@ -14,7 +14,7 @@ from auth.principal import Principal
 from resolvers import reentry
 from resolvers.models.inquiries import Inquiry
 from resolvers.models.partners import Audience, IdempotencyRecord
-from resolvers.models.programs import Referral
+from resolvers.models.reentry import Referral
 from resolvers.session import RequestDb
 from schema.context import Info
 from schema.loaders import Loaders

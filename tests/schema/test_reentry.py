@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from resolvers.models.partners import Audience, Partner
-from resolvers.models.programs import Consent, ConsentGrant, Referral, ServiceDelivery
+from resolvers.models.reentry import Consent, ConsentGrant, Referral, ServiceDelivery
 from schema.ids import to_global_id
 from tests.conftest import GraphQL
 from tests.factories.people import make_inmate, make_person

@@ -6,7 +6,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from resolvers.models.people import HearingDecision, SupervisionEnd
+from resolvers.models.custody import HearingDecision, SupervisionEnd
 from schema.compiled.sources import TABLES
 from schema.custody import ParoleHearing, SupervisionPeriod
 from schema.people import Facility, Person
