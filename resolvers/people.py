@@ -1,4 +1,4 @@
-"""Data access for people, facilities and custody: statements, filters and batch functions."""
+"""Data access for people and facilities: statements, filters and batch functions."""
 
 from __future__ import annotations
 
@@ -16,14 +16,7 @@ from resolvers.errors import InvalidInput
 from resolvers.keys import key_in
 from resolvers.models.base import Base
 from resolvers.models.custody import (
-    Charge,
-    ConductReport,
-    CustodyEvent,
     CustodyPeriod,
-    HealthNeed,
-    ParoleHearing,
-    Sentence,
-    SupervisionPeriod,
 )
 from resolvers.models.people import Facility, Person, PersonAlias, PersonIdentity, PersonStatus
 from resolvers.pagination import Page, paginate
@@ -186,54 +179,6 @@ async def aliases_by_person_id(
     db: RequestDb, principal: Principal, ids: Sequence[int]
 ) -> list[list[Row[Any]]]:
     return await _children(db, principal, PersonAlias, "person_id", ids, ["alias", "id"])
-
-
-async def sentences_by_person_id(
-    db: RequestDb, principal: Principal, ids: Sequence[int]
-) -> list[list[Row[Any]]]:
-    return await _children(db, principal, Sentence, "person_id", ids, ["sentenced_on", "id"])
-
-
-async def charges_by_sentence_id(
-    db: RequestDb, principal: Principal, ids: Sequence[int]
-) -> list[list[Row[Any]]]:
-    return await _children(db, principal, Charge, "sentence_id", ids, ["id"])
-
-
-async def custody_periods_by_person_id(
-    db: RequestDb, principal: Principal, ids: Sequence[int]
-) -> list[list[Row[Any]]]:
-    return await _children(db, principal, CustodyPeriod, "person_id", ids, ["admitted_on", "id"])
-
-
-async def supervision_periods_by_person_id(
-    db: RequestDb, principal: Principal, ids: Sequence[int]
-) -> list[list[Row[Any]]]:
-    return await _children(db, principal, SupervisionPeriod, "person_id", ids, ["started_on", "id"])
-
-
-async def parole_hearings_by_person_id(
-    db: RequestDb, principal: Principal, ids: Sequence[int]
-) -> list[list[Row[Any]]]:
-    return await _children(db, principal, ParoleHearing, "person_id", ids, ["scheduled_for", "id"])
-
-
-async def custody_events_by_person_id(
-    db: RequestDb, principal: Principal, ids: Sequence[int]
-) -> list[list[Row[Any]]]:
-    return await _children(db, principal, CustodyEvent, "person_id", ids, ["occurred_at", "id"])
-
-
-async def conduct_reports_by_person_id(
-    db: RequestDb, principal: Principal, ids: Sequence[int]
-) -> list[list[Row[Any]]]:
-    return await _children(db, principal, ConductReport, "person_id", ids, ["occurred_on", "id"])
-
-
-async def health_needs_by_person_id(
-    db: RequestDb, principal: Principal, ids: Sequence[int]
-) -> list[list[Row[Any]]]:
-    return await _children(db, principal, HealthNeed, "person_id", ids, ["assessed_on", "id"])
 
 
 #: Where a person is counted: their institution or release center, else their supervision office.

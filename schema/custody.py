@@ -10,7 +10,7 @@ from typing import Any
 import strawberry
 
 from auth.classes import FieldClass
-from resolvers import custody as data
+from resolvers import custody_writes
 from resolvers.models import custody as models
 from resolvers.models.custody import (
     AdmissionType,
@@ -318,7 +318,7 @@ class Mutation:
         ctx = info.context
 
         async def write() -> dict[str, int]:
-            event = data.NewCustodyEvent(
+            event = custody_writes.NewCustodyEvent(
                 person_id=from_global_id("Person", input.person_id, "personId"),
                 kind=input.kind,
                 occurred_at=input.occurred_at,
@@ -336,7 +336,7 @@ class Mutation:
                 notes=input.notes,
                 person_version=input.person_version,
             )
-            event_id = await data.record_custody_event(ctx.db, ctx.principal, event, ctx.now)
+            event_id = await custody_writes.record_custody_event(ctx.db, ctx.principal, event, ctx.now)
             return {"event": event_id, "person": event.person_id}
 
         outcome = await run_mutation(info, strawberry.asdict(input), idempotency_key, write)

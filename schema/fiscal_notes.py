@@ -11,6 +11,7 @@ import strawberry
 
 from auth.classes import FieldClass
 from resolvers import fiscal_notes as data
+from resolvers import fiscal_notes_writes
 from resolvers.models.fiscal_notes import FiscalNoteStatus
 from resolvers.models.partners import Audience
 from schema.context import Info
@@ -140,7 +141,7 @@ class Mutation:
         ctx = info.context
 
         async def write() -> Refs:
-            pk = await data.request_fiscal_note(
+            pk = await fiscal_notes_writes.request_fiscal_note(
                 ctx.db, ctx.principal, input.bill_number, input.title, input.due_on, ctx.now
             )
             return {"fiscalNote": pk}
@@ -159,7 +160,7 @@ class Mutation:
         ctx = info.context
 
         async def write() -> Refs:
-            done = data.Completion(
+            done = fiscal_notes_writes.Completion(
                 note_id=from_global_id("FiscalNote", input.id),
                 version=input.version,
                 cost_year1=input.cost_year1,
@@ -167,7 +168,11 @@ class Mutation:
                 cost_year3=input.cost_year3,
                 summary=input.summary,
             )
-            return {"fiscalNote": await data.complete_fiscal_note(ctx.db, ctx.principal, done, ctx.now)}
+            return {
+                "fiscalNote": await fiscal_notes_writes.complete_fiscal_note(
+                    ctx.db, ctx.principal, done, ctx.now
+                )
+            }
 
         outcome = await run_mutation(info, strawberry.asdict(input), idempotency_key, write)
         return await _payload(info, outcome.refs, outcome.errors, outcome.replayed)

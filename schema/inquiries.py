@@ -9,6 +9,7 @@ import strawberry
 
 from auth.classes import FieldClass
 from resolvers import inquiries as data
+from resolvers import inquiries_writes
 from resolvers.models.inquiries import InquiryCategory, InquiryChannel, InquirySource, InquiryStatus
 from resolvers.models.partners import Audience
 from schema.context import Info
@@ -207,7 +208,7 @@ class Mutation:
                 if input.subject_person_id
                 else None
             )
-            new = data.NewInquiry(
+            new = inquiries_writes.NewInquiry(
                 source=input.source.value,
                 category=input.category.value,
                 channel=input.channel.value,
@@ -218,7 +219,7 @@ class Mutation:
                 summary=input.summary,
                 details=input.details,
             )
-            row = await data.submit_inquiry(ctx.db, ctx.principal, new, ctx.now)
+            row = await inquiries_writes.submit_inquiry(ctx.db, ctx.principal, new, ctx.now)
             written.append(row)
             return {"inquiry": row.id}
 
@@ -244,7 +245,7 @@ class Mutation:
         async def write() -> dict[str, int]:
             pk = from_global_id("Inquiry", input.id)
             return {
-                "inquiry": await data.assign_inquiry(
+                "inquiry": await inquiries_writes.assign_inquiry(
                     ctx.db, ctx.principal, pk, input.version, input.assigned_to
                 )
             }
@@ -263,14 +264,14 @@ class Mutation:
         ctx = info.context
 
         async def write() -> dict[str, int]:
-            new = data.NewResponse(
+            new = inquiries_writes.NewResponse(
                 inquiry_id=from_global_id("Inquiry", input.id),
                 version=input.version,
                 responder=input.responder,
                 channel=input.channel.value,
                 body=input.body,
             )
-            return {"inquiry": await data.respond_to_inquiry(ctx.db, ctx.principal, new, ctx.now)}
+            return {"inquiry": await inquiries_writes.respond_to_inquiry(ctx.db, ctx.principal, new, ctx.now)}
 
         outcome = await run_mutation(info, strawberry.asdict(input), idempotency_key, write)
         return await _payload(info, outcome.refs, outcome.errors, outcome.replayed)
@@ -287,7 +288,11 @@ class Mutation:
 
         async def write() -> dict[str, int]:
             pk = from_global_id("Inquiry", input.id)
-            return {"inquiry": await data.close_inquiry(ctx.db, ctx.principal, pk, input.version, ctx.now)}
+            return {
+                "inquiry": await inquiries_writes.close_inquiry(
+                    ctx.db, ctx.principal, pk, input.version, ctx.now
+                )
+            }
 
         outcome = await run_mutation(info, strawberry.asdict(input), idempotency_key, write)
         return await _payload(info, outcome.refs, outcome.errors, outcome.replayed)
@@ -304,7 +309,11 @@ class Mutation:
 
         async def write() -> dict[str, int]:
             pk = from_global_id("Inquiry", input.id)
-            return {"inquiry": await data.reopen_inquiry(ctx.db, ctx.principal, pk, input.version, ctx.now)}
+            return {
+                "inquiry": await inquiries_writes.reopen_inquiry(
+                    ctx.db, ctx.principal, pk, input.version, ctx.now
+                )
+            }
 
         outcome = await run_mutation(info, strawberry.asdict(input), idempotency_key, write)
         return await _payload(info, outcome.refs, outcome.errors, outcome.replayed)

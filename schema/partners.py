@@ -20,6 +20,7 @@ from graphql import GraphQLError, OperationDefinitionNode, parse
 from auth.classes import FieldClass
 from auth.persisted import sha256_of
 from resolvers import partners as data
+from resolvers import partners_writes
 from resolvers.errors import InvalidInput
 from resolvers.models.partners import Audience
 from schema.context import Info
@@ -313,7 +314,7 @@ async def _client(info: Info, refs: Refs | None) -> PartnerClient | None:
 
 
 async def _secret_payload(
-    info: Info, outcome: Outcome, issued: list[data.IssuedSecret]
+    info: Info, outcome: Outcome, issued: list[partners_writes.IssuedSecret]
 ) -> ClientSecretPayload:
     """The client and its new secret: the secret only in the answer of the write that made it (never
     in a replay, never after an error)."""
@@ -333,7 +334,7 @@ async def _partner_access(
 
     async def write() -> Refs:
         pk = from_global_id("Partner", input.id, "id")
-        return {"partner": (await data.set_partner_active(ctx.db, ctx.principal, pk, active)).pk}
+        return {"partner": (await partners_writes.set_partner_active(ctx.db, ctx.principal, pk, active)).pk}
 
     outcome = await run_mutation(info, strawberry.asdict(input), idempotency_key, write)
     return await _partner_payload(info, outcome)
@@ -345,7 +346,7 @@ async def _client_status(
     ctx = info.context
 
     async def write() -> Refs:
-        applied = await data.set_client_enabled(ctx.db, ctx.principal, input.client_id, enabled)
+        applied = await partners_writes.set_client_enabled(ctx.db, ctx.principal, input.client_id, enabled)
         return {"client": applied.pk}
 
     outcome = await run_mutation(info, strawberry.asdict(input), idempotency_key, write)
@@ -363,13 +364,13 @@ class Mutation:
         ctx = info.context
 
         async def write() -> Refs:
-            new = data.NewPartner(
+            new = partners_writes.NewPartner(
                 name=input.name,
                 audience=input.audience,
                 contact_email=input.contact_email,
                 district=input.district,
             )
-            return {"partner": await data.add_partner(ctx.db, ctx.principal, new)}
+            return {"partner": await partners_writes.add_partner(ctx.db, ctx.principal, new)}
 
         outcome = await run_mutation(info, strawberry.asdict(input), idempotency_key, write)
         return await _partner_payload(info, outcome)
@@ -382,7 +383,9 @@ class Mutation:
 
         async def write() -> Refs:
             pk = from_global_id("Partner", input.id, "id")
-            return {"partner": (await data.rename_partner(ctx.db, ctx.principal, pk, input.name)).pk}
+            return {
+                "partner": (await partners_writes.rename_partner(ctx.db, ctx.principal, pk, input.name)).pk
+            }
 
         outcome = await run_mutation(info, strawberry.asdict(input), idempotency_key, write)
         return await _partner_payload(info, outcome)
@@ -413,10 +416,10 @@ class Mutation:
         self, info: Info, input: AddClientInput, idempotency_key: IdempotencyKey = None
     ) -> ClientSecretPayload:
         ctx = info.context
-        issued: list[data.IssuedSecret] = []
+        issued: list[partners_writes.IssuedSecret] = []
 
         async def write() -> Refs:
-            new = data.NewClient(
+            new = partners_writes.NewClient(
                 partner_id=from_global_id("Partner", input.partner_id, "partnerId"),
                 name=input.name,
                 scopes=tuple(input.scopes),
@@ -424,7 +427,7 @@ class Mutation:
                 with_secret=input.with_secret,
                 persisted_only=input.persisted_only,
             )
-            issued.append(await data.add_client(ctx.db, ctx.principal, new, pepper=ctx.pepper))
+            issued.append(await partners_writes.add_client(ctx.db, ctx.principal, new, pepper=ctx.pepper))
             return {"client": issued[-1].pk}
 
         outcome = await run_mutation(info, strawberry.asdict(input), idempotency_key, write)
@@ -440,11 +443,13 @@ class Mutation:
         self, info: Info, input: ClientInput, idempotency_key: IdempotencyKey = None
     ) -> ClientSecretPayload:
         ctx = info.context
-        issued: list[data.IssuedSecret] = []
+        issued: list[partners_writes.IssuedSecret] = []
 
         async def write() -> Refs:
             issued.append(
-                await data.rotate_client_secret(ctx.db, ctx.principal, input.client_id, pepper=ctx.pepper)
+                await partners_writes.rotate_client_secret(
+                    ctx.db, ctx.principal, input.client_id, pepper=ctx.pepper
+                )
             )
             return {"client": issued[-1].pk}
 
@@ -480,7 +485,7 @@ class Mutation:
         ctx = info.context
 
         async def write() -> Refs:
-            applied = await data.set_client_persisted_only(
+            applied = await partners_writes.set_client_persisted_only(
                 ctx.db, ctx.principal, input.client_id, input.persisted_only
             )
             return {"client": applied.pk}
@@ -501,7 +506,7 @@ class Mutation:
         ctx = info.context
 
         async def write() -> Refs:
-            return {"client": await data.remove_client(ctx.db, ctx.principal, input.client_id)}
+            return {"client": await partners_writes.remove_client(ctx.db, ctx.principal, input.client_id)}
 
         outcome = await run_mutation(info, strawberry.asdict(input), idempotency_key, write)
         return RemoveClientPayload(
@@ -522,7 +527,11 @@ class Mutation:
         ctx = info.context
 
         async def write() -> Refs:
-            return {"removed": await data.unthrottle(ctx.db, ctx.principal, input.client_id, input.address)}
+            return {
+                "removed": await partners_writes.unthrottle(
+                    ctx.db, ctx.principal, input.client_id, input.address
+                )
+            }
 
         outcome = await run_mutation(info, strawberry.asdict(input), idempotency_key, write)
         return UnthrottlePayload(
@@ -548,7 +557,7 @@ class Mutation:
             check = ctx.document_problem
             if check is None:
                 raise InvalidInput("document", "cannot be checked by this server, so it is not registered")
-            registered = await data.register_operations(
+            registered = await partners_writes.register_operations(
                 ctx.db, ctx.principal, input.client_id, {sha: input.document}, check
             )
             return {"client": registered.pk}
@@ -572,7 +581,7 @@ class Mutation:
         ctx = info.context
 
         async def write() -> Refs:
-            applied = await data.remove_operation(ctx.db, ctx.principal, input.client_id, input.id)
+            applied = await partners_writes.remove_operation(ctx.db, ctx.principal, input.client_id, input.id)
             return {"client": applied.pk}
 
         outcome = await run_mutation(info, strawberry.asdict(input), idempotency_key, write)

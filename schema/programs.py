@@ -12,6 +12,7 @@ from sqlalchemy import ColumnElement
 
 from auth.classes import FieldClass
 from resolvers import programs as data
+from resolvers import programs_writes
 from resolvers.models import programs as models
 from resolvers.models.partners import Audience
 from resolvers.models.programs import EnrollmentStatus, OfferingStatus, ProgramCategory
@@ -278,7 +279,9 @@ async def _end(
 
     async def write() -> dict[str, int]:
         pk = from_global_id("Enrollment", input.enrollment_id, "enrollmentId")
-        await data.end_enrollment(ctx.db, ctx.principal, pk, input.version, outcome, input.ended_on, ctx.now)
+        await programs_writes.end_enrollment(
+            ctx.db, ctx.principal, pk, input.version, outcome, input.ended_on, ctx.now
+        )
         return {"enrollment": pk}
 
     return await _enrollment_payload(info, await run_mutation(info, strawberry.asdict(input), key, write))
@@ -297,13 +300,13 @@ class Mutation:
         ctx = info.context
 
         async def write() -> dict[str, int]:
-            new = data.NewEnrollment(
+            new = programs_writes.NewEnrollment(
                 person_id=from_global_id("Person", input.person_id, "personId"),
                 program_id=_id("Program", input.program_id, "programId"),
                 offering_id=_id("ProgramOffering", input.offering_id, "offeringId"),
                 enrolled_on=input.enrolled_on,
             )
-            return {"enrollment": await data.enrol_person(ctx.db, ctx.principal, new, ctx.now)}
+            return {"enrollment": await programs_writes.enrol_person(ctx.db, ctx.principal, new, ctx.now)}
 
         outcome = await run_mutation(info, strawberry.asdict(input), idempotency_key, write)
         return await _enrollment_payload(info, outcome)
@@ -343,8 +346,8 @@ class Mutation:
 
         async def write() -> dict[str, int]:
             pk = from_global_id("Enrollment", input.enrollment_id, "enrollmentId")
-            new = data.NewReparativeHours(pk, input.performed_on, input.hours, input.description)
-            activity = await data.record_reparative_hours(ctx.db, ctx.principal, new, ctx.now)
+            new = programs_writes.NewReparativeHours(pk, input.performed_on, input.hours, input.description)
+            activity = await programs_writes.record_reparative_hours(ctx.db, ctx.principal, new, ctx.now)
             return {"enrollment": pk, "activity": activity}
 
         outcome = await run_mutation(info, strawberry.asdict(input), idempotency_key, write)

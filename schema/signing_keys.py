@@ -15,6 +15,7 @@ import strawberry
 
 from auth.classes import FieldClass
 from resolvers import signing_keys as data
+from resolvers import signing_keys_writes
 from resolvers.models.partners import Audience
 from schema.context import Info
 from schema.fields import classified, mutation, resolves
@@ -116,7 +117,7 @@ class Mutation:
         ctx = info.context
 
         async def write() -> Refs:
-            rotated = await data.rotate_key(ctx.db, ctx.principal, ctx.key_policy)
+            rotated = await signing_keys_writes.rotate_key(ctx.db, ctx.principal, ctx.key_policy)
             return {"retired": len(rotated.retired)}
 
         outcome = await run_mutation(info, {}, idempotency_key, write)
@@ -138,7 +139,7 @@ class Mutation:
         ctx = info.context
 
         async def write() -> Refs:
-            changed = await data.retire_key(ctx.db, ctx.principal, ctx.key_policy, input.kid)
+            changed = await signing_keys_writes.retire_key(ctx.db, ctx.principal, ctx.key_policy, input.kid)
             return {"changed": int(changed)}
 
         outcome = await run_mutation(info, strawberry.asdict(input), idempotency_key, write)

@@ -26,7 +26,7 @@ from hub.console.sessions import COOKIE
 from hub.db import session_factory
 from hub.settings import Settings
 from hub.worker import Worker, config_from, senders_from
-from resolvers.custody import NewCustodyEvent, record_custody_event
+from resolvers.custody_writes import NewCustodyEvent, record_custody_event
 from resolvers.models.custody import CustodyEventKind
 from resolvers.models.ledger import AuditEvent
 from resolvers.models.partners import Audience

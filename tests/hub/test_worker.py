@@ -26,7 +26,7 @@ from hub.app import create_app
 from hub.db import session_factory
 from hub.settings import Settings
 from hub.worker import Worker, config_from, senders_from
-from resolvers.custody import NewCustodyEvent, record_custody_event
+from resolvers.custody_writes import NewCustodyEvent, record_custody_event
 from resolvers.models.custody import CustodyEventKind
 from resolvers.models.partners import Audience
 from resolvers.models.people import Person
