@@ -9,24 +9,31 @@ from strawberry.tools import merge_types
 
 from schema import (
     custody,
+    custody_writes,
     fiscal_notes,
+    fiscal_notes_writes,
     grants,
     grants_writes,
     hub_health,
     inquiries,
+    inquiries_writes,
     ledger,
     ledger_chain,
     partners,
+    partners_writes,
     people,
     programs,
+    programs_writes,
     reentry,
     reentry_writes,
     research,
     research_root,
     research_writes,
     signing_keys,
+    signing_keys_writes,
     statistics,
     statistics_admin,
+    victims,
     victims_writes,
 )
 from schema.scalars import SCALAR_OVERRIDES
@@ -38,7 +45,7 @@ QUERIES: tuple[type[Any], ...] = (
     reentry.Query,
     statistics.Query,
     inquiries.Query,
-    victims_writes.Query,
+    victims.Query,
     grants.Query,
     fiscal_notes.Query,
     research.Query,
@@ -51,16 +58,16 @@ QUERIES: tuple[type[Any], ...] = (
     ledger_chain.Query,
 )
 MUTATIONS: tuple[type[Any], ...] = (
-    custody.Mutation,
-    programs.Mutation,
+    custody_writes.Mutation,
+    programs_writes.Mutation,
     reentry_writes.Mutation,
-    inquiries.Mutation,
+    inquiries_writes.Mutation,
     victims_writes.Mutation,
     grants_writes.Mutation,
-    fiscal_notes.Mutation,
+    fiscal_notes_writes.Mutation,
     research_writes.Mutation,
-    partners.Mutation,
-    signing_keys.Mutation,
+    partners_writes.Mutation,
+    signing_keys_writes.Mutation,
 )
 
 
