@@ -19,13 +19,13 @@ from resolvers.models.custody import (
     HearingStatus,
     HearingType,
     OffenseCategory,
-    OffenseClass,
     ReleaseType,
     SentenceStatus,
     SentenceType,
     SupervisionEnd,
     SupervisionKind,
 )
+from resolvers.models.custody import OffenseClass as OffenseClass  # registered below, read from here
 from schema.compiled.sources import GlobalId, Many, One, table
 from schema.context import Info
 from schema.fields import classified, resolves

@@ -13,7 +13,10 @@ from auth.classes import FieldClass
 from resolvers import people as data
 from resolvers.models import custody as custody_models
 from resolvers.models import people as models
-from resolvers.models.people import FacilityKind, PersonStatus, Race, Sex
+from resolvers.models.people import FacilityKind as FacilityKind  # registered below, read from here
+from resolvers.models.people import PersonStatus
+from resolvers.models.people import Race as Race  # registered below, read from here
+from resolvers.models.people import Sex as Sex  # registered below, read from here
 from resolvers.parent_pages import ChildPage
 from schema.compiled.sources import Computed, GlobalId, Many, One, Paged, table
 from schema.context import Info
