@@ -15,7 +15,7 @@ from resolvers import validation as v
 from resolvers.batching import many_per_key, one_per_key, rows_by_id, rows_by_key
 from resolvers.keys import key_in
 from resolvers.models.partners import Partner
-from resolvers.models.reentry import Consent, ConsentGrant, Referral, ServiceDelivery
+from resolvers.models.reentry import Consent, ConsentGrant, Referral, ServiceDelivered
 from resolvers.pagination import Page, paginate
 from resolvers.session import RequestDb
 
@@ -109,22 +109,22 @@ def service_conditions(f: ServiceFilter) -> list[ColumnElement[bool]]:
     starts is refused (``InvalidInput`` on ``deliveredTo``)."""
     conditions: list[ColumnElement[bool]] = []
     if f.referral_id is not None:
-        conditions.append(ServiceDelivery.referral_id == f.referral_id)
+        conditions.append(ServiceDelivered.referral_id == f.referral_id)
     if f.person_id is not None:
-        conditions.append(ServiceDelivery.person_id == f.person_id)
+        conditions.append(ServiceDelivered.person_id == f.person_id)
     if f.delivered_from is not None:
-        conditions.append(ServiceDelivery.delivered_on >= f.delivered_from)
+        conditions.append(ServiceDelivered.delivered_on >= f.delivered_from)
     if f.delivered_to is not None:
         v.not_before("deliveredTo", f.delivered_to, "deliveredFrom", f.delivered_from)
-        conditions.append(ServiceDelivery.delivered_on <= f.delivered_to)
+        conditions.append(ServiceDelivered.delivered_on <= f.delivered_to)
     return conditions
 
 
 async def list_services(
     db: RequestDb, principal: Principal, f: ServiceFilter, first: int | None, after: str | None
 ) -> Page[Row[Any]]:
-    c = ServiceDelivery.__table__.c
-    stmt = select(*c).where(row_scope(principal, ServiceDelivery), *service_conditions(f))
+    c = ServiceDelivered.__table__.c
+    stmt = select(*c).where(row_scope(principal, ServiceDelivered), *service_conditions(f))
     return await paginate(db, stmt, [c[name] for name in SERVICE_ORDER], first=first, after=after)
 
 
@@ -167,10 +167,10 @@ async def consent_categories_by_consent_id(
 
 
 async def services_by_id(db: RequestDb, principal: Principal, ids: Sequence[int]) -> list[Row[Any] | None]:
-    return await rows_by_id(db, principal, ServiceDelivery, ids)
+    return await rows_by_id(db, principal, ServiceDelivered, ids)
 
 
 async def services_by_referral_id(
     db: RequestDb, principal: Principal, ids: Sequence[int]
 ) -> list[list[Row[Any]]]:
-    return await rows_by_key(db, principal, ServiceDelivery, "referral_id", ids, ("delivered_on", "id"))
+    return await rows_by_key(db, principal, ServiceDelivered, "referral_id", ids, ("delivered_on", "id"))

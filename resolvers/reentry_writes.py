@@ -16,7 +16,7 @@ from resolvers import validation as v
 from resolvers.errors import Conflict, InvalidInput, NotFound
 from resolvers.models.partners import Audience, Partner
 from resolvers.models.people import Person, PersonStatus
-from resolvers.models.reentry import Consent, ConsentGrant, Referral, ReferralStatus, ServiceDelivery
+from resolvers.models.reentry import Consent, ConsentGrant, Referral, ReferralStatus, ServiceDelivered
 from resolvers.session import RequestDb
 from resolvers.versioned import at_version, update_versioned
 
@@ -185,7 +185,7 @@ async def revoke_consent(
 
 
 @dataclass(frozen=True, slots=True)
-class NewService:
+class NewServiceDelivered:
     referral_id: int
     service_type: str | None
     delivered_on: date
@@ -193,7 +193,9 @@ class NewService:
     outcome: str | None
 
 
-async def record_service(db: RequestDb, principal: Principal, new: NewService, now: datetime) -> int:
+async def record_service_delivered(
+    db: RequestDb, principal: Principal, new: NewServiceDelivered, now: datetime
+) -> int:
     referral = await _one(db, principal, Referral, new.referral_id, "Referral", "referralId")
     if referral.status == ReferralStatus.CLOSED:
         raise Conflict("referralId", "services are recorded against open referrals; this one is closed")
@@ -205,11 +207,11 @@ async def record_service(db: RequestDb, principal: Principal, new: NewService, n
     # The store's unique key of a delivery; checked here for a typed answer (and again by the store
     # for a concurrent twin, whose write run_mutation runs again to reach this answer).
     recorded = await db.scalar(
-        select(ServiceDelivery.id).where(
-            ServiceDelivery.referral_id == referral.id,
-            ServiceDelivery.delivered_on == new.delivered_on,
-            ServiceDelivery.service_type == service_type,
-            ServiceDelivery.description == description,
+        select(ServiceDelivered.id).where(
+            ServiceDelivered.referral_id == referral.id,
+            ServiceDelivered.delivered_on == new.delivered_on,
+            ServiceDelivered.service_type == service_type,
+            ServiceDelivered.description == description,
         )
     )
     if recorded is not None:
@@ -217,7 +219,7 @@ async def record_service(db: RequestDb, principal: Principal, new: NewService, n
             "description",
             f"this service is already recorded on the referral for {new.delivered_on.isoformat()}",
         )
-    service = ServiceDelivery(
+    service = ServiceDelivered(
         referral_id=referral.id,
         partner_id=referral.partner_id,
         person_id=referral.person_id,

@@ -37,7 +37,7 @@ async def _person(info: Info, pk: int) -> Person | None:
     return None if row is None else Person.from_row(row)
 
 
-@table(models.ServiceDelivery)
+@table(models.ServiceDelivered)
 @strawberry.type(description="A service a reentry partner delivered on a referral.")
 class ServiceDelivered(FromRow):
     pk: strawberry.Private[int]

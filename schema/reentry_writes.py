@@ -163,14 +163,16 @@ class Mutation:
         ctx = info.context
 
         async def write() -> dict[str, int]:
-            new = reentry_writes.NewService(
+            new = reentry_writes.NewServiceDelivered(
                 referral_id=from_global_id("Referral", input.referral_id, "referralId"),
                 service_type=input.service_type.value if input.service_type else None,
                 delivered_on=input.delivered_on,
                 description=input.description,
                 outcome=input.outcome,
             )
-            return {"service": await reentry_writes.record_service(ctx.db, ctx.principal, new, ctx.now)}
+            return {
+                "service": await reentry_writes.record_service_delivered(ctx.db, ctx.principal, new, ctx.now)
+            }
 
         outcome = await run_mutation(info, strawberry.asdict(input), idempotency_key, write)
         row = None if outcome.refs is None else await ctx.loaders.services_by_id.load(outcome.refs["service"])

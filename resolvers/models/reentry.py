@@ -102,7 +102,7 @@ class ConsentGrant(Base):
     category: Mapped[str] = mapped_column(String(16), primary_key=True)
 
 
-class ServiceDelivery(IdMixin, TimestampMixin, Base):
+class ServiceDelivered(IdMixin, TimestampMixin, Base):
     __tablename__ = "service_deliveries"
     __table_args__ = (
         one_of("service_type", ServiceType),

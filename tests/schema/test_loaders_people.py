@@ -15,7 +15,7 @@ from resolvers.models.custody import ConductReport, CustodyEvent, HealthNeed, Pa
 from resolvers.models.partners import Audience, Partner
 from resolvers.models.people import PersonAlias
 from resolvers.models.programs import ReparativeActivity
-from resolvers.models.reentry import ServiceDelivery
+from resolvers.models.reentry import ServiceDelivered
 from resolvers.parent_pages import ChildPage
 from resolvers.session import RequestDb
 from schema.ids import to_global_id
@@ -78,7 +78,7 @@ async def world(session: AsyncSession, partners: dict[Audience, Partner]) -> dic
             occurred_at=datetime(2020, 2, 1, tzinfo=UTC),
             facility_id=facility.id,
         )
-        service = ServiceDelivery(
+        service = ServiceDelivered(
             referral_id=referral.id,
             partner_id=partner.id,
             person_id=person.id,
