@@ -29,7 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from auth import tokens
 from resolvers.models.ledger import AuditEvent
-from resolvers.models.partners import SigningKey
+from resolvers.models.signing_keys import SigningKey
 
 CHECKPOINT_TYPE = "hub-ledger-checkpoint+jwt"
 

@@ -15,7 +15,7 @@ from typing import TypeVar
 
 from auth import keys
 from auth.principal import Principal
-from resolvers.models.partners import SigningKey
+from resolvers.models.signing_keys import SigningKey
 from resolvers.session import RequestDb
 
 T = TypeVar("T")

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from auth import keys
 from auth.principal import Principal
 from resolvers.errors import Conflict, NotFound
-from resolvers.models.partners import SigningKey
+from resolvers.models.signing_keys import SigningKey
 from resolvers.session import RequestDb
 from resolvers.signing_keys import _alone, _signer
 

@@ -11,6 +11,7 @@ from resolvers.models import (
     programs,
     reentry,
     research,
+    signing_keys,
     victims,
 )
 from resolvers.models.base import Base
@@ -27,5 +28,6 @@ __all__ = [
     "programs",
     "reentry",
     "research",
+    "signing_keys",
     "victims",
 ]

@@ -14,7 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from auth import keys
 from resolvers.models.ledger import AuditEvent
-from resolvers.models.partners import Audience, SigningKey
+from resolvers.models.partners import Audience
+from resolvers.models.signing_keys import SigningKey
 from tests.console.conftest import SignIn, csrf_of
 
 
