@@ -1,5 +1,5 @@
-"""Custody records of a person (sentences, periods, hearings, events, conduct, health needs) and the
-``recordCustodyEvent`` mutation that moves a person through custody."""
+"""Custody records of a person: sentences, periods, hearings, events, conduct, health needs (the
+``recordCustodyEvent`` mutation is ``schema/custody_writes.py``)."""
 
 from __future__ import annotations
 

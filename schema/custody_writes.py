@@ -1,4 +1,5 @@
-"""TODO docstring."""
+"""The ``recordCustodyEvent`` mutation that moves a person through custody (the transitions are
+``resolvers/custody_writes.py``)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""TODO docstring."""
+"""Fiscal notes' mutations: a legislative office requests a note, the budget unit completes it."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""TODO docstring."""
+"""Constituent services' mutations: submit an inquiry, assign it, respond to it, close and reopen
+it. Each runs through ``run_mutation``: typed errors as data, nothing written on refusal."""
 
 from __future__ import annotations
 

@@ -1,9 +1,9 @@
 """The partner registry for administrators: who the department's partners are and their clients,
-and the mutations that administer them.
+and the mutations that administer them (``schema/partners_writes.py``).
 
 The same rows ``hub partners list`` and ``hub clients list`` show, read and written through the API
 so that the console (``hub/console``) and any admin front-end work under the policy and in the
-ledger; the CLI calls the same functions (``resolvers/partners.py``). Everything here is of the
+ledger; the CLI calls the same functions (``resolvers/partners.py``, ``resolvers/partners_writes.py``). Everything here is of the
 ledger class: the admin audience alone reads it and calls the mutations. A new client secret is in
 the one answer that makes it (``addClient``, ``rotateClientSecret``) and nowhere else: a replay of
 that mutation with its idempotency key answers ``secret: null``.

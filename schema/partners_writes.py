@@ -1,4 +1,6 @@
-"""TODO docstring."""
+"""The mutations that administer the partner registry: partners, clients and their secrets,
+persisted operations, throttles. Admin only; the CLI calls the same functions
+(``resolvers/partners_writes.py``). A new client secret is in the one answer that makes it."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""TODO docstring."""
+"""Programs' mutations: enrol a person, end an enrollment, record reparative hours."""
 
 from __future__ import annotations
 

@@ -1,8 +1,9 @@
 """The hub's token signing keys for administrators: the key ring and its rotation schedule, and the
-mutations that rotate and retire keys.
+mutations that rotate and retire keys (``schema/signing_keys_writes.py``).
 
 The same keys ``hub keys list`` shows, read and written through the API so that the console works
-under the policy and in the ledger; ``hub keys`` calls the same functions (``resolvers/signing_keys.py``).
+under the policy and in the ledger; ``hub keys`` calls the same functions
+(``resolvers/signing_keys.py``, ``resolvers/signing_keys_writes.py``).
 Only public facts are here: a private key never leaves the store. Every process signs with a new key
 within ``HUB_KEY_CACHE_S`` of its rotation, as after ``hub keys rotate``.
 """

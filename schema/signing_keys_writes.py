@@ -1,4 +1,5 @@
-"""TODO docstring."""
+"""The mutations that rotate and retire the hub's signing keys (admin only; ``hub keys`` calls the
+same functions, ``resolvers/signing_keys_writes.py``)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
 """Victim services: registrants, their registrations to a person's case, notifications, impact
-statements, hearing participation, protection conditions and restitution.
+statements, hearing participation, protection conditions and restitution; and the root fields that
+list and look them up.
 
 Every field is FieldClass.VICTIMS: only the victim services audience may ever see any of it.
 """

@@ -1,7 +1,6 @@
-"""Victim services' root fields: lists and look-ups of registrants, registrations, notifications,
-impact statements and restitution; and the mutations (register a victim, change contact
-preferences, record an impact statement, record a restitution payment, retry a failed notification,
-record an acknowledgement taken by phone)."""
+"""Victim services' mutations: register a victim, change contact preferences, record an impact
+statement, record a restitution payment, retry a failed notification, record an acknowledgement
+taken by phone."""
 
 from __future__ import annotations
 

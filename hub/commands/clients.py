@@ -1,8 +1,8 @@
 """``hub partners``, ``hub clients`` and ``hub keys``: the administration of partner identity.
 
 Adding, renaming, suspending and restoring partners and adding, rotating, disabling, enabling and
-removing clients call the same functions as the API's admin mutations (``resolvers/partners.py``),
-and listing, rotating and retiring signing keys those of ``signingKeys`` (``resolvers/signing_keys.py``),
+removing clients call the same functions as the API's admin mutations (``resolvers/partners_writes.py``),
+and listing, rotating and retiring signing keys those of ``signingKeys`` (``resolvers/signing_keys.py``, ``resolvers/signing_keys_writes.py``),
 so the rules and the ledger's events are the same from either side. A new client secret is printed
 once, here, and never again: the store keeps only its hash.
 """
