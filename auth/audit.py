@@ -31,7 +31,7 @@ from typing import Any
 from sqlalchemy import delete, false, func, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
-from resolvers.models.audit import AuditDisclosure, AuditEvent
+from resolvers.models.ledger import AuditDisclosure, AuditEvent
 
 #: The ``prev_hash`` of the first event.
 GENESIS = "0" * 64

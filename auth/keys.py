@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from auth import tokens
 from auth.audit import record_event
-from resolvers.models.partners import SigningKey
+from resolvers.models.signing_keys import SigningKey
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,9 +14,9 @@ from sqlalchemy import delete, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from auth.audit import GENESIS, Disclosure, chain_hash, record_event
-from resolvers.models.audit import AuditDisclosure, AuditEvent
-from resolvers.models.people import CustodyEvent, ParoleHearing
-from resolvers.models.programs import Consent, Referral
+from resolvers.models.custody import CustodyEvent, ParoleHearing
+from resolvers.models.ledger import AuditDisclosure, AuditEvent
+from resolvers.models.reentry import Consent, Referral
 from resolvers.models.victims import RestitutionOrder, RestitutionPayment, VictimRegistration
 
 #: Retention: nothing younger than this may be purged.

@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
 from auth.audit import Disclosure, append_chain
-from resolvers.models.audit import AuditEvent
+from resolvers.models.ledger import AuditEvent
 
 #: Most events one transaction takes; more wait for the next batch (bounds a statement's size).
 MAX_BATCH = 512

@@ -28,8 +28,8 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from auth import tokens
-from resolvers.models.audit import AuditEvent
-from resolvers.models.partners import SigningKey
+from resolvers.models.ledger import AuditEvent
+from resolvers.models.signing_keys import SigningKey
 
 CHECKPOINT_TYPE = "hub-ledger-checkpoint+jwt"
 

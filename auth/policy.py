@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from auth.classes import FieldClass
 from auth.policy_fields import FIELDS, MUTATIONS
 from resolvers.models.partners import Audience
-from resolvers.models.programs import ConsentCategory
+from resolvers.models.reentry import ConsentCategory
 
 
 class Access(enum.StrEnum):

@@ -18,43 +18,24 @@ from auth.embargo import VictimEmbargo
 from auth.policy import grant
 from auth.principal import Principal
 from resolvers.models.base import Base
-from resolvers.models.grants import (
-    AwardReport,
-    Disbursement,
-    FederalAward,
-    FiscalNote,
-    FiscalNoteStatus,
-    Subaward,
-)
-from resolvers.models.inquiries import Inquiry, InquiryResponse
-from resolvers.models.partners import Audience, Partner
-from resolvers.models.people import (
+from resolvers.models.custody import (
     Charge,
     ConductReport,
     CustodyEvent,
     CustodyEventKind,
     CustodyPeriod,
-    Facility,
     HealthNeed,
     ParoleHearing,
-    Person,
-    PersonAlias,
-    PersonIdentity,
-    PersonStatus,
     Sentence,
     SupervisionPeriod,
 )
-from resolvers.models.programs import (
-    Consent,
-    ConsentCategory,
-    ConsentGrant,
-    Enrollment,
-    Program,
-    ProgramOffering,
-    Referral,
-    ReparativeActivity,
-    ServiceDelivery,
-)
+from resolvers.models.fiscal_notes import FiscalNote, FiscalNoteStatus
+from resolvers.models.grants import AwardReport, Disbursement, FederalAward, Subaward
+from resolvers.models.inquiries import Inquiry, InquiryResponse
+from resolvers.models.partners import Audience, Partner
+from resolvers.models.people import Facility, Person, PersonAlias, PersonIdentity, PersonStatus
+from resolvers.models.programs import Enrollment, Program, ProgramOffering, ReparativeActivity
+from resolvers.models.reentry import Consent, ConsentCategory, ConsentGrant, Referral, ServiceDelivered
 from resolvers.models.research import AgreementStatus, ResearchAgreement, ResearchExtract
 from resolvers.models.victims import (
     DeliveryAttempt,
@@ -421,7 +402,7 @@ SCOPES: dict[type[Base], Scope] = {
     Referral: _partner_owned(Referral.partner_id),
     Consent: _partner_owned(Consent.partner_id),
     ConsentGrant: _consent_grants,
-    ServiceDelivery: _partner_owned(ServiceDelivery.partner_id),
+    ServiceDelivered: _partner_owned(ServiceDelivered.partner_id),
     Partner: _partners,
     InquiryResponse: _inquiry_responses,
     Victim: _victims,

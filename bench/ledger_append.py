@@ -175,7 +175,7 @@ async def _count_and_verify(url: str) -> tuple[int, str]:
     from auth.ledger import verify
     from hub.db import create_engine, session_factory
     from hub.settings import Settings
-    from resolvers.models.audit import AuditEvent
+    from resolvers.models.ledger import AuditEvent
 
     engine = create_engine(Settings(database_url=url))
     async with session_factory(engine)() as s:

@@ -29,8 +29,9 @@ from auth.audit import record_event
 from auth.refusals import Refusal
 from hub.endpoint import Authenticator
 from resolvers.errors import Conflict, NotFound
+from resolvers.models.custody import OffenseClass
 from resolvers.models.partners import Audience
-from resolvers.models.people import FacilityKind, OffenseClass, Race, Sex
+from resolvers.models.people import FacilityKind, Race, Sex
 from resolvers.models.research import ResearchExtract
 from resolvers.research_records import (
     Agreement,

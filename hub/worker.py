@@ -46,10 +46,10 @@ from hub.delivery.gateway import GatewaySender
 from hub.delivery.letters import PrintQueue
 from hub.metrics import WorkerMetrics
 from hub.settings import Settings
-from resolvers import delivery_queue as queue
+from resolvers import victims_delivery_queue as queue
 from resolvers.models.victims import Channel, NotificationStatus
-from resolvers.notifications import code_hash
 from resolvers.session import RequestDb
+from resolvers.victims_notifications import code_hash
 from schema.execution import is_store_failure
 
 log = logging.getLogger("hub.worker")

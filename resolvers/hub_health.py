@@ -15,9 +15,9 @@ from datetime import datetime
 from sqlalchemy import func, select, text
 
 from auth.principal import Principal
-from resolvers.delivery_queue import oldest_due_since
 from resolvers.models.victims import DeliveryAttempt
 from resolvers.session import RequestDb
+from resolvers.victims_delivery_queue import oldest_due_since
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,7 +25,7 @@ from sqlalchemy import ColumnElement, String, cast, false, select
 from auth.principal import Principal
 from auth.scopes import row_scope
 from resolvers.batching import many_per_key
-from resolvers.models.audit import AuditDisclosure, AuditEvent
+from resolvers.models.ledger import AuditDisclosure, AuditEvent
 from resolvers.models.partners import Audience
 from resolvers.pagination import Page, paginate
 from resolvers.rows import AuditEventRow

@@ -18,7 +18,7 @@ from sqlalchemy import select
 from auth import ledger
 from auth.ledger_checkpoints import chain_head
 from auth.principal import Principal
-from resolvers.models.audit import AuditEvent
+from resolvers.models.ledger import AuditEvent
 from resolvers.session import RequestDb
 
 T = TypeVar("T")

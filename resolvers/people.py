@@ -1,49 +1,27 @@
-"""Data access for people, facilities and custody: statements, filters and batch functions."""
+"""Data access for people and facilities: statements, filters and batch functions."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
-from sqlalchemy import ColumnElement, exists, func, or_, select
+from sqlalchemy import ColumnElement, Row, exists, func, or_, select
 
 from auth.principal import Principal
 from auth.scopes import identifiers_scope, row_scope
-from resolvers.batching import one_per_key, rows_by_id, rows_by_key, table_select
+from resolvers.batching import many_per_key, one_per_key, rows_by_id, rows_by_key, table_select
 from resolvers.errors import InvalidInput
 from resolvers.keys import key_in
-from resolvers.models.people import (
-    Charge,
-    ConductReport,
-    CustodyEvent,
+from resolvers.models.base import Base
+from resolvers.models.custody import (
     CustodyPeriod,
-    Facility,
-    HealthNeed,
-    ParoleHearing,
-    Person,
-    PersonAlias,
-    PersonIdentity,
-    PersonStatus,
-    Sentence,
-    SupervisionPeriod,
 )
+from resolvers.models.people import Facility, Person, PersonAlias, PersonIdentity, PersonStatus
 from resolvers.pagination import Page, paginate
 from resolvers.parent_pages import ChildPage, pages_by_parent
-from resolvers.rows import (
-    ChargeRow,
-    ConductReportRow,
-    CustodyEventRow,
-    CustodyPeriodRow,
-    FacilityRow,
-    HealthNeedRow,
-    ParoleHearingRow,
-    PersonAliasRow,
-    PersonRow,
-    SentenceRow,
-    SupervisionPeriodRow,
-)
+from resolvers.rows import FacilityRow, PersonAliasRow, PersonRow
 from resolvers.session import RequestDb
 
 MAX_NAME_QUERY = 60
@@ -121,19 +99,6 @@ async def facilities_by_id(
     return await rows_by_id(db, principal, Facility, FacilityRow, ids)
 
 
-class IdentityRow(NamedTuple):
-    """The identity columns of ``person_identities`` (``_IDENTITY_COLUMNS``, in that order)."""
-
-    person_id: int
-    birth_date: date
-    address_line: str | None
-    city: str | None
-    county: str | None
-    state: str | None
-    postal_code: str | None
-    phone: str | None
-
-
 #: The identity columns (``Person.identity``); the identifiers in the same rows are read apart.
 _IDENTITY_COLUMNS = (
     PersonIdentity.person_id,
@@ -145,6 +110,19 @@ _IDENTITY_COLUMNS = (
     PersonIdentity.postal_code,
     PersonIdentity.phone,
 )
+
+
+class IdentityRow(NamedTuple):
+    """The identity columns of ``person_identities`` (``_IDENTITY_COLUMNS``, in that order)."""
+
+    person_id: int
+    birth_date: date
+    address_line: str | None
+    city: str | None
+    county: str | None
+    state: str | None
+    postal_code: str | None
+    phone: str | None
 
 
 async def identities_by_person_id(
@@ -200,94 +178,28 @@ async def identifiers_by_person_id(
     return one_per_key(await db.rows_as(stmt, IdentifiersRow), "person_id", ids)
 
 
+async def _children(
+    db: RequestDb,
+    principal: Principal,
+    model: type[Base],
+    key: str,
+    ids: Sequence[int],
+    order: Sequence[str],
+) -> list[list[Row[Any]]]:
+    """Every row of ``model`` whose ``key`` is in ``ids``, in one statement, grouped per key."""
+    table = model.__table__
+    stmt = (
+        select(*table.columns)
+        .where(row_scope(principal, model), key_in(db, table.c[key], ids))
+        .order_by(*[table.c[o] for o in order])
+    )
+    return many_per_key(await db.rows(stmt), key, ids)
+
+
 async def aliases_by_person_id(
     db: RequestDb, principal: Principal, ids: Sequence[int]
 ) -> list[list[PersonAliasRow]]:
     return await rows_by_key(db, principal, PersonAlias, PersonAliasRow, "person_id", ids, ("alias", "id"))
-
-
-async def sentences_by_person_id(
-    db: RequestDb, principal: Principal, ids: Sequence[int]
-) -> list[list[SentenceRow]]:
-    return await rows_by_key(db, principal, Sentence, SentenceRow, "person_id", ids, ("sentenced_on", "id"))
-
-
-async def charges_by_sentence_id(
-    db: RequestDb, principal: Principal, ids: Sequence[int]
-) -> list[list[ChargeRow]]:
-    return await rows_by_key(db, principal, Charge, ChargeRow, "sentence_id", ids, ("id",))
-
-
-async def custody_periods_by_person_id(
-    db: RequestDb, principal: Principal, ids: Sequence[int]
-) -> list[list[CustodyPeriodRow]]:
-    return await rows_by_key(
-        db,
-        principal,
-        CustodyPeriod,
-        CustodyPeriodRow,
-        "person_id",
-        ids,
-        ("admitted_on", "id"),
-    )
-
-
-async def supervision_periods_by_person_id(
-    db: RequestDb, principal: Principal, ids: Sequence[int]
-) -> list[list[SupervisionPeriodRow]]:
-    return await rows_by_key(
-        db,
-        principal,
-        SupervisionPeriod,
-        SupervisionPeriodRow,
-        "person_id",
-        ids,
-        ("started_on", "id"),
-    )
-
-
-async def parole_hearings_by_person_id(
-    db: RequestDb, principal: Principal, ids: Sequence[int]
-) -> list[list[ParoleHearingRow]]:
-    return await rows_by_key(
-        db,
-        principal,
-        ParoleHearing,
-        ParoleHearingRow,
-        "person_id",
-        ids,
-        ("scheduled_for", "id"),
-    )
-
-
-async def custody_events_by_person_id(
-    db: RequestDb, principal: Principal, ids: Sequence[int]
-) -> list[list[CustodyEventRow]]:
-    return await rows_by_key(
-        db, principal, CustodyEvent, CustodyEventRow, "person_id", ids, ("occurred_at", "id")
-    )
-
-
-async def conduct_reports_by_person_id(
-    db: RequestDb, principal: Principal, ids: Sequence[int]
-) -> list[list[ConductReportRow]]:
-    return await rows_by_key(
-        db,
-        principal,
-        ConductReport,
-        ConductReportRow,
-        "person_id",
-        ids,
-        ("occurred_on", "id"),
-    )
-
-
-async def health_needs_by_person_id(
-    db: RequestDb, principal: Principal, ids: Sequence[int]
-) -> list[list[HealthNeedRow]]:
-    return await rows_by_key(
-        db, principal, HealthNeed, HealthNeedRow, "person_id", ids, ("assessed_on", "id")
-    )
 
 
 #: Where a person is counted: their institution or release center, else their supervision office.

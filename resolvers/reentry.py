@@ -7,31 +7,33 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, select
 
 from auth.principal import Principal
 from auth.scopes import row_scope
 from resolvers import validation as v
-from resolvers.batching import many_per_key, one_per_key, row_by_id, rows_by_id, rows_by_key
-from resolvers.errors import Conflict, InvalidInput, NotFound
+from resolvers.batching import many_per_key, one_per_key, rows_by_id, rows_by_key
 from resolvers.keys import key_in
-from resolvers.models.base import Base
-from resolvers.models.partners import Audience, Partner
-from resolvers.models.people import Person, PersonStatus
-from resolvers.models.programs import (
-    Consent,
-    ConsentGrant,
-    Referral,
-    ReferralStatus,
-    ServiceDelivery,
-)
+from resolvers.models.partners import Partner
+from resolvers.models.reentry import Consent, ConsentGrant, Referral, ServiceDelivered
 from resolvers.pagination import Page, paginate
-from resolvers.rows import ConsentGrantRow, ConsentRow, PartnerRow, PersonRow, ReferralRow, ServiceDeliveryRow
-from resolvers.session import R, RequestDb
-from resolvers.versioned import at_version, update_versioned
+from resolvers.rows import ConsentGrantRow, ConsentRow, ServiceDeliveredRow
+from resolvers.session import RequestDb
 
-#: A release-of-information consent runs for at most three years.
-MAX_CONSENT_DAYS = 3 * 366
+
+def _referrals() -> Any:
+    """Referral columns and the partner's name, which every referral shows."""
+    return select(*Referral.__table__.c, Partner.name.label("partner_name")).join(
+        Partner, Partner.id == Referral.partner_id
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class ReferralFilter:
+    status: str | None = None
+    service_type: str | None = None
+    partner_id: int | None = None
+    person_id: int | None = None
 
 
 class ReferralView(NamedTuple):
@@ -49,21 +51,6 @@ class ReferralView(NamedTuple):
     created_at: datetime
     version: int
     partner_name: str
-
-
-def _referrals() -> Any:
-    """Referral columns and the partner's name, which every referral shows."""
-    return select(*Referral.__table__.c, Partner.name.label("partner_name")).join(
-        Partner, Partner.id == Referral.partner_id
-    )
-
-
-@dataclass(frozen=True, slots=True)
-class ReferralFilter:
-    status: str | None = None
-    service_type: str | None = None
-    partner_id: int | None = None
-    person_id: int | None = None
 
 
 async def list_referrals(
@@ -144,24 +131,24 @@ def service_conditions(f: ServiceFilter) -> list[ColumnElement[bool]]:
     starts is refused (``InvalidInput`` on ``deliveredTo``)."""
     conditions: list[ColumnElement[bool]] = []
     if f.referral_id is not None:
-        conditions.append(ServiceDelivery.referral_id == f.referral_id)
+        conditions.append(ServiceDelivered.referral_id == f.referral_id)
     if f.person_id is not None:
-        conditions.append(ServiceDelivery.person_id == f.person_id)
+        conditions.append(ServiceDelivered.person_id == f.person_id)
     if f.delivered_from is not None:
-        conditions.append(ServiceDelivery.delivered_on >= f.delivered_from)
+        conditions.append(ServiceDelivered.delivered_on >= f.delivered_from)
     if f.delivered_to is not None:
         v.not_before("deliveredTo", f.delivered_to, "deliveredFrom", f.delivered_from)
-        conditions.append(ServiceDelivery.delivered_on <= f.delivered_to)
+        conditions.append(ServiceDelivered.delivered_on <= f.delivered_to)
     return conditions
 
 
 async def list_services(
     db: RequestDb, principal: Principal, f: ServiceFilter, first: int | None, after: str | None
-) -> Page[ServiceDeliveryRow]:
-    c = ServiceDelivery.__table__.c
-    stmt = select(*c).where(row_scope(principal, ServiceDelivery), *service_conditions(f))
+) -> Page[ServiceDeliveredRow]:
+    c = ServiceDelivered.__table__.c
+    stmt = select(*c).where(row_scope(principal, ServiceDelivered), *service_conditions(f))
     return await paginate(
-        db, stmt, [c[name] for name in SERVICE_ORDER], row=ServiceDeliveryRow, first=first, after=after
+        db, stmt, [c[name] for name in SERVICE_ORDER], row=ServiceDeliveredRow, first=first, after=after
     )
 
 
@@ -210,226 +197,13 @@ async def consent_categories_by_consent_id(
 
 async def services_by_id(
     db: RequestDb, principal: Principal, ids: Sequence[int]
-) -> list[ServiceDeliveryRow | None]:
-    return await rows_by_id(db, principal, ServiceDelivery, ServiceDeliveryRow, ids)
+) -> list[ServiceDeliveredRow | None]:
+    return await rows_by_id(db, principal, ServiceDelivered, ServiceDeliveredRow, ids)
 
 
 async def services_by_referral_id(
     db: RequestDb, principal: Principal, ids: Sequence[int]
-) -> list[list[ServiceDeliveryRow]]:
+) -> list[list[ServiceDeliveredRow]]:
     return await rows_by_key(
-        db, principal, ServiceDelivery, ServiceDeliveryRow, "referral_id", ids, ("delivered_on", "id")
+        db, principal, ServiceDelivered, ServiceDeliveredRow, "referral_id", ids, ("delivered_on", "id")
     )
-
-
-# --- Writes -------------------------------------------------------------------------------------------
-
-
-async def _one(
-    db: RequestDb, principal: Principal, model: type[Base], row: type[R], pk: int, what: str, field: str
-) -> R:
-    found = await row_by_id(db, principal, model, row, pk)
-    if found is None:
-        raise NotFound(what, field)
-    return found
-
-
-async def _reentry_partner(db: RequestDb, principal: Principal, partner_id: int) -> PartnerRow:
-    partner = await _one(db, principal, Partner, PartnerRow, partner_id, "Partner", "partnerId")
-    if partner.audience != Audience.REENTRY:
-        raise InvalidInput("partnerId", "must be a reentry partner")
-    if not partner.active:
-        raise Conflict("partnerId", "the partner is no longer active")
-    return partner
-
-
-@dataclass(frozen=True, slots=True)
-class NewReferral:
-    person_id: int
-    partner_id: int
-    service_type: str
-    referred_on: date
-    notes: str | None
-
-
-async def refer_person(db: RequestDb, principal: Principal, new: NewReferral, now: datetime) -> int:
-    person = await _one(db, principal, Person, PersonRow, new.person_id, "Person", "personId")
-    await _reentry_partner(db, principal, new.partner_id)
-    v.not_future("referredOn", new.referred_on, now.date())
-    notes = v.optional_text("notes", new.notes, max_length=2_000)
-    if person.status in (PersonStatus.DISCHARGED, PersonStatus.DECEASED):
-        raise Conflict("personId", f"the person is no longer under the department ({person.status})")
-    open_already = await db.scalar(
-        select(func.count())
-        .select_from(Referral)
-        .where(
-            Referral.person_id == person.id,
-            Referral.partner_id == new.partner_id,
-            Referral.service_type == new.service_type,
-            Referral.status != ReferralStatus.CLOSED,
-        )
-    )
-    if open_already:
-        # Also the answer to a concurrent referral that lost the race (uq_referrals_one_open refuses
-        # its row; run_mutation runs the write again, which then stops here).
-        raise Conflict(
-            "partnerId", "the person already has an open referral to this partner for this service"
-        )
-    referral = Referral(
-        person_id=person.id,
-        partner_id=new.partner_id,
-        service_type=new.service_type,
-        referred_on=new.referred_on,
-        status=ReferralStatus.OPEN,
-        notes=notes,
-    )
-    db.add(referral)
-    await db.flush()
-    return referral.id
-
-
-async def close_referral(
-    db: RequestDb,
-    principal: Principal,
-    referral_id: int,
-    version: int,
-    closed_on: date,
-    reason: str,
-    now: datetime,
-) -> int:
-    referral = await _one(db, principal, Referral, ReferralRow, referral_id, "Referral", "referralId")
-    if referral.status == ReferralStatus.CLOSED:
-        raise Conflict("referralId", "the referral is already closed")
-    v.check_version("referral", referral.version, version)
-    reason = v.text("reason", reason, max_length=200)
-    v.not_future("closedOn", closed_on, now.date())
-    v.not_before("closedOn", closed_on, "referredOn", referral.referred_on)
-    await update_versioned(
-        db,
-        Referral,
-        referral.id,
-        version,
-        {"status": ReferralStatus.CLOSED, "closed_on": closed_on, "closure_reason": reason},
-        entity="referral",
-        field="referralId",
-        stale=at_version,
-    )
-    return int(referral.id)
-
-
-@dataclass(frozen=True, slots=True)
-class NewConsent:
-    person_id: int
-    partner_id: int
-    categories: Sequence[str]
-    purpose: str
-    signed_on: date
-    expires_on: date
-
-
-async def record_consent(db: RequestDb, principal: Principal, new: NewConsent, now: datetime) -> int:
-    await _one(db, principal, Person, PersonRow, new.person_id, "Person", "personId")
-    await _reentry_partner(db, principal, new.partner_id)
-    if not new.categories:
-        raise InvalidInput("categories", "must name at least one category")
-    if len(set(new.categories)) != len(new.categories):
-        raise InvalidInput("categories", "must not repeat a category")
-    purpose = v.text("purpose", new.purpose, max_length=200)
-    today = now.date()
-    v.not_future("signedOn", new.signed_on, today)
-    if new.expires_on <= new.signed_on:
-        raise InvalidInput("expiresOn", f"must be after signedOn ({new.signed_on.isoformat()})")
-    if new.expires_on < today:
-        raise InvalidInput("expiresOn", f"must not be in the past (got {new.expires_on.isoformat()})")
-    if (new.expires_on - new.signed_on).days > MAX_CONSENT_DAYS:
-        raise InvalidInput("expiresOn", "must be at most three years after signedOn")
-    consent = Consent(
-        person_id=new.person_id,
-        partner_id=new.partner_id,
-        purpose=purpose,
-        signed_on=new.signed_on,
-        expires_on=new.expires_on,
-    )
-    db.add(consent)
-    await db.flush()
-    for category in new.categories:
-        db.add(ConsentGrant(consent_id=consent.id, category=category))
-    await db.flush()
-    return consent.id
-
-
-async def revoke_consent(
-    db: RequestDb,
-    principal: Principal,
-    consent_id: int,
-    version: int,
-    revoked_on: date,
-    reason: str | None,
-    now: datetime,
-) -> int:
-    consent = await _one(db, principal, Consent, ConsentRow, consent_id, "Consent", "consentId")
-    if consent.revoked_on is not None:
-        raise Conflict("consentId", f"the consent was already revoked on {consent.revoked_on.isoformat()}")
-    v.check_version("consent", consent.version, version)
-    reason = v.optional_text("reason", reason, max_length=200)
-    v.not_future("revokedOn", revoked_on, now.date())
-    v.not_before("revokedOn", revoked_on, "signedOn", consent.signed_on)
-    await update_versioned(
-        db,
-        Consent,
-        consent.id,
-        version,
-        {"revoked_on": revoked_on, "revocation_reason": reason},
-        entity="consent",
-        field="consentId",
-        stale=at_version,
-    )
-    return int(consent.id)
-
-
-@dataclass(frozen=True, slots=True)
-class NewService:
-    referral_id: int
-    service_type: str | None
-    delivered_on: date
-    description: str
-    outcome: str | None
-
-
-async def record_service(db: RequestDb, principal: Principal, new: NewService, now: datetime) -> int:
-    referral = await _one(db, principal, Referral, ReferralRow, new.referral_id, "Referral", "referralId")
-    if referral.status == ReferralStatus.CLOSED:
-        raise Conflict("referralId", "services are recorded against open referrals; this one is closed")
-    description = v.text("description", new.description, max_length=500)
-    outcome = v.optional_text("outcome", new.outcome, max_length=200)
-    v.not_future("deliveredOn", new.delivered_on, now.date())
-    v.not_before("deliveredOn", new.delivered_on, "the referral", referral.referred_on)
-    service_type = new.service_type or referral.service_type
-    # The store's unique key of a delivery; checked here for a typed answer (and again by the store
-    # for a concurrent twin, whose write run_mutation runs again to reach this answer).
-    recorded = await db.scalar(
-        select(ServiceDelivery.id).where(
-            ServiceDelivery.referral_id == referral.id,
-            ServiceDelivery.delivered_on == new.delivered_on,
-            ServiceDelivery.service_type == service_type,
-            ServiceDelivery.description == description,
-        )
-    )
-    if recorded is not None:
-        raise Conflict(
-            "description",
-            f"this service is already recorded on the referral for {new.delivered_on.isoformat()}",
-        )
-    service = ServiceDelivery(
-        referral_id=referral.id,
-        partner_id=referral.partner_id,
-        person_id=referral.person_id,
-        service_type=service_type,
-        delivered_on=new.delivered_on,
-        description=description,
-        outcome=outcome,
-        recorded_at=now,
-    )
-    db.add(service)
-    await db.flush()
-    return service.id

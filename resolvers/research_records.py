@@ -28,11 +28,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from auth.principal import Principal
 from auth.scopes import agreement_in_force, row_scope
 from resolvers.errors import Conflict, NotFound
-from resolvers.models.people import Charge, CustodyPeriod, Facility, OffenseClass, Person, Sentence
+from resolvers.models.custody import Charge, CustodyPeriod, OffenseClass, Sentence
+from resolvers.models.people import Facility, Person
 from resolvers.models.programs import Enrollment, EnrollmentStatus, Program
 from resolvers.models.research import AgreementTier, ResearchAgreement
 from resolvers.pagination import check_page_size
-from resolvers.pseudonyms import decode_cursor, encode_cursor, order_key, pseudonym
+from resolvers.research_pseudonyms import decode_cursor, encode_cursor, order_key, pseudonym
 from resolvers.research_release import QUASI_IDENTIFIERS, Key, Release, plan, quasi_identifiers
 from resolvers.research_terms import Cohort, RecordsNotReleased, ResearchField, age_band, granted
 from resolvers.session import RequestDb

@@ -17,7 +17,8 @@ from dataclasses import dataclass
 from itertools import product
 
 from resolvers.errors import InvalidInput
-from resolvers.models.people import FacilityKind, OffenseClass, Race, Sex
+from resolvers.models.custody import OffenseClass
+from resolvers.models.people import FacilityKind, Race, Sex
 from resolvers.research_records import UNKNOWN, Agreement, Record
 from resolvers.research_release import Release
 from resolvers.research_terms import AGE_BANDS, DIMENSION_FIELD, Dimension, ResearchField, enum_name

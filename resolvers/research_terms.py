@@ -10,7 +10,8 @@ from datetime import date
 from typing import Any
 
 from resolvers.errors import InvalidInput
-from resolvers.models.people import OffenseClass, Sex
+from resolvers.models.custody import OffenseClass
+from resolvers.models.people import Sex
 
 
 def enum_name(kind: type[enum.Enum], value: str) -> str:

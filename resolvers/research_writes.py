@@ -24,8 +24,8 @@ from resolvers import validation as v
 from resolvers.errors import Conflict, InvalidInput, NotFound
 from resolvers.models.people import Facility
 from resolvers.models.research import AgreementStatus, AgreementTier, ResearchAgreement
-from resolvers.pseudonyms import new_key
 from resolvers.research import AgreementView, agreements_statement
+from resolvers.research_pseudonyms import new_key
 from resolvers.research_terms import Cohort, parse_fields
 from resolvers.session import RequestDb
 from resolvers.suppression import DEFAULT_THRESHOLD

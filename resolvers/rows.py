@@ -634,7 +634,7 @@ class ServerSecretRow(NamedTuple):
     created_at: datetime
 
 
-class ServiceDeliveryRow(NamedTuple):
+class ServiceDeliveredRow(NamedTuple):
     """A row of ``service_deliveries``."""
 
     referral_id: int

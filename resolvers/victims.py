@@ -19,7 +19,7 @@ from auth.scopes import row_scope
 from resolvers.batching import many_per_key, one_per_key, rows_by_id, rows_by_key
 from resolvers.errors import InvalidInput
 from resolvers.keys import key_in
-from resolvers.models.people import CustodyEvent, ParoleHearing
+from resolvers.models.custody import CustodyEvent, ParoleHearing
 from resolvers.models.victims import (
     DeliveryAttempt,
     HearingParticipation,

@@ -1,19 +1,16 @@
-"""Custody records of a person (sentences, periods, hearings, events, conduct, health needs) and the
-``recordCustodyEvent`` mutation that moves a person through custody."""
+"""Custody records of a person: sentences, periods, hearings, events, conduct, health needs (the
+``recordCustodyEvent`` mutation is ``schema/custody_writes.py``)."""
 
 from __future__ import annotations
 
 import enum
 from datetime import date, datetime
-from typing import Any
 
 import strawberry
 
 from auth.classes import FieldClass
-from resolvers import custody as data
-from resolvers.models import people as models_people
-from resolvers.models.partners import Audience
-from resolvers.models.people import (
+from resolvers.models import custody as models
+from resolvers.models.custody import (
     AdmissionType,
     ConductOutcome,
     CustodyEventKind,
@@ -21,20 +18,19 @@ from resolvers.models.people import (
     HearingStatus,
     HearingType,
     OffenseCategory,
-    OffenseClass,
     ReleaseType,
     SentenceStatus,
     SentenceType,
     SupervisionEnd,
     SupervisionKind,
 )
+from resolvers.models.custody import OffenseClass as OffenseClass  # registered below, read from here
 from resolvers.rows import CustodyPeriodRow
 from schema.compiled.sources import GlobalId, Many, One, table
 from schema.context import Info
-from schema.fields import classified, mutation, resolves
+from schema.fields import classified, resolves
 from schema.ids import from_global_id, to_global_id
-from schema.mutations import IdempotencyKey, Payload, run_mutation
-from schema.people import Facility, Person
+from schema.people import Facility
 from schema.rows import FromRow
 
 strawberry.enum(AdmissionType, description="How a custody period began.")
@@ -66,7 +62,7 @@ async def _facility(info: Info, pk: int | None) -> Facility | None:
     return None if row is None else Facility.from_row(row)
 
 
-@table(models_people.Charge)
+@table(models.Charge)
 @strawberry.type(description="One offense a sentence was imposed for.")
 class Charge(FromRow):
     statute: str = classified(FieldClass.PUBLIC_PERSON, "Statute cited.")
@@ -75,7 +71,7 @@ class Charge(FromRow):
     category: OffenseCategory = classified(FieldClass.PUBLIC_PERSON, "Broad category.")
 
 
-@table(models_people.Sentence)
+@table(models.Sentence)
 @strawberry.type(description="A sentence imposed by a court: the public sentence summary.")
 class Sentence(FromRow):
     pk: strawberry.Private[int]
@@ -100,7 +96,7 @@ class Sentence(FromRow):
         return [Charge.from_row(r) for r in rows]
 
 
-@table(models_people.CustodyPeriod)
+@table(models.CustodyPeriod)
 @strawberry.type(description="A continuous stretch of custody, from admission to release.")
 class CustodyPeriod:
     facility_pk: strawberry.Private[int]
@@ -150,7 +146,7 @@ class CustodyPeriod:
         )
 
 
-@table(models_people.SupervisionPeriod)
+@table(models.SupervisionPeriod)
 @strawberry.type(description="A stretch of probation, parole or conditional release supervision.")
 class SupervisionPeriod(FromRow):
     office_pk: strawberry.Private[int]
@@ -168,7 +164,7 @@ class SupervisionPeriod(FromRow):
         return await _facility(info, self.office_pk)
 
 
-@table(models_people.ParoleHearing)
+@table(models.ParoleHearing)
 @strawberry.type(description="A parole board hearing.")
 class ParoleHearing(FromRow):
     pk: strawberry.Private[int]
@@ -192,7 +188,7 @@ class ParoleHearing(FromRow):
         return await _facility(info, self.facility_pk)
 
 
-@table(models_people.CustodyEvent)
+@table(models.CustodyEvent)
 @strawberry.type(description="Something that happened to a person's custody, as recorded.")
 class CustodyEvent(FromRow):
     pk: strawberry.Private[int]
@@ -233,7 +229,7 @@ class CustodyEvent(FromRow):
         return None if row is None else ParoleHearing.from_row(row)
 
 
-@table(models_people.ConductReport)
+@table(models.ConductReport)
 @strawberry.type(description="A conduct violation report and its outcome.")
 class ConductReport(FromRow):
     facility_pk: strawberry.Private[int]
@@ -246,52 +242,12 @@ class ConductReport(FromRow):
         return await _facility(info, self.facility_pk)
 
 
-@table(models_people.HealthNeed)
+@table(models.HealthNeed)
 @strawberry.type(description="An assessed health need (0 none to 5 acute).")
 class HealthNeed(FromRow):
     kind: HealthNeedKind = classified(FieldClass.HEALTH, "Mental health, medical or substance use.")
     level: int = classified(FieldClass.HEALTH, "0 (none) to 5 (acute).")
     assessed_on: date = classified(FieldClass.HEALTH, "Date of the assessment.")
-
-
-@strawberry.input(description="A custody event to record; which fields are required depends on `kind`.")
-class CustodyEventInput:
-    person_id: strawberry.ID
-    kind: CustodyEventKind
-    occurred_at: datetime = strawberry.field(description="When it happened; not in the future.")
-    facility_id: strawberry.ID | None = strawberry.field(
-        default=None,
-        description="ADMISSION: the admitting institution; TRANSFER: the receiving institution; "
-        "RETURN: the institution returned to; HEARING_SCHEDULED: where (default: the person's facility).",
-    )
-    admission_type: AdmissionType | None = strawberry.field(default=None, description="ADMISSION only.")
-    projected_release_on: date | None = strawberry.field(default=None, description="ADMISSION only.")
-    release_type: ReleaseType | None = strawberry.field(default=None, description="RELEASE only.")
-    supervision_office_id: strawberry.ID | None = strawberry.field(
-        default=None, description="RELEASE to parole, conditional release or probation: the office."
-    )
-    hearing_type: HearingType | None = strawberry.field(default=None, description="HEARING_SCHEDULED only.")
-    scheduled_for: datetime | None = strawberry.field(default=None, description="HEARING_SCHEDULED only.")
-    hearing_id: strawberry.ID | None = strawberry.field(default=None, description="HEARING_DECIDED only.")
-    decision: HearingDecision | None = strawberry.field(default=None, description="HEARING_DECIDED only.")
-    notes: str | None = strawberry.field(default=None, description="Up to 2,000 characters.")
-    person_version: int | None = strawberry.field(
-        default=None, description="The person's version you read; a stale one is refused."
-    )
-
-
-@strawberry.type(description="The result of recording a custody event.")
-class CustodyEventPayload(Payload):
-    event: CustodyEvent | None = classified(FieldClass.STRUCTURE, "The recorded event; null when refused.")
-    person: Person | None = classified(FieldClass.STRUCTURE, "The person as they are now; null when refused.")
-
-
-def _optional_id(type_name: str, value: strawberry.ID | None, field: str) -> int | None:
-    return None if value is None else from_global_id(type_name, value, field)
-
-
-def _value(member: enum.Enum | None) -> Any:
-    return None if member is None else member.value
 
 
 @strawberry.type
@@ -300,54 +256,3 @@ class Query:
     async def parole_hearing(self, info: Info, id: strawberry.ID) -> ParoleHearing | None:
         row = await info.context.loaders.parole_hearings_by_id.load(from_global_id("ParoleHearing", id))
         return None if row is None else ParoleHearing.from_row(row)
-
-
-@strawberry.type
-class Mutation:
-    @mutation(
-        FieldClass.PUBLIC_PERSON,
-        "Record an admission, transfer, release, escape, return, death, or a parole hearing scheduled "
-        "or decided; the person's status, facility and periods follow in the same transaction.",
-        audiences=(Audience.ADMIN,),
-    )
-    async def record_custody_event(
-        self,
-        info: Info,
-        input: CustodyEventInput,
-        idempotency_key: IdempotencyKey = None,
-    ) -> CustodyEventPayload:
-        ctx = info.context
-
-        async def write() -> dict[str, int]:
-            event = data.NewCustodyEvent(
-                person_id=from_global_id("Person", input.person_id, "personId"),
-                kind=input.kind,
-                occurred_at=input.occurred_at,
-                facility_id=_optional_id("Facility", input.facility_id, "facilityId"),
-                admission_type=_value(input.admission_type),
-                release_type=_value(input.release_type),
-                supervision_office_id=_optional_id(
-                    "Facility", input.supervision_office_id, "supervisionOfficeId"
-                ),
-                projected_release_on=input.projected_release_on,
-                hearing_id=_optional_id("ParoleHearing", input.hearing_id, "hearingId"),
-                hearing_type=_value(input.hearing_type),
-                scheduled_for=input.scheduled_for,
-                decision=_value(input.decision),
-                notes=input.notes,
-                person_version=input.person_version,
-            )
-            event_id = await data.record_custody_event(ctx.db, ctx.principal, event, ctx.now)
-            return {"event": event_id, "person": event.person_id}
-
-        outcome = await run_mutation(info, strawberry.asdict(input), idempotency_key, write)
-        event_row = person_row = None
-        if outcome.refs is not None:
-            event_row = await ctx.loaders.custody_events_by_id.load(outcome.refs["event"])
-            person_row = await ctx.loaders.people_by_id.load(outcome.refs["person"])
-        return CustodyEventPayload(
-            event=None if event_row is None else CustodyEvent.from_row(event_row),
-            person=None if person_row is None else Person.from_row(person_row),
-            errors=outcome.errors,
-            replayed=outcome.replayed,
-        )

@@ -11,8 +11,12 @@ from sqlalchemy import ColumnElement, FromClause, func, select
 
 from auth.classes import FieldClass
 from resolvers import people as data
+from resolvers.models import custody as custody_models
 from resolvers.models import people as models
-from resolvers.models.people import FacilityKind, PersonStatus, Race, Sex
+from resolvers.models.people import FacilityKind as FacilityKind  # registered below, read from here
+from resolvers.models.people import PersonStatus
+from resolvers.models.people import Race as Race  # registered below, read from here
+from resolvers.models.people import Sex as Sex  # registered below, read from here
 from resolvers.parent_pages import ChildPage
 from resolvers.rows import PersonRow
 from schema.compiled.sources import Computed, GlobalId, Many, One, Paged, table
@@ -74,13 +78,13 @@ def _location(level: Level, person: FromClause) -> ColumnElement[Any]:
 
 
 def _projected_release_sql(level: Level, person: FromClause) -> ColumnElement[Any]:
-    period = models.CustodyPeriod.__table__.alias()
+    period = custody_models.CustodyPeriod.__table__.alias()
     return (
         select(period.c.projected_release_on)
         .where(
             period.c.person_id == person.c.id,
             period.c.released_on.is_(None),
-            level.scope(models.CustodyPeriod, period),
+            level.scope(custody_models.CustodyPeriod, period),
         )
         .order_by(period.c.admitted_on.desc(), period.c.id.desc())
         .limit(1)

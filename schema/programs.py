@@ -13,14 +13,12 @@ from sqlalchemy import ColumnElement
 from auth.classes import FieldClass
 from resolvers import programs as data
 from resolvers.models import programs as models
-from resolvers.models.partners import Audience
 from resolvers.models.programs import EnrollmentStatus, OfferingStatus, ProgramCategory
 from resolvers.parent_pages import ChildPage
 from schema.compiled.sources import GlobalId, One, Paged, table
 from schema.context import Info
-from schema.fields import classified, mutation, resolves
+from schema.fields import classified, resolves
 from schema.ids import from_global_id, to_global_id
-from schema.mutations import IdempotencyKey, Outcome, Payload, run_mutation
 from schema.pagination import Connection, connection
 from schema.people import After, Facility, PageSize, Person
 from schema.rows import FromRow
@@ -165,46 +163,6 @@ class Enrollment(FromRow):
         return [ReparativeActivity.from_row(r) for r in rows]
 
 
-@strawberry.input(description="Enrol a person in a program, or in one offering of it.")
-class EnrolPersonInput:
-    person_id: strawberry.ID
-    enrolled_on: date = strawberry.field(description="Not in the future; within the offering's dates.")
-    program_id: strawberry.ID | None = strawberry.field(
-        default=None, description="Needed without offeringId."
-    )
-    offering_id: strawberry.ID | None = strawberry.field(default=None, description="An open offering.")
-
-
-@strawberry.input(description="End an open enrollment.")
-class EndEnrollmentInput:
-    enrollment_id: strawberry.ID
-    version: int = strawberry.field(description="The enrollment's version you read.")
-    ended_on: date = strawberry.field(description="Not in the future; not before the enrollment.")
-
-
-@strawberry.input(description="Hours of reparative work on an open enrollment in a reparative program.")
-class ReparativeHoursInput:
-    enrollment_id: strawberry.ID
-    performed_on: date = strawberry.field(description="Not in the future; not before the enrollment.")
-    hours: Decimal = strawberry.field(description="More than 0, at most 24, two decimals at most.")
-    description: str = strawberry.field(description="The work done, up to 200 characters.")
-
-
-@strawberry.type(description="The result of a write to an enrollment.")
-class EnrollmentPayload(Payload):
-    enrollment: Enrollment | None = classified(
-        FieldClass.STRUCTURE, "The enrollment as it is now; null when refused."
-    )
-
-
-async def _enrollment_payload(info: Info, outcome: Outcome) -> EnrollmentPayload:
-    enrollment = None
-    if outcome.refs is not None:
-        row = await info.context.loaders.enrollments_by_id.load(outcome.refs["enrollment"])
-        enrollment = None if row is None else Enrollment.from_row(row)
-    return EnrollmentPayload(enrollment=enrollment, errors=outcome.errors, replayed=outcome.replayed)
-
-
 def _id(type_name: str, value: strawberry.ID | None, field: str) -> int | None:
     return None if value is None else from_global_id(type_name, value, field)
 
@@ -269,83 +227,3 @@ class Query:
     async def enrollment(self, info: Info, id: strawberry.ID) -> Enrollment | None:
         row = await info.context.loaders.enrollments_by_id.load(from_global_id("Enrollment", id))
         return None if row is None else Enrollment.from_row(row)
-
-
-async def _end(
-    info: Info, input: EndEnrollmentInput, key: str | None, outcome: EnrollmentStatus
-) -> EnrollmentPayload:
-    ctx = info.context
-
-    async def write() -> dict[str, int]:
-        pk = from_global_id("Enrollment", input.enrollment_id, "enrollmentId")
-        await data.end_enrollment(ctx.db, ctx.principal, pk, input.version, outcome, input.ended_on, ctx.now)
-        return {"enrollment": pk}
-
-    return await _enrollment_payload(info, await run_mutation(info, strawberry.asdict(input), key, write))
-
-
-@strawberry.type
-class Mutation:
-    @mutation(
-        FieldClass.PROGRAMS,
-        "Enrol a person in a program or one of its offerings.",
-        audiences=(Audience.PROGRAMS, Audience.ADMIN),
-    )
-    async def enrol_person(
-        self, info: Info, input: EnrolPersonInput, idempotency_key: IdempotencyKey = None
-    ) -> EnrollmentPayload:
-        ctx = info.context
-
-        async def write() -> dict[str, int]:
-            new = data.NewEnrollment(
-                person_id=from_global_id("Person", input.person_id, "personId"),
-                program_id=_id("Program", input.program_id, "programId"),
-                offering_id=_id("ProgramOffering", input.offering_id, "offeringId"),
-                enrolled_on=input.enrolled_on,
-            )
-            return {"enrollment": await data.enrol_person(ctx.db, ctx.principal, new, ctx.now)}
-
-        outcome = await run_mutation(info, strawberry.asdict(input), idempotency_key, write)
-        return await _enrollment_payload(info, outcome)
-
-    @mutation(
-        FieldClass.PROGRAMS,
-        "Record that a person completed the program of an open enrollment.",
-        audiences=(Audience.PROGRAMS, Audience.ADMIN),
-    )
-    async def complete_enrollment(
-        self, info: Info, input: EndEnrollmentInput, idempotency_key: IdempotencyKey = None
-    ) -> EnrollmentPayload:
-        return await _end(info, input, idempotency_key, EnrollmentStatus.COMPLETED)
-
-    @mutation(
-        FieldClass.PROGRAMS,
-        "Record that a person withdrew from an open enrollment.",
-        audiences=(Audience.PROGRAMS, Audience.ADMIN),
-    )
-    async def withdraw_enrollment(
-        self, info: Info, input: EndEnrollmentInput, idempotency_key: IdempotencyKey = None
-    ) -> EnrollmentPayload:
-        return await _end(info, input, idempotency_key, EnrollmentStatus.WITHDRAWN)
-
-    @mutation(
-        FieldClass.PROGRAMS,
-        "Log hours of reparative work on an enrollment.",
-        audiences=(Audience.PROGRAMS, Audience.ADMIN),
-    )
-    async def record_reparative_hours(
-        self,
-        info: Info,
-        input: ReparativeHoursInput,
-        idempotency_key: IdempotencyKey = None,
-    ) -> EnrollmentPayload:
-        ctx = info.context
-
-        async def write() -> dict[str, int]:
-            pk = from_global_id("Enrollment", input.enrollment_id, "enrollmentId")
-            new = data.NewReparativeHours(pk, input.performed_on, input.hours, input.description)
-            activity = await data.record_reparative_hours(ctx.db, ctx.principal, new, ctx.now)
-            return {"enrollment": pk, "activity": activity}
-
-        outcome = await run_mutation(info, strawberry.asdict(input), idempotency_key, write)
-        return await _enrollment_payload(info, outcome)

@@ -10,9 +10,9 @@ from sqlalchemy import ColumnElement, FromClause, and_, select
 
 from auth.classes import FieldClass
 from resolvers import reentry as data
-from resolvers.models import programs as models
+from resolvers.models import reentry as models
 from resolvers.models.partners import Partner
-from resolvers.models.programs import ConsentCategory, ReferralStatus, ServiceType
+from resolvers.models.reentry import ConsentCategory, ReferralStatus, ServiceType
 from schema.compiled.sources import Computed, GlobalId, Many, One, table
 from schema.context import Info
 from schema.fields import classified, resolves
@@ -37,7 +37,7 @@ async def _person(info: Info, pk: int) -> Person | None:
     return None if row is None else Person.from_row(row)
 
 
-@table(models.ServiceDelivery)
+@table(models.ServiceDelivered)
 @strawberry.type(description="A service a reentry partner delivered on a referral.")
 class ServiceDelivered(FromRow):
     pk: strawberry.Private[int]

@@ -8,9 +8,9 @@ from datetime import date
 import strawberry
 
 from auth.classes import FieldClass
-from resolvers import reentry as data
+from resolvers import reentry_writes
 from resolvers.models.partners import Audience
-from resolvers.models.programs import ConsentCategory, ServiceType
+from resolvers.models.reentry import ConsentCategory, ServiceType
 from schema.context import Info
 from schema.fields import classified, mutation
 from schema.ids import from_global_id
@@ -120,14 +120,14 @@ class Mutation:
         ctx = info.context
 
         async def write() -> dict[str, int]:
-            new = data.NewReferral(
+            new = reentry_writes.NewReferral(
                 person_id=from_global_id("Person", input.person_id, "personId"),
                 partner_id=from_global_id("Partner", input.partner_id, "partnerId"),
                 service_type=input.service_type.value,
                 referred_on=input.referred_on,
                 notes=input.notes,
             )
-            return {"referral": await data.refer_person(ctx.db, ctx.principal, new, ctx.now)}
+            return {"referral": await reentry_writes.refer_person(ctx.db, ctx.principal, new, ctx.now)}
 
         outcome = await run_mutation(info, strawberry.asdict(input), idempotency_key, write)
         return await _referral_payload(info, outcome)
@@ -144,7 +144,7 @@ class Mutation:
 
         async def write() -> dict[str, int]:
             pk = from_global_id("Referral", input.referral_id, "referralId")
-            await data.close_referral(
+            await reentry_writes.close_referral(
                 ctx.db, ctx.principal, pk, input.version, input.closed_on, input.reason, ctx.now
             )
             return {"referral": pk}
@@ -163,14 +163,16 @@ class Mutation:
         ctx = info.context
 
         async def write() -> dict[str, int]:
-            new = data.NewService(
+            new = reentry_writes.NewServiceDelivered(
                 referral_id=from_global_id("Referral", input.referral_id, "referralId"),
                 service_type=input.service_type.value if input.service_type else None,
                 delivered_on=input.delivered_on,
                 description=input.description,
                 outcome=input.outcome,
             )
-            return {"service": await data.record_service(ctx.db, ctx.principal, new, ctx.now)}
+            return {
+                "service": await reentry_writes.record_service_delivered(ctx.db, ctx.principal, new, ctx.now)
+            }
 
         outcome = await run_mutation(info, strawberry.asdict(input), idempotency_key, write)
         row = None if outcome.refs is None else await ctx.loaders.services_by_id.load(outcome.refs["service"])
@@ -191,7 +193,7 @@ class Mutation:
         ctx = info.context
 
         async def write() -> dict[str, int]:
-            new = data.NewConsent(
+            new = reentry_writes.NewConsent(
                 person_id=from_global_id("Person", input.person_id, "personId"),
                 partner_id=from_global_id("Partner", input.partner_id, "partnerId"),
                 categories=[c.value for c in input.categories],
@@ -199,7 +201,7 @@ class Mutation:
                 signed_on=input.signed_on,
                 expires_on=input.expires_on,
             )
-            return {"consent": await data.record_consent(ctx.db, ctx.principal, new, ctx.now)}
+            return {"consent": await reentry_writes.record_consent(ctx.db, ctx.principal, new, ctx.now)}
 
         outcome = await run_mutation(info, strawberry.asdict(input), idempotency_key, write)
         return await _consent_payload(info, outcome)
@@ -216,7 +218,7 @@ class Mutation:
 
         async def write() -> dict[str, int]:
             pk = from_global_id("Consent", input.consent_id, "consentId")
-            await data.revoke_consent(
+            await reentry_writes.revoke_consent(
                 ctx.db, ctx.principal, pk, input.version, input.revoked_on, input.reason, ctx.now
             )
             return {"consent": pk}

@@ -14,7 +14,8 @@ from strawberry.scalars import JSON
 
 from auth.classes import FieldClass
 from resolvers import research as data
-from resolvers.models.research import AgreementStatus, AgreementTier
+from resolvers.models.research import AgreementStatus
+from resolvers.models.research import AgreementTier as AgreementTier  # registered below, read from here
 from resolvers.research import AgreementView
 from resolvers.research_terms import Cohort
 from schema.context import Info

@@ -17,19 +17,16 @@ from auth.classes import FieldClass
 from resolvers import research_records as records
 from resolvers import research_statistics as stats
 from resolvers.models.partners import Audience
-from resolvers.models.people import FacilityKind, OffenseClass, Race, Sex
-from resolvers.models.research import AgreementTier
 from resolvers.research_records import Agreement, Record
 from resolvers.research_release import Release
 from resolvers.research_terms import Dimension, NotGranted, ResearchField
-from schema import custody as _custody  # noqa: F401  (registers OffenseClass with Strawberry)
-from schema import people as _people  # noqa: F401  (registers Sex, Race and FacilityKind)
-from schema import research as _research  # noqa: F401  (registers ResearchTier)
 from schema.context import Info
+from schema.custody import OffenseClass
 from schema.fields import classified, resolves
 from schema.ids import from_global_id
 from schema.pagination import PageInfo
-from schema.people import After, PageSize
+from schema.people import After, FacilityKind, PageSize, Race, Sex
+from schema.research import AgreementTier
 
 RR = FieldClass.RESEARCH_RECORDS
 

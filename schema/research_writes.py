@@ -11,15 +11,14 @@ import strawberry
 from auth.classes import FieldClass
 from resolvers import research_writes as data
 from resolvers.models.partners import Audience
-from resolvers.models.people import OffenseClass, Sex
-from resolvers.models.research import AgreementTier
 from resolvers.research_terms import Cohort
-from schema import custody as _custody  # noqa: F401  (registers OffenseClass with Strawberry)
 from schema.context import Info
+from schema.custody import OffenseClass
 from schema.fields import classified, mutation
 from schema.ids import from_global_id
 from schema.mutations import IdempotencyKey, MutationError, Payload, Refs, run_mutation
-from schema.research import ResearchAgreement  # also registers ResearchTier
+from schema.people import Sex
+from schema.research import AgreementTier, ResearchAgreement
 
 R = FieldClass.RESEARCH_AGREEMENTS
 

@@ -1,8 +1,9 @@
 """The hub's token signing keys for administrators: the key ring and its rotation schedule, and the
-mutations that rotate and retire keys.
+mutations that rotate and retire keys (``schema/signing_keys_writes.py``).
 
 The same keys ``hub keys list`` shows, read and written through the API so that the console works
-under the policy and in the ledger; ``hub keys`` calls the same functions (``resolvers/signing_keys.py``).
+under the policy and in the ledger; ``hub keys`` calls the same functions
+(``resolvers/signing_keys.py``, ``resolvers/signing_keys_writes.py``).
 Only public facts are here: a private key never leaves the store. Every process signs with a new key
 within ``HUB_KEY_CACHE_S`` of its rotation, as after ``hub keys rotate``.
 """
@@ -15,13 +16,10 @@ import strawberry
 
 from auth.classes import FieldClass
 from resolvers import signing_keys as data
-from resolvers.models.partners import Audience
 from schema.context import Info
-from schema.fields import classified, mutation, resolves
-from schema.mutations import IdempotencyKey, Payload, Refs, run_mutation
+from schema.fields import classified, resolves
 
 L = FieldClass.LEDGER
-ADMIN = (Audience.ADMIN,)
 
 
 @strawberry.type(description="A token signing key: its public facts only.")
@@ -78,75 +76,3 @@ class Query:
     @resolves(L, "The hub's token signing keys (public facts only) and the rotation schedule.")
     async def signing_keys(self, info: Info) -> SigningKeyRing:
         return await _ring(info)
-
-
-@strawberry.input(description="The signing key to retire.")
-class RetireSigningKeyInput:
-    kid: str = strawberry.field(description="Its key id.")
-
-
-@strawberry.type(description="The result of rotating the signing keys.")
-class RotateSigningKeyPayload(Payload):
-    keys: SigningKeyRing | None = classified(
-        L, "The keys as they are now (the new one is the signing key); null when refused."
-    )
-    retired: int | None = classified(L, "How many keys the rotation retired; null when refused.")
-
-
-@strawberry.type(description="The result of retiring a signing key.")
-class RetireSigningKeyPayload(Payload):
-    keys: SigningKeyRing | None = classified(L, "The keys as they are now; null when refused.")
-    changed: bool | None = classified(
-        L, "False when the key was retired already (nothing was written); null when refused."
-    )
-
-
-@strawberry.type
-class Mutation:
-    @mutation(
-        L,
-        "Add a new signing key that signs every token from now on (in every process within "
-        "HUB_KEY_CACHE_S); the keys that signed until now are retired and keep verifying until their "
-        "tokens have expired. The same as `hub keys rotate`.",
-        audiences=ADMIN,
-    )
-    async def rotate_signing_key(
-        self, info: Info, idempotency_key: IdempotencyKey = None
-    ) -> RotateSigningKeyPayload:
-        ctx = info.context
-
-        async def write() -> Refs:
-            rotated = await data.rotate_key(ctx.db, ctx.principal, ctx.key_policy)
-            return {"retired": len(rotated.retired)}
-
-        outcome = await run_mutation(info, {}, idempotency_key, write)
-        if outcome.refs is None:
-            return RotateSigningKeyPayload(keys=None, retired=None, errors=outcome.errors, replayed=False)
-        return RotateSigningKeyPayload(
-            keys=await _ring(info), retired=outcome.refs["retired"], errors=[], replayed=outcome.replayed
-        )
-
-    @mutation(
-        L,
-        "Stop a key signing that is not the signing key (one left active by a concurrent start-up); it "
-        "keeps verifying until its tokens have expired. The signing key is refused: rotate instead.",
-        audiences=ADMIN,
-    )
-    async def retire_signing_key(
-        self, info: Info, input: RetireSigningKeyInput, idempotency_key: IdempotencyKey = None
-    ) -> RetireSigningKeyPayload:
-        ctx = info.context
-
-        async def write() -> Refs:
-            changed = await data.retire_key(ctx.db, ctx.principal, ctx.key_policy, input.kid)
-            return {"changed": int(changed)}
-
-        outcome = await run_mutation(info, strawberry.asdict(input), idempotency_key, write)
-        if outcome.refs is None:
-            return RetireSigningKeyPayload(keys=None, changed=None, errors=outcome.errors, replayed=False)
-        return RetireSigningKeyPayload(
-            keys=await _ring(info),
-            changed=bool(outcome.refs["changed"]),
-            errors=[],
-            replayed=outcome.replayed,
-        )

@@ -1,5 +1,6 @@
 """Victim services: registrants, their registrations to a person's case, notifications, impact
-statements, hearing participation, protection conditions and restitution.
+statements, hearing participation, protection conditions and restitution; and the root fields that
+list and look them up.
 
 Every field is FieldClass.VICTIMS: only the victim services audience may ever see any of it.
 """
@@ -8,10 +9,12 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Annotated
 
 import strawberry
 
 from auth.classes import FieldClass
+from resolvers import victims as data
 from resolvers.models.victims import (
     AttemptOutcome,
     Channel,
@@ -25,8 +28,9 @@ from resolvers.victims import RestitutionOrderView
 from schema.compiled.sources import Column
 from schema.context import Info
 from schema.fields import classified, resolves
-from schema.ids import to_global_id
-from schema.people import Person
+from schema.ids import from_global_id, to_global_id
+from schema.pagination import Connection, connection
+from schema.people import After, PageSize, Person
 from schema.rows import FromRow
 
 V = FieldClass.VICTIMS
@@ -266,3 +270,108 @@ class RestitutionOrder:
             status=RestitutionStatus(row.status),
             version=row.version,
         )
+
+
+def _pk(kind: str, value: strawberry.ID | None, field: str) -> int | None:
+    return None if value is None else from_global_id(kind, value, field)
+
+
+@strawberry.type
+class Query:
+    @resolves(V, "Registrants, by name or by the person whose case they are registered to.")
+    async def victims(
+        self,
+        info: Info,
+        first: PageSize = None,
+        after: After = None,
+        name: Annotated[str | None, strawberry.argument(description="Part of a first or last name.")] = None,
+        person_id: strawberry.ID | None = None,
+    ) -> Connection[Victim]:
+        f = data.VictimFilter(name=name, person_id=_pk("Person", person_id, "personId"))
+        page = await data.list_victims(info.context.db, info.context.principal, f, first, after)
+        return connection(page, Victim.from_row)
+
+    @resolves(V, "One registrant by global id.")
+    async def victim(self, info: Info, id: strawberry.ID) -> Victim | None:
+        row = await info.context.loaders.victims_by_id.load(from_global_id("Victim", id))
+        return None if row is None else Victim.from_row(row)
+
+    @resolves(V, "Registrations, e.g. the registered victims of one person's case.")
+    async def victim_registrations(
+        self,
+        info: Info,
+        first: PageSize = None,
+        after: After = None,
+        person_id: strawberry.ID | None = None,
+        victim_id: strawberry.ID | None = None,
+        status: RegistrationStatus | None = None,
+    ) -> Connection[VictimRegistration]:
+        f = data.RegistrationFilter(
+            person_id=_pk("Person", person_id, "personId"),
+            victim_id=_pk("Victim", victim_id, "victimId"),
+            status=status.value if status else None,
+        )
+        page = await data.list_registrations(info.context.db, info.context.principal, f, first, after)
+        return connection(page, VictimRegistration.from_row)
+
+    @resolves(V, "Notifications: history, pending, failed or acknowledged, oldest first.")
+    async def notifications(
+        self,
+        info: Info,
+        first: PageSize = None,
+        after: After = None,
+        status: Annotated[
+            list[NotificationStatus] | None, strawberry.argument(description="Any of these statuses.")
+        ] = None,
+        unacknowledged: Annotated[
+            bool, strawberry.argument(description="Only those awaiting the registrant's acknowledgement.")
+        ] = False,
+        person_id: strawberry.ID | None = None,
+        registration_id: strawberry.ID | None = None,
+    ) -> Connection[Notification]:
+        f = data.NotificationFilter(
+            statuses=tuple(s.value for s in status or ()),
+            unacknowledged=unacknowledged,
+            person_id=_pk("Person", person_id, "personId"),
+            registration_id=_pk("VictimRegistration", registration_id, "registrationId"),
+        )
+        page = await data.list_notifications(info.context.db, info.context.principal, f, first, after)
+        return connection(page, Notification.from_row)
+
+    @resolves(V, "Impact statements, oldest first, for a person's case or a hearing.")
+    async def impact_statements(
+        self,
+        info: Info,
+        first: PageSize = None,
+        after: After = None,
+        person_id: strawberry.ID | None = None,
+        hearing_id: strawberry.ID | None = None,
+    ) -> Connection[ImpactStatement]:
+        page = await data.list_impact_statements(
+            info.context.db,
+            info.context.principal,
+            _pk("Person", person_id, "personId"),
+            _pk("ParoleHearing", hearing_id, "hearingId"),
+            first,
+            after,
+        )
+        return connection(page, ImpactStatement.from_row)
+
+    @resolves(V, "Restitution orders, oldest first, with what is paid and what is owed.")
+    async def restitution_orders(
+        self,
+        info: Info,
+        first: PageSize = None,
+        after: After = None,
+        person_id: strawberry.ID | None = None,
+        status: RestitutionStatus | None = None,
+    ) -> Connection[RestitutionOrder]:
+        page = await data.list_restitution_orders(
+            info.context.db,
+            info.context.principal,
+            _pk("Person", person_id, "personId"),
+            status.value if status else None,
+            first,
+            after,
+        )
+        return connection(page, RestitutionOrder.from_row)

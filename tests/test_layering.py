@@ -5,7 +5,8 @@
 Each layer imports only the layers to its left (and itself): the models (with enums such as
 ``Audience``) import nothing of the project; ``auth`` sees the models only; ``resolvers`` sees
 ``auth`` and the models; ``schema`` those; ``hub`` is on top and nothing imports it. And no two
-modules import each other, directly or round a cycle.
+modules import each other, directly or round a cycle. And the Layout tree of docs/development.md names
+every module and package, and nothing that is not there.
 
 Walks the import statements of every module, not just what happens to be imported at run time. Imports
 under ``if TYPE_CHECKING:`` and inside functions are forward references (Strawberry types that refer
@@ -17,10 +18,13 @@ from __future__ import annotations
 
 import ast
 import functools
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
+from tests import docs
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("hub", "schema", "resolvers", "auth")
@@ -178,3 +182,54 @@ def test_no_module_is_named_like_a_junk_drawer() -> None:
     junk = {"utils.py", "helpers.py", "common.py", "misc.py"}
     offenders = [p for p in MODULES.values() if p.name in junk]
     assert offenders == []
+
+
+def _layout_tree() -> dict[str, str]:
+    """docs/development.md's Layout tree: folder (``hub/commands/``) -> the text of its entry."""
+    section = docs.section("layout")
+    tree = re.search(r"(?ms)^```\n(.*?)^```", section)
+    assert tree is not None, "the Layout section has no tree"
+    entries: dict[str, str] = {}
+    folder = ""
+    for line in tree.group(1).splitlines():
+        if start := re.match(r"(\S+/)\s", line):
+            folder = start.group(1)
+            entries[folder] = line[len(folder) :]
+        elif folder:
+            entries[folder] += " " + line
+    return entries
+
+
+def _named(text: str) -> set[str]:
+    """The bare module (``x.py``) and folder (``x/``) names in a tree entry; paths (``a/b.py``) are
+    references to other folders, not names of this one."""
+    modules = re.findall(r"(?<![\w./-])(\w+\.py)\b", text)
+    folders = re.findall(r"(?<![\w./-])(\w+/)(?![\w/])", text)
+    return set(modules) | set(folders)
+
+
+def _packages() -> list[Path]:
+    return sorted(p.parent for pkg in PACKAGES for p in (ROOT / pkg).rglob("__init__.py"))
+
+
+@pytest.mark.parametrize("package", _packages(), ids=lambda p: str(p.relative_to(ROOT)))
+def test_the_layout_names_every_module_and_nothing_else(package: Path) -> None:
+    """Every module and package of hub/, schema/, resolvers/ and auth/ is named in its folder's entry
+    of the Layout tree, and every name there exists (a folder may also be a data folder: sdl/)."""
+    entries = _layout_tree()
+    folder = f"{package.relative_to(ROOT).as_posix()}/"
+    assert folder in entries, f"docs/development.md's Layout has no entry for {folder}"
+    named = _named(entries[folder])
+    present = {p.name for p in package.glob("*.py") if p.name != "__init__.py"}
+    present |= {f"{p.name}/" for p in package.iterdir() if (p / "__init__.py").exists()}
+    assert sorted(present - named) == [], f"{folder}: modules the Layout does not name"
+    missing = sorted(n for n in named if not (package / n.rstrip("/")).exists())
+    assert missing == [], f"{folder}: the Layout names what is not there"
+
+
+def test_the_layout_check_reads_names_not_paths() -> None:
+    assert _named("db.py (engine), cli.py + commands/ and auth/scopes.py, /notifications/ack") == {
+        "db.py",
+        "cli.py",
+        "commands/",
+    }

@@ -1,8 +1,8 @@
 """``hub partners``, ``hub clients`` and ``hub keys``: the administration of partner identity.
 
 Adding, renaming, suspending and restoring partners and adding, rotating, disabling, enabling and
-removing clients call the same functions as the API's admin mutations (``resolvers/partners_admin.py``),
-and listing, rotating and retiring signing keys those of ``signingKeys`` (``resolvers/signing_keys.py``),
+removing clients call the same functions as the API's admin mutations (``resolvers/partners_writes.py``),
+and listing, rotating and retiring signing keys those of ``signingKeys`` (``resolvers/signing_keys.py``, ``resolvers/signing_keys_writes.py``),
 so the rules and the ledger's events are the same from either side. A new client secret is printed
 once, here, and never again: the store keeps only its hash.
 """
@@ -24,7 +24,8 @@ from auth.rate_limits import set_client_limits
 from hub.db import check_store, create_engine, session_factory
 from hub.errors import HubError
 from hub.settings import Settings
-from resolvers import partners_admin as admin
+from resolvers import partners as admin
+from resolvers import partners_writes, signing_keys_writes
 from resolvers import signing_keys as signing
 from resolvers.errors import Conflict, InvalidInput, NotFound
 from resolvers.models.partners import Audience, Partner
@@ -71,10 +72,10 @@ def key_policy(settings: Settings) -> keys.KeyPolicy:
 
 
 async def partners_add(session: AsyncSession, args: argparse.Namespace, settings: Settings) -> None:
-    new = admin.NewPartner(
+    new = partners_writes.NewPartner(
         name=args.name, audience=args.audience, contact_email=args.email, district=args.district
     )
-    pk = await admin.add_partner(RequestDb(session), None, new)
+    pk = await partners_writes.add_partner(RequestDb(session), None, new)
     partner = await session.get(Partner, pk)
     assert partner is not None
     print(f"partner {partner.id} {partner.name!r} ({partner.audience}) added")
@@ -83,7 +84,7 @@ async def partners_add(session: AsyncSession, args: argparse.Namespace, settings
 async def partners_rename(session: AsyncSession, args: argparse.Namespace, settings: Settings) -> None:
     partner = await registry.find_partner(session, args.partner)
     old = partner.name
-    applied = await admin.rename_partner(RequestDb(session), None, partner.id, args.name)
+    applied = await partners_writes.rename_partner(RequestDb(session), None, partner.id, args.name)
     print(
         f"partner {partner.id} renamed from {old!r} to {partner.name!r}" if applied.changed else "unchanged"
     )
@@ -91,7 +92,7 @@ async def partners_rename(session: AsyncSession, args: argparse.Namespace, setti
 
 async def partners_disable(session: AsyncSession, args: argparse.Namespace, settings: Settings) -> None:
     partner = await registry.find_partner(session, args.partner)
-    applied = await admin.set_partner_active(RequestDb(session), None, partner.id, False)
+    applied = await partners_writes.set_partner_active(RequestDb(session), None, partner.id, False)
     if applied.changed:
         print(
             f"partner {partner.id} {partner.name!r} suspended: no client of it gets a token, and its "
@@ -103,7 +104,7 @@ async def partners_disable(session: AsyncSession, args: argparse.Namespace, sett
 
 async def partners_enable(session: AsyncSession, args: argparse.Namespace, settings: Settings) -> None:
     partner = await registry.find_partner(session, args.partner)
-    applied = await admin.set_partner_active(RequestDb(session), None, partner.id, True)
+    applied = await partners_writes.set_partner_active(RequestDb(session), None, partner.id, True)
     state = "access restored" if applied.changed else "is already active"
     print(f"partner {partner.id} {partner.name!r} {state}")
 
@@ -137,14 +138,16 @@ async def clients_add(session: AsyncSession, args: argparse.Namespace, settings:
             raise HubError(f"cannot read --public-key {args.public_key}: {exc.strerror}") from None
     if args.no_secret and public_jwk is None:
         raise HubError("a client without a secret needs a public key (--public-key)")
-    new = admin.NewClient(
+    new = partners_writes.NewClient(
         partner_id=partner.id,
         name=args.name,
         scopes=tuple(args.scopes.split()),
         public_jwk=public_jwk,
         with_secret=not args.no_secret,
     )
-    issued = await admin.add_client(RequestDb(session), None, new, pepper=settings.secret_pepper_key)
+    issued = await partners_writes.add_client(
+        RequestDb(session), None, new, pepper=settings.secret_pepper_key
+    )
     print(f"client added for partner {partner.id} {partner.name!r} ({partner.audience})")
     _show_secret(issued.client_id, issued.secret)
 
@@ -161,7 +164,7 @@ async def clients_list(session: AsyncSession, args: argparse.Namespace, settings
 
 
 async def clients_rotate(session: AsyncSession, args: argparse.Namespace, settings: Settings) -> None:
-    issued = await admin.rotate_client_secret(
+    issued = await partners_writes.rotate_client_secret(
         RequestDb(session), None, args.client_id, pepper=settings.secret_pepper_key
     )
     print(
@@ -171,7 +174,7 @@ async def clients_rotate(session: AsyncSession, args: argparse.Namespace, settin
 
 
 async def clients_disable(session: AsyncSession, args: argparse.Namespace, settings: Settings) -> None:
-    applied = await admin.set_client_enabled(RequestDb(session), None, args.client_id, False)
+    applied = await partners_writes.set_client_enabled(RequestDb(session), None, args.client_id, False)
     if not applied.changed:
         print(f"client {args.client_id} is already disabled")
         return
@@ -181,12 +184,12 @@ async def clients_disable(session: AsyncSession, args: argparse.Namespace, setti
 
 
 async def clients_enable(session: AsyncSession, args: argparse.Namespace, settings: Settings) -> None:
-    applied = await admin.set_client_enabled(RequestDb(session), None, args.client_id, True)
+    applied = await partners_writes.set_client_enabled(RequestDb(session), None, args.client_id, True)
     print(f"client {args.client_id} {'enabled' if applied.changed else 'is already enabled'}")
 
 
 async def clients_remove(session: AsyncSession, args: argparse.Namespace, settings: Settings) -> None:
-    await admin.remove_client(RequestDb(session), None, args.client_id)
+    await partners_writes.remove_client(RequestDb(session), None, args.client_id)
     print(f"client {args.client_id} removed with its persisted operations; the ledger keeps its history")
 
 
@@ -195,7 +198,7 @@ async def clients_unthrottle(session: AsyncSession, args: argparse.Namespace, se
         raise HubError("name a client id, an --address, or both")
     if args.client_id is not None:
         await registry.get_client(session, args.client_id)
-    removed = await admin.unthrottle(RequestDb(session), None, args.client_id, args.address)
+    removed = await partners_writes.unthrottle(RequestDb(session), None, args.client_id, args.address)
     target = " from ".join(part for part in (args.client_id, args.address) if part)
     print(
         f"failed authentications of {target} forgotten ({removed} count(s) removed); it may try again at once"
@@ -272,7 +275,7 @@ async def operations_add(session: AsyncSession, args: argparse.Namespace, settin
         raise HubError(f"{args.manifest}: {exc}") from None
     check = _document_check(settings)
     _validate_operations(Audience(partner.audience), operations, check)
-    registered = await admin.register_operations(
+    registered = await partners_writes.register_operations(
         RequestDb(session), None, client.client_id, operations, check
     )
     print(
@@ -283,7 +286,7 @@ async def operations_add(session: AsyncSession, args: argparse.Namespace, settin
 
 async def operations_remove(session: AsyncSession, args: argparse.Namespace, settings: Settings) -> None:
     try:
-        await admin.remove_operation(RequestDb(session), None, args.client_id, args.sha256)
+        await partners_writes.remove_operation(RequestDb(session), None, args.client_id, args.sha256)
     except NotFound as exc:
         raise HubError(
             f"no such {exc.what}; `hub clients operations list {args.client_id}` shows them"
@@ -303,7 +306,7 @@ async def operations_list(session: AsyncSession, args: argparse.Namespace, setti
 
 async def clients_persisted_only(session: AsyncSession, args: argparse.Namespace, settings: Settings) -> None:
     on = args.state == "on"
-    await admin.set_client_persisted_only(RequestDb(session), None, args.client_id, on)
+    await partners_writes.set_client_persisted_only(RequestDb(session), None, args.client_id, on)
     client = await registry.get_client(session, args.client_id)
     if on:
         count = len(await persisted.list_operations(session, client.id))
@@ -343,7 +346,7 @@ async def clients_limits(session: AsyncSession, args: argparse.Namespace, settin
 
 
 async def keys_rotate(session: AsyncSession, args: argparse.Namespace, settings: Settings) -> None:
-    rotated = await signing.rotate_key(RequestDb(session), None, key_policy(settings))
+    rotated = await signing_keys_writes.rotate_key(RequestDb(session), None, key_policy(settings))
     print(f"new signing key {rotated.kid} ({rotated.alg})")
     for kid, until in rotated.retired:
         print(f"retired {kid}: verifies tokens until {until:%Y-%m-%d %H:%M:%S} UTC")
@@ -351,7 +354,9 @@ async def keys_rotate(session: AsyncSession, args: argparse.Namespace, settings:
 
 async def keys_retire(session: AsyncSession, args: argparse.Namespace, settings: Settings) -> None:
     try:
-        changed = await signing.retire_key(RequestDb(session), None, key_policy(settings), args.kid)
+        changed = await signing_keys_writes.retire_key(
+            RequestDb(session), None, key_policy(settings), args.kid
+        )
     except NotFound:
         raise HubError(f"no signing key {args.kid!r}; `hub keys list` shows them") from None
     print(f"retired {args.kid.strip()}: it verifies its tokens until they expire" if changed else "unchanged")

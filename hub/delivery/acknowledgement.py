@@ -20,8 +20,8 @@ from starlette.responses import HTMLResponse, Response
 
 from auth.refusals import Form, Refusal
 from hub.http_errors import page, store_refusal
-from resolvers.notifications import UnknownCode, acknowledge
 from resolvers.session import RequestDb
+from resolvers.victims_notifications import UnknownCode, acknowledge
 
 MAX_CODE = 100
 

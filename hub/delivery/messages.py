@@ -18,8 +18,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from resolvers.delivery_queue import EventFacts
 from resolvers.models.victims import Language
+from resolvers.victims_delivery_queue import EventFacts
 
 #: Every key of a template file's [text] table and the placeholders each may use.
 TEXT_KEYS: Mapping[str, frozenset[str]] = {

@@ -7,7 +7,7 @@ The delivery worker stamps a claimed notification just before it hands the messa
 server or gateway, and clears the stamp when it records the outcome. A claim whose lease ran out
 without the stamp never sent anything and is handed back at once; one with the stamp may have been
 delivered, so it is handed back only after a grace period in which its worker can still record
-the outcome late (see ``resolvers/delivery_queue.py``).
+the outcome late (see ``resolvers/victims_delivery_queue.py``).
 """
 
 from __future__ import annotations

@@ -1,12 +1,12 @@
-"""Federal grants and the budget unit's fiscal notes."""
+"""Federal awards and what hangs off them: subawards, disbursements and reports."""
 
 from __future__ import annotations
 
 import enum
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy import ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from resolvers.models.base import (
@@ -34,12 +34,6 @@ class DisbursementKind(enum.StrEnum):
 class ReportKind(enum.StrEnum):
     FINANCIAL = "financial"
     PROGRESS = "progress"
-
-
-class FiscalNoteStatus(enum.StrEnum):
-    REQUESTED = "requested"
-    IN_PROGRESS = "in_progress"
-    SUBMITTED = "submitted"
 
 
 class FederalAward(IdMixin, TimestampMixin, VersionMixin, Base):
@@ -102,25 +96,3 @@ class AwardReport(IdMixin, TimestampMixin, VersionMixin, Base):
     period_end: Mapped[date]
     due_on: Mapped[date]
     submitted_on: Mapped[date | None]
-
-
-class FiscalNote(IdMixin, TimestampMixin, VersionMixin, Base):
-    __tablename__ = "fiscal_notes"
-    __table_args__ = (
-        one_of("status", FiscalNoteStatus),
-        Index("ix_fiscal_notes_status_due", "status", "due_on"),
-    )
-
-    reference: Mapped[str] = mapped_column(String(20), unique=True)
-    bill_number: Mapped[str] = mapped_column(String(20), index=True)
-    title: Mapped[str] = mapped_column(String(200))
-    requested_by_partner_id: Mapped[int | None] = mapped_column(ForeignKey("partners.id"), index=True)
-    requested_on: Mapped[date]
-    due_on: Mapped[date]
-    status: Mapped[str] = mapped_column(String(16))
-    # The estimated cost for the next three fiscal years; negative is a saving.
-    cost_year1: Mapped[Decimal | None]
-    cost_year2: Mapped[Decimal | None]
-    cost_year3: Mapped[Decimal | None]
-    summary: Mapped[str | None] = mapped_column(Text)
-    submitted_at: Mapped[datetime | None]

@@ -1,4 +1,5 @@
-"""Partners, their clients, signing keys and the request-control state shared between processes.
+"""Partners, their clients and the request-control state shared between processes (signing keys:
+``resolvers/models/signing_keys.py``).
 
 Everything two hub processes must agree on (revoked tokens, authentication throttles, rate-limit
 windows, idempotency keys) lives here, in the store, never in process memory.
@@ -127,18 +128,6 @@ class ConsoleSessionRecord(Base):
     last_seen_at: Mapped[datetime]
     #: When the session ends unless seen again: the idle timeout, or the token's expiry if sooner.
     expires_at: Mapped[datetime] = mapped_column(index=True)
-
-
-class SigningKey(TimestampMixin, Base):
-    __tablename__ = "signing_keys"
-
-    kid: Mapped[str] = mapped_column(String(64), primary_key=True)
-    alg: Mapped[str] = mapped_column(String(16))
-    private_pem: Mapped[bytes] = mapped_column(LargeBinary)
-    public_jwk: Mapped[str] = mapped_column(Text)
-    # Signing stops at retired_at; verification stops at expires_at.
-    retired_at: Mapped[datetime | None]
-    expires_at: Mapped[datetime | None]
 
 
 class RevokedToken(Base):

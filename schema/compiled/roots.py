@@ -20,7 +20,8 @@ from resolvers import programs as programs_data
 from resolvers import reentry as reentry_data
 from resolvers.errors import InvalidInput
 from resolvers.models.people import Facility, Person
-from resolvers.models.programs import Consent, Enrollment, Program, ProgramOffering, Referral, ServiceDelivery
+from resolvers.models.programs import Enrollment, Program, ProgramOffering
+from resolvers.models.reentry import Consent, Referral, ServiceDelivered
 from schema.compiled.compiler import NotCompilable, adapt
 from schema.ids import from_global_id
 
@@ -149,5 +150,5 @@ ROOTS: dict[str, Root] = {
     "enrollment": Root("Enrollment", Enrollment, _by_id("Enrollment", Enrollment)),
     "enrollments": Root("Enrollment", Enrollment, _enrollments, programs_data.ENROLLMENT_ORDER),
     "consents": Root("Consent", Consent, _consents, reentry_data.CONSENT_ORDER),
-    "servicesDelivered": Root("ServiceDelivered", ServiceDelivery, _services, reentry_data.SERVICE_ORDER),
+    "servicesDelivered": Root("ServiceDelivered", ServiceDelivered, _services, reentry_data.SERVICE_ORDER),
 }

@@ -11,9 +11,11 @@ from auth.policy import MATRIX, C, N, R
 from auth.principal import Principal
 from auth.scopes import row_scope
 from resolvers.models.base import Base
+from resolvers.models.custody import HealthNeed
 from resolvers.models.partners import Audience
-from resolvers.models.people import HealthNeed, PersonAlias
-from resolvers.models.programs import ConsentCategory, Enrollment
+from resolvers.models.people import PersonAlias
+from resolvers.models.programs import Enrollment
+from resolvers.models.reentry import ConsentCategory
 
 REENTRY = Principal(audience=Audience.REENTRY, partner_id=7)
 

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from auth.classes import FieldClass
 from auth.policy import Access, grant
 from auth.principal import Principal
-from resolvers.models.audit import AuditDisclosure, AuditEvent
+from resolvers.models.ledger import AuditDisclosure, AuditEvent
 from resolvers.models.partners import Audience, Partner
 from resolvers.models.people import Person
 from resolvers.people import identifiers_by_person_id

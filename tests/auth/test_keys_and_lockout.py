@@ -13,8 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from auth import clients as registry
 from auth import keys, tokens
-from resolvers.models.audit import AuditEvent
-from resolvers.models.partners import SigningKey
+from resolvers.models.ledger import AuditEvent
+from resolvers.models.signing_keys import SigningKey
 from tests.auth.conftest import AppWith, Registered, basic, error_of, graphql
 
 GRANT = {"grant_type": "client_credentials"}

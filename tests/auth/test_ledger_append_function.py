@@ -33,7 +33,7 @@ from auth.ledger import verify
 from auth.ledger_appender import LedgerAppender
 from hub.cli import main
 from hub.db import create_engine
-from resolvers.models.audit import AuditDisclosure, AuditEvent
+from resolvers.models.ledger import AuditDisclosure, AuditEvent
 from tests.factories.stores import fresh_store
 
 json_values = st.recursive(

@@ -21,7 +21,7 @@ from auth.ledger import RetentionRefused, purge, verify
 from auth.principal import Principal
 from hub.app import create_app
 from hub.commands.audit import export
-from resolvers.models.audit import AuditDisclosure, AuditEvent
+from resolvers.models.ledger import AuditDisclosure, AuditEvent
 from resolvers.models.partners import Audience
 from tests.factories.stores import fresh_store
 

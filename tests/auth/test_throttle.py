@@ -16,7 +16,7 @@ from starlette.applications import Starlette
 
 from auth import clients as registry
 from auth.client_auth import ClientAuthenticator
-from resolvers.models.audit import AuditEvent
+from resolvers.models.ledger import AuditEvent
 from resolvers.models.partners import AuthThrottle, ClientStatus
 from tests.auth.conftest import AppWith, Registered, basic, graphql
 

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from auth import tokens
 from auth.client_auth import ASSERTION_TYPE, assertion_claims
 from auth.tokens import ACCESS_TOKEN_TYPE
-from resolvers.models.audit import AuditEvent
+from resolvers.models.ledger import AuditEvent
 from resolvers.models.partners import Audience
 from tests.auth.conftest import TOKEN_URL, Registered, basic, error_of, graphql, request_token
 from tests.factories.partners import make_client, make_partner

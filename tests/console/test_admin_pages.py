@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from resolvers.models.audit import AuditEvent
+from resolvers.models.ledger import AuditEvent
 from resolvers.models.partners import Audience, Client, Partner, PersistedOperation
 from schema.ids import to_global_id
 from tests.console.conftest import SignIn, csrf_of

@@ -24,7 +24,7 @@ from hub.console.sessions import COOKIE
 from hub.db import create_engine, session_factory, upgrade
 from hub.demo import mark_demo_store, register_demo_clients
 from hub.settings import Settings
-from resolvers.models.audit import AuditEvent
+from resolvers.models.ledger import AuditEvent
 from tests.console.conftest import console_of, csrf_of
 
 

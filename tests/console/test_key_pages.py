@@ -13,8 +13,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from auth import keys
-from resolvers.models.audit import AuditEvent
-from resolvers.models.partners import Audience, SigningKey
+from resolvers.models.ledger import AuditEvent
+from resolvers.models.partners import Audience
+from resolvers.models.signing_keys import SigningKey
 from tests.console.conftest import SignIn, csrf_of
 
 

@@ -7,7 +7,7 @@ import httpx
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from resolvers.models.audit import AuditEvent
+from resolvers.models.ledger import AuditEvent
 from resolvers.models.partners import Audience
 from resolvers.models.victims import Notification
 from schema.ids import to_global_id

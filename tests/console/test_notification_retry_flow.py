@@ -26,10 +26,10 @@ from hub.console.sessions import COOKIE
 from hub.db import session_factory
 from hub.settings import Settings
 from hub.worker import Worker, config_from, senders_from
-from resolvers.custody import NewCustodyEvent, record_custody_event
-from resolvers.models.audit import AuditEvent
+from resolvers.custody_writes import NewCustodyEvent, record_custody_event
+from resolvers.models.custody import CustodyEventKind
+from resolvers.models.ledger import AuditEvent
 from resolvers.models.partners import Audience
-from resolvers.models.people import CustodyEventKind
 from resolvers.models.victims import DeliveryAttempt, Notification
 from resolvers.session import RequestDb
 from schema.ids import to_global_id

@@ -31,7 +31,7 @@ from auth import tokens
 from auth.issuers import IssuerConfig
 from hub.app import create_app
 from hub.settings import ConsoleOidcClient, Settings
-from resolvers.models.audit import AuditEvent
+from resolvers.models.ledger import AuditEvent
 from resolvers.models.partners import Audience
 from tests.console.conftest import csrf_of
 

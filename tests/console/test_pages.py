@@ -12,8 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.applications import Starlette
 
 from hub.console.security import CONTENT_SECURITY_POLICY
-from resolvers.models.audit import AuditEvent
 from resolvers.models.inquiries import Inquiry
+from resolvers.models.ledger import AuditEvent
 from resolvers.models.partners import Audience, Partner
 from schema.ids import to_global_id
 from tests.console.conftest import SignIn, csrf_of

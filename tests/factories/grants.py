@@ -10,7 +10,8 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from resolvers.models.grants import AwardReport, Disbursement, FederalAward, FiscalNote, Subaward
+from resolvers.models.fiscal_notes import FiscalNote
+from resolvers.models.grants import AwardReport, Disbursement, FederalAward, Subaward
 from resolvers.models.partners import Audience, Partner
 from tests.factories import partners
 

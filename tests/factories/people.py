@@ -8,7 +8,8 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from resolvers.models.people import Charge, CustodyPeriod, Facility, Person, PersonIdentity, Sentence
+from resolvers.models.custody import Charge, CustodyPeriod, Sentence
+from resolvers.models.people import Facility, Person, PersonIdentity
 
 _seq = itertools.count(1)
 

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from resolvers.models.partners import Audience, Partner
 from resolvers.models.people import Person
-from resolvers.models.programs import Consent, ConsentGrant, Referral
+from resolvers.models.reentry import Consent, ConsentGrant, Referral
 from tests.factories import partners
 
 _seq = itertools.count(1)

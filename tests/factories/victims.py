@@ -9,7 +9,8 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from resolvers.models.people import CustodyEvent, ParoleHearing, Person, Sentence
+from resolvers.models.custody import CustodyEvent, ParoleHearing, Sentence
+from resolvers.models.people import Person
 from resolvers.models.victims import (
     DeliveryAttempt,
     HearingParticipation,

@@ -14,9 +14,9 @@ from starlette.requests import Request
 from auth.principal import Principal
 from hub.app import create_app
 from hub.settings import Settings
-from resolvers.custody import NewCustodyEvent, record_custody_event
+from resolvers.custody_writes import NewCustodyEvent, record_custody_event
+from resolvers.models.custody import CustodyEventKind
 from resolvers.models.partners import Audience, Partner
-from resolvers.models.people import CustodyEventKind
 from resolvers.session import RequestDb
 from schema.ids import to_global_id
 from tests.factories.people import make_inmate

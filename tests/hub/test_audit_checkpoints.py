@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from auth.audit import GENESIS, chain_hash, record_event
 from auth.ledger import events_in_order
 from hub.cli import main
-from resolvers.models.audit import AuditEvent
+from resolvers.models.ledger import AuditEvent
 from tests.factories.stores import fresh_store
 
 

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from auth.audit import record_event
 from hub.cli import main
-from resolvers.models.audit import AuditEvent
+from resolvers.models.ledger import AuditEvent
 from tests.factories.stores import fresh_store
 
 

@@ -15,7 +15,7 @@ from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from resolvers.ledger import EventFilter, _conditions
-from resolvers.models.audit import AuditEvent
+from resolvers.models.ledger import AuditEvent
 from resolvers.models.partners import Audience, Partner
 from schema.audiences import audience_schema
 from schema.ids import to_global_id

@@ -12,8 +12,8 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 import auth.ledger_requests
-from resolvers.models.audit import AuditDisclosure, AuditEvent
 from resolvers.models.inquiries import Inquiry
+from resolvers.models.ledger import AuditDisclosure, AuditEvent
 from resolvers.models.partners import Audience, Client, Partner
 from schema.ids import to_global_id
 from tests import docs

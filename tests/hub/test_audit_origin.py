@@ -15,7 +15,7 @@ from auth.audit import GENESIS, chain_hash
 from hub.app import create_app
 from hub.middleware import correlation_id, source_address
 from hub.settings import Settings
-from resolvers.models.audit import AuditEvent
+from resolvers.models.ledger import AuditEvent
 from resolvers.models.partners import Audience
 from tests.conftest import GraphQL, Mint
 

@@ -25,7 +25,7 @@ from hub.cli import main
 from hub.db import check_runtime_role, create_engine, runtime_role_problem
 from hub.errors import ConfigError
 from hub.settings import Settings
-from resolvers.models.audit import AuditEvent
+from resolvers.models.ledger import AuditEvent
 from tests.factories.stores import fresh_store
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from resolvers.models.audit import AuditDisclosure, AuditEvent
+from resolvers.models.ledger import AuditDisclosure, AuditEvent
 from resolvers.models.partners import Audience
 from schema.ids import to_global_id
 from tests.conftest import GraphQL

@@ -22,8 +22,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.db import create_engine
 from hub.settings import Settings
-from resolvers.models.audit import AuditEvent
 from resolvers.models.inquiries import Inquiry
+from resolvers.models.ledger import AuditEvent
 from resolvers.models.partners import Audience
 from resolvers.session import RequestDb
 from schema.input_text import refused_variables, scrub

@@ -25,8 +25,8 @@ from auth.ledger_appender import LedgerAppender
 from hub.app import create_app
 from hub.cli import main
 from hub.settings import Settings
-from resolvers.models.audit import AuditDisclosure, AuditEvent
 from resolvers.models.inquiries import Inquiry
+from resolvers.models.ledger import AuditDisclosure, AuditEvent
 from resolvers.models.partners import Audience, Partner
 from schema.ids import to_global_id
 from tests.conftest import GraphQL

@@ -14,8 +14,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from hub.db import alembic_config, downgrade, upgrade
-from resolvers.models.grants import FiscalNote
-from resolvers.models.programs import Enrollment, Referral
+from resolvers.models.fiscal_notes import FiscalNote
+from resolvers.models.programs import Enrollment
+from resolvers.models.reentry import Referral
 from resolvers.models.victims import RestitutionPayment, Victim, VictimRegistration
 from tests.factories.grants import make_fiscal_note
 from tests.factories.people import make_person

@@ -15,8 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.delivery import messages
 from hub.delivery.messages import EVENT_KINDS, TemplateError, load
-from resolvers.delivery_queue import EventFacts
 from resolvers.models.victims import Language
+from resolvers.victims_delivery_queue import EventFacts
 from tests.factories.victims import make_victim
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -23,7 +23,7 @@ from auth.client_auth import OAuthError
 from auth.principal import Unauthenticated
 from auth.rate_limits import RateLimited
 from auth.throttle import Throttled
-from resolvers.models.audit import AuditEvent
+from resolvers.models.ledger import AuditEvent
 from resolvers.models.partners import Audience
 from tests.conftest import Mint
 

@@ -23,7 +23,7 @@ from auth.principal import Principal
 from hub.app import create_app
 from hub.settings import Settings
 from hub.slow_clients import DeadlineProtocol, HttpToolsDeadlineProtocol, configure
-from resolvers.models.audit import AuditEvent
+from resolvers.models.ledger import AuditEvent
 from resolvers.models.partners import Audience
 from tests.factories.faults import fail_read
 from tests.factories.notifications import free_port

@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
-from resolvers.models.audit import AuditEvent
 from resolvers.models.inquiries import Inquiry
+from resolvers.models.ledger import AuditEvent
 from resolvers.models.partners import Audience, Partner
 from schema.ids import to_global_id
 from tests.conftest import GraphQL

@@ -26,9 +26,10 @@ from hub.app import create_app
 from hub.db import session_factory
 from hub.settings import Settings
 from hub.worker import Worker, config_from, senders_from
-from resolvers.custody import NewCustodyEvent, record_custody_event
+from resolvers.custody_writes import NewCustodyEvent, record_custody_event
+from resolvers.models.custody import CustodyEventKind
 from resolvers.models.partners import Audience
-from resolvers.models.people import CustodyEventKind, Person
+from resolvers.models.people import Person
 from resolvers.models.victims import DeliveryAttempt, Notification
 from resolvers.session import RequestDb
 from tests.factories.notifications import (
@@ -477,7 +478,7 @@ async def test_a_store_outage_while_recording_sends_each_email_once(
 ) -> None:
     """The outcome write fails once or twice for every notification of an 18-email batch: the worker
     retries it while its lease holds, and no later pass sends anything again."""
-    from resolvers import delivery_queue as queue
+    from resolvers import victims_delivery_queue as queue
 
     addresses = [f"r{i}@example.org" for i in range(18)]
     await rig.event(*(email(a) for a in addresses))
@@ -510,7 +511,7 @@ async def test_a_lost_answer_to_a_committed_record_writes_it_once(
     rig: Rig, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The record committed but its answer was lost: the retry finds it and writes nothing twice."""
-    from resolvers import delivery_queue as queue
+    from resolvers import victims_delivery_queue as queue
 
     await rig.event(email("a@example.org"))
     real_record = queue.record
@@ -536,7 +537,7 @@ async def test_a_lost_answer_to_a_committed_record_writes_it_once(
 async def test_a_store_outage_before_sending_sends_nothing_and_counts_no_attempt(
     rig: Rig, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from resolvers import delivery_queue as queue
+    from resolvers import victims_delivery_queue as queue
 
     await rig.event(email("a@example.org"))
     real_start = queue.start_sending
@@ -563,7 +564,7 @@ async def test_a_store_outage_before_sending_sends_nothing_and_counts_no_attempt
 
 async def test_a_delivery_recorded_late_withdraws_a_claim_that_has_not_sent(rig: Rig) -> None:
     """Worker A sent, then could not record until its claim was handed back and taken by B."""
-    from resolvers import delivery_queue as queue
+    from resolvers import victims_delivery_queue as queue
     from resolvers.models.victims import AttemptOutcome
 
     await rig.event(email("a@example.org"), email("b@example.org"))

@@ -8,10 +8,11 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from auth.principal import Principal
-from resolvers.custody import TRANSITIONS, NewCustodyEvent, record_custody_event
+from resolvers.custody_writes import TRANSITIONS, NewCustodyEvent, record_custody_event
 from resolvers.errors import Conflict
+from resolvers.models.custody import CustodyEventKind
 from resolvers.models.partners import Audience
-from resolvers.models.people import CustodyEventKind, PersonStatus
+from resolvers.models.people import PersonStatus
 from resolvers.session import RequestDb
 from tests.factories.people import make_person
 

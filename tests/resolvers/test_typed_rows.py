@@ -16,14 +16,14 @@ from auth.principal import Principal
 from resolvers import (
     fiscal_notes,
     grants,
-    inquiries,
+    inquiries_writes,
     ledger,
-    partners_admin,
+    partners,
     people,
     reentry,
     research,
-    victim_services,
     victims,
+    victims_writes,
 )
 from resolvers.batching import table_select
 from resolvers.models.base import Base
@@ -39,7 +39,7 @@ def _select(*columns: Any) -> Select[Any]:
     return select(*columns)
 
 
-#: What acknowledging a notification reads (``victim_services._notification``).
+#: What acknowledging a notification reads (``victims_writes._notification``).
 ACK_STATE = _select(
     Notification.id,
     Notification.status,
@@ -106,13 +106,13 @@ DECLARED: list[tuple[str, Select[Any], type[tuple[Any, ...]], dict[str, Any]]] =
     ),
     ("fiscal notes", fiscal_notes._notes(), fiscal_notes.FiscalNoteView, {"requested_by_name": str | None}),
     ("agreements", research.agreements_statement(ADMIN), research.AgreementView, {"partner_name": str}),
-    ("partners", _select(*partners_admin.PARTNER_COLUMNS), partners_admin.PartnerView, {}),
-    ("clients", _select(*partners_admin.CLIENT_COLUMNS), partners_admin.ClientView, {}),
-    ("operations", _select(*partners_admin.OPERATION_COLUMNS), partners_admin.OperationView, {}),
+    ("partners", _select(*partners.PARTNER_COLUMNS), partners.PartnerView, {}),
+    ("clients", _select(*partners.CLIENT_COLUMNS), partners.ClientView, {}),
+    ("operations", _select(*partners.OPERATION_COLUMNS), partners.OperationView, {}),
     (
         "ack state",
         ACK_STATE,
-        victim_services._AckState,
+        victims_writes._AckState,
         {},
     ),
 ]
@@ -150,7 +150,7 @@ def test_the_ledger_rows_are_the_events_columns() -> None:
 
 
 def test_an_inquiry_as_submitted_is_its_row_and_its_visibility() -> None:
-    assert typing.get_type_hints(inquiries.Submitted) == {"inquiry": InquiryRow, "visible": bool}
+    assert typing.get_type_hints(inquiries_writes.Submitted) == {"inquiry": InquiryRow, "visible": bool}
 
 
 def test_a_row_class_of_another_table_is_refused() -> None:

@@ -29,7 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bench.workloads import WORKLOADS
 from hub.app import create_app
 from hub.demo import prepare_demo
-from resolvers.models.audit import AuditDisclosure, AuditEvent
+from resolvers.models.ledger import AuditDisclosure, AuditEvent
 from resolvers.models.partners import Audience
 from schema.audiences import audience_schemas
 from schema.compiled.roots import ROOTS

@@ -26,7 +26,8 @@ from auth.principal import Principal
 from hub.app import create_app
 from resolvers.models.grants import FederalAward
 from resolvers.models.partners import Audience
-from resolvers.models.programs import Enrollment, Referral, ServiceDelivery
+from resolvers.models.programs import Enrollment
+from resolvers.models.reentry import Referral, ServiceDelivered
 from resolvers.models.victims import RestitutionPayment, VictimRegistration
 from schema.ids import to_global_id
 from tests.factories.people import make_facility, make_person
@@ -256,8 +257,8 @@ async def test_one_service_delivery_per_referral_day_and_description(tmp_path: P
         async with sessions() as s:
             delivered = await s.scalar(
                 select(func.count())
-                .select_from(ServiceDelivery)
-                .where(ServiceDelivery.referral_id == referral.id)
+                .select_from(ServiceDelivered)
+                .where(ServiceDelivered.referral_id == referral.id)
             )
     assert delivered == 1
     assert sum(p["service"] is not None for p in payloads) == 1

@@ -9,8 +9,9 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from resolvers.models.custody import CustodyEvent, CustodyPeriod, ParoleHearing, SupervisionPeriod
 from resolvers.models.partners import Audience
-from resolvers.models.people import CustodyEvent, CustodyPeriod, ParoleHearing, Person, SupervisionPeriod
+from resolvers.models.people import Person
 from schema.ids import to_global_id
 from tests.conftest import GraphQL
 from tests.factories.people import make_facility, make_inmate, make_person

@@ -11,16 +11,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from starlette.applications import Starlette
 
 from auth.principal import Principal
+from resolvers.models.custody import ConductReport, CustodyEvent, HealthNeed, ParoleHearing, SupervisionPeriod
 from resolvers.models.partners import Audience, Partner
-from resolvers.models.people import (
-    ConductReport,
-    CustodyEvent,
-    HealthNeed,
-    ParoleHearing,
-    PersonAlias,
-    SupervisionPeriod,
-)
-from resolvers.models.programs import ReparativeActivity, ServiceDelivery
+from resolvers.models.people import PersonAlias
+from resolvers.models.programs import ReparativeActivity
+from resolvers.models.reentry import ServiceDelivered
 from resolvers.parent_pages import ChildPage
 from resolvers.session import RequestDb
 from schema.ids import to_global_id
@@ -83,7 +78,7 @@ async def world(session: AsyncSession, partners: dict[Audience, Partner]) -> dic
             occurred_at=datetime(2020, 2, 1, tzinfo=UTC),
             facility_id=facility.id,
         )
-        service = ServiceDelivery(
+        service = ServiceDelivered(
             referral_id=referral.id,
             partner_id=partner.id,
             person_id=person.id,

@@ -7,8 +7,9 @@ from datetime import date
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from resolvers.models.custody import ConductReport, HealthNeed, SupervisionPeriod
 from resolvers.models.partners import Audience, Partner
-from resolvers.models.people import ConductReport, HealthNeed, PersonAlias, PersonIdentity, SupervisionPeriod
+from resolvers.models.people import PersonAlias, PersonIdentity
 from schema.ids import to_global_id
 from tests.conftest import GraphQL
 from tests.factories.people import make_facility, make_inmate, make_person, make_sentence

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from resolvers.models.partners import Audience, Partner
-from resolvers.models.programs import Consent, ConsentGrant, Referral, ServiceDelivery
+from resolvers.models.reentry import Consent, ConsentGrant, Referral, ServiceDelivered
 from schema.ids import to_global_id
 from tests.conftest import GraphQL
 from tests.factories.people import make_inmate, make_person
@@ -64,7 +64,7 @@ async def rows(session: AsyncSession) -> tuple[int, ...]:
     return tuple(
         [
             await session.scalar(select(func.count()).select_from(m)) or 0
-            for m in (Referral, Consent, ConsentGrant, ServiceDelivery)
+            for m in (Referral, Consent, ConsentGrant, ServiceDelivered)
         ]
     )
 

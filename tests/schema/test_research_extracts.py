@@ -13,9 +13,10 @@ import httpx
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from resolvers.models.audit import AuditEvent
+from resolvers.models.custody import CustodyPeriod
+from resolvers.models.ledger import AuditEvent
 from resolvers.models.partners import Audience, Partner
-from resolvers.models.people import CustodyPeriod, Person
+from resolvers.models.people import Person
 from resolvers.models.research import ResearchAgreement, ResearchExtract
 from resolvers.research_records import agreement_in_force_by_id, stream_records
 from resolvers.session import RequestDb

@@ -17,7 +17,7 @@ import httpx
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from resolvers.models.audit import AuditEvent
+from resolvers.models.ledger import AuditEvent
 from resolvers.models.partners import Audience, Partner
 from resolvers.models.research import ResearchExtract
 from tests.conftest import GraphQL, Mint

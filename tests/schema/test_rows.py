@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from resolvers.models.people import HearingDecision, SupervisionEnd
+from resolvers.models.custody import HearingDecision, SupervisionEnd
 from resolvers.rows import FacilityRow
 from schema.compiled.sources import TABLES
 from schema.custody import ParoleHearing, SupervisionPeriod

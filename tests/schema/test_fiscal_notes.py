@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from resolvers.models.grants import FiscalNote
+from resolvers.models.fiscal_notes import FiscalNote
 from resolvers.models.partners import Audience, Partner
 from tests.conftest import GraphQL
 from tests.factories.grants import make_fiscal_note, make_partner

@@ -1,186 +1,21 @@
-"""The partner registry for administrators: who the department's partners are and their clients,
-and the mutations that administer them.
-
-The same rows ``hub partners list`` and ``hub clients list`` show, read and written through the API
-so that the console (``hub/console``) and any admin front-end work under the policy and in the
-ledger; the CLI calls the same functions (``resolvers/partners_admin.py``). Everything here is of the
-ledger class: the admin audience alone reads it and calls the mutations. A new client secret is in
-the one answer that makes it (``addClient``, ``rotateClientSecret``) and nowhere else: a replay of
-that mutation with its idempotency key answers ``secret: null``.
-"""
+"""The mutations that administer the partner registry: partners, clients and their secrets,
+persisted operations, throttles. Admin only; the CLI calls the same functions
+(``resolvers/partners_writes.py``). A new client secret is in the one answer that makes it."""
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Annotated
-
 import strawberry
-from graphql import GraphQLError, OperationDefinitionNode, parse
 
-from auth.classes import FieldClass
 from auth.persisted import sha256_of
-from resolvers import partners_admin as data
+from resolvers import partners as data
+from resolvers import partners_writes
 from resolvers.errors import InvalidInput
 from resolvers.models.partners import Audience
-from resolvers.partners_admin import ClientView, OperationView, PartnerView
 from schema.context import Info
-from schema.fields import classified, mutation, resolves
-from schema.ids import from_global_id, to_global_id
+from schema.fields import classified, mutation
+from schema.ids import from_global_id
 from schema.mutations import IdempotencyKey, Outcome, Payload, Refs, run_mutation
-from schema.pagination import Connection, connection
-
-L = FieldClass.LEDGER
-
-PageSize = Annotated[int | None, strawberry.argument(description="Rows per page, at most 100 (default 20).")]
-After = Annotated[str | None, strawberry.argument(description="`pageInfo.endCursor` of the previous page.")]
-
-
-@strawberry.type(
-    description="A partner's client: the credentials it requests tokens with (never its secret)."
-)
-class PartnerClient:
-    pk: strawberry.Private[int]
-    partner_pk: strawberry.Private[int]
-    client_id: str = classified(L, "The client id it authenticates with.")
-    name: str = classified(L, "What the department calls it.")
-    status: str = classified(L, "active or disabled.")
-    scopes: list[str] = classified(L, "The scopes its tokens may carry.")
-    persisted_only: bool = classified(L, "Whether it may run only persisted operations.")
-    created_at: datetime = classified(L, "When it was registered.")
-
-    @resolves(L, "Global id of the partner it belongs to.")
-    def partner_id(self) -> strawberry.ID:
-        return strawberry.ID(to_global_id("Partner", self.partner_pk))
-
-    @classmethod
-    def from_row(cls, row: ClientView) -> PartnerClient:
-        return cls(
-            pk=row.id,
-            partner_pk=row.partner_id,
-            client_id=row.client_id,
-            name=row.name,
-            status=str(row.status),
-            scopes=str(row.scopes or "").split(),
-            persisted_only=bool(row.persisted_only),
-            created_at=row.created_at,
-        )
-
-
-@strawberry.type(description="An organisation with an agreement, or a department unit's front-end.")
-class Partner:
-    pk: strawberry.Private[int]
-    name: str = classified(L, "Its name, unique in the registry.")
-    audience: str = classified(L, "The audience its clients act as (legislative, reentry, admin, ...).")
-    contact_email: str | None = classified(L, "Whom the department writes to about its access.")
-    active: bool = classified(L, "False while its access is suspended: no client of it gets a token.")
-    created_at: datetime = classified(L, "When it was registered.")
-
-    @resolves(L, "Opaque global id.")
-    def id(self) -> strawberry.ID:
-        return strawberry.ID(to_global_id("Partner", self.pk))
-
-    @resolves(L, "Its clients, oldest first.")
-    async def clients(self, info: Info) -> list[PartnerClient]:
-        ctx = info.context
-        (rows,) = await data.clients_by_partner(ctx.db, ctx.principal, [self.pk])
-        return [PartnerClient.from_row(r) for r in rows]
-
-    @classmethod
-    def from_row(cls, row: PartnerView) -> Partner:
-        return cls(
-            pk=row.id,
-            name=row.name,
-            audience=row.audience,
-            contact_email=row.contact_email,
-            active=bool(row.active),
-            created_at=row.created_at,
-        )
-
-
-@strawberry.type(
-    description="Failed authentications counted against a client id from one source address: past a "
-    "few, that client id waits there before it may try again (its tokens keep working)."
-)
-class ClientThrottle:
-    client_id: str = classified(L, "The client id the failures named.")
-    address: str = classified(L, "The source address they came from.")
-    failures: int = classified(L, "Failures in the current count.")
-    last_failure_at: datetime = classified(L, "The latest one.")
-    blocked_until: datetime | None = classified(L, "Until when it must wait, if it must.")
-
-
-def _operation_names(document: str) -> list[str]:
-    try:
-        parsed = parse(document)
-    except GraphQLError:
-        return []
-    return [d.name.value for d in parsed.definitions if isinstance(d, OperationDefinitionNode) and d.name]
-
-
-@strawberry.type(
-    name="PersistedOperation",
-    description="A document a client registered by its sha256: a persisted-only client runs these alone.",
-)
-class PersistedOperationEntry:
-    id: str = classified(L, "The sha256 of the document (lowercase hex): the hash clients send.")
-    document: str = classified(L, "The document's exact text.")
-    operation_names: list[str] = classified(L, "The names of the operations it defines.")
-    via_apq: bool = classified(
-        L, "Registered by the client itself (automatic persisted queries), not by the department."
-    )
-    registered_at: datetime = classified(L, "When it was registered.")
-    last_used_at: datetime = classified(
-        L, "When it last ran, or was registered (written at most once a day)."
-    )
-
-    @classmethod
-    def from_row(cls, row: OperationView) -> PersistedOperationEntry:
-        return cls(
-            id=row.sha256,
-            document=row.document,
-            operation_names=_operation_names(row.document),
-            via_apq=bool(row.apq),
-            registered_at=row.created_at,
-            last_used_at=row.last_used_at,
-        )
-
-
-@strawberry.type
-class Query:
-    @resolves(L, "The partner registry, oldest first: by audience, or only active or suspended ones.")
-    async def partners(
-        self,
-        info: Info,
-        first: PageSize = None,
-        after: After = None,
-        audience: str | None = None,
-        active: bool | None = None,
-    ) -> Connection[Partner]:
-        ctx = info.context
-        page = await data.list_partners(ctx.db, ctx.principal, audience, active, first, after)
-        return connection(page, Partner.from_row)
-
-    @resolves(L, "Partners' clients, oldest first, or those of one partner.")
-    async def clients(
-        self, info: Info, first: PageSize = None, after: After = None, partner_id: strawberry.ID | None = None
-    ) -> Connection[PartnerClient]:
-        ctx = info.context
-        partner = from_global_id("Partner", partner_id, "partnerId") if partner_id else None
-        page = await data.list_clients(ctx.db, ctx.principal, partner, first, after)
-        return connection(page, PartnerClient.from_row)
-
-    @resolves(L, "One client's persisted operations, oldest first.")
-    async def persisted_operations(self, info: Info, client_id: str) -> list[PersistedOperationEntry]:
-        rows = await data.persisted_operations(info.context.db, info.context.principal, client_id)
-        return [PersistedOperationEntry.from_row(row) for row in rows]
-
-    @resolves(L, "Failed authentications counted per client id and address, newest first (at most 200).")
-    async def client_throttles(self, info: Info, client_id: str | None = None) -> list[ClientThrottle]:
-        rows = await data.client_throttles(info.context.db, info.context.principal, client_id)
-        return [ClientThrottle(**row) for row in rows]
-
-
-# --- mutations ------------------------------------------------------------------------------------
+from schema.partners import L, Partner, PartnerClient
 
 ADMIN = (Audience.ADMIN,)
 
@@ -314,7 +149,7 @@ async def _client(info: Info, refs: Refs | None) -> PartnerClient | None:
 
 
 async def _secret_payload(
-    info: Info, outcome: Outcome, issued: list[data.IssuedSecret]
+    info: Info, outcome: Outcome, issued: list[partners_writes.IssuedSecret]
 ) -> ClientSecretPayload:
     """The client and its new secret: the secret only in the answer of the write that made it (never
     in a replay, never after an error)."""
@@ -334,7 +169,7 @@ async def _partner_access(
 
     async def write() -> Refs:
         pk = from_global_id("Partner", input.id, "id")
-        return {"partner": (await data.set_partner_active(ctx.db, ctx.principal, pk, active)).pk}
+        return {"partner": (await partners_writes.set_partner_active(ctx.db, ctx.principal, pk, active)).pk}
 
     outcome = await run_mutation(info, strawberry.asdict(input), idempotency_key, write)
     return await _partner_payload(info, outcome)
@@ -346,7 +181,7 @@ async def _client_status(
     ctx = info.context
 
     async def write() -> Refs:
-        applied = await data.set_client_enabled(ctx.db, ctx.principal, input.client_id, enabled)
+        applied = await partners_writes.set_client_enabled(ctx.db, ctx.principal, input.client_id, enabled)
         return {"client": applied.pk}
 
     outcome = await run_mutation(info, strawberry.asdict(input), idempotency_key, write)
@@ -364,13 +199,13 @@ class Mutation:
         ctx = info.context
 
         async def write() -> Refs:
-            new = data.NewPartner(
+            new = partners_writes.NewPartner(
                 name=input.name,
                 audience=input.audience,
                 contact_email=input.contact_email,
                 district=input.district,
             )
-            return {"partner": await data.add_partner(ctx.db, ctx.principal, new)}
+            return {"partner": await partners_writes.add_partner(ctx.db, ctx.principal, new)}
 
         outcome = await run_mutation(info, strawberry.asdict(input), idempotency_key, write)
         return await _partner_payload(info, outcome)
@@ -383,7 +218,9 @@ class Mutation:
 
         async def write() -> Refs:
             pk = from_global_id("Partner", input.id, "id")
-            return {"partner": (await data.rename_partner(ctx.db, ctx.principal, pk, input.name)).pk}
+            return {
+                "partner": (await partners_writes.rename_partner(ctx.db, ctx.principal, pk, input.name)).pk
+            }
 
         outcome = await run_mutation(info, strawberry.asdict(input), idempotency_key, write)
         return await _partner_payload(info, outcome)
@@ -414,10 +251,10 @@ class Mutation:
         self, info: Info, input: AddClientInput, idempotency_key: IdempotencyKey = None
     ) -> ClientSecretPayload:
         ctx = info.context
-        issued: list[data.IssuedSecret] = []
+        issued: list[partners_writes.IssuedSecret] = []
 
         async def write() -> Refs:
-            new = data.NewClient(
+            new = partners_writes.NewClient(
                 partner_id=from_global_id("Partner", input.partner_id, "partnerId"),
                 name=input.name,
                 scopes=tuple(input.scopes),
@@ -425,7 +262,7 @@ class Mutation:
                 with_secret=input.with_secret,
                 persisted_only=input.persisted_only,
             )
-            issued.append(await data.add_client(ctx.db, ctx.principal, new, pepper=ctx.pepper))
+            issued.append(await partners_writes.add_client(ctx.db, ctx.principal, new, pepper=ctx.pepper))
             return {"client": issued[-1].pk}
 
         outcome = await run_mutation(info, strawberry.asdict(input), idempotency_key, write)
@@ -441,11 +278,13 @@ class Mutation:
         self, info: Info, input: ClientInput, idempotency_key: IdempotencyKey = None
     ) -> ClientSecretPayload:
         ctx = info.context
-        issued: list[data.IssuedSecret] = []
+        issued: list[partners_writes.IssuedSecret] = []
 
         async def write() -> Refs:
             issued.append(
-                await data.rotate_client_secret(ctx.db, ctx.principal, input.client_id, pepper=ctx.pepper)
+                await partners_writes.rotate_client_secret(
+                    ctx.db, ctx.principal, input.client_id, pepper=ctx.pepper
+                )
             )
             return {"client": issued[-1].pk}
 
@@ -481,7 +320,7 @@ class Mutation:
         ctx = info.context
 
         async def write() -> Refs:
-            applied = await data.set_client_persisted_only(
+            applied = await partners_writes.set_client_persisted_only(
                 ctx.db, ctx.principal, input.client_id, input.persisted_only
             )
             return {"client": applied.pk}
@@ -502,7 +341,7 @@ class Mutation:
         ctx = info.context
 
         async def write() -> Refs:
-            return {"client": await data.remove_client(ctx.db, ctx.principal, input.client_id)}
+            return {"client": await partners_writes.remove_client(ctx.db, ctx.principal, input.client_id)}
 
         outcome = await run_mutation(info, strawberry.asdict(input), idempotency_key, write)
         return RemoveClientPayload(
@@ -523,7 +362,11 @@ class Mutation:
         ctx = info.context
 
         async def write() -> Refs:
-            return {"removed": await data.unthrottle(ctx.db, ctx.principal, input.client_id, input.address)}
+            return {
+                "removed": await partners_writes.unthrottle(
+                    ctx.db, ctx.principal, input.client_id, input.address
+                )
+            }
 
         outcome = await run_mutation(info, strawberry.asdict(input), idempotency_key, write)
         return UnthrottlePayload(
@@ -549,7 +392,7 @@ class Mutation:
             check = ctx.document_problem
             if check is None:
                 raise InvalidInput("document", "cannot be checked by this server, so it is not registered")
-            registered = await data.register_operations(
+            registered = await partners_writes.register_operations(
                 ctx.db, ctx.principal, input.client_id, {sha: input.document}, check
             )
             return {"client": registered.pk}
@@ -573,7 +416,7 @@ class Mutation:
         ctx = info.context
 
         async def write() -> Refs:
-            applied = await data.remove_operation(ctx.db, ctx.principal, input.client_id, input.id)
+            applied = await partners_writes.remove_operation(ctx.db, ctx.principal, input.client_id, input.id)
             return {"client": applied.pk}
 
         outcome = await run_mutation(info, strawberry.asdict(input), idempotency_key, write)

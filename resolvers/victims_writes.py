@@ -19,7 +19,8 @@ from auth.scopes import row_scope
 from resolvers import validation as v
 from resolvers.batching import row_by_id
 from resolvers.errors import Conflict, InvalidInput, NotFound
-from resolvers.models.people import ParoleHearing, Person, Sentence
+from resolvers.models.custody import ParoleHearing, Sentence
+from resolvers.models.people import Person
 from resolvers.models.victims import (
     Channel,
     ImpactStatement,

@@ -16,7 +16,7 @@ from starlette.applications import Starlette
 from auth.embargo import VictimEmbargo
 from resolvers.models.partners import Audience, Partner
 from resolvers.models.victims import Notification
-from resolvers.notifications import code_hash
+from resolvers.victims_notifications import code_hash
 from schema.ids import to_global_id
 from tests.conftest import GraphQL
 from tests.factories.people import make_facility, make_inmate, make_person
@@ -183,7 +183,7 @@ async def test_an_escape_stays_hidden_from_partners_for_the_embargo(
     assert await _visible(gql, person.id, Audience.CONSTITUENT_SERVICES)
 
     # The worker delivers: the embargo still runs its time (lifting early would say that victims
-    # were registered and notified; tests/schema/test_victim_embargo.py).
+    # were registered and notified; tests/schema/test_victims_embargo.py).
     await session.execute(update(Notification).values(status="delivered"))
     assert not await _visible(gql, person.id, Audience.LEGISLATIVE)
     assert not await _visible(gql, person.id, Audience.REENTRY)

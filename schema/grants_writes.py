@@ -8,7 +8,7 @@ from decimal import Decimal
 import strawberry
 
 from auth.classes import FieldClass
-from resolvers import award_writes as writes
+from resolvers import grants_writes as writes
 from resolvers.models.grants import DisbursementKind
 from resolvers.models.partners import Audience
 from schema.context import Info

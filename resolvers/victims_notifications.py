@@ -6,7 +6,7 @@ of the person and active preference; a preference that cannot reach anyone (an i
 letter without a postal address) and a registration without any preference are written too, as
 ``failed`` with the reason, so that victim services sees them instead of a silent gap.
 
-Delivery (claiming, sending, retrying) is the worker's: see ``resolvers/delivery_queue.py``.
+Delivery (claiming, sending, retrying) is the worker's: see ``resolvers/victims_delivery_queue.py``.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from typing import Any, NamedTuple
 from sqlalchemy import insert, select, update
 
 from resolvers.errors import InvalidInput
-from resolvers.models.people import CustodyEventKind
+from resolvers.models.custody import CustodyEventKind
 from resolvers.models.victims import (
     Channel,
     Notification,
@@ -31,7 +31,7 @@ from resolvers.models.victims import (
     VictimRegistration,
 )
 from resolvers.session import RequestDb
-from resolvers.victim_services import check_email, check_phone
+from resolvers.victims_writes import check_email, check_phone
 
 #: Events registered victims are told about.
 NOTIFIABLE_KINDS = frozenset(

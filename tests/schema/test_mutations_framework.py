@@ -11,10 +11,10 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from auth.principal import Principal
-from resolvers import reentry
+from resolvers import reentry_writes
 from resolvers.models.inquiries import Inquiry
 from resolvers.models.partners import Audience, IdempotencyRecord, Partner
-from resolvers.models.programs import Referral
+from resolvers.models.reentry import Referral
 from resolvers.session import RequestDb
 from schema.context import Info
 from schema.ids import from_global_id
@@ -185,7 +185,7 @@ async def test_a_row_the_store_refuses_answers_the_rules_typed_error(
     context = SimpleNamespace(db=db, principal=principal, loaders=Loaders.build(db, principal))
     info = cast(Info, SimpleNamespace(context=context, field_name="referPerson"))
     runs = 0
-    new = reentry.NewReferral(person.id, partner.id, "housing", date(2026, 1, 5), None)
+    new = reentry_writes.NewReferral(person.id, partner.id, "housing", date(2026, 1, 5), None)
 
     async def write() -> dict[str, int]:
         nonlocal runs
@@ -195,7 +195,7 @@ async def test_a_row_the_store_refuses_answers_the_rules_typed_error(
                             referred_on=date(2026, 1, 5), status="open"))  # fmt: skip
             await db.flush()
             return {"referral": 0}
-        return {"referral": await reentry.refer_person(db, principal, new, datetime.now(UTC))}
+        return {"referral": await reentry_writes.refer_person(db, principal, new, datetime.now(UTC))}
 
     for key in (None, "race-1"):
         runs = 0

@@ -19,7 +19,8 @@ from typing import Any
 from sqlalchemy import ColumnElement, String, and_, case, cast, func, insert, literal, or_, select, update
 from sqlalchemy.orm import aliased
 
-from resolvers.models.people import CustodyEvent, Facility, ParoleHearing, Person
+from resolvers.models.custody import CustodyEvent, ParoleHearing
+from resolvers.models.people import Facility, Person
 from resolvers.models.victims import (
     AttemptOutcome,
     DeliveryAttempt,
@@ -30,8 +31,8 @@ from resolvers.models.victims import (
     Victim,
     VictimRegistration,
 )
-from resolvers.notifications import MAX_ERROR
 from resolvers.session import RequestDb
+from resolvers.victims_notifications import MAX_ERROR
 
 P = NotificationStatus
 
