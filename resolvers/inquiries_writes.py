@@ -74,6 +74,23 @@ def _submitted(row: Sequence[Any]) -> Submitted:
     return Submitted(InquiryRow._make(row[:-1]), bool(row[-1]))
 
 
+@functools.cache
+def _postgresql_insert() -> Insert:
+    """``INSERT INTO inquiries … SELECT`` with a bound parameter per value (named after its column) and
+    ``reference_prefix``: the id from the sequence, the reference from it (zero-padded to six digits,
+    longer once the ids are). On the table, not the mapped class: a Core INSERT skips the ORM's
+    bulk-insert handling."""
+    table = typing.cast(Table, Inquiry.__table__)
+    n = select(func.nextval(func.pg_get_serial_sequence(Inquiry.__tablename__, "id")).label("n")).subquery()
+    digits = cast(n.c.n, String)
+    reference = bindparam("reference_prefix", type_=String) + func.lpad(
+        digits, func.greatest(6, func.length(digits)), "0"
+    )
+    columns = [table.c.id, table.c.reference, *(table.c[k] for k in _SUBMITTED)]
+    params = [n.c.n, reference, *(bindparam(k, type_=table.c[k].type) for k in _SUBMITTED)]
+    return insert(table).from_select(columns, select(*params))
+
+
 @functools.lru_cache(maxsize=256)
 def _postgresql_submit(principal: Principal) -> Insert:
     """``_postgresql_insert`` returning the row and ``visible``, the caller's row scope over it.
@@ -227,20 +244,3 @@ async def reopen_inquiry(
         reopened_count=row.reopened_count + 1,
         due_on=(now + timedelta(days=RESPONSE_DAYS)).date(),
     )
-
-
-@functools.cache
-def _postgresql_insert() -> Insert:
-    """``INSERT INTO inquiries … SELECT`` with a bound parameter per value (named after its column) and
-    ``reference_prefix``: the id from the sequence, the reference from it (zero-padded to six digits,
-    longer once the ids are). On the table, not the mapped class: a Core INSERT skips the ORM's
-    bulk-insert handling."""
-    table = typing.cast(Table, Inquiry.__table__)
-    n = select(func.nextval(func.pg_get_serial_sequence(Inquiry.__tablename__, "id")).label("n")).subquery()
-    digits = cast(n.c.n, String)
-    reference = bindparam("reference_prefix", type_=String) + func.lpad(
-        digits, func.greatest(6, func.length(digits)), "0"
-    )
-    columns = [table.c.id, table.c.reference, *(table.c[k] for k in _SUBMITTED)]
-    params = [n.c.n, reference, *(bindparam(k, type_=table.c[k].type) for k in _SUBMITTED)]
-    return insert(table).from_select(columns, select(*params))
