@@ -301,6 +301,7 @@ FIELDS: dict[str, dict[str, FieldClass]] = {
         "oldestDueSince": F.LEDGER,
         "oldestDueAgeS": F.LEDGER,
         "lastDeliveryAttemptAt": F.LEDGER,
+        "workers": F.LEDGER,
     },
     "HubSigningKey": {
         "kid": F.LEDGER,
@@ -943,6 +944,20 @@ FIELDS: dict[str, dict[str, FieldClass]] = {
         "errors": F.STRUCTURE,
         "replayed": F.STRUCTURE,
         "registration": F.STRUCTURE,
+    },
+    "WorkerHeartbeat": {
+        "workerId": F.LEDGER,
+        "host": F.LEDGER,
+        "pid": F.LEDGER,
+        "startedAt": F.LEDGER,
+        "beatAt": F.LEDGER,
+        "beatAgeS": F.LEDGER,
+        "intervalS": F.LEDGER,
+        "passes": F.LEDGER,
+        "lastWorkAt": F.LEDGER,
+        "lastWork": F.LEDGER,
+        "stoppedAt": F.LEDGER,
+        "stale": F.LEDGER,
     },
 }
 

@@ -284,5 +284,8 @@ query ConsoleHubHealth {
   hubHealth {
     checkedAt storeDialect storeRoundTripMs migrationRevision migrationHead migrationCurrent
     oldestDueSince oldestDueAgeS lastDeliveryAttemptAt
+    workers {
+      workerId host pid startedAt beatAt beatAgeS intervalS passes lastWorkAt lastWork stoppedAt stale
+    }
   }
 }"""
