@@ -382,8 +382,18 @@ FIELDS: dict[str, dict[str, FieldClass]] = {
         "checkedEvents": F.LEDGER,
         "intact": F.LEDGER,
         "brokenReason": F.LEDGER,
+        "latestCheckpoint": F.LEDGER,
         "headId": F.LEDGER,
         "brokenEventId": F.LEDGER,
+    },
+    "LedgerCheckpoint": {
+        "events": F.LEDGER,
+        "headHash": F.LEDGER,
+        "signedAt": F.LEDGER,
+        "keyId": F.LEDGER,
+        "verified": F.LEDGER,
+        "problem": F.LEDGER,
+        "headId": F.LEDGER,
     },
     "MutationError": {
         "code": F.STRUCTURE,
