@@ -475,7 +475,8 @@ class Settings(BaseSettings):
     checkpoint_interval_s: int = Field(
         default=900,
         ge=0,
-        description="Seconds between signed ledger checkpoints `hub serve` writes to its log (0: none)",
+        description="Seconds between signed ledger checkpoints `hub serve` writes to its log and records in "
+        "the store (0: none)",
     )
 
     @field_validator("max_cost_by_audience")
