@@ -436,13 +436,12 @@ class Worker:
         at start, after passes that found work and at least every ``heartbeat_s``; marks the row
         stopped when ``stop`` ends it."""
         await self._beat_logged()
+        await self._run(stop)
+        # Only a clean stop says so: a worker that crashed or was cancelled turns stale instead.
         try:
-            await self._run(stop)
-        finally:
-            try:
-                await self.stopped()
-            except Exception as exc:  # noqa: BLE001 - stopping goes on; the row turns stale instead
-                log.warning("could not mark the worker's heartbeat stopped: %s", type(exc).__name__)
+            await self.stopped()
+        except Exception as exc:  # noqa: BLE001 - stopping goes on; the row turns stale instead
+            log.warning("could not mark the worker's heartbeat stopped: %s", type(exc).__name__)
 
     async def _run(self, stop: asyncio.Event) -> None:
         wait_s = min(self.config.poll_interval_s, self.config.heartbeat_s)
