@@ -9,7 +9,6 @@ checks the chain against the outside copies, which are the evidence that does no
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TypeVar
@@ -66,22 +65,18 @@ async def latest_checkpoint(db: RequestDb) -> Checkpoint | None:
         problem = await check_recorded(db.session, row, max(anchors.values(), default=None))
         return Checkpoint(row.events, row.head_id, row.head, row.kid, row.signed_at, problem)
 
-    return await _alone(db, read)
-
-
-async def _alone(db: RequestDb, work: Callable[[], Awaitable[T]]) -> T:
-    return await db._locked(work, counted=False)
+    return await db.uncounted(read)
 
 
 async def chain_status(db: RequestDb, principal: Principal | None, recent: int) -> ChainStatus:
     """The head, and the newest ``recent`` events (at most ``MAX_RECENT``) checked link by link."""
     recent = max(1, min(recent, MAX_RECENT))
-    head = await _alone(db, lambda: chain_head(db.session))
+    head = await db.uncounted(lambda: chain_head(db.session))
     checkpoint = await latest_checkpoint(db)
     if head is None:
         return ChainStatus(0, None, None, None, 0, None, checkpoint)
     head_at = await db.scalar(select(AuditEvent.occurred_at).where(AuditEvent.id == head.head_id))
-    checked = await _alone(db, lambda: ledger.verify_tail(db.session, recent))
+    checked = await db.uncounted(lambda: ledger.verify_tail(db.session, recent))
     return ChainStatus(
         events=head.events,
         head_id=head.head_id,

@@ -301,9 +301,9 @@ async def test_victim_services_retries_a_notice_that_failed_while_the_mail_serve
     from hub.db import session_factory
     from hub.settings import Settings
     from hub.worker import Worker, config_from, senders_from
-    from resolvers.custody import NewCustodyEvent, record_custody_event
+    from resolvers.custody_writes import NewCustodyEvent, record_custody_event
+    from resolvers.models.custody import CustodyEventKind
     from resolvers.models.partners import Audience
-    from resolvers.models.people import CustodyEventKind
     from resolvers.models.victims import DeliveryAttempt, Notification
     from resolvers.session import RequestDb
     from schema.ids import to_global_id
