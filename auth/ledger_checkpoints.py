@@ -5,13 +5,17 @@ disabled) can change a past event and recompute every hash after it, and ``hub a
 passes. A checkpoint is the head at one moment, ``{events, head_id, head, at}``, signed (a compact JWS,
 ``typ`` ``hub-ledger-checkpoint+jwt``) with the hub's current signing key and written outside the
 database (``hub audit checkpoint`` to a file or standard output, ``hub serve`` to its log every
-``HUB_CHECKPOINT_INTERVAL_S``) for an append-only sink. ``hub audit verify --checkpoints FILE`` then
+``HUB_CHECKPOINT_INTERVAL_S``) for an append-only sink, and recorded in the store as well
+(``ledger_checkpoints``, ``record``: the console's Ledger page shows the latest and checks it against
+the chain now; ``hub audit verify --stored-checkpoints`` checks them all). ``hub audit verify --checkpoints FILE`` then
 demands that the chain still extends every checkpoint: the event ``head_id`` still has hash ``head``.
 A rewrite of any event at or before a checkpointed head changes that hash and is caught.
 
 What it cannot catch: changes after the newest checkpoint (keep the interval short), and someone
 who holds the signing key's private half too (encrypt it with ``HUB_KEY_PASSPHRASE``, kept off the
-database host).
+database host). The copies in the store are a convenience, not the evidence: whoever rewrites the
+ledger can delete them too (though not forge new ones without the key), so the copies outside the
+database stay the ones to verify against.
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from auth import tokens
-from resolvers.models.ledger import AuditEvent
+from resolvers.models.ledger import AuditEvent, LedgerCheckpointRecord
 from resolvers.models.signing_keys import SigningKey
 
 CHECKPOINT_TYPE = "hub-ledger-checkpoint+jwt"
@@ -72,6 +76,51 @@ async def checkpoint(
 
 def checkpoint_line(value: dict[str, Any]) -> str:
     return orjson.dumps(value).decode()
+
+
+async def record(session: AsyncSession, value: dict[str, Any]) -> None:
+    """Add a checkpoint made by ``checkpoint`` to the store's ``ledger_checkpoints`` (the caller
+    commits)."""
+    session.add(
+        LedgerCheckpointRecord(
+            events=int(value["events"]),
+            head_id=int(value["head_id"]),
+            head=value["head"],
+            kid=str(value["kid"]),
+            jws=str(value["jws"]),
+            signed_at=datetime.fromisoformat(str(value["at"])),
+        )
+    )
+
+
+async def latest_recorded(session: AsyncSession) -> LedgerCheckpointRecord | None:
+    """The newest checkpoint in the store; None when none was recorded."""
+    return await session.scalar(
+        select(LedgerCheckpointRecord)
+        .order_by(LedgerCheckpointRecord.signed_at.desc(), LedgerCheckpointRecord.id.desc())
+        .limit(1)
+    )
+
+
+async def recorded_lines(session: AsyncSession) -> list[str]:
+    """Every checkpoint in the store, oldest first, as lines ``check_checkpoints`` reads."""
+    rows = await session.scalars(select(LedgerCheckpointRecord.jws).order_by(LedgerCheckpointRecord.id))
+    return [checkpoint_line({"jws": jws}) for jws in rows]
+
+
+async def check_recorded(
+    session: AsyncSession, row: LedgerCheckpointRecord, purged_through: int | None = None
+) -> str | None:
+    """Why a checkpoint in the store does not hold now (its signature, its columns against what it
+    signed, the chain against it); None when it holds."""
+    try:
+        claims = await _verified_claims(session, row.jws)
+    except ValueError as exc:
+        return f"the checkpoint is not the hub's: {exc}"
+    if (claims["head_id"], claims["events"], claims.get("head")) != (row.head_id, row.events, row.head):
+        return "the stored row does not say what its signature covers (the row was changed)"
+    report = await check_checkpoints(session, [checkpoint_line({"jws": row.jws})], purged_through)
+    return None if report.broken is None else report.broken[1]
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,12 +218,16 @@ async def emit_checkpoints(
     interval_s: float,
     log: logging.Logger,
 ) -> None:
-    """``hub serve``'s loop: a checkpoint to the log at start and every ``interval_s`` seconds."""
+    """``hub serve``'s loop: a checkpoint to the log (and the store) at start and every
+    ``interval_s`` seconds."""
     while True:
         try:
             async with sessions() as session:
                 value = await checkpoint(session, await signer())
             log.info("ledger checkpoint", extra={"checkpoint": value})
+            async with sessions() as session:
+                await record(session, value)
+                await session.commit()
         except Exception:
             # A missed checkpoint weakens the evidence but must not stop the server; it is seen.
             log.exception("ledger checkpoint failed")

@@ -301,6 +301,7 @@ FIELDS: dict[str, dict[str, FieldClass]] = {
         "oldestDueSince": F.LEDGER,
         "oldestDueAgeS": F.LEDGER,
         "lastDeliveryAttemptAt": F.LEDGER,
+        "workers": F.LEDGER,
     },
     "HubSigningKey": {
         "kid": F.LEDGER,
@@ -381,8 +382,18 @@ FIELDS: dict[str, dict[str, FieldClass]] = {
         "checkedEvents": F.LEDGER,
         "intact": F.LEDGER,
         "brokenReason": F.LEDGER,
+        "latestCheckpoint": F.LEDGER,
         "headId": F.LEDGER,
         "brokenEventId": F.LEDGER,
+    },
+    "LedgerCheckpoint": {
+        "events": F.LEDGER,
+        "headHash": F.LEDGER,
+        "signedAt": F.LEDGER,
+        "keyId": F.LEDGER,
+        "verified": F.LEDGER,
+        "problem": F.LEDGER,
+        "headId": F.LEDGER,
     },
     "MutationError": {
         "code": F.STRUCTURE,
@@ -943,6 +954,20 @@ FIELDS: dict[str, dict[str, FieldClass]] = {
         "errors": F.STRUCTURE,
         "replayed": F.STRUCTURE,
         "registration": F.STRUCTURE,
+    },
+    "WorkerHeartbeat": {
+        "workerId": F.LEDGER,
+        "host": F.LEDGER,
+        "pid": F.LEDGER,
+        "startedAt": F.LEDGER,
+        "beatAt": F.LEDGER,
+        "beatAgeS": F.LEDGER,
+        "intervalS": F.LEDGER,
+        "passes": F.LEDGER,
+        "lastWorkAt": F.LEDGER,
+        "lastWork": F.LEDGER,
+        "stoppedAt": F.LEDGER,
+        "stale": F.LEDGER,
     },
 }
 

@@ -7,7 +7,7 @@ import logging
 import sys
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TextIO
 
 import orjson
 
@@ -69,8 +69,22 @@ class JsonFormatter(logging.Formatter):
         return orjson.dumps(entry, default=str).decode()
 
 
+class StderrHandler(logging.StreamHandler[TextIO]):
+    """A handler writing to whatever ``sys.stderr`` is when a record is emitted, not the stream it was
+    at configuration: a process (or a test) that replaces ``sys.stderr`` later and closes the old one
+    would otherwise get "--- Logging error ---" for every line."""
+
+    @property
+    def stream(self) -> TextIO:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value: object) -> None:
+        pass  # always the current sys.stderr
+
+
 def configure_logging(level: str) -> None:
-    handler = logging.StreamHandler(sys.stderr)
+    handler = StderrHandler()
     handler.setFormatter(JsonFormatter())
     root = logging.getLogger()
     root.handlers[:] = [handler]

@@ -338,6 +338,13 @@ class Settings(BaseSettings):
     )
     worker_batch: int = Field(default=20, ge=1, le=500, description="Notifications a worker claims at once")
     worker_poll_s: float = Field(default=5.0, gt=0, le=3600, description="Worker pause when nothing is due")
+    worker_heartbeat_s: float = Field(
+        default=15.0,
+        gt=0,
+        le=3600,
+        description="Longest time between two heartbeats a worker writes to the store; "
+        "`hubHealth` calls it stale after three",
+    )
     victim_embargo_minutes: float = Field(
         default=60.0,
         ge=0,
@@ -468,7 +475,8 @@ class Settings(BaseSettings):
     checkpoint_interval_s: int = Field(
         default=900,
         ge=0,
-        description="Seconds between signed ledger checkpoints `hub serve` writes to its log (0: none)",
+        description="Seconds between signed ledger checkpoints `hub serve` writes to its log and records in "
+        "the store (0: none)",
     )
 
     @field_validator("max_cost_by_audience")

@@ -21,6 +21,12 @@ for longer than the grace) between the server accepting a message and step 5 com
 server that accepted the message but whose reply never arrived (a timeout). The message then goes
 out a second time with the same idempotency key (SMTP Message-ID, gateway ``Idempotency-Key``),
 which the gateway deduplicates and mail readers can recognise.
+
+Heartbeat: a worker writes its row of ``worker_heartbeats`` (its random id, host, pid, when it
+started, its last beat and the last pass that found work) when it starts and after passes, at least
+every ``heartbeat_s`` (``HUB_WORKER_HEARTBEAT_S``), and marks it stopped on a clean shutdown.
+``hubHealth`` (the console's Health page) calls a running worker stale after three intervals without a
+beat. A heartbeat that cannot be written is logged and does not stop deliveries.
 """
 
 from __future__ import annotations
@@ -31,12 +37,15 @@ import contextlib
 import hashlib
 import hmac
 import logging
+import os
 import secrets
+import socket
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+from sqlalchemy import delete, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from hub.delivery import Outbound, Sender, Sent
@@ -47,7 +56,7 @@ from hub.delivery.letters import PrintQueue
 from hub.metrics import WorkerMetrics
 from hub.settings import Settings
 from resolvers import victims_delivery_queue as queue
-from resolvers.models.victims import Channel, NotificationStatus
+from resolvers.models.victims import Channel, NotificationStatus, WorkerHeartbeat
 from resolvers.session import RequestDb
 from resolvers.victims_notifications import code_hash
 from schema.execution import is_store_failure
@@ -72,6 +81,8 @@ class WorkerConfig:
     ack_url: str | None = None
     #: Longest pause between two tries of recording an outcome while the store is unreachable.
     record_retry_max_s: float = 2.0
+    #: Longest time between two heartbeats (``HUB_WORKER_HEARTBEAT_S``); stale after three.
+    heartbeat_s: float = 15.0
 
     @property
     def grace(self) -> timedelta:
@@ -134,6 +145,20 @@ def config_from(settings: Settings, *, batch: int | None = None, poll_s: float |
         ),
         ack_secret=secret.get_secret_value().encode() if secret else secrets.token_bytes(32),
         ack_url=f"{settings.issuer}/notifications/ack",
+        heartbeat_s=settings.worker_heartbeat_s,
+    )
+
+
+#: A heartbeat row whose worker stopped or died longer ago than this is deleted by the next beat.
+HEARTBEAT_KEPT = timedelta(days=7)
+
+
+def work_summary(report: PassReport) -> str:
+    """A pass that found work, in a line for the heartbeat row."""
+    gave_up = report.failed - report.retrying + report.expired
+    return (
+        f"claimed {report.claimed}: delivered {report.delivered}, retries scheduled {report.retrying}, "
+        f"gave up on {gave_up}"
     )
 
 
@@ -168,6 +193,11 @@ class Worker:
         self.config = config or WorkerConfig()
         self.clock = clock
         self.metrics = metrics
+        #: This worker's row in ``worker_heartbeats``.
+        self.worker_id = secrets.token_hex(16)
+        self.started_at: datetime | None = None
+        self._passes = 0
+        self._last_beat: float | None = None
         compose.templates()  # a template file with a missing key or an unknown placeholder stops us here
         slowest = max((s.timeout_s for s in senders.values()), default=0.0)
         if self.config.lease.total_seconds() < 2 * slowest:
@@ -352,8 +382,69 @@ class Worker:
         self.metrics.oldest_due.set(state.oldest_due_s)
         self.metrics.heartbeat.set(now.timestamp())
 
+    async def beat(self, report: PassReport | None = None) -> None:
+        """Write this worker's heartbeat row (inserted at the first beat): now, and ``report`` when
+        that pass found work. Rows of workers gone for longer than ``HEARTBEAT_KEPT`` are deleted."""
+        now = self.clock()
+        if self.started_at is None:
+            self.started_at = now
+        values: dict[str, object] = {"beat_at": now, "passes": self._passes, "stopped_at": None}
+        if report is not None and (report.claimed or report.recovered or report.expired):
+            values.update(last_work_at=now, last_work=work_summary(report)[:300])
+        async with self.sessions() as session, session.begin():
+            done = await session.execute(
+                update(WorkerHeartbeat).where(WorkerHeartbeat.worker_id == self.worker_id).values(**values)
+            )
+            if not getattr(done, "rowcount", 0):
+                await session.execute(
+                    delete(WorkerHeartbeat).where(WorkerHeartbeat.beat_at < now - HEARTBEAT_KEPT)
+                )
+                session.add(
+                    WorkerHeartbeat(
+                        worker_id=self.worker_id,
+                        host=socket.gethostname()[:255],
+                        pid=os.getpid(),
+                        started_at=self.started_at,
+                        interval_s=self.config.heartbeat_s,
+                        **values,
+                    )
+                )
+        self._last_beat = time.monotonic()
+
+    async def stopped(self) -> None:
+        """Mark this worker's row stopped (a clean shutdown: it is not stale, it is gone)."""
+        async with self.sessions() as session, session.begin():
+            await session.execute(
+                update(WorkerHeartbeat)
+                .where(WorkerHeartbeat.worker_id == self.worker_id)
+                .values(stopped_at=self.clock(), passes=self._passes)
+            )
+
+    async def _beat_logged(self, report: PassReport | None = None) -> None:
+        try:
+            await self.beat(report)
+        except Exception as exc:  # noqa: BLE001 - a missed heartbeat must not stop deliveries
+            log.warning("could not write the worker's heartbeat: %s", type(exc).__name__)
+
+    def _beat_due(self, report: PassReport) -> bool:
+        if report.claimed or report.recovered or report.expired:
+            return True
+        return self._last_beat is None or time.monotonic() - self._last_beat >= self.config.heartbeat_s
+
     async def run(self, stop: asyncio.Event) -> None:
-        """Passes until ``stop`` is set; a pass that found work is followed at once by another."""
+        """Passes until ``stop`` is set; a pass that found work is followed at once by another. Beats
+        at start, after passes that found work and at least every ``heartbeat_s``; marks the row
+        stopped when ``stop`` ends it."""
+        await self._beat_logged()
+        await self._run(stop)
+        # Only a clean stop says so: a worker that crashed or was cancelled turns stale instead.
+        try:
+            await self.stopped()
+        except Exception as exc:  # noqa: BLE001 - stopping goes on; the row turns stale instead
+            log.warning("could not mark the worker's heartbeat stopped: %s", type(exc).__name__)
+
+    async def _run(self, stop: asyncio.Event) -> None:
+        wait_s = min(self.config.poll_interval_s, self.config.heartbeat_s)
         while not stop.is_set():
             try:
                 report = await self.run_once()
@@ -362,10 +453,13 @@ class Worker:
                 log.error("delivery pass failed: %s", type(exc).__name__)
                 report = PassReport()
             else:
+                self._passes += 1
                 try:
                     await self.observe()
                 except Exception as exc:  # noqa: BLE001 - metrics must not stop deliveries
                     log.warning("could not read the queue for the metrics: %s", type(exc).__name__)
+                if self._beat_due(report):
+                    await self._beat_logged(report)
             if report.claimed:
                 log.info(
                     "delivered %d of %d claimed; %d retries scheduled, %d given up",
@@ -376,4 +470,4 @@ class Worker:
                 )
                 continue
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), self.config.poll_interval_s)
+                await asyncio.wait_for(stop.wait(), wait_s)

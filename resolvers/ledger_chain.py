@@ -1,14 +1,14 @@
-"""The ledger chain's state for administrators: its head and a check of its newest events.
+"""The ledger chain's state for administrators: its head, a check of its newest events and the
+latest signed checkpoint in the store, checked against the chain now.
 
 The whole walk is ``hub audit verify`` (it reads every event: minutes on a large ledger, not a page's
-work). Signed checkpoints are written outside the database by design (``hub serve``'s log, ``hub audit
-checkpoint``): the store keeps none, so none is shown here; ``hub audit verify --checkpoints`` checks
-the chain against them.
+work). Signed checkpoints are written outside the database (``hub serve``'s log, ``hub audit
+checkpoint``) and recorded in the store (``ledger_checkpoints``); ``hub audit verify --checkpoints``
+checks the chain against the outside copies, which are the evidence that does not trust the database.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TypeVar
@@ -16,7 +16,7 @@ from typing import TypeVar
 from sqlalchemy import select
 
 from auth import ledger
-from auth.ledger_checkpoints import chain_head
+from auth.ledger_checkpoints import chain_head, check_recorded, latest_recorded
 from auth.principal import Principal
 from resolvers.models.ledger import AuditEvent
 from resolvers.session import RequestDb
@@ -25,6 +25,18 @@ T = TypeVar("T")
 
 #: The most events one look checks.
 MAX_RECENT = 1000
+
+
+@dataclass(frozen=True, slots=True)
+class Checkpoint:
+    #: Events in the chain up to ``head_id`` when it was signed.
+    events: int
+    head_id: int
+    head: str | None
+    kid: str
+    signed_at: datetime
+    #: Why it does not hold now (signature, row, chain); None when it holds.
+    problem: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,20 +50,33 @@ class ChainStatus:
     checked: int
     #: (event id, what is wrong) of the first broken link among them; None when they hold.
     broken: tuple[int, str] | None
+    #: The newest checkpoint recorded in the store, checked now; None when none is.
+    checkpoint: Checkpoint | None = None
 
 
-async def _alone(db: RequestDb, work: Callable[[], Awaitable[T]]) -> T:
-    return await db._locked(work, counted=False)
+async def latest_checkpoint(db: RequestDb) -> Checkpoint | None:
+    """The newest checkpoint in the store, its signature and the chain checked against it now."""
+
+    async def read() -> Checkpoint | None:
+        row = await latest_recorded(db.session)
+        if row is None:
+            return None
+        anchors = await ledger.purge_anchors(db.session)
+        problem = await check_recorded(db.session, row, max(anchors.values(), default=None))
+        return Checkpoint(row.events, row.head_id, row.head, row.kid, row.signed_at, problem)
+
+    return await db.uncounted(read)
 
 
 async def chain_status(db: RequestDb, principal: Principal | None, recent: int) -> ChainStatus:
     """The head, and the newest ``recent`` events (at most ``MAX_RECENT``) checked link by link."""
     recent = max(1, min(recent, MAX_RECENT))
-    head = await _alone(db, lambda: chain_head(db.session))
+    head = await db.uncounted(lambda: chain_head(db.session))
+    checkpoint = await latest_checkpoint(db)
     if head is None:
-        return ChainStatus(0, None, None, None, 0, None)
+        return ChainStatus(0, None, None, None, 0, None, checkpoint)
     head_at = await db.scalar(select(AuditEvent.occurred_at).where(AuditEvent.id == head.head_id))
-    checked = await _alone(db, lambda: ledger.verify_tail(db.session, recent))
+    checked = await db.uncounted(lambda: ledger.verify_tail(db.session, recent))
     return ChainStatus(
         events=head.events,
         head_id=head.head_id,
@@ -59,4 +84,5 @@ async def chain_status(db: RequestDb, principal: Principal | None, recent: int) 
         head_at=head_at,
         checked=checked.events,
         broken=checked.broken,
+        checkpoint=checkpoint,
     )

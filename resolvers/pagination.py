@@ -92,7 +92,7 @@ def check_page_size(first: int | None) -> int:
     return first
 
 
-def _after(order: Sequence[ColumnElement[Any]], values: Sequence[Any]) -> ColumnElement[bool]:
+def keyset_after(order: Sequence[ColumnElement[Any]], values: Sequence[Any]) -> ColumnElement[bool]:
     """Rows strictly after ``values`` in ascending lexicographic ``order``.
 
     Expanded as (a > x) OR (a = x AND b > y) ..., which both stores plan well with the indexes.
@@ -129,7 +129,7 @@ async def paginate(
 
     page_stmt = statement.order_by(*order)
     if after:
-        page_stmt = page_stmt.where(_after(order, decode_cursor(after, len(order))))
+        page_stmt = page_stmt.where(keyset_after(order, decode_cursor(after, len(order))))
     rows = await db.rows_as(page_stmt.limit(size + 1), row) if size else []
     has_next = len(rows) > size
     rows = rows[:size]

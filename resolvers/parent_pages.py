@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Select, func, select
 
-from resolvers.pagination import Page, _after, check_page_size, decode_cursor, encode_cursor
+from resolvers.pagination import Page, check_page_size, decode_cursor, encode_cursor, keyset_after
 from resolvers.session import R, RequestDb, row_maker
 
 
@@ -65,7 +65,7 @@ async def pages_by_parent(
             func.row_number().over(partition_by=inner.c.parent_key, order_by=cols).label("row_number"),
         )
         if page.after:
-            ranked_stmt = ranked_stmt.where(_after(cols, decode_cursor(page.after, len(cols))))
+            ranked_stmt = ranked_stmt.where(keyset_after(cols, decode_cursor(page.after, len(cols))))
         ranked = ranked_stmt.subquery()
         rows_stmt = (
             select(ranked)

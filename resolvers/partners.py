@@ -9,7 +9,7 @@ once, by the write that makes it, and never stored in clear.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any, NamedTuple, TypeVar
 
@@ -120,11 +120,6 @@ async def clients_by_partner(
 T = TypeVar("T")
 
 
-async def _alone(db: RequestDb, work: Callable[[], Awaitable[T]]) -> T:
-    """Run registry code on the request's session, alone (as every statement of ``RequestDb`` runs)."""
-    return await db._locked(work, counted=False)
-
-
 async def partner_row(db: RequestDb, principal: Principal, pk: int) -> PartnerView | None:
     """One partner as the reads show it (a mutation's payload)."""
     rows = await db.rows_as(
@@ -158,7 +153,7 @@ OPERATION_COLUMNS: tuple[Any, ...] = (
 )
 
 
-async def _client_audience(db: RequestDb, client: Client) -> Audience:
+async def client_audience(db: RequestDb, client: Client) -> Audience:
     audience = await db.scalar(select(Partner.audience).where(Partner.id == client.partner_id))
     return Audience(audience)
 
@@ -175,7 +170,7 @@ class OperationView(NamedTuple):
 
 async def persisted_operations(db: RequestDb, principal: Principal, client_id: str) -> list[OperationView]:
     """A client's registered operations, oldest first (the department's and its own through APQ)."""
-    client = await _client(db, client_id)
+    client = await client_by_id(db, client_id)
     rows = await db.rows_as(
         select(*OPERATION_COLUMNS)
         .join(Client, Client.id == PersistedOperation.client_pk)
@@ -216,7 +211,7 @@ async def client_throttles(
     return found
 
 
-async def _client(db: RequestDb, client_id: str) -> Client:
+async def client_by_id(db: RequestDb, client_id: str) -> Client:
     client = await db.scalar(select(Client).where(Client.client_id == client_id.strip()))
     if client is None:
         raise NotFound("client", "clientId")

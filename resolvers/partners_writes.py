@@ -29,7 +29,7 @@ from resolvers.models.partners import (
     RateWindow,
     RevokedToken,
 )
-from resolvers.partners import DocumentCheck, _alone, _client, _client_audience
+from resolvers.partners import DocumentCheck, client_audience, client_by_id
 from resolvers.session import RequestDb
 from resolvers.validation import optional_text
 
@@ -92,7 +92,7 @@ async def _name_free(db: RequestDb, name: str, other_than: int | None = None) ->
 
 
 async def _partner(db: RequestDb, pk: int, field: str = "id") -> Partner:
-    partner = await _alone(db, lambda: db.session.get(Partner, pk))
+    partner = await db.uncounted(lambda: db.session.get(Partner, pk))
     if partner is None:
         raise NotFound("partner", field)
     return partner
@@ -113,8 +113,7 @@ async def add_partner(db: RequestDb, principal: Principal | None, new: NewPartne
         raise InvalidInput("contactEmail", "must be an e-mail address (name@example.org)")
     district = optional_text("district", new.district, max_length=60)
     await _name_free(db, name)
-    partner = await _alone(
-        db,
+    partner = await db.uncounted(
         lambda: registry.add_partner(
             db.session, name=name, audience=new.audience, contact_email=email, district=district
         ),
@@ -142,7 +141,7 @@ async def rename_partner(db: RequestDb, principal: Principal | None, pk: int, na
             detail={"from": old, "to": name},
         )
 
-    await _alone(db, write)
+    await db.uncounted(write)
     return Applied(pk)
 
 
@@ -165,7 +164,7 @@ async def set_partner_active(db: RequestDb, principal: Principal | None, pk: int
             audience=partner.audience,
         )
 
-    await _alone(db, write)
+    await db.uncounted(write)
     return Applied(pk)
 
 
@@ -205,7 +204,7 @@ async def add_client(
             await persisted.set_persisted_only(db.session, made.client, True)
         return made
 
-    made = await _alone(db, write)
+    made = await db.uncounted(write)
     return IssuedSecret(int(made.client.id), made.client.client_id, made.secret)
 
 
@@ -214,8 +213,8 @@ async def rotate_client_secret(
 ) -> IssuedSecret:
     """A new secret replaces the client's old one at once (tokens already issued run out on their own);
     its hash is made with ``pepper`` as in ``add_client``."""
-    client = await _client(db, client_id)
-    made = await _alone(db, lambda: registry.rotate_secret(db.session, client.client_id, pepper=pepper))
+    client = await client_by_id(db, client_id)
+    made = await db.uncounted(lambda: registry.rotate_secret(db.session, client.client_id, pepper=pepper))
     return IssuedSecret(int(made.client.id), made.client.client_id, made.secret)
 
 
@@ -223,14 +222,14 @@ async def set_client_enabled(
     db: RequestDb, principal: Principal | None, client_id: str, enabled: bool
 ) -> Applied:
     """Disable a client (its token requests and tokens are refused) or enable it again."""
-    client = await _client(db, client_id)
+    client = await client_by_id(db, client_id)
     wanted = ClientStatus.ACTIVE if enabled else ClientStatus.DISABLED
     if client.status == wanted:
         return Applied(int(client.id), changed=False)
     if not enabled:
         _not_own_client(principal, client, "disable")
     change = registry.enable if enabled else registry.disable
-    await _alone(db, lambda: change(db.session, client.client_id))
+    await db.uncounted(lambda: change(db.session, client.client_id))
     return Applied(int(client.id))
 
 
@@ -238,17 +237,17 @@ async def set_client_persisted_only(
     db: RequestDb, principal: Principal | None, client_id: str, on: bool
 ) -> Applied:
     """Let a client run only its registered (persisted) operations, or any operation again."""
-    client = await _client(db, client_id)
+    client = await client_by_id(db, client_id)
     if client.persisted_only == on:
         return Applied(int(client.id), changed=False)
-    await _alone(db, lambda: persisted.set_persisted_only(db.session, client, on))
+    await db.uncounted(lambda: persisted.set_persisted_only(db.session, client, on))
     return Applied(int(client.id))
 
 
 async def remove_client(db: RequestDb, principal: Principal | None, client_id: str) -> int:
     """Delete a disabled client with its revocations, persisted operations and rate windows. The ledger
     keeps its history (events name clients by client id); an active client must be disabled first."""
-    client = await _client(db, client_id)
+    client = await client_by_id(db, client_id)
     _not_own_client(principal, client, "remove")
     if client.status != ClientStatus.DISABLED:
         raise Conflict("clientId", "is active; disable it first, then remove it")
@@ -261,7 +260,7 @@ async def remove_client(db: RequestDb, principal: Principal | None, client_id: s
         await db.session.flush()
         await record_event(db.session, kind="client.removed", partner_id=partner_pk, client_id=public_id)
 
-    await _alone(db, write)
+    await db.uncounted(write)
     return pk
 
 
@@ -282,10 +281,10 @@ async def register_operations(
 ) -> Registered:
     """Register documents (``{sha256: document}``) for a client; each must be valid against its own
     audience's schema (``check``), or nothing is registered. Ones it has already are left as they are."""
-    client = await _client(db, client_id)
+    client = await client_by_id(db, client_id)
     if not operations:
         raise InvalidInput("document", "must not be blank")
-    audience = await _client_audience(db, client)
+    audience = await client_audience(db, client)
     for sha, document in operations.items():
         if not document.strip():
             raise InvalidInput("document", "must not be blank")
@@ -294,7 +293,7 @@ async def register_operations(
         problem = check(audience, document)
         if problem is not None:
             raise InvalidInput("document", f"is not valid for the {audience} schema ({problem})")
-    added = await _alone(db, lambda: persisted.add_manifest(db.session, client, operations))
+    added = await db.uncounted(lambda: persisted.add_manifest(db.session, client, operations))
     return Registered(int(client.id), added)
 
 
@@ -302,7 +301,7 @@ async def remove_operation(
     db: RequestDb, principal: Principal | None, client_id: str, sha256: str
 ) -> Applied:
     """Remove one of a client's registered operations (a persisted-only client can no longer run it)."""
-    client = await _client(db, client_id)
+    client = await client_by_id(db, client_id)
     sha = sha256.strip().lower()
     pk, partner_pk, public_id = int(client.id), client.partner_id, client.client_id
 
@@ -323,7 +322,7 @@ async def remove_operation(
         )
         return True
 
-    if not await _alone(db, write):
+    if not await db.uncounted(write):
         raise NotFound("persisted operation", "id")
     return Applied(pk)
 
@@ -338,7 +337,7 @@ async def unthrottle(
     if client_id is None and address is None:
         raise InvalidInput("clientId", "or an address must be given")
     if client_id is not None:
-        client_id = (await _client(db, client_id)).client_id
+        client_id = (await client_by_id(db, client_id)).client_id
 
     async def write() -> int:
         removed = await throttle.clear(db.session, address=address, client_id=client_id)
@@ -350,4 +349,4 @@ async def unthrottle(
         )
         return removed
 
-    return await _alone(db, write)
+    return await db.uncounted(write)

@@ -377,7 +377,7 @@ async def record_page(
                 await result.close()
         return release, kept, keys
 
-    release, rows, keys = await db._locked(work)
+    release, rows, keys = await db.alone(work)
     records = await _enrich(db.rows, agreement, rows[:size], today, keys[:size], release)
     return RecordPage(
         records=records,

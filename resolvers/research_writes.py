@@ -66,7 +66,7 @@ def _decider(principal: Principal) -> str:
 
 
 async def _record(db: RequestDb, principal: Principal, kind: str, row: Any, **detail: Any) -> None:
-    await db._locked(
+    await db.uncounted(
         lambda: record_event(
             db.session,
             kind=f"research_agreement.{kind}",
@@ -76,7 +76,6 @@ async def _record(db: RequestDb, principal: Principal, kind: str, row: Any, **de
             audience=principal.audience.value,
             detail={"agreement": int(row.id), "reference": row.reference, **detail},
         ),
-        counted=False,
     )
 
 

@@ -48,6 +48,17 @@ class RequestDb:
         self._closed = False
         self._running: set[asyncio.Future[Any]] = set()
 
+    async def alone(self, work: Callable[[], Awaitable[T]]) -> T:
+        """Run ``work`` (code that takes the session itself) alone on the session, as every statement
+        here runs, counted among the request's statements."""
+        return await self._locked(work)
+
+    async def uncounted(self, work: Callable[[], Awaitable[T]]) -> T:
+        """Run ``work`` (code that takes the session itself, such as ``auth.keys`` or the client
+        registry) alone on the session, as every statement here runs, without counting it among the
+        request's statements."""
+        return await self._locked(work, counted=False)
+
     async def _locked(self, work: Callable[[], Awaitable[T]], *, counted: bool = True) -> T:
         """Run ``work`` alone on the session, to its end even if the field awaiting it is cancelled.
 

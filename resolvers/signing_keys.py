@@ -8,7 +8,6 @@ signs is the newest key not retired, as ``auth.keys.KeyStore`` chooses it.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TypeVar
@@ -50,12 +49,7 @@ class KeyRing:
     rotate_every_days: int
 
 
-async def _alone(db: RequestDb, work: Callable[[], Awaitable[T]]) -> T:
-    """Run ``auth.keys`` code on the request's session, alone (as every statement of ``RequestDb`` runs)."""
-    return await db._locked(work, counted=False)
-
-
-def _signer(rows: list[SigningKey], now: datetime) -> SigningKey | None:
+def current_signer(rows: list[SigningKey], now: datetime) -> SigningKey | None:
     """The key new tokens are signed with: the newest not retired (``KeyStore.signer``'s choice)."""
     live = [r for r in rows if r.retired_at is None or r.retired_at > now]
     return max(live, key=lambda r: (r.created_at, r.kid)) if live else None
@@ -63,9 +57,9 @@ def _signer(rows: list[SigningKey], now: datetime) -> SigningKey | None:
 
 async def key_ring(db: RequestDb, principal: Principal | None, policy: keys.KeyPolicy) -> KeyRing:
     """The keys and the rotation schedule. ``principal``: the caller through the API, None at the CLI."""
-    rows = await _alone(db, lambda: keys.list_keys(db.session))
+    rows = await db.uncounted(lambda: keys.list_keys(db.session))
     now = datetime.now(UTC)
-    signer = _signer(rows, now)
+    signer = current_signer(rows, now)
     states = [
         KeyState(
             kid=r.kid,

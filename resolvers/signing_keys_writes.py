@@ -13,7 +13,7 @@ from auth.principal import Principal
 from resolvers.errors import Conflict, NotFound
 from resolvers.models.signing_keys import SigningKey
 from resolvers.session import RequestDb
-from resolvers.signing_keys import _alone, _signer
+from resolvers.signing_keys import current_signer
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,7 +26,7 @@ class Rotated:
 
 async def rotate_key(db: RequestDb, principal: Principal | None, policy: keys.KeyPolicy) -> Rotated:
     """A new signing key; the keys that signed until now are retired and verify for ``policy.overlap``."""
-    new, retired = await _alone(db, lambda: keys.rotate(db.session, policy))
+    new, retired = await db.uncounted(lambda: keys.rotate(db.session, policy))
     return Rotated(
         kid=new.kid,
         alg=new.alg,
@@ -44,8 +44,8 @@ async def retire_key(db: RequestDb, principal: Principal | None, policy: keys.Ke
     row = await db.scalar(select(SigningKey).where(SigningKey.kid == kid))
     if row is None:
         raise NotFound("signing key", "kid")
-    rows = await _alone(db, lambda: keys.list_keys(db.session))
-    signer = _signer(rows, datetime.now(UTC))
+    rows = await db.uncounted(lambda: keys.list_keys(db.session))
+    signer = current_signer(rows, datetime.now(UTC))
     if signer is not None and signer.kid == kid:
         only = sum(1 for r in rows if r.retired_at is None) == 1
         raise Conflict(
@@ -55,4 +55,4 @@ async def retire_key(db: RequestDb, principal: Principal | None, policy: keys.Ke
             "before retiring this one",
         )
     assert isinstance(row, SigningKey)
-    return await _alone(db, lambda: keys.retire(db.session, policy, row))
+    return await db.uncounted(lambda: keys.retire(db.session, policy, row))

@@ -396,7 +396,7 @@ async def _notification(db: RequestDb, principal: Principal, pk: int) -> _AckSta
 
 async def _ledger(db: RequestDb, principal: Principal, kind: str, **detail: Any) -> None:
     # Under the victim services audience: the ledger seals these from every other reader.
-    await db._locked(
+    await db.uncounted(
         lambda: record_event(
             db.session,
             kind=kind,
@@ -406,7 +406,6 @@ async def _ledger(db: RequestDb, principal: Principal, kind: str, **detail: Any)
             audience=principal.audience.value,
             detail=detail,
         ),
-        counted=False,
     )
 
 

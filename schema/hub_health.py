@@ -18,6 +18,30 @@ from schema.fields import classified, resolves
 L = FieldClass.LEDGER
 
 
+@strawberry.type(description="A notification worker's heartbeat (`hub worker`).")
+class WorkerHeartbeat:
+    worker_id: str = classified(L, "The worker's own random id, made when it started.")
+    host: str = classified(L, "The host it runs on.")
+    pid: int = classified(L, "Its process id on that host.")
+    started_at: datetime = classified(L, "When it started.")
+    beat_at: datetime = classified(L, "Its latest heartbeat.")
+    beat_age_s: float = classified(L, "Seconds since that heartbeat, when this was measured.")
+    interval_s: float = classified(L, "Its longest time between two heartbeats (`HUB_WORKER_HEARTBEAT_S`).")
+    passes: int = classified(L, "Delivery passes it has run since it started.")
+    last_work_at: datetime | None = classified(
+        L, "When a pass of it last found work (claimed or handed back notifications); null: never."
+    )
+    last_work: str | None = classified(L, "What that pass did.")
+    stopped_at: datetime | None = classified(
+        L, "When it stopped cleanly; null while it runs (or if it died)."
+    )
+    stale: bool = classified(
+        L,
+        f"True when it has not stopped and has not beaten for more than {data.STALE_BEATS} of its "
+        "intervals: it died, hangs or cannot reach the store.",
+    )
+
+
 @strawberry.type(description="The hub's health as one request measured it.")
 class HubHealth:
     checked_at: datetime = classified(L, "When it was measured.")
@@ -36,9 +60,14 @@ class HubHealth:
     oldest_due_age_s: float | None = classified(L, "That notification's wait in seconds; null: none due.")
     last_delivery_attempt_at: datetime | None = classified(
         L,
-        "When a notification worker last recorded a delivery attempt: the worker records no heartbeat, "
-        "so this is the latest sign of its work, not of its being alive (an idle worker with nothing due "
-        "records none). Null when no attempt was ever made.",
+        "When a notification worker last recorded a delivery attempt (its latest work; `workers` says "
+        "whether it is alive). Null when no attempt was ever made.",
+    )
+    workers: list[WorkerHeartbeat] = classified(
+        L,
+        "The notification workers' heartbeats, the latest first (at most "
+        f"{data.MAX_WORKERS}); empty when no worker has written one. A stopped or dead worker's row is "
+        "kept for a week.",
     )
 
 
@@ -60,4 +89,21 @@ class Query:
             oldest_due_since=due,
             oldest_due_age_s=None if due is None else max(0.0, (ctx.now - due).total_seconds()),
             last_delivery_attempt_at=health.last_delivery_attempt_at,
+            workers=[
+                WorkerHeartbeat(
+                    worker_id=w.worker_id,
+                    host=w.host,
+                    pid=w.pid,
+                    started_at=w.started_at,
+                    beat_at=w.beat_at,
+                    beat_age_s=max(0.0, (ctx.now - w.beat_at).total_seconds()),
+                    interval_s=w.interval_s,
+                    passes=w.passes,
+                    last_work_at=w.last_work_at,
+                    last_work=w.last_work,
+                    stopped_at=w.stopped_at,
+                    stale=w.stale,
+                )
+                for w in health.workers
+            ],
         )

@@ -141,7 +141,7 @@ async def _partner_payload(info: Info, outcome: Outcome) -> PartnerPayload:
     return PartnerPayload(partner=partner, errors=outcome.errors, replayed=outcome.replayed)
 
 
-async def _client(info: Info, refs: Refs | None) -> PartnerClient | None:
+async def client_by_id(info: Info, refs: Refs | None) -> PartnerClient | None:
     if refs is None:
         return None
     row = await data.client_row(info.context.db, info.context.principal, refs["client"])
@@ -155,7 +155,7 @@ async def _secret_payload(
     in a replay, never after an error)."""
     fresh = issued and not outcome.replayed and not outcome.errors
     return ClientSecretPayload(
-        client=await _client(info, outcome.refs),
+        client=await client_by_id(info, outcome.refs),
         secret=issued[-1].secret if fresh else None,
         errors=outcome.errors,
         replayed=outcome.replayed,
@@ -186,7 +186,7 @@ async def _client_status(
 
     outcome = await run_mutation(info, strawberry.asdict(input), idempotency_key, write)
     return PartnerClientPayload(
-        client=await _client(info, outcome.refs), errors=outcome.errors, replayed=outcome.replayed
+        client=await client_by_id(info, outcome.refs), errors=outcome.errors, replayed=outcome.replayed
     )
 
 
@@ -327,7 +327,7 @@ class Mutation:
 
         outcome = await run_mutation(info, strawberry.asdict(input), idempotency_key, write)
         return PartnerClientPayload(
-            client=await _client(info, outcome.refs), errors=outcome.errors, replayed=outcome.replayed
+            client=await client_by_id(info, outcome.refs), errors=outcome.errors, replayed=outcome.replayed
         )
 
     @mutation(
@@ -400,7 +400,7 @@ class Mutation:
         outcome = await run_mutation(info, strawberry.asdict(input), idempotency_key, write)
         return PersistedOperationPayload(
             id=sha if outcome.refs is not None else None,
-            client=await _client(info, outcome.refs),
+            client=await client_by_id(info, outcome.refs),
             errors=outcome.errors,
             replayed=outcome.replayed,
         )
@@ -422,7 +422,7 @@ class Mutation:
         outcome = await run_mutation(info, strawberry.asdict(input), idempotency_key, write)
         return PersistedOperationPayload(
             id=input.id.strip().lower() if outcome.refs is not None else None,
-            client=await _client(info, outcome.refs),
+            client=await client_by_id(info, outcome.refs),
             errors=outcome.errors,
             replayed=outcome.replayed,
         )

@@ -163,7 +163,7 @@ class Enrollment(FromRow):
         return [ReparativeActivity.from_row(r) for r in rows]
 
 
-def _id(type_name: str, value: strawberry.ID | None, field: str) -> int | None:
+def optional_id(type_name: str, value: strawberry.ID | None, field: str) -> int | None:
     return None if value is None else from_global_id(type_name, value, field)
 
 
@@ -198,8 +198,8 @@ class Query:
         status: OfferingStatus | None = None,
     ) -> Connection[ProgramOffering]:
         f = data.OfferingFilter(
-            program_id=_id("Program", program_id, "programId"),
-            facility_id=_id("Facility", facility_id, "facilityId"),
+            program_id=optional_id("Program", program_id, "programId"),
+            facility_id=optional_id("Facility", facility_id, "facilityId"),
             status=status.value if status else None,
         )
         page = await data.list_offerings(info.context.db, info.context.principal, f, first, after)
@@ -216,8 +216,8 @@ class Query:
         status: EnrollmentStatus | None = None,
     ) -> Connection[Enrollment]:
         f = data.EnrollmentFilter(
-            person_id=_id("Person", person_id, "personId"),
-            program_id=_id("Program", program_id, "programId"),
+            person_id=optional_id("Person", person_id, "personId"),
+            program_id=optional_id("Program", program_id, "programId"),
             status=status.value if status else None,
         )
         page = await data.list_enrollments(info.context.db, info.context.principal, f, first, after)

@@ -15,7 +15,7 @@ from schema.context import Info
 from schema.fields import classified, mutation
 from schema.ids import from_global_id
 from schema.mutations import IdempotencyKey, Outcome, Payload, run_mutation
-from schema.programs import Enrollment, _id
+from schema.programs import Enrollment, optional_id
 
 
 @strawberry.input(description="Enrol a person in a program, or in one offering of it.")
@@ -88,8 +88,8 @@ class Mutation:
         async def write() -> dict[str, int]:
             new = programs_writes.NewEnrollment(
                 person_id=from_global_id("Person", input.person_id, "personId"),
-                program_id=_id("Program", input.program_id, "programId"),
-                offering_id=_id("ProgramOffering", input.offering_id, "offeringId"),
+                program_id=optional_id("Program", input.program_id, "programId"),
+                offering_id=optional_id("ProgramOffering", input.offering_id, "offeringId"),
                 enrolled_on=input.enrolled_on,
             )
             return {"enrollment": await programs_writes.enrol_person(ctx.db, ctx.principal, new, ctx.now)}

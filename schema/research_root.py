@@ -253,7 +253,7 @@ class ResearchAccess:
         if self.agreement.tier is not AgreementTier.RECORD:
             return None
         db = info.context.db
-        release = await db._locked(lambda: records.release_plan(db.session, self.agreement))
+        release = await db.alone(lambda: records.release_plan(db.session, self.agreement))
         return ResearchRelease.of(release)
 
     @resolves(RR, "The agreement's reference.")
@@ -314,7 +314,7 @@ class ResearchAccess:
             batches = records.stream_records(db.session, self.agreement, today)
             return await stats.tabulate(batches, self.agreement, dimensions, researcher)
 
-        table = await db._locked(work)
+        table = await db.alone(work)
         return ResearchTable(
             dimensions=list(table.dimensions),
             suppression_threshold=table.threshold,

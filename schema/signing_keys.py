@@ -66,7 +66,7 @@ class SigningKeyRing:
         )
 
 
-async def _ring(info: Info) -> SigningKeyRing:
+async def signing_key_ring(info: Info) -> SigningKeyRing:
     ctx = info.context
     return SigningKeyRing.of(await data.key_ring(ctx.db, ctx.principal, ctx.key_policy))
 
@@ -75,4 +75,4 @@ async def _ring(info: Info) -> SigningKeyRing:
 class Query:
     @resolves(L, "The hub's token signing keys (public facts only) and the rotation schedule.")
     async def signing_keys(self, info: Info) -> SigningKeyRing:
-        return await _ring(info)
+        return await signing_key_ring(info)

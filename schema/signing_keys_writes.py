@@ -10,7 +10,7 @@ from resolvers.models.partners import Audience
 from schema.context import Info
 from schema.fields import classified, mutation
 from schema.mutations import IdempotencyKey, Payload, Refs, run_mutation
-from schema.signing_keys import L, SigningKeyRing, _ring
+from schema.signing_keys import L, SigningKeyRing, signing_key_ring
 
 ADMIN = (Audience.ADMIN,)
 
@@ -58,7 +58,10 @@ class Mutation:
         if outcome.refs is None:
             return RotateSigningKeyPayload(keys=None, retired=None, errors=outcome.errors, replayed=False)
         return RotateSigningKeyPayload(
-            keys=await _ring(info), retired=outcome.refs["retired"], errors=[], replayed=outcome.replayed
+            keys=await signing_key_ring(info),
+            retired=outcome.refs["retired"],
+            errors=[],
+            replayed=outcome.replayed,
         )
 
     @mutation(
@@ -80,7 +83,7 @@ class Mutation:
         if outcome.refs is None:
             return RetireSigningKeyPayload(keys=None, changed=None, errors=outcome.errors, replayed=False)
         return RetireSigningKeyPayload(
-            keys=await _ring(info),
+            keys=await signing_key_ring(info),
             changed=bool(outcome.refs["changed"]),
             errors=[],
             replayed=outcome.replayed,

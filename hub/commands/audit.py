@@ -4,8 +4,9 @@
   exit 1 naming the first broken link (event id and what is wrong). With ``--checkpoints``, also
   exit 1 naming the first signed checkpoint in FILE (its line) that the chain no longer extends: a
   rewrite that recomputed the hashes passes the walk but not this.
+  ``--stored-checkpoints`` does the same with the checkpoints kept in the store.
 - ``hub audit checkpoint [--out FILE]``: the signed head of the chain as one JSON line, to standard
-  output or appended to FILE (``auth/ledger_checkpoints.py``).
+  output or appended to FILE (``auth/ledger_checkpoints.py``), and recorded in the store.
 - ``hub audit export --format csv|jsonl [--since DATE] [--until DATE]``: every event with its
   disclosures, oldest first, streamed to standard output in batches.
 - ``hub audit purge --before DATE``: removes events older than DATE; refused unless DATE is at least
@@ -104,8 +105,11 @@ async def _with_session(settings: Settings, work: Any) -> int:
         await engine.dispose()
 
 
-async def _verify(session: Any, checkpoints: tuple[Path, list[str]] | None = None) -> int:
+async def _verify(
+    session: Any, checkpoints: tuple[Path, list[str]] | None = None, stored: bool = False
+) -> int:
     from auth.ledger import verify
+    from auth.ledger_checkpoints import recorded_lines
 
     outcome = await verify(session)
     if outcome.broken is not None:
@@ -113,8 +117,12 @@ async def _verify(session: Any, checkpoints: tuple[Path, list[str]] | None = Non
         print(f"broken at event {event_id}: {what} ({outcome.events} events before it hold)", file=sys.stderr)
         return 1
     print(f"the chain holds: {outcome.events} events, head {outcome.head}")
-    if checkpoints is not None:
-        return await _verify_checkpoints(session, *checkpoints)
+    if checkpoints is not None and await _verify_checkpoints(session, *checkpoints):
+        return 1
+    if stored:
+        return await _verify_checkpoints(
+            session, Path("<the store's ledger_checkpoints>"), await recorded_lines(session)
+        )
     return 0
 
 
@@ -146,11 +154,14 @@ async def _verify_checkpoints(session: Any, path: Path, lines: list[str]) -> int
 
 async def _checkpoint(session: Any, settings: Settings) -> str:
     from auth.keys import KeyStore
-    from auth.ledger_checkpoints import checkpoint, checkpoint_line
+    from auth.ledger_checkpoints import checkpoint, checkpoint_line, record
     from hub.commands.clients import key_policy
 
     keys = KeyStore(cast(Any, lambda: _Borrowed(session)), key_policy(settings))
-    return checkpoint_line(await checkpoint(session, await keys.signer()))
+    value = await checkpoint(session, await keys.signer())
+    await record(session, value)  # also kept in the store, for the console's Ledger page
+    await session.commit()
+    return checkpoint_line(value)
 
 
 def _write_checkpoint(line: str, out: Path | None) -> int:
@@ -224,7 +235,9 @@ async def _purge(session: Any, before: datetime) -> int:
 def cmd_audit(args: argparse.Namespace, settings: Settings) -> int:
     if args.audit_command == "verify":
         checkpoints = _read_checkpoints(args.checkpoints) if args.checkpoints else None
-        return asyncio.run(_with_session(settings, lambda session: _verify(session, checkpoints)))
+        return asyncio.run(
+            _with_session(settings, lambda session: _verify(session, checkpoints, args.stored_checkpoints))
+        )
     if args.audit_command == "checkpoint":
         lines: list[str] = []
 
@@ -258,6 +271,12 @@ def register(sub: Any) -> None:
         type=Path,
         default=None,
         help="a file of signed checkpoints (or the server's log): fail if the chain no longer extends one",
+    )
+    v.add_argument(
+        "--stored-checkpoints",
+        action="store_true",
+        help="the same with the checkpoints recorded in the store (a convenience: the copies outside the "
+        "database are the evidence)",
     )
     v.set_defaults(handler=cmd_audit)
     c = commands.add_parser("checkpoint", help="sign the chain's head; one JSON line to stdout or --out FILE")

@@ -65,6 +65,7 @@ def build_console(
             settings.console_oidc,
             verifiers or {},
             f"{settings.issuer}/console/signin/oidc/callback",
+            db=sessions,
         )
 
     async def refused(request: Request, exc: Exception) -> Response:

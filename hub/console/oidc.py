@@ -7,37 +7,84 @@ authentication strength and the token lifetime are that issuer's, exactly as for
 to the API. The console signs the person in with the provider's **access token** (the one the API
 accepts from that issuer) once
 
-- the ``state`` matches the pending sign-in (kept server-side, named by a short-lived SameSite=Lax
-  cookie: the provider's redirect back is a cross-site navigation, which a Strict cookie misses),
+- the ``state`` names a pending sign-in in the store (``console_oidc_pending``, so any worker or
+  node may receive the provider's redirect), which the browser's short-lived SameSite=Lax cookie
+  opens (the provider's redirect back is a cross-site navigation, which a Strict cookie misses),
 - the code exchange succeeded with the PKCE verifier,
 - the ID token is signed by the issuer's key, is for the console's client id and carries the nonce,
 - the access token passes the hub's own staff-token check (``ExternalIssuer.principal``) for the
   same subject.
+
+A pending sign-in's row is keyed by the SHA-256 of its ``state`` and holds the PKCE verifier, the
+nonce and the page to go on to sealed with AES-GCM under a key derived (HKDF-SHA256) from the id in
+the browser's cookie, as console sessions seal their token: a copy of the store yields no verifier.
+The callback deletes the row before using it and goes on only if its own delete removed it, so a
+replayed redirect (to the same worker or another) is refused; rows expire after ``PENDING_S`` and
+expired ones are deleted as new sign-ins start.
 """
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
+import orjson
 from authlib.common.security import generate_token
 from authlib.oauth2.rfc6749.parameters import prepare_grant_uri
 from authlib.oauth2.rfc7636 import create_s256_code_challenge
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from sqlalchemy import delete, func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from auth import tokens
 from auth.issuers import ExternalIssuer
 from hub.console.pages import PENDING_S, Refused
 from hub.settings import ConsoleOidcClient
-from resolvers.models.partners import Audience
+from resolvers.models.partners import Audience, ConsoleOidcPendingRecord
 
 MAX_PENDING = 10_000
 #: How long a provider's discovery document and keys are kept.
 METADATA_S = 300
 METADATA_FIELDS = ("authorization_endpoint", "token_endpoint", "jwks_uri")
+_HKDF_INFO = b"hub console oidc sign-in"
+NOT_STARTED = (
+    "This sign-in was not started here, was already used or took too long; start again from the sign-in page."
+)
+
+
+def state_hash(state: str) -> str:
+    """The store's key of a pending sign-in: the SHA-256 of its ``state``, in hex."""
+    return hashlib.sha256(state.encode()).hexdigest()
+
+
+def _key(pending_id: str) -> bytes:
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=_HKDF_INFO).derive(pending_id.encode())
+
+
+def seal(pending_id: str, key: str, secret: dict[str, str]) -> bytes:
+    """``nonce || AES-GCM(secret)`` under the cookie id's key, bound to the row's key."""
+    nonce = secrets.token_bytes(12)
+    return nonce + AESGCM(_key(pending_id)).encrypt(nonce, orjson.dumps(secret), key.encode())
+
+
+def unseal(pending_id: str, key: str, sealed: bytes) -> dict[str, str]:
+    """The sealed values; raises ``InvalidTag`` for another browser's cookie."""
+    value = orjson.loads(AESGCM(_key(pending_id)).decrypt(sealed[:12], sealed[12:], key.encode()))
+    assert isinstance(value, dict)
+    return {str(k): str(v) for k, v in value.items()}
+
+
+def _at(epoch: float) -> datetime:
+    return datetime.fromtimestamp(epoch, UTC)
 
 
 @dataclass(frozen=True)
@@ -71,15 +118,16 @@ class OidcSignIn:
         verifiers: Mapping[str, ExternalIssuer],
         redirect_uri: str,
         *,
+        db: async_sessionmaker[AsyncSession],
         http: Callable[[], httpx.AsyncClient] = default_http,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.clients = {client.issuer: client for client in clients}
         self._verifiers = verifiers
         self.redirect_uri = redirect_uri
+        self._db = db
         self._http = http
         self._clock = clock
-        self._pending: dict[str, Pending] = {}
         self._metadata: dict[str, tuple[float, dict[str, Any]]] = {}
 
     def labels(self) -> list[tuple[str, str]]:
@@ -117,11 +165,6 @@ class OidcSignIn:
             raise Refused(400, "Choose one of the identity providers listed on the sign-in page.")
         metadata = await self.metadata(issuer)
         now = self._clock()
-        if len(self._pending) >= MAX_PENDING:
-            for key in [k for k, p in self._pending.items() if now - p.started >= PENDING_S]:
-                del self._pending[key]
-        if len(self._pending) >= MAX_PENDING:
-            raise Refused(503, "Too many sign-ins are under way; try again in a few minutes.")
         pending = Pending(
             issuer=issuer,
             state=generate_token(32),
@@ -131,7 +174,28 @@ class OidcSignIn:
             started=now,
         )
         pending_id = secrets.token_urlsafe(32)
-        self._pending[pending_id] = pending
+        key = state_hash(pending.state)
+        sealed = seal(
+            pending_id, key, {"verifier": pending.verifier, "nonce": pending.nonce, "next": next_path}
+        )
+        async with self._db() as db:
+            await db.execute(
+                delete(ConsoleOidcPendingRecord).where(ConsoleOidcPendingRecord.expires_at <= _at(now))
+            )
+            under_way = await db.scalar(select(func.count()).select_from(ConsoleOidcPendingRecord)) or 0
+            if under_way >= MAX_PENDING:
+                await db.commit()
+                raise Refused(503, "Too many sign-ins are under way; try again in a few minutes.")
+            db.add(
+                ConsoleOidcPendingRecord(
+                    state_hash=key,
+                    issuer=issuer,
+                    sealed=sealed,
+                    created_at=_at(now),
+                    expires_at=_at(now + PENDING_S),
+                )
+            )
+            await db.commit()
         url = prepare_grant_uri(
             metadata["authorization_endpoint"],
             client.client_id,
@@ -145,13 +209,40 @@ class OidcSignIn:
         )
         return pending_id, str(url)
 
-    def take(self, pending_id: str | None) -> Pending:
-        pending = self._pending.pop(pending_id, None) if pending_id else None
-        if pending is None or self._clock() - pending.started >= PENDING_S:
-            raise Refused(
-                400, "This sign-in was not started here or took too long; start again from the sign-in page."
+    async def take(self, pending_id: str | None, params: Mapping[str, str]) -> Pending:
+        """The pending sign-in the redirect's ``state`` names, opened with the browser's cookie id, and
+        deleted from the store: whichever request deletes it goes on, any other (a replay) is refused."""
+        state = params.get("state")
+        if not state and params.get("error"):
+            described = params.get("error_description") or params["error"]
+            raise Refused(403, f"The identity provider did not sign you in: {described[:200]}")
+        if not pending_id or not state:
+            raise Refused(400, NOT_STARTED)
+        key = state_hash(state)
+        async with self._db() as db:
+            row = await db.get(ConsoleOidcPendingRecord, key)
+            if row is None:
+                raise Refused(400, NOT_STARTED)
+            taken = await db.execute(
+                delete(ConsoleOidcPendingRecord).where(ConsoleOidcPendingRecord.state_hash == key)
             )
-        return pending
+            await db.commit()
+        if getattr(taken, "rowcount", 0) != 1 or self._clock() >= row.expires_at.timestamp():
+            raise Refused(400, NOT_STARTED)
+        try:
+            secret = unseal(pending_id, key, row.sealed)
+        except InvalidTag:
+            raise Refused(
+                400, "This sign-in was started in another browser; start again from the sign-in page."
+            ) from None
+        return Pending(
+            issuer=row.issuer,
+            state=state,
+            nonce=secret["nonce"],
+            verifier=secret["verifier"],
+            next_path=secret["next"],
+            started=row.created_at.timestamp(),
+        )
 
     async def finish(self, pending: Pending, params: Mapping[str, str]) -> StaffSignIn:
         if params.get("error"):

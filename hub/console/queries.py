@@ -170,7 +170,10 @@ query ConsoleClientsContext {
 EVENTS_CONTEXT = """
 query ConsoleEventsContext {
   partners(first: 100) { totalCount nodes { id name } }
-  ledgerChain(recent: 100) { events headHash headAt checkedEvents intact brokenReason brokenEventId }
+  ledgerChain(recent: 100) {
+    events headHash headAt checkedEvents intact brokenReason brokenEventId
+    latestCheckpoint { events headId headHash signedAt keyId verified problem }
+  }
 }"""
 
 ERRORS = "errors { code field message } replayed"
@@ -284,5 +287,8 @@ query ConsoleHubHealth {
   hubHealth {
     checkedAt storeDialect storeRoundTripMs migrationRevision migrationHead migrationCurrent
     oldestDueSince oldestDueAgeS lastDeliveryAttemptAt
+    workers {
+      workerId host pid startedAt beatAt beatAgeS intervalS passes lastWorkAt lastWork stoppedAt stale
+    }
   }
 }"""

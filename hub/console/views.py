@@ -80,8 +80,9 @@ def routes(console: Console) -> list[BaseRoute]:
     async def oidc_callback(request: Request) -> Response:
         if console.oidc is None:
             raise Refused(404, "No identity provider is configured for the console (HUB_CONSOLE_OIDC).")
-        pending = console.oidc.take(
-            console.store.unsign(request.cookies.get(console.oidc_cookie_name(request)))
+        pending = await console.oidc.take(
+            console.store.unsign(request.cookies.get(console.oidc_cookie_name(request))),
+            dict(request.query_params),
         )
         staff = await console.oidc.finish(pending, dict(request.query_params))
         # The provider's redirect is a cross-site navigation: the Strict session cookie did not come

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, false, text
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text, false, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from resolvers.models.base import Base, one_of
@@ -73,3 +73,23 @@ class AuditDisclosure(Base):
     #: A disclosure made to victim services: only victim services' ledger reads ever match it
     #: (``resolvers/ledger.py``). Derived from the event's audience, which the hash covers.
     sealed: Mapped[bool] = mapped_column(default=False, server_default=false())
+
+
+class LedgerCheckpointRecord(Base):
+    """A signed checkpoint of the ledger's head (auth/ledger_checkpoints.py), kept in the store as
+    well as written outside it: the console shows the latest and checks it against the chain. Not part
+    of the ledger (no append-only triggers); a copy outside the database is still the evidence that
+    does not trust the database."""
+
+    __tablename__ = "ledger_checkpoints"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    #: Events in the chain up to and including ``head_id``; 0 and None for an empty ledger.
+    events: Mapped[int] = mapped_column(BigInteger)
+    head_id: Mapped[int] = mapped_column(BigInteger)
+    #: The hash of event ``head_id`` when it was signed.
+    head: Mapped[str | None] = mapped_column(String(64))
+    #: The signing key's id and the compact JWS (``typ`` ``hub-ledger-checkpoint+jwt``).
+    kid: Mapped[str] = mapped_column(String(64))
+    jws: Mapped[str] = mapped_column(Text)
+    signed_at: Mapped[datetime] = mapped_column(index=True)

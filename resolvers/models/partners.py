@@ -130,6 +130,26 @@ class ConsoleSessionRecord(Base):
     expires_at: Mapped[datetime] = mapped_column(index=True)
 
 
+class ConsoleOidcPendingRecord(Base):
+    """A console sign-in under way at an identity provider (hub/console/oidc.py), shared by every
+    worker and node: the provider's redirect may reach any of them. Keyed by the SHA-256 of the
+    sign-in's ``state`` (only the provider's redirect carries it); the PKCE verifier, the nonce and the
+    page to go on to are sealed (AES-GCM) under a key derived from the id in the browser's sign-in
+    cookie. Taken once: the callback deletes the row it uses, so a replayed redirect finds none."""
+
+    __tablename__ = "console_oidc_pending"
+
+    #: SHA-256 of the sign-in's ``state``, in hex.
+    state_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    #: The identity provider (one of ``HUB_CONSOLE_OIDC``'s issuers).
+    issuer: Mapped[str] = mapped_column(String(500))
+    #: ``nonce || AES-GCM({verifier, nonce, next})``.
+    sealed: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime]
+    #: When the sign-in may no longer be finished; expired rows are deleted as new ones are written.
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+
+
 class RevokedToken(Base):
     __tablename__ = "revoked_tokens"
 

@@ -10,7 +10,7 @@ import enum
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text, text
+from sqlalchemy import Float, ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from resolvers.models.base import (
@@ -173,6 +173,29 @@ class DeliveryAttempt(IdMixin, Base):
     attempted_at: Mapped[datetime]
     outcome: Mapped[str] = mapped_column(String(20))
     detail: Mapped[str | None] = mapped_column(String(500))
+
+
+class WorkerHeartbeat(Base):
+    """A notification worker's heartbeat (hub/worker.py): written at start and after every pass (at
+    least every ``HUB_WORKER_HEARTBEAT_S``), marked stopped on a clean shutdown. A worker whose
+    last beat is older than three of its intervals, and that did not say it stopped, is stale."""
+
+    __tablename__ = "worker_heartbeats"
+
+    #: The worker's own random id, made when it starts.
+    worker_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    host: Mapped[str] = mapped_column(String(255))
+    pid: Mapped[int] = mapped_column(Integer)
+    started_at: Mapped[datetime]
+    beat_at: Mapped[datetime] = mapped_column(index=True)
+    #: The worker's heartbeat interval in seconds (stale after three without a beat).
+    interval_s: Mapped[float] = mapped_column(Float)
+    #: Passes run since the start, and what the last pass that found work did.
+    passes: Mapped[int] = mapped_column(Integer, default=0)
+    last_work_at: Mapped[datetime | None]
+    last_work: Mapped[str | None] = mapped_column(String(300))
+    #: When it stopped cleanly (SIGINT/SIGTERM); None while it runs (or if it died).
+    stopped_at: Mapped[datetime | None]
 
 
 class ImpactStatement(IdMixin, TimestampMixin, Base):

@@ -63,7 +63,7 @@ from auth.policy import field_class
 from auth.principal import Principal
 from auth.scopes import row_scope
 from resolvers.errors import InvalidInput
-from resolvers.pagination import _after, check_page_size, decode_cursor
+from resolvers.pagination import check_page_size, decode_cursor, keyset_after
 from schema.compiled.sources import TABLES, Column, Computed, GlobalId, Many, One, Paged, Source
 from schema.disclosures import PERSON_CLASSES, SUBJECTS
 from schema.fields import SOURCE
@@ -558,7 +558,7 @@ def compile_page(
             *[adapt(c, child) for c in source.conditions(args)],
         )
         after = args.get("after")
-        paged = and_(scoped, _after(order, decode_cursor(after, len(order)))) if after else scoped
+        paged = and_(scoped, keyset_after(order, decode_cursor(after, len(order)))) if after else scoped
     except InvalidInput as exc:
         raise NotCompilable(f"refused argument: {exc}") from None
     connection = _unwrap(gfield.type)[0]

@@ -45,7 +45,7 @@ from sqlalchemy import ColumnElement, Date, FromClause, bindparam, func, select
 from sqlalchemy.exc import OperationalError
 
 from resolvers.errors import InvalidInput
-from resolvers.pagination import _after, check_page_size, decode_cursor, encode_cursor
+from resolvers.pagination import check_page_size, decode_cursor, encode_cursor, keyset_after
 from schema.compiled.compiler import (
     TYPENAME,
     Dialect,
@@ -312,7 +312,7 @@ class CompiledReads:
             after = args.get("after")
             order = [alias.c[name] for name in root.order]
             if after:
-                where.append(_after(order, decode_cursor(after, len(order))))
+                where.append(keyset_after(order, decode_cursor(after, len(order))))
         except InvalidInput as exc:
             raise NotCompilable(str(exc)) from None
         rows: list[Any] = []

@@ -8,6 +8,7 @@ where Debian's ``chromium`` and ``chromium-driver`` are not installed (`.ci/run`
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -15,8 +16,10 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -260,6 +263,161 @@ def test_a_forged_post_without_the_csrf_token_is_refused(browser: Any, demo_url:
     assert "demo-legislative" in text_of(browser, "#rows")
 
 
+@contextlib.contextmanager
+def serving(app: Any, port: int) -> Iterator[str]:
+    """``app`` under uvicorn on 127.0.0.1:``port``, in a thread of its own (with its own event loop:
+    the test's loop blocks while Selenium drives the browser); its base URL."""
+    import uvicorn
+
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + STARTUP_S
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            pytest.fail("the hub did not start under uvicorn")
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
+
+
+async def test_victim_services_retries_a_notice_that_failed_while_the_mail_server_was_down(
+    browser: Any, tmp_path: Path
+) -> None:
+    """tests/console/test_notification_retry_flow.py with a person at the browser: a store of its own
+    (SQLite, or a database on HUB_TEST_DATABASE_URL's server), the hub under uvicorn, the worker driven
+    one pass at a time on an injected clock, an SMTP sink that is down and then comes up; the staff
+    member clicks *Retry* and the sink receives the notice exactly once."""
+    from pydantic import SecretStr
+    from selenium.webdriver.common.by import By
+    from sqlalchemy import select
+
+    from auth.principal import Principal
+    from hub.app import create_app
+    from hub.console.sessions import COOKIE, SessionStore
+    from hub.db import session_factory
+    from hub.settings import Settings
+    from hub.worker import Worker, config_from, senders_from
+    from resolvers.custody_writes import NewCustodyEvent, record_custody_event
+    from resolvers.models.custody import CustodyEventKind
+    from resolvers.models.partners import Audience
+    from resolvers.models.victims import DeliveryAttempt, Notification
+    from resolvers.session import RequestDb
+    from schema.ids import to_global_id
+    from tests.factories.notifications import Clock, free_port, smtp_server, worker_store
+    from tests.factories.partners import make_client_with_secret, make_partner
+    from tests.factories.people import make_inmate
+    from tests.factories.victims import make_registration, make_victim
+
+    address = "registrant@example.org"
+    down = free_port()  # the mail server: nothing listens there yet
+    port = free_port()
+    async with worker_store(tmp_path) as (url, engine):
+        settings = Settings(
+            database_url=url,
+            issuer=f"http://127.0.0.1:{port}",
+            rate_flush_ms=0,
+            ledger_batch_ms=0,
+            checkpoint_interval_s=0,
+            smtp_host="127.0.0.1",
+            smtp_port=down,
+            smtp_security="none",
+            smtp_timeout_s=5,
+            notify_max_attempts=3,
+            notify_backoff_s=10,
+            notify_lease_s=30,
+            notify_ack_secret=SecretStr("test-secret"),
+        )
+        sessions = session_factory(engine)
+        clock = Clock()
+        worker = Worker(sessions, senders_from(settings), config_from(settings), clock=clock)
+        async with sessions() as s:
+            person, _ = await make_inmate(s)
+            victim = await make_victim(s)
+            await make_registration(s, victim=victim, person=person, preferences=(("email", address),))
+            partner = await make_partner(s, Audience.VICTIM_SERVICES)
+            staff_client, secret = await make_client_with_secret(s, partner)
+            await s.commit()
+        async with sessions() as s:
+            escape = NewCustodyEvent(
+                person_id=person.id, kind=CustodyEventKind.ESCAPE, occurred_at=clock() - timedelta(hours=1)
+            )
+            await record_custody_event(RequestDb(s), Principal(Audience.ADMIN), escape, clock())
+            await s.commit()
+
+        # The mail server is down: every attempt fails, and the worker gives up after the last.
+        for _ in range(3):
+            assert (await worker.run_once()).claimed == 1
+            clock.advance(3600)
+        async with sessions() as s:
+            failed = await s.scalar(select(Notification))
+        assert failed is not None
+        assert (failed.status, failed.attempts) == ("failed", 3)
+        gid = to_global_id("Notification", failed.id)
+
+        with serving(create_app(settings), port) as base, smtp_server(port=down) as (sink, _port):
+            # The staff member's token from the hub's own token endpoint, and a console session
+            # holding it in the shared store (a sign-in at the identity provider ends the same way).
+            async with httpx.AsyncClient(base_url=base, timeout=WAIT_S) as http:
+                token = await http.post(
+                    "/oauth/token",
+                    data={
+                        "grant_type": "client_credentials",
+                        "client_id": staff_client.client_id,
+                        "client_secret": secret,
+                    },
+                )
+            assert token.status_code == 200, token.text
+            store = SessionStore(settings.console_session_timeout_s, sessions)
+            signed_in = await store.sign_in(
+                store.new(),
+                audience=Audience.VICTIM_SERVICES,
+                who="victim services staff",
+                token=token.json()["access_token"],
+                expires_in=600,
+                demo=False,
+            )
+            browser.delete_all_cookies()
+            browser.get(f"{base}/console/signin")
+            browser.add_cookie(
+                {"name": COOKIE, "value": store.cookie_value(signed_in), "path": "/", "httpOnly": True}
+            )
+            browser.get_log("browser")
+            open_page(browser, f"{base}/console/notifications?status=FAILED")
+            form = browser.find_element(By.CSS_SELECTOR, "#rows tbody form")
+            assert form.get_attribute("action") == f"{base}/console/notifications/{gid}/retry"
+            submit(browser, "retry-1")
+            assert "Notification sent back to the queue" in text_of(browser, ".flash")
+            assert "No notifications." in text_of(browser, "main")
+            assert serious_violations(browser) == []
+
+            # The worker's next pass delivers it to the sink that is up now; one more finds nothing.
+            report = await worker.run_once()
+            assert (report.claimed, report.delivered) == (1, 1)
+            assert (await worker.run_once()).claimed == 0
+            assert [m.recipients for m in sink.received] == [[address]]
+            assert sink.received[0].message_id == f"<notification-{failed.id}@victim-notification.hub>"
+
+            browser.get(f"{base}/console/notifications?status=DELIVERED")
+            wait_for(browser, "#rows tbody tr")
+            row = browser.find_element(By.CSS_SELECTOR, "#rows tbody").text
+            assert "delivered" in row
+            assert "email" in row
+            assert console_errors(browser) == []
+        async with sessions() as s:
+            attempts = list(
+                await s.scalars(
+                    select(DeliveryAttempt.outcome)
+                    .where(DeliveryAttempt.notification_id == failed.id)
+                    .order_by(DeliveryAttempt.id)
+                )
+            )
+        assert attempts == ["temporary_failure"] * 3 + ["delivered"]
+
+
 def test_every_page_of_each_unit_is_accessible_and_clean(browser: Any, demo_url: str) -> None:
     pages = {
         "admin": [
@@ -476,6 +634,29 @@ def test_admin_reads_the_hubs_health(browser: Any, demo_url: str) -> None:
     open_page(browser, f"{demo_url}/console/health")
     assert "at head" in text_of(browser, "#health-migrations")
     assert "reachable" in text_of(browser, "#health-store")
+    # The demo runs no `hub worker`: the page says so plainly.
+    assert "no worker has ever beaten" in text_of(browser, "#health-heartbeat")
+    assert console_errors(browser) == []
+
+
+def test_admin_sees_the_latest_signed_checkpoint_verify(browser: Any, demo_url: str) -> None:
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    sign_in(browser, demo_url, "admin")
+    # `hub demo` signs a checkpoint as it starts (HUB_CHECKPOINT_INTERVAL_S); reloaded until it is in.
+    open_page(browser, f"{demo_url}/console/ledger/events")
+
+    def recorded(driver: Any) -> bool:
+        if "No signed checkpoint" not in text_of(driver, "#checkpoint"):
+            return True
+        driver.refresh()
+        return False
+
+    WebDriverWait(browser, WAIT_S).until(recorded)
+    shown = text_of(browser, "#checkpoint")
+    assert shown.startswith("Latest signed checkpoint: verifies"), shown
+    assert "by key" in shown
+    assert serious_violations(browser) == []
     assert console_errors(browser) == []
 
 

@@ -7,9 +7,10 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from hub.db import head_revision
+from hub.worker import Worker, WorkerConfig
 from resolvers.models.partners import Audience
 from tests.console.conftest import SignIn
 from tests.factories.victims import make_notification, make_registration
@@ -37,6 +38,31 @@ async def test_admin_sees_the_hubs_health(
     assert "none due" not in page.text
     assert "due since" in page.text
     assert "latest delivery attempt" in page.text
+    assert "no worker has ever beaten" in page.text
+
+
+async def test_the_health_page_shows_the_workers_heartbeats(
+    client: httpx.AsyncClient, sign_in: SignIn, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    now = datetime.now(UTC)
+    alive = Worker(sessions, {}, WorkerConfig(heartbeat_s=15.0), clock=lambda: now)
+    await alive.beat()
+    dead = Worker(sessions, {}, WorkerConfig(heartbeat_s=15.0), clock=lambda: now - timedelta(minutes=10))
+    await dead.beat()
+    await sign_in(Audience.ADMIN)
+    page = await client.get("/console/health")
+    assert page.status_code == 200, page.text
+    assert "no worker has ever beaten" not in page.text
+    assert "1 running" in page.text
+    assert "1 stale" in page.text
+    assert page.text.count("<strong>stale</strong>") == 1
+    assert alive.worker_id[:12] in page.text
+    assert dead.worker_id[:12] in page.text
+
+    await alive.stopped()
+    page = await client.get("/console/health")
+    assert "<strong>none running</strong>" in page.text
+    assert "stopped " in page.text
 
 
 @pytest.mark.parametrize("audience", [Audience.VICTIM_SERVICES, Audience.CONSTITUENT_SERVICES])

@@ -6,9 +6,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import httpx
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from auth.audit import record_event
+from auth.keys import KeyPolicy, KeyStore
+from auth.ledger_checkpoints import checkpoint, record
 from resolvers.models.partners import Audience
 from schema.ids import to_global_id
 from tests.console.conftest import SignIn
@@ -67,3 +69,24 @@ async def test_the_events_page_shows_the_chain(client: httpx.AsyncClient, sign_i
     assert 'id="chain-heading"' in page.text
     assert "<strong>Holds</strong>: the newest" in page.text
     assert "hub audit verify" in page.text
+    assert "No signed checkpoint is recorded in the store" in page.text
+
+
+async def test_the_events_page_shows_the_latest_signed_checkpoint(
+    client: httpx.AsyncClient,
+    sign_in: SignIn,
+    session: AsyncSession,
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    await record_event(session, kind="client.test")
+    await session.flush()
+    value = await checkpoint(session, await KeyStore(sessions, KeyPolicy()).signer())
+    await record(session, value)
+    await session.flush()
+    await sign_in(Audience.ADMIN)
+    page = await client.get("/console/ledger/events")
+    assert page.status_code == 200, page.text
+    assert "Latest signed checkpoint: <strong>verifies</strong>" in page.text
+    assert f"by key <code>{value['kid']}</code>, covering {value['events']} events" in page.text
+    assert to_global_id("AuditEvent", value["head_id"]) in page.text
+    assert value["head"] in page.text

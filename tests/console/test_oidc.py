@@ -14,6 +14,7 @@ import secrets
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
@@ -23,16 +24,17 @@ import pytest
 import pytest_asyncio
 from joserfc import jwk
 from pydantic import ValidationError
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from starlette.applications import Starlette
 
 from auth import tokens
 from auth.issuers import IssuerConfig
 from hub.app import create_app
+from hub.console.sessions import OIDC_COOKIE
 from hub.settings import ConsoleOidcClient, Settings
 from resolvers.models.ledger import AuditEvent
-from resolvers.models.partners import Audience
+from resolvers.models.partners import Audience, ConsoleOidcPendingRecord
 from tests.console.conftest import csrf_of
 
 CLIENT_ID = "hub-console"
@@ -251,11 +253,100 @@ async def test_a_callback_with_a_forged_state_or_no_pending_sign_in_is_refused(
     assert started.status_code == 303
     forged = await hub.get("/console/signin/oidc/callback", params={"code": "x", "state": "forged"})
     assert forged.status_code == 400
-    assert "state does not match" in forged.text
-    # The pending sign-in is used up: replaying the callback finds none.
-    again = await hub.get("/console/signin/oidc/callback", params={"code": "x", "state": "forged"})
-    assert again.status_code == 400
-    assert "start again" in again.text
+    assert "not started here" in forged.text
+    # The genuine state with a cookie the hub did not sign opens nothing.
+    state = parse_qs(urlsplit(started.headers["location"]).query)["state"][0]
+    hub.cookies.set(OIDC_COOKIE, "someone-else.forged-mac")
+    stranger = await hub.get("/console/signin/oidc/callback", params={"code": "x", "state": state})
+    assert stranger.status_code == 400
+    assert "start again" in stranger.text
+    assert (await hub.get("/console/partners")).status_code == 303
+
+
+async def _pending_rows(sessions: async_sessionmaker[AsyncSession]) -> int:
+    async with sessions() as s:
+        return len((await s.scalars(select(ConsoleOidcPendingRecord.state_hash))).all())
+
+
+async def test_a_sign_in_started_on_one_instance_finishes_on_another_and_only_once(
+    settings: Settings, provider: Provider, engine: AsyncEngine, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    """Two app instances sharing the store, as two workers or two nodes behind a balancer: the
+    provider's redirect reaches the one that did not start the sign-in; a replay is refused on either."""
+    provider.unit = "admins"
+    provider.nonce_override = None
+    configured = oidc_settings(settings, provider)
+    first = create_app(configured, engine=engine, sessions=sessions)
+    second = create_app(configured, engine=engine, sessions=sessions)
+    async with (
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=first), base_url="http://hub.test") as one,
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=second), base_url="http://hub.test") as two,
+    ):
+        before = await _pending_rows(sessions)
+        page = await one.get("/console/signin")
+        started = await one.post(
+            "/console/signin/oidc",
+            data={"csrf": csrf_of(page.text), "issuer": provider.issuer, "next": "/console/keys"},
+        )
+        assert started.status_code == 303
+        assert await _pending_rows(sessions) == before + 1
+        cookie = one.cookies[OIDC_COOKIE]
+        async with httpx.AsyncClient() as browser:
+            at_provider = await browser.get(started.headers["location"])
+        assert at_provider.status_code == 302
+        back = urlsplit(at_provider.headers["location"])
+        callback = f"{back.path}?{back.query}"
+        # The browser's cookies go with it to whichever instance answers.
+        two.cookies.set(OIDC_COOKIE, cookie)
+        landed = await two.get(callback)
+        assert landed.status_code == 200, landed.text
+        assert 'http-equiv="refresh" content="0; url=/console/keys"' in landed.text
+        assert await _pending_rows(sessions) == before
+        assert (await two.get("/console/keys")).status_code == 200
+        # The same redirect again, with the same cookie, on either instance: refused, no session.
+        for instance in (two, one):
+            replayer = httpx.AsyncClient(transport=instance._transport, base_url="http://hub.test")
+            async with replayer:
+                replayer.cookies.set(OIDC_COOKIE, cookie)
+                replayed = await replayer.get(callback)
+                assert replayed.status_code == 400
+                assert "already used" in replayed.text
+                assert (await replayer.get("/console/keys")).status_code == 303
+        assert len(provider.token_requests) >= 1
+
+
+async def test_an_expired_sign_in_under_way_is_refused_and_purged(
+    hub: httpx.AsyncClient, provider: Provider, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    page = await hub.get("/console/signin")
+    started = await hub.post(
+        "/console/signin/oidc",
+        data={"csrf": csrf_of(page.text), "issuer": provider.issuer, "next": "/console/"},
+    )
+    assert started.status_code == 303
+    async with sessions() as s:
+        await s.execute(
+            update(ConsoleOidcPendingRecord).values(expires_at=datetime.now(UTC) - timedelta(seconds=1))
+        )
+        await s.commit()
+    async with httpx.AsyncClient() as browser:
+        at_provider = await browser.get(started.headers["location"])
+    back = urlsplit(at_provider.headers["location"])
+    late = await hub.get(f"{back.path}?{back.query}")
+    assert late.status_code == 400
+    assert "took too long" in late.text
+    # The next sign-in started deletes whatever expired.
+    async with sessions() as s:
+        await s.execute(
+            update(ConsoleOidcPendingRecord).values(expires_at=datetime.now(UTC) - timedelta(seconds=1))
+        )
+        await s.commit()
+    page = await hub.get("/console/signin")
+    await hub.post(
+        "/console/signin/oidc",
+        data={"csrf": csrf_of(page.text), "issuer": provider.issuer, "next": "/console/"},
+    )
+    assert await _pending_rows(sessions) == 1
 
 
 def test_the_console_signs_in_only_through_configured_staff_issuers() -> None:

@@ -4,6 +4,7 @@ but not ``hub audit verify --checkpoints`` against a checkpoint taken before it.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from pathlib import Path
 
@@ -14,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from auth.audit import GENESIS, chain_hash, record_event
 from auth.ledger import events_in_order
 from hub.cli import main
-from resolvers.models.ledger import AuditEvent
+from resolvers.models.ledger import AuditEvent, LedgerCheckpointRecord
 from tests.factories.stores import fresh_store
 
 
@@ -72,6 +73,9 @@ async def test_a_rehashed_rewrite_passes_verify_but_not_verify_against_an_earlie
 
         assert await asyncio.to_thread(main, ["audit", "verify", "--checkpoints", str(checkpoints)]) == 0
         assert "extends all 2 checkpoints" in capsys.readouterr().out
+        # Both were recorded in the store as well.
+        assert await asyncio.to_thread(main, ["audit", "verify", "--stored-checkpoints"]) == 0
+        assert "extends all 2 checkpoints in <the store's ledger_checkpoints>" in capsys.readouterr().out
 
         await _rewrite_and_rehash(engine, first[1].id)
         assert await asyncio.to_thread(main, ["audit", "verify"]) == 0  # the chain itself holds again
@@ -80,6 +84,8 @@ async def test_a_rehashed_rewrite_passes_verify_but_not_verify_against_an_earlie
         err = capsys.readouterr().err
         assert f"checkpoints.jsonl:1 does not hold: the checkpoint of {signed['at']} signed event" in err
         assert "the chain was rewritten" in err
+        assert await asyncio.to_thread(main, ["audit", "verify", "--stored-checkpoints"]) == 1
+        assert "the chain was rewritten" in capsys.readouterr().err
 
 
 async def test_a_checkpoint_not_signed_by_the_hub_is_refused(
@@ -109,7 +115,9 @@ async def test_a_checkpoint_not_signed_by_the_hub_is_refused(
         assert "cannot be read" in capsys.readouterr().err
 
 
-async def test_the_server_logs_a_checkpoint(session: AsyncSession, caplog: pytest.LogCaptureFixture) -> None:
+async def test_the_server_logs_a_checkpoint_and_records_it_in_the_store(
+    session: AsyncSession, caplog: pytest.LogCaptureFixture
+) -> None:
     import logging
 
     from auth.ledger_checkpoints import emit_checkpoints
@@ -122,6 +130,10 @@ async def test_the_server_logs_a_checkpoint(session: AsyncSession, caplog: pytes
         return signer
 
     class Sessions:
+        """The test's session, lent as a session factory; counts the sessions given back."""
+
+        closed = 0
+
         def __call__(self) -> Sessions:
             return self
 
@@ -129,7 +141,7 @@ async def test_the_server_logs_a_checkpoint(session: AsyncSession, caplog: pytes
             return session
 
         async def __aexit__(self, *exc: object) -> None:
-            return None
+            Sessions.closed += 1
 
     await record_event(session, kind="graphql")
     head = await session.scalar(select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1))
@@ -137,10 +149,17 @@ async def test_the_server_logs_a_checkpoint(session: AsyncSession, caplog: pytes
         task = asyncio.create_task(
             emit_checkpoints(Sessions(), sign, 3600, logging.getLogger("hub.ledger"))  # type: ignore[arg-type]
         )
-        for _ in range(100):
-            if caplog.records:
+        # Signed in one session and recorded in the store in a second: then it waits its interval.
+        for _ in range(500):
+            if Sessions.closed >= 2:
                 break
             await asyncio.sleep(0.01)
         task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+    stored = await session.scalar(select(LedgerCheckpointRecord))
+    assert stored is not None
+    assert stored.head == head
+    assert stored.kid == key.kid
     [record] = [r for r in caplog.records if r.getMessage() == "ledger checkpoint"]
     assert record.checkpoint["head"] == head  # type: ignore[attr-defined]

@@ -120,3 +120,21 @@ async def test_the_console_sessions_table_comes_with_0011_and_goes_with_its_down
     assert await current_revision(empty_store) == "0010_ledger_append"
     async with empty_store.connect() as conn:
         assert "console_sessions" not in await conn.run_sync(_tables)
+
+
+async def test_the_console_ops_tables_come_with_0012_and_go_with_its_downgrade(
+    empty_store: AsyncEngine,
+) -> None:
+    tables = {"worker_heartbeats", "ledger_checkpoints", "console_oidc_pending"}
+    await upgrade(empty_store, "0011_console_sessions")
+    async with empty_store.connect() as conn:
+        assert not tables & set(await conn.run_sync(_tables))
+    await upgrade(empty_store, "0012_console_ops")
+    async with empty_store.connect() as conn:
+        assert tables <= set(await conn.run_sync(_tables))
+    await downgrade(empty_store, "0011_console_sessions")
+    assert await current_revision(empty_store) == "0011_console_sessions"
+    async with empty_store.connect() as conn:
+        assert not tables & set(await conn.run_sync(_tables))
+    await upgrade(empty_store)
+    assert await current_revision(empty_store) == head_revision()

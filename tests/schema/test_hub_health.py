@@ -6,9 +6,10 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from hub.db import head_revision
+from hub.worker import PassReport, Worker, WorkerConfig
 from resolvers.models.partners import Audience
 from tests.conftest import GraphQL
 from tests.factories.victims import make_attempt, make_notification, make_registration
@@ -56,3 +57,57 @@ async def test_no_other_audience_sees_the_health(gql: GraphQL, audience: Audienc
     body = (await gql(HEALTH, {}, audience=audience)).json()
     assert "data" not in body, body
     assert body["errors"]
+
+
+WORKERS = """
+query {
+  hubHealth {
+    workers { workerId host pid startedAt beatAt beatAgeS intervalS passes lastWorkAt lastWork stoppedAt stale }
+  }
+}"""
+
+
+async def _workers(gql: GraphQL) -> dict[str, dict[str, object]]:
+    body = (await gql(WORKERS, {})).json()
+    assert "errors" not in body, body
+    return {w["workerId"]: w for w in body["data"]["hubHealth"]["workers"]}
+
+
+async def test_no_worker_has_beaten_in_an_empty_store(gql: GraphQL) -> None:
+    assert await _workers(gql) == {}
+
+
+async def test_a_workers_beat_shows_and_turns_stale_after_three_intervals(
+    gql: GraphQL, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    moment = [datetime.now(UTC)]
+    worker = Worker(sessions, {}, WorkerConfig(heartbeat_s=15.0), clock=lambda: moment[0])
+    await worker.beat()
+    seen = (await _workers(gql))[worker.worker_id]
+    assert seen["stale"] is False
+    assert seen["stoppedAt"] is None
+    assert seen["lastWork"] is None
+    assert seen["intervalS"] == 15.0
+    assert datetime.fromisoformat(str(seen["beatAt"])) == moment[0]
+    assert datetime.fromisoformat(str(seen["startedAt"])) == moment[0]
+
+    # The worker's clock is set back instead of the API's forward: its latest beat was 25 s ago,
+    # within three intervals (45 s); a pass that found work is recorded with the beat.
+    moment[0] -= timedelta(seconds=25)
+    await worker.beat(PassReport(claimed=2, delivered=1, failed=1, retrying=1))
+    seen = (await _workers(gql))[worker.worker_id]
+    assert seen["stale"] is False
+    assert seen["lastWork"] == "claimed 2: delivered 1, retries scheduled 1, gave up on 0"
+    assert float(str(seen["beatAgeS"])) >= 25
+
+    # No beat for 70 s: more than three intervals, and it is stale.
+    moment[0] -= timedelta(seconds=45)
+    await worker.beat()
+    seen = (await _workers(gql))[worker.worker_id]
+    assert seen["stale"] is True
+
+    # A clean shutdown is not stale: it stopped.
+    await worker.stopped()
+    seen = (await _workers(gql))[worker.worker_id]
+    assert seen["stale"] is False
+    assert datetime.fromisoformat(str(seen["stoppedAt"])) == moment[0]
