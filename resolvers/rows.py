@@ -137,6 +137,16 @@ class ConsentRow(NamedTuple):
     version: int
 
 
+class ConsoleOidcPendingRecordRow(NamedTuple):
+    """A row of ``console_oidc_pending``."""
+
+    state_hash: str
+    issuer: str
+    sealed: bytes
+    created_at: datetime
+    expires_at: datetime
+
+
 class ConsoleSessionRecordRow(NamedTuple):
     """A row of ``console_sessions``."""
 
@@ -353,6 +363,18 @@ class InquiryRow(NamedTuple):
     id: int
     created_at: datetime
     version: int
+
+
+class LedgerCheckpointRecordRow(NamedTuple):
+    """A row of ``ledger_checkpoints``."""
+
+    id: int
+    events: int
+    head_id: int
+    head: str | None
+    kid: str
+    jws: str
+    signed_at: datetime
 
 
 class NotificationPreferenceRow(NamedTuple):
@@ -717,3 +739,18 @@ class VictimRow(NamedTuple):
     id: int
     created_at: datetime
     version: int
+
+
+class WorkerHeartbeatRow(NamedTuple):
+    """A row of ``worker_heartbeats``."""
+
+    worker_id: str
+    host: str
+    pid: int
+    started_at: datetime
+    beat_at: datetime
+    interval_s: float
+    passes: int
+    last_work_at: datetime | None
+    last_work: str | None
+    stopped_at: datetime | None
