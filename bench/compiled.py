@@ -16,18 +16,15 @@ import argparse
 import asyncio
 import json
 import resource
-import secrets
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
 import httpx
 from sqlalchemy import text
-from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import create_async_engine
 
+from bench.stores import throwaway_store
 from bench.workloads import WORKLOADS, global_id
 from hub.app import create_app
 from hub.db import create_engine, upgrade
@@ -36,19 +33,11 @@ from hub.settings import Settings
 
 
 async def run(args: argparse.Namespace) -> None:
-    directory = Path(tempfile.mkdtemp(prefix="hub-compiled-bench-"))
-    admin = None
-    if args.database_url:
-        url = make_url(args.database_url)
-        database = f"hub_bench_compiled_{secrets.token_hex(3)}"
-        admin = create_async_engine(
-            url.set(database="postgres"), isolation_level="AUTOCOMMIT", hide_parameters=True
-        )
-        async with admin.connect() as conn:
-            await conn.execute(text(f'CREATE DATABASE "{database}"'))
-        store = url.set(database=database).render_as_string(hide_password=False)
-    else:
-        store = f"sqlite+aiosqlite:///{directory / 'bench.db'}"
+    async with throwaway_store(args.database_url, "hub_bench_compiled") as (store, directory):
+        await _run(args, store, directory)
+
+
+async def _run(args: argparse.Namespace, store: str, directory: Path) -> None:
     settings = Settings(
         database_url=store,
         demo_dir=str(directory / ".hub-demo"),
@@ -120,10 +109,6 @@ async def run(args: argparse.Namespace) -> None:
         print(f"peak resident memory: {peak:.0f} MiB")
     finally:
         await engine.dispose()
-        if admin is not None:
-            async with admin.connect() as conn:
-                await conn.execute(text(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
-            await admin.dispose()
 
 
 def main() -> None:

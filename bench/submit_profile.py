@@ -23,17 +23,15 @@ import json
 import pstats
 import re
 import resource
-import secrets
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
 import httpx
-from sqlalchemy import event, text
-from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bench.stores import throwaway_store
 from bench.workloads import BY_NAME
 from hub.app import create_app
 from hub.db import create_engine, upgrade
@@ -88,19 +86,11 @@ def _check(response: httpx.Response) -> None:
 
 
 async def run(args: argparse.Namespace) -> None:
-    directory = Path(tempfile.mkdtemp(prefix="hub-submit-profile-"))
-    admin = None
-    if args.database_url:
-        url = make_url(args.database_url)
-        database = f"hub_submit_profile_{secrets.token_hex(3)}"
-        admin = create_async_engine(
-            url.set(database="postgres"), isolation_level="AUTOCOMMIT", hide_parameters=True
-        )
-        async with admin.connect() as conn:
-            await conn.execute(text(f'CREATE DATABASE "{database}"'))
-        store = url.set(database=database).render_as_string(hide_password=False)
-    else:
-        store = f"sqlite+aiosqlite:///{directory / 'bench.db'}"
+    async with throwaway_store(args.database_url, "hub_submit_profile") as (store, directory):
+        await _run(args, store, directory)
+
+
+async def _run(args: argparse.Namespace, store: str, directory: Path) -> None:
     settings = Settings(
         database_url=store,
         demo_dir=str(directory / ".hub-demo"),
@@ -176,10 +166,6 @@ async def run(args: argparse.Namespace) -> None:
             print(out.getvalue())
     finally:
         await engine.dispose()
-        if admin is not None:
-            async with admin.connect() as conn:
-                await conn.execute(text(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
-            await admin.dispose()
 
 
 def main() -> None:

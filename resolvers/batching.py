@@ -15,6 +15,7 @@ from sqlalchemy import Select, select
 
 from auth.principal import Principal
 from auth.scopes import row_scope
+from resolvers.errors import NotFound
 from resolvers.keys import key_in
 from resolvers.models.base import Base
 from resolvers.session import R, RequestDb
@@ -90,3 +91,22 @@ async def row_by_id(
         stmt = stmt.with_for_update()
     found = await db.rows_as(stmt, row)
     return found[0] if found else None
+
+
+async def existing_row(
+    db: RequestDb,
+    principal: Principal,
+    model: type[Base],
+    row: type[R],
+    pk: int,
+    what: str,
+    field: str,
+    *,
+    lock: bool = False,
+) -> R:
+    """``row_by_id``, or ``NotFound(what, field)`` when there is no such row the principal may see
+    (a write's read of the row it names)."""
+    found = await row_by_id(db, principal, model, row, pk, lock=lock)
+    if found is None:
+        raise NotFound(what, field)
+    return found

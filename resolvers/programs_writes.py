@@ -10,9 +10,8 @@ from sqlalchemy import func, select, update
 
 from auth.principal import Principal
 from resolvers import validation as v
-from resolvers.batching import row_by_id
-from resolvers.errors import Conflict, InvalidInput, NotFound
-from resolvers.models.base import Base
+from resolvers.batching import existing_row
+from resolvers.errors import Conflict, InvalidInput
 from resolvers.models.people import Person, PersonStatus
 from resolvers.models.programs import (
     Enrollment,
@@ -23,7 +22,7 @@ from resolvers.models.programs import (
     ReparativeActivity,
 )
 from resolvers.rows import EnrollmentRow, PersonRow, ProgramOfferingRow, ProgramRow
-from resolvers.session import R, RequestDb
+from resolvers.session import RequestDb
 from resolvers.versioned import at_version, update_versioned
 
 #: One entry of reparative work covers at most a day.
@@ -38,25 +37,8 @@ class NewEnrollment:
     enrolled_on: date
 
 
-async def _one(
-    db: RequestDb,
-    principal: Principal,
-    model: type[Base],
-    row: type[R],
-    pk: int,
-    what: str,
-    field: str,
-    *,
-    lock: bool = False,
-) -> R:
-    found = await row_by_id(db, principal, model, row, pk, lock=lock)
-    if found is None:
-        raise NotFound(what, field)
-    return found
-
-
 async def enrol_person(db: RequestDb, principal: Principal, new: NewEnrollment, now: datetime) -> int:
-    person = await _one(db, principal, Person, PersonRow, new.person_id, "Person", "personId")
+    person = await existing_row(db, principal, Person, PersonRow, new.person_id, "Person", "personId")
     v.not_future("enrolledOn", new.enrolled_on, now.date())
     if person.status not in (PersonStatus.INCARCERATED, PersonStatus.SUPERVISED):
         raise Conflict(
@@ -68,7 +50,7 @@ async def enrol_person(db: RequestDb, principal: Principal, new: NewEnrollment, 
     if new.offering_id is not None:
         # FOR UPDATE (PostgreSQL): concurrent enrolments into one offering take turns, so each counts
         # the places the previous ones took (SQLite serializes writers anyway).
-        offering = await _one(
+        offering = await existing_row(
             db,
             principal,
             ProgramOffering,
@@ -94,7 +76,7 @@ async def enrol_person(db: RequestDb, principal: Principal, new: NewEnrollment, 
         if (taken or 0) >= offering.capacity:
             raise Conflict("offeringId", f"the offering is full ({offering.capacity} places)")
     assert program_id is not None
-    await _one(db, principal, Program, ProgramRow, program_id, "Program", "programId")
+    await existing_row(db, principal, Program, ProgramRow, program_id, "Program", "programId")
     already = await db.scalar(
         select(func.count())
         .select_from(Enrollment)
@@ -131,7 +113,7 @@ async def end_enrollment(
     now: datetime,
 ) -> int:
     """Record a completion or a withdrawal of an enrollment that is still open."""
-    enrollment = await _one(
+    enrollment = await existing_row(
         db, principal, Enrollment, EnrollmentRow, enrollment_id, "Enrollment", "enrollmentId"
     )
     verb = "complete" if outcome is EnrollmentStatus.COMPLETED else "withdraw"
@@ -167,7 +149,7 @@ class NewReparativeHours:
 async def record_reparative_hours(
     db: RequestDb, principal: Principal, new: NewReparativeHours, now: datetime
 ) -> int:
-    enrollment = await _one(
+    enrollment = await existing_row(
         db, principal, Enrollment, EnrollmentRow, new.enrollment_id, "Enrollment", "enrollmentId"
     )
     hours = v.positive_amount("hours", new.hours, max_value=MAX_HOURS_PER_ENTRY)
@@ -178,7 +160,9 @@ async def record_reparative_hours(
         raise Conflict(
             "enrollmentId", f"hours are logged on open enrollments (this one is {enrollment.status})"
         )
-    program = await _one(db, principal, Program, ProgramRow, enrollment.program_id, "Program", "enrollmentId")
+    program = await existing_row(
+        db, principal, Program, ProgramRow, enrollment.program_id, "Program", "enrollmentId"
+    )
     if not program.reparative:
         raise Conflict("enrollmentId", f"{program.name} is not a reparative program")
     activity = ReparativeActivity(

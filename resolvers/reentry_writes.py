@@ -11,31 +11,21 @@ from sqlalchemy import func, select
 
 from auth.principal import Principal
 from resolvers import validation as v
-from resolvers.batching import row_by_id
-from resolvers.errors import Conflict, InvalidInput, NotFound
-from resolvers.models.base import Base
+from resolvers.batching import existing_row
+from resolvers.errors import Conflict, InvalidInput
 from resolvers.models.partners import Audience, Partner
 from resolvers.models.people import Person, PersonStatus
 from resolvers.models.reentry import Consent, ConsentGrant, Referral, ReferralStatus, ServiceDelivered
 from resolvers.rows import ConsentRow, PartnerRow, PersonRow, ReferralRow
-from resolvers.session import R, RequestDb
+from resolvers.session import RequestDb
 from resolvers.versioned import at_version, update_versioned
 
 #: A release-of-information consent runs for at most three years.
 MAX_CONSENT_DAYS = 3 * 366
 
 
-async def _one(
-    db: RequestDb, principal: Principal, model: type[Base], row: type[R], pk: int, what: str, field: str
-) -> R:
-    found = await row_by_id(db, principal, model, row, pk)
-    if found is None:
-        raise NotFound(what, field)
-    return found
-
-
 async def _reentry_partner(db: RequestDb, principal: Principal, partner_id: int) -> PartnerRow:
-    partner = await _one(db, principal, Partner, PartnerRow, partner_id, "Partner", "partnerId")
+    partner = await existing_row(db, principal, Partner, PartnerRow, partner_id, "Partner", "partnerId")
     if partner.audience != Audience.REENTRY:
         raise InvalidInput("partnerId", "must be a reentry partner")
     if not partner.active:
@@ -53,7 +43,7 @@ class NewReferral:
 
 
 async def refer_person(db: RequestDb, principal: Principal, new: NewReferral, now: datetime) -> int:
-    person = await _one(db, principal, Person, PersonRow, new.person_id, "Person", "personId")
+    person = await existing_row(db, principal, Person, PersonRow, new.person_id, "Person", "personId")
     await _reentry_partner(db, principal, new.partner_id)
     v.not_future("referredOn", new.referred_on, now.date())
     notes = v.optional_text("notes", new.notes, max_length=2_000)
@@ -97,7 +87,7 @@ async def close_referral(
     reason: str,
     now: datetime,
 ) -> int:
-    referral = await _one(db, principal, Referral, ReferralRow, referral_id, "Referral", "referralId")
+    referral = await existing_row(db, principal, Referral, ReferralRow, referral_id, "Referral", "referralId")
     if referral.status == ReferralStatus.CLOSED:
         raise Conflict("referralId", "the referral is already closed")
     v.check_version("referral", referral.version, version)
@@ -128,7 +118,7 @@ class NewConsent:
 
 
 async def record_consent(db: RequestDb, principal: Principal, new: NewConsent, now: datetime) -> int:
-    await _one(db, principal, Person, PersonRow, new.person_id, "Person", "personId")
+    await existing_row(db, principal, Person, PersonRow, new.person_id, "Person", "personId")
     await _reentry_partner(db, principal, new.partner_id)
     if not new.categories:
         raise InvalidInput("categories", "must name at least one category")
@@ -167,7 +157,7 @@ async def revoke_consent(
     reason: str | None,
     now: datetime,
 ) -> int:
-    consent = await _one(db, principal, Consent, ConsentRow, consent_id, "Consent", "consentId")
+    consent = await existing_row(db, principal, Consent, ConsentRow, consent_id, "Consent", "consentId")
     if consent.revoked_on is not None:
         raise Conflict("consentId", f"the consent was already revoked on {consent.revoked_on.isoformat()}")
     v.check_version("consent", consent.version, version)
@@ -199,7 +189,9 @@ class NewServiceDelivered:
 async def record_service_delivered(
     db: RequestDb, principal: Principal, new: NewServiceDelivered, now: datetime
 ) -> int:
-    referral = await _one(db, principal, Referral, ReferralRow, new.referral_id, "Referral", "referralId")
+    referral = await existing_row(
+        db, principal, Referral, ReferralRow, new.referral_id, "Referral", "referralId"
+    )
     if referral.status == ReferralStatus.CLOSED:
         raise Conflict("referralId", "services are recorded against open referrals; this one is closed")
     description = v.text("description", new.description, max_length=500)
