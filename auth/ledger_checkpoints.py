@@ -224,8 +224,7 @@ async def emit_checkpoints(
         try:
             async with sessions() as session:
                 value = await checkpoint(session, await signer())
-            log.info("ledger checkpoint", extra={"checkpoint": value})
-            async with sessions() as session:
+                log.info("ledger checkpoint", extra={"checkpoint": value})
                 await record(session, value)
                 await session.commit()
         except Exception:

@@ -153,6 +153,10 @@ def config_from(settings: Settings, *, batch: int | None = None, poll_s: float |
 HEARTBEAT_KEPT = timedelta(days=7)
 
 
+def _found_work(report: PassReport) -> bool:
+    return bool(report.claimed or report.recovered or report.expired)
+
+
 def work_summary(report: PassReport) -> str:
     """A pass that found work, in a line for the heartbeat row."""
     gave_up = report.failed - report.retrying + report.expired
@@ -389,7 +393,7 @@ class Worker:
         if self.started_at is None:
             self.started_at = now
         values: dict[str, object] = {"beat_at": now, "passes": self._passes, "stopped_at": None}
-        if report is not None and (report.claimed or report.recovered or report.expired):
+        if report is not None and _found_work(report):
             values.update(last_work_at=now, last_work=work_summary(report)[:300])
         async with self.sessions() as session, session.begin():
             done = await session.execute(
@@ -427,7 +431,7 @@ class Worker:
             log.warning("could not write the worker's heartbeat: %s", type(exc).__name__)
 
     def _beat_due(self, report: PassReport) -> bool:
-        if report.claimed or report.recovered or report.expired:
+        if _found_work(report):
             return True
         return self._last_beat is None or time.monotonic() - self._last_beat >= self.config.heartbeat_s
 
